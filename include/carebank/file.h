@@ -15,11 +15,14 @@
 enum {
 	CB_FILE_REPLACE = 0,   /* replace an existing file */
 	CB_FILE_EXCLUSIVE = 1, /* fail with CB_EEXIST if the file exists */
+	CB_FILE_NOSYNC = 2,    /* still atomic, but durable only after the
+				  caller syncs the file system (many files) */
 };
 
 /*
  * cb_file_write writes len bytes to path with the given mode, atomically.
- * flags is CB_FILE_REPLACE or CB_FILE_EXCLUSIVE. Returns 0, CB_EEXIST,
+ * flags is CB_FILE_REPLACE or CB_FILE_EXCLUSIVE, optionally with
+ * CB_FILE_NOSYNC. Returns 0, CB_EEXIST,
  * CB_EFULL (no space) or CB_EIO.
  */
 int cb_file_write(const char *path, const void *data, size_t len,
@@ -32,6 +35,9 @@ int cb_file_write(const char *path, const void *data, size_t len,
  */
 int cb_file_read(const char *path, size_t max, uint8_t **out,
     size_t *outlen) CB_MUST_CHECK;
+
+/* cb_file_syncfs makes every file on the file system of path durable. */
+int cb_file_syncfs(const char *path) CB_MUST_CHECK;
 
 /* cb_file_fsync_dir fsyncs the directory that holds path. */
 int cb_file_fsync_dir(const char *path) CB_MUST_CHECK;

@@ -2,9 +2,11 @@
  * Atomic file writes and bounded reads (see file.h). Key files, checkpoints and
  * exported tiles go through here, so a reader never sees half a file.
  */
+#define _GNU_SOURCE /* syncfs */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +76,9 @@ cb_file_write(const char *path, const void *data, size_t len, mode_t mode,
 	char *tmp;
 	int fd, rc;
 
-	if (flags == CB_FILE_EXCLUSIVE && access(path, F_OK) == 0)
+	bool sync = (flags & CB_FILE_NOSYNC) == 0;
+
+	if ((flags & CB_FILE_EXCLUSIVE) && access(path, F_OK) == 0)
 		return CB_EEXIST;
 	tmp = cb_xasprintf("%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
@@ -85,7 +89,7 @@ cb_file_write(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	/* open() applies the umask; the caller's mode is what it asked for. */
 	if (fchmod(fd, mode) != 0 || (rc = write_all(fd, data, len)) != 0 ||
-	    fsync(fd) != 0) {
+	    (sync && fsync(fd) != 0)) {
 		rc = rc ? rc : errno_code(errno);
 		close(fd);
 		goto out_unlink;
@@ -94,7 +98,7 @@ cb_file_write(const char *path, const void *data, size_t len, mode_t mode,
 		rc = errno_code(errno);
 		goto out_unlink;
 	}
-	if (flags == CB_FILE_EXCLUSIVE) {
+	if (flags & CB_FILE_EXCLUSIVE) {
 		/* link() fails if path exists, closing the race with access(). */
 		if (link(tmp, path) != 0) {
 			rc = errno_code(errno);
@@ -106,12 +110,25 @@ cb_file_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto out_unlink;
 	}
 	free(tmp);
-	return cb_file_fsync_dir(path);
+	return sync ? cb_file_fsync_dir(path) : 0;
 
 out_unlink:
 	unlink(tmp);
 out_free:
 	free(tmp);
+	return rc;
+}
+
+/* cb_file_syncfs flushes the whole file system holding path. */
+int
+cb_file_syncfs(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return errno_code(errno);
+	rc = syncfs(fd) == 0 ? 0 : errno_code(errno);
+	close(fd);
 	return rc;
 }
 

@@ -1,0 +1,73 @@
+/*
+ * The log checker: everything a verifier can establish from a centre's leaves
+ * alone, fed one leaf at a time in index order. It is the common core of
+ * verifying a stored log (verify.h) and an exported one (tiles.h).
+ *
+ * For each leaf it checks: the leaf is a canonical entry of this centre with
+ * the expected index; its previous-leaf hash is the leaf hash of the entry
+ * before; its actor's call signature verifies under a key the log enrolled
+ * earlier and has not revoked (the first entry is signed by the coordinator
+ * key it enrols); its key changes are well formed; its postings sum to zero
+ * per unit. It recomputes the Merkle tree as it goes (frontier.h), handing
+ * every complete subtree to an optional callback so callers can compare
+ * stored or published hashes.
+ */
+#ifndef CAREBANK_LOGCHECK_H
+#define CAREBANK_LOGCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carebank/entry.h"
+#include "carebank/error.h"
+#include "carebank/frontier.h"
+
+/* The outcome of a verification: the first failure, or a summary. */
+struct cb_report {
+	int code;             /* 0 when everything checked verified */
+	uint64_t index;       /* failing entry index, or checkpoint size */
+	char where[128];      /* the place: "entry 17", "tile/0/001", ... */
+	char why[256];        /* a sentence saying what is wrong */
+	uint64_t entries;     /* entries checked */
+	uint64_t checkpoints; /* signed checkpoints checked */
+	uint64_t keys;        /* keys in the history at the end */
+};
+
+/*
+ * cb_report_fail records a failure unless one is recorded already (the first
+ * failure is the one to report). Returns code.
+ */
+int cb_report_fail(struct cb_report *r, int code, uint64_t index,
+    const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+struct cb_logcheck;
+
+/*
+ * cb_logcheck_new starts checking the log of centre id (NULL: the centre the
+ * first entry names). fn (may be NULL) is
+ * called with every complete subtree hash the leaves produce. Failures are
+ * written to report, which must outlive the checker.
+ */
+struct cb_logcheck *cb_logcheck_new(const char *id, cb_frontier_fn fn,
+    void *ctx, struct cb_report *report);
+
+/* cb_logcheck_free frees the checker; NULL is allowed. */
+void cb_logcheck_free(struct cb_logcheck *lc);
+
+/*
+ * cb_logcheck_leaf checks the next leaf, of index index. On failure the
+ * report says where and why, and the code is returned; later calls return it
+ * again. If out is not NULL it receives the decoded entry (caller frees with
+ * cb_entry_free), for callers that go on to replay the rules.
+ */
+int cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index,
+    const uint8_t *leaf, size_t len, cb_entry **out);
+
+/* cb_logcheck_size is the number of leaves checked so far. */
+uint64_t cb_logcheck_size(const struct cb_logcheck *lc);
+
+/* cb_logcheck_root writes the root of the leaves checked so far. */
+void cb_logcheck_root(const struct cb_logcheck *lc, uint8_t root[CB_HASH_LEN]);
+
+#endif

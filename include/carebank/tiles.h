@@ -1,0 +1,68 @@
+/*
+ * C2SP tlog-tiles: a centre's log as static files that any web server can
+ * serve and any tlog-tiles client can check.
+ *
+ *   checkpoint                   the latest signed checkpoint (note.h)
+ *   vkey                         the log's verifier key line, name+hex8+base64
+ *   tile/<L>/<N>[.p/<W>]         hash tiles: 256 (or W) hashes of tree
+ *                                level 8L, nodes 256N to 256N+255
+ *   tile/entries/<N>[.p/<W>]     entry bundles: leaves 256N.., each preceded
+ *                                by its length, 2 bytes big-endian
+ *
+ * N is written in groups of three digits, all but the last prefixed with 'x'
+ * (1234067 is x001/x234/067). Full tiles never change; the partial tile of
+ * width W at the right edge of each level is replaced as the log grows.
+ * Entries are at most CB_ENTRY_MAX (65535) bytes, so the 2-byte length always
+ * holds them: the store refuses anything larger when it is appended.
+ */
+#ifndef CAREBANK_TILES_H
+#define CAREBANK_TILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carebank/checkpoint.h"
+#include "carebank/logcheck.h"
+#include "carebank/store.h"
+
+#define CB_TILE_WIDTH   256
+#define CB_TILE_HEIGHT  8
+#define CB_TILE_ENTRIES (-1) /* the "level" of entry bundles in paths */
+#define CB_TILE_PATH_MAX 96
+
+/*
+ * cb_tile_path writes the path of a tile (level >= 0) or entry bundle
+ * (CB_TILE_ENTRIES) of index n and width w (CB_TILE_WIDTH for a full tile)
+ * into buf, which holds CB_TILE_PATH_MAX bytes.
+ */
+void cb_tile_path(char *buf, int level, uint64_t n, unsigned w);
+
+struct cb_export_stats {
+	uint64_t size;     /* entries in the exported checkpoint */
+	uint64_t written;  /* files written */
+	uint64_t kept;     /* full tiles and bundles already present */
+};
+
+/*
+ * cb_export_tiles writes centre id's log, as of its latest signed
+ * checkpoint, into the directory dir (created if missing). Files already
+ * present from an earlier export are kept when they are full tiles; the
+ * checkpoint is written last, after everything it covers is durable, so a
+ * reader never sees a checkpoint whose tiles are missing. Returns 0,
+ * CB_ENOTFOUND (no such centre, or nothing signed yet), or an I/O code.
+ */
+int cb_export_tiles(struct cb_store *store, const char *id, const char *dir,
+    struct cb_export_stats *stats) CB_MUST_CHECK;
+
+/*
+ * cb_tiles_verify reads an exported directory and checks it completely: the
+ * checkpoint opens with the verifier key vk; every entry bundle parses and
+ * every leaf passes the log checker (logcheck.h); every hash tile equals the
+ * tree recomputed from the leaves; the recomputed root is the checkpoint's.
+ * On success *cp is the checkpoint. report is filled either way; where names
+ * the file. Returns 0 or the first failure's code.
+ */
+int cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
+    struct cb_checkpoint *cp, struct cb_report *report) CB_MUST_CHECK;
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * Inside the store: the LMDB databases, their key layouts, and what store.c
+ * (open, centres, reads) and batch.c (writes) share. Every integer in a key is
+ * big-endian so that LMDB's byte order is numeric order.
+ *
+ *   centres      id (string)                 -> centre record, below
+ *   meta         no(4)                       -> size(8) last_leaf_hash(32)
+ *                                               signed_size(8)
+ *   leaves       no(4) index(8)              -> leaf bytes (write-once)
+ *   hashes       no(4) level(1) index(8)     -> 32-byte subtree hash
+ *   checkpoints  no(4) size(8)               -> signed note
+ *   requests     no(4) request_id(16)        -> index(8) sha256(request)(32)
+ *   directory    no(4) key bytes             -> value (personal data)
+ *
+ * A centre record is: no(4) log_pub(32) origin_len(1) origin. "no" is a small
+ * number given to the centre when it is created, so keys stay short.
+ */
+#ifndef CAREBANK_STORE_INT_H
+#define CAREBANK_STORE_INT_H
+
+#include <pthread.h>
+
+#include <lmdb.h>
+
+#include "carebank/store.h"
+
+#define CENTRE_REC_MIN (4 + CB_ED25519_PUBLIC_LEN + 1)
+#define META_LEN       (8 + CB_HASH_LEN + 8)
+#define REQ_REC_LEN    (8 + CB_HASH_LEN)
+#define DIR_KEY_MAX    256
+
+struct store_dbs {
+	MDB_dbi centres, meta, leaves, hashes, checkpoints, requests, directory;
+};
+
+/* A log key the store signs with, per centre. */
+struct store_key {
+	char id[CB_CENTRE_ID_MAX + 1];
+	struct cb_key *key;
+};
+
+struct cb_store {
+	MDB_env *env;
+	struct store_dbs db;
+	bool read_only;
+	bool stopped; /* a commit failed: no more writes */
+	pthread_mutex_t lock; /* guards keys and stopped */
+	struct store_key *keys;
+	size_t nkeys;
+};
+
+/* A centre as seen inside one transaction. */
+struct store_centre {
+	char id[CB_CENTRE_ID_MAX + 1];
+	char origin[CB_ORIGIN_MAX + 1];
+	uint32_t no;
+	uint8_t log_pub[CB_ED25519_PUBLIC_LEN];
+	uint64_t size;
+	uint8_t last_leaf_hash[CB_HASH_LEN];
+	uint64_t signed_size;
+};
+
+/* store_be_put writes the low n bytes of v big-endian at p. */
+static inline void
+store_be_put(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* store_be_get reads n bytes big-endian at p. */
+static inline uint64_t
+store_be_get(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* store_mdb_code translates an LMDB or errno code into a cb_err code. */
+int store_mdb_code(int rc);
+
+/* store_centre_load reads a centre's record and meta in txn. */
+int store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
+    struct store_centre *c);
+
+/* store_meta_put writes a centre's meta record in txn. */
+int store_meta_put(struct cb_store *store, MDB_txn *txn,
+    const struct store_centre *c);
+
+/* store_merkle_io makes a cb_merkle_io reading (and writing) hashes in txn. */
+struct store_io_ctx {
+	struct cb_store *store;
+	MDB_txn *txn;
+	uint32_t no;
+};
+void store_merkle_io(struct store_io_ctx *ctx, struct cb_merkle_io *io);
+
+/* store_checkpoint_get reads the signed checkpoint of size (0: latest). */
+int store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
+    uint64_t want, MDB_val *note, uint64_t *size);
+
+/* store_key_find returns the log key for a centre, or NULL. */
+struct cb_key *store_key_find(struct cb_store *store, const char *id);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * Reading an exported tlog-tiles directory back (layout in tiles.h): the
+ * auditor's side. Every byte of every file is accounted for: bundles must hold
+ * exactly their entries, tiles exactly their hashes, and each hash must be the
+ * one the leaves produce.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carebank/file.h"
+#include "carebank/tiles.h"
+#include "carebank/xalloc.h"
+
+#define TILE_BYTES   (CB_TILE_WIDTH * CB_HASH_LEN)
+#define BUNDLE_MAX   (CB_TILE_WIDTH * (2 + CB_ENTRY_MAX))
+#define NOTE_MAX     8192
+
+/* cb_tile_path formats tile/<L>/<N>[.p/<W>] with N in x-prefixed groups. */
+void
+cb_tile_path(char *buf, int level, uint64_t n, unsigned w)
+{
+	unsigned groups[8];
+	int ng = 0, off;
+
+	do {
+		groups[ng++] = (unsigned)(n % 1000);
+		n /= 1000;
+	} while (n > 0);
+	if (level == CB_TILE_ENTRIES)
+		off = snprintf(buf, CB_TILE_PATH_MAX, "tile/entries/");
+	else
+		off = snprintf(buf, CB_TILE_PATH_MAX, "tile/%d/", level);
+	while (ng > 1)
+		off += snprintf(buf + off, CB_TILE_PATH_MAX - (size_t)off,
+		    "x%03u/", groups[--ng]);
+	off += snprintf(buf + off, CB_TILE_PATH_MAX - (size_t)off, "%03u",
+	    groups[0]);
+	if (w < CB_TILE_WIDTH)
+		snprintf(buf + off, CB_TILE_PATH_MAX - (size_t)off, ".p/%u", w);
+}
+
+/* One loaded hash tile per level: the one the walk is inside. */
+struct tile_cache {
+	uint64_t n;
+	unsigned w;
+	uint8_t *hashes; /* NULL: not loaded */
+};
+
+/*
+ * A disagreement between a tile and the leaves. Which file is wrong is
+ * decided at the end: if the leaves give the signed root the tile is, and
+ * otherwise the bundle holding the first leaf whose hash the tiles dispute.
+ */
+struct mismatch {
+	int found;
+	unsigned level;
+	uint64_t index;
+	char tile[CB_TILE_PATH_MAX];
+};
+
+struct tctx {
+	const char *dir;
+	uint64_t size;
+	struct cb_report *r;
+	struct tile_cache tiles[8]; /* levels 0..7 cover 2^64 leaves */
+	struct mismatch first;      /* the first disagreement, any level */
+	struct mismatch leaf;       /* the first at level 0 */
+};
+
+/* read_rel reads dir/rel whole, at most max bytes. */
+static int
+read_rel(const char *dir, const char *rel, size_t max, uint8_t **buf,
+    size_t *len)
+{
+	char *path = cb_xasprintf("%s/%s", dir, rel);
+	int rc = cb_file_read(path, max, buf, len);
+
+	free(path);
+	return rc;
+}
+
+/* load_tile reads hash tile (L, n) with the width this tree size gives it. */
+static int
+load_tile(struct tctx *t, unsigned L, uint64_t n)
+{
+	struct tile_cache *tc = &t->tiles[L];
+	uint64_t nodes = t->size >> (CB_TILE_HEIGHT * L);
+	unsigned w = nodes / CB_TILE_WIDTH > n ?
+			 CB_TILE_WIDTH :
+			 (unsigned)(nodes % CB_TILE_WIDTH);
+	char rel[CB_TILE_PATH_MAX];
+	size_t len;
+	int rc;
+
+	free(tc->hashes);
+	tc->hashes = NULL;
+	cb_tile_path(rel, (int)L, n, w);
+	rc = read_rel(t->dir, rel, TILE_BYTES, &tc->hashes, &len);
+	if (rc != 0)
+		return cb_report_fail(t->r, CB_ECORRUPT, n, rel,
+		    "the hash tile cannot be read: %s", cb_strerror(rc));
+	if (len != (size_t)w * CB_HASH_LEN)
+		return cb_report_fail(t->r, CB_ECORRUPT, n, rel,
+		    "the tile holds %zu bytes, not %u hashes", len, w);
+	tc->n = n;
+	tc->w = w;
+	return 0;
+}
+
+/* on_node compares a recomputed hash with the published tile. */
+static int
+on_node(void *ctx, unsigned level, uint64_t index,
+    const uint8_t hash[CB_HASH_LEN])
+{
+	struct tctx *t = ctx;
+	unsigned L = level / CB_TILE_HEIGHT;
+	struct tile_cache *tc = &t->tiles[L];
+	uint64_t n = index / CB_TILE_WIDTH;
+	int rc;
+
+	if (level % CB_TILE_HEIGHT != 0)
+		return 0;
+	if ((tc->hashes == NULL || tc->n != n) && (rc = load_tile(t, L, n)))
+		return rc;
+	if (!cb_hash_equal(tc->hashes + (index % CB_TILE_WIDTH) * CB_HASH_LEN,
+		hash)) {
+		struct mismatch *m[2] = {&t->first, &t->leaf};
+
+		for (int i = 0; i < 2; i++) {
+			if (m[i]->found || (i == 1 && level != 0))
+				continue;
+			m[i]->found = 1;
+			m[i]->level = level;
+			m[i]->index = index;
+			cb_tile_path(m[i]->tile, (int)L, n, tc->w);
+		}
+	}
+	return 0;
+}
+
+/* blame decides, once the leaves' root is known, which file is wrong. */
+static int
+blame(struct tctx *t, const struct cb_checkpoint *cp,
+    const uint8_t root[CB_HASH_LEN])
+{
+	char rel[CB_TILE_PATH_MAX];
+	uint64_t i = t->leaf.index;
+
+	if (cb_hash_equal(root, cp->root)) {
+		if (!t->first.found)
+			return 0;
+		return cb_report_fail(t->r, CB_ECORRUPT, t->first.index,
+		    t->first.tile,
+		    "hash %llu is not the hash of the leaves under it",
+		    (unsigned long long)(t->first.index % CB_TILE_WIDTH));
+	}
+	if (!t->leaf.found)
+		return cb_report_fail(t->r, CB_ECORRUPT, cp->size, "checkpoint",
+		    "its root is not the root of the %llu entries",
+		    (unsigned long long)cp->size);
+	cb_tile_path(rel, CB_TILE_ENTRIES, i / CB_TILE_WIDTH,
+	    t->size - i / CB_TILE_WIDTH * CB_TILE_WIDTH >= CB_TILE_WIDTH ?
+		CB_TILE_WIDTH :
+		(unsigned)(t->size % CB_TILE_WIDTH));
+	return cb_report_fail(t->r, CB_ECORRUPT, i, rel,
+	    "entry %llu is not the entry the signed tree holds (%s disagrees)",
+	    (unsigned long long)i, t->leaf.tile);
+}
+
+/* check_bundle parses one entry bundle and checks its leaves. */
+static int
+check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
+{
+	uint64_t first = n * CB_TILE_WIDTH;
+	unsigned w = t->size - first >= CB_TILE_WIDTH ?
+			 CB_TILE_WIDTH :
+			 (unsigned)(t->size - first);
+	char rel[CB_TILE_PATH_MAX];
+	uint8_t *buf;
+	size_t len, off = 0;
+	int rc;
+
+	cb_tile_path(rel, CB_TILE_ENTRIES, n, w);
+	if ((rc = read_rel(t->dir, rel, BUNDLE_MAX, &buf, &len)) != 0)
+		return cb_report_fail(t->r, CB_ECORRUPT, first, rel,
+		    "the entry bundle cannot be read: %s", cb_strerror(rc));
+	for (unsigned i = 0; i < w && rc == 0; i++) {
+		size_t elen;
+
+		if (len - off < 2 || len - off - 2 < (elen = (size_t)buf[off]
+							 << 8 | buf[off + 1])) {
+			rc = cb_report_fail(t->r, CB_ECORRUPT, first + i, rel,
+			    "the bundle ends inside entry %u of %u", i, w);
+			break;
+		}
+		rc = cb_logcheck_leaf(lc, first + i, buf + off + 2, elen, NULL);
+		off += 2 + elen;
+	}
+	if (rc == 0 && off != len)
+		rc = cb_report_fail(t->r, CB_ECORRUPT, first + w, rel,
+		    "the bundle has %zu bytes after its %u entries", len - off,
+		    w);
+	if (rc != 0 && strncmp(t->r->where, "entry ", 6) == 0) {
+		/* Name the file as well as the entry that failed in it. */
+		char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
+
+		snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
+		memcpy(t->r->where, where, sizeof(t->r->where) - 1);
+		t->r->where[sizeof(t->r->where) - 1] = '\0';
+	}
+	free(buf);
+	return rc;
+}
+
+/* cb_tiles_verify checks an exported directory from its checkpoint down. */
+int
+cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
+    struct cb_checkpoint *cpout, struct cb_report *report)
+{
+	struct tctx t = {.dir = dir, .r = report};
+	struct cb_checkpoint cp;
+	struct cb_logcheck *lc = NULL;
+	uint8_t *note, root[CB_HASH_LEN];
+	size_t len;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint cannot be read: %s", cb_strerror(rc));
+	rc = cb_checkpoint_open((const char *)note, len, vk, &cp);
+	free(note);
+	if (rc != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint does not open with the key %s: %s",
+		    vk->name, cb_strerror(rc));
+	t.size = cp.size;
+	lc = cb_logcheck_new(NULL, on_node, &t, report);
+	for (uint64_t n = 0; rc == 0 && n * CB_TILE_WIDTH < cp.size; n++)
+		rc = check_bundle(&t, lc, n);
+	if (rc == 0) {
+		cb_logcheck_root(lc, root);
+		rc = blame(&t, &cp, root);
+	}
+	if (rc == 0) {
+		report->checkpoints = 1;
+		*cpout = cp;
+	}
+	cb_logcheck_free(lc);
+	for (unsigned L = 0; L < 8; L++)
+		free(t.tiles[L].hashes);
+	return rc;
+}

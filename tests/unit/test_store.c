@@ -1,0 +1,471 @@
+/*
+ * The store, through its public interface: appends and reads, checkpoints and
+ * proofs, idempotency records, nested requests that leave no trace, several
+ * centres in one batch, the personal-data directory, read-only opening, hot
+ * copies, and a full map that refuses writes but keeps reads.
+ */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "carebank/checkpoint.h"
+#include "carebank/store.h"
+#include "carebank/verify.h"
+#include "testlog.h"
+#include "testutil.h"
+
+static void
+test_centres(void **state)
+{
+	struct tl t;
+	struct cb_centre_info info;
+	uint8_t pub[32] = {0};
+
+	(void)state;
+	tl_open(&t, "store");
+	assert_int_equal(cb_store_centre(t.store, TL_CENTRE, &info), 0);
+	assert_string_equal(info.id, TL_CENTRE);
+	assert_string_equal(info.origin, TL_ORIGIN);
+	assert_memory_equal(info.log_pub, t.log_pub, 32);
+	assert_int_equal(info.size, 0);
+	assert_int_equal(cb_store_centre_create(t.store, TL_CENTRE, "x/y",
+			     t.log_pub),
+	    CB_EEXIST);
+	assert_int_equal(cb_store_centre_create(t.store, "Bad", "x/y",
+			     t.log_pub),
+	    CB_EINVAL);
+	/* The origin names a signing key: no spaces or '+'. */
+	assert_int_equal(cb_store_centre_create(t.store, "other", "a b",
+			     t.log_pub),
+	    CB_EINVAL);
+	assert_int_equal(cb_store_centre_create(t.store, "other", "a+b",
+			     t.log_pub),
+	    CB_EINVAL);
+	assert_int_equal(cb_store_centre(t.store, "nowhere", &info),
+	    CB_ENOTFOUND);
+	/* Only the centre's own log key may sign for it. */
+	pub[0] = 1;
+	assert_int_equal(cb_store_centre_create(t.store, "other", "o/o", pub),
+	    0);
+	assert_int_equal(cb_store_set_log_key(t.store, "other", tl_log_key()),
+	    CB_EMISMATCH);
+	tl_close(&t);
+}
+
+static void
+test_append_read_prove(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_appended a[3];
+	struct cb_vkey vk;
+	struct cb_checkpoint cp;
+	struct cb_request_record rec;
+	uint8_t root[32], proof[CB_MERKLE_MAX_PROOF][32], reqid[16] = {0};
+	uint8_t *leaf;
+	size_t len, n, nlen;
+	uint64_t size, next;
+	const char *note;
+	char *stored;
+	cb_entry *e;
+
+	(void)state;
+	tl_open(&t, "store");
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	for (int i = 0; i < 3; i++)
+		tl_append(&t, b, &a[i]);
+	assert_int_equal(cb_batch_next(b, TL_CENTRE, &next), 0);
+	assert_int_equal(next, 3);
+	/* Before commit nothing is visible to readers. */
+	assert_int_equal(cb_store_leaf(t.store, TL_CENTRE, 0, &leaf, &len),
+	    CB_ENOTFOUND);
+	assert_int_equal(cb_batch_commit(b), 0);
+	assert_int_equal(cb_batch_checkpoint(b, TL_CENTRE, &note, &nlen,
+			     &size),
+	    0);
+	assert_int_equal(size, 3);
+	assert_int_equal(cb_store_vkey(t.store, TL_CENTRE, &vk), 0);
+	assert_int_equal(cb_checkpoint_open(note, nlen, &vk, &cp), 0);
+	assert_int_equal(cp.size, 3);
+	assert_string_equal(cp.origin, TL_ORIGIN);
+	cb_batch_free(b);
+
+	/* The stored checkpoint is the one the batch returned, byte for byte. */
+	assert_int_equal(cb_store_checkpoint(t.store, TL_CENTRE, 0, &stored,
+			     &nlen, &size),
+	    0);
+	assert_int_equal(size, 3);
+	assert_int_equal(cb_checkpoint_open(stored, nlen, &vk, &cp), 0);
+	free(stored);
+	assert_int_equal(cb_store_root(t.store, TL_CENTRE, 3, root), 0);
+	assert_memory_equal(root, cp.root, 32);
+
+	for (uint64_t i = 0; i < 3; i++) {
+		uint8_t h[32];
+
+		assert_int_equal(cb_store_leaf(t.store, TL_CENTRE, i, &leaf,
+				     &len),
+		    0);
+		assert_int_equal(cb_entry_decode(leaf, len, &e), 0);
+		assert_int_equal(e->index, i);
+		assert_string_equal(e->centre, TL_CENTRE);
+		if (i > 0)
+			assert_memory_equal(e->prev_leaf_hash.data,
+			    a[i - 1].leaf_hash, 32);
+		cb_merkle_leaf_hash(leaf, len, h);
+		assert_memory_equal(h, a[i].leaf_hash, 32);
+		cb_entry_free(e);
+		free(leaf);
+		assert_int_equal(cb_store_inclusion_proof(t.store, TL_CENTRE,
+				     i, 3, proof, &n),
+		    0);
+		assert_int_equal(cb_merkle_verify_inclusion(a[i].leaf_hash, i,
+				     3, proof, n, root),
+		    0);
+	}
+	assert_int_equal(cb_store_leaf(t.store, TL_CENTRE, 3, &leaf, &len),
+	    CB_ENOTFOUND);
+	assert_int_equal(cb_store_inclusion_proof(t.store, TL_CENTRE, 0, 4,
+			     proof, &n),
+	    CB_ERANGE);
+
+	/* The request id of entry 1 (seq 1) maps to index 1. */
+	reqid[0] = 1;
+	assert_int_equal(cb_store_request(t.store, TL_CENTRE, reqid, &rec), 0);
+	assert_int_equal(rec.index, 1);
+	reqid[0] = 9;
+	assert_int_equal(cb_store_request(t.store, TL_CENTRE, reqid, &rec),
+	    CB_ENOTFOUND);
+	tl_close(&t);
+}
+
+static void
+test_nested_requests(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_appended a;
+	struct cb_centre_info info;
+	struct cb_report r;
+	uint64_t next;
+	uint8_t *leaf;
+	size_t len;
+
+	(void)state;
+	tl_open(&t, "store");
+	tl_fill(&t, 2, 2);
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	/* A refused request: its entry and index vanish. */
+	assert_int_equal(cb_batch_request_begin(b), 0);
+	tl_append(&t, b, &a);
+	assert_int_equal(a.index, 2);
+	assert_int_equal(cb_batch_request_end(b, false), 0);
+	assert_int_equal(cb_batch_next(b, TL_CENTRE, &next), 0);
+	assert_int_equal(next, 2);
+	/* An accepted one takes the same index. */
+	assert_int_equal(cb_batch_request_begin(b), 0);
+	tl_append(&t, b, &a);
+	assert_int_equal(a.index, 2);
+	assert_int_equal(cb_batch_request_end(b, true), 0);
+	/* A refused request in a batch that appended nothing else. */
+	assert_int_equal(cb_batch_request_begin(b), 0);
+	tl_append(&t, b, &a);
+	assert_int_equal(cb_batch_request_end(b, false), 0);
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_store_centre(t.store, TL_CENTRE, &info), 0);
+	assert_int_equal(info.size, 3);
+	assert_int_equal(info.signed_size, 3);
+	assert_int_equal(cb_store_leaf(t.store, TL_CENTRE, 3, &leaf, &len),
+	    CB_ENOTFOUND);
+
+	/* A batch whose only request was refused signs nothing new. */
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	assert_int_equal(cb_batch_request_begin(b), 0);
+	tl_append(&t, b, &a);
+	assert_int_equal(cb_batch_request_end(b, false), 0);
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &r), 0);
+	assert_int_equal(r.entries, 3);
+	assert_int_equal(r.checkpoints, 2);
+
+	/* A batch freed without commit leaves nothing. */
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	tl_append(&t, b, &a);
+	cb_batch_free(b);
+	assert_int_equal(cb_store_centre(t.store, TL_CENTRE, &info), 0);
+	assert_int_equal(info.size, 3);
+	tl_close(&t);
+}
+
+static void
+test_idempotency_in_batch(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_appended a;
+	struct cb_request_record rec;
+	uint8_t reqid[16] = {0}, h[32] = {0};
+	cb_entry e;
+
+	(void)state;
+	tl_open(&t, "store");
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	tl_append(&t, b, &a); /* request id 0 */
+	assert_int_equal(cb_batch_request(b, TL_CENTRE, reqid, &rec), 0);
+	assert_int_equal(rec.index, 0);
+	/* The same request id again is refused, and changes nothing. */
+	tl_entry(&t, 1, &e);
+	assert_int_equal(cb_batch_append(b, TL_CENTRE, &e, reqid, h, &a),
+	    CB_EEXIST);
+	/* Without a request id an entry is still accepted. */
+	assert_int_equal(cb_batch_append(b, TL_CENTRE, &e, NULL, NULL, &a), 0);
+	assert_int_equal(a.index, 1);
+	tl_entry_free(&e);
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	tl_close(&t);
+}
+
+static void
+test_too_big_and_unknown(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_appended a;
+	uint64_t next;
+	uint8_t *big = calloc(1, CB_ENTRY_MAX);
+	cb_entry e;
+
+	(void)state;
+	tl_open(&t, "store");
+	tl_fill(&t, 1, 1);
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	tl_entry(&t, 1, &e);
+	free(e.call->request.data);
+	e.call->request.data = big;
+	e.call->request.len = CB_ENTRY_MAX;
+	assert_int_equal(cb_batch_append(b, TL_CENTRE, &e, NULL, NULL, &a),
+	    CB_ETOOBIG);
+	assert_int_equal(cb_batch_append(b, "nowhere", &e, NULL, NULL, &a),
+	    CB_ENOTFOUND);
+	tl_entry_free(&e);
+	/* The batch is still good after refusals. */
+	assert_int_equal(cb_batch_next(b, TL_CENTRE, &next), 0);
+	assert_int_equal(next, 1);
+	tl_append(&t, b, &a);
+	assert_int_equal(a.index, 1);
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	tl_close(&t);
+}
+
+static void
+test_two_centres_one_batch(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_appended a;
+	struct cb_key *k2;
+	uint8_t seed[32];
+	const char *note;
+	size_t nlen;
+	uint64_t size;
+	cb_entry e;
+
+	(void)state;
+	tl_open(&t, "store");
+	memset(seed, 7, sizeof(seed));
+	assert_int_equal(cb_key_from_seed(seed, &k2), 0);
+	assert_int_equal(cb_store_centre_create(t.store, "west",
+			     "carebank.example.org/west", cb_key_public(k2)),
+	    0);
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	tl_append(&t, b, &a);
+	tl_entry(&t, 0, &e);
+	assert_int_equal(cb_batch_append(b, "west", &e, NULL, NULL, &a), 0);
+	tl_entry_free(&e);
+	/* west has no log key yet: the whole batch is refused. */
+	assert_int_equal(cb_batch_commit(b), CB_EINVAL);
+	cb_batch_free(b);
+	assert_int_equal(cb_store_set_log_key(t.store, "west", k2), 0);
+
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	tl_append(&t, b, &a);
+	tl_entry(&t, 0, &e);
+	assert_int_equal(cb_batch_append(b, "west", &e, NULL, NULL, &a), 0);
+	tl_entry_free(&e);
+	assert_int_equal(cb_batch_commit(b), 0);
+	assert_int_equal(cb_batch_checkpoint(b, TL_CENTRE, &note, &nlen,
+			     &size),
+	    0);
+	assert_int_equal(size, 1);
+	assert_int_equal(cb_batch_checkpoint(b, "west", &note, &nlen, &size),
+	    0);
+	assert_int_equal(size, 1);
+	assert_non_null(strstr(note, "carebank.example.org/west\n1\n"));
+	cb_batch_free(b);
+	tl_close(&t);
+}
+
+static void
+test_reopen_and_read_only(void **state)
+{
+	struct tl t;
+	struct cb_store *ro;
+	struct cb_store_opts opts = {.read_only = true};
+	struct cb_batch *b;
+	struct cb_report r;
+
+	(void)state;
+	tl_open(&t, "store");
+	tl_fill(&t, 10, 4);
+	tl_reopen(&t);
+	tl_fill(&t, 5, 5);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &r), 0);
+	assert_int_equal(r.entries, 15);
+	assert_int_equal(r.checkpoints, 4);
+	/* A reader opens the store while the writer has it open. */
+	assert_int_equal(cb_store_open(t.dir, &opts, &ro), 0);
+	assert_int_equal(cb_verify_store(ro, TL_CENTRE, &r), 0);
+	assert_int_equal(cb_batch_begin(ro, &b), CB_EINVAL);
+	cb_store_close(ro);
+	tl_close(&t);
+}
+
+static void
+test_directory(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	uint8_t *val;
+	size_t len;
+
+	(void)state;
+	tl_open(&t, "store");
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	assert_int_equal(cb_batch_dir_put(b, TL_CENTRE, "adult/a1", 8,
+			     "Li Wei", 6),
+	    0);
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_store_dir_get(t.store, TL_CENTRE, "adult/a1", 8,
+			     &val, &len),
+	    0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(val, "Li Wei", 6);
+	free(val);
+	/* Erasure is real deletion: the log never held it. */
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	assert_int_equal(cb_batch_dir_del(b, TL_CENTRE, "adult/a1", 8), 0);
+	assert_int_equal(cb_batch_dir_del(b, TL_CENTRE, "adult/a1", 8),
+	    CB_ENOTFOUND);
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_store_dir_get(t.store, TL_CENTRE, "adult/a1", 8,
+			     &val, &len),
+	    CB_ENOTFOUND);
+	tl_close(&t);
+}
+
+static void
+test_copy(void **state)
+{
+	struct tl t;
+	struct cb_store *copy;
+	struct cb_report r;
+	char *dir = tu_tmpdir("copy");
+
+	(void)state;
+	tl_open(&t, "store");
+	tl_fill(&t, 40, 7);
+	assert_int_equal(cb_store_copy(t.store, dir), 0);
+	assert_int_equal(cb_store_open(dir, NULL, &copy), 0);
+	assert_int_equal(cb_verify_store(copy, TL_CENTRE, &r), 0);
+	assert_int_equal(r.entries, 40);
+	cb_store_close(copy);
+	tu_rmrf(dir);
+	free(dir);
+	tl_close(&t);
+}
+
+static void
+test_map_full(void **state)
+{
+	struct tl t;
+	struct cb_store_opts opts = {.map_size = 256 << 10};
+	struct cb_batch *b;
+	struct cb_appended a;
+	struct cb_centre_info info;
+	struct cb_report r;
+	uint64_t committed = 0;
+	int rc = 0;
+
+	(void)state;
+	tl_open(&t, "store");
+	cb_store_close(t.store);
+	assert_int_equal(cb_store_open(t.dir, &opts, &t.store), 0);
+	assert_int_equal(cb_store_set_log_key(t.store, TL_CENTRE,
+			     tl_log_key()),
+	    0);
+	/* Append until the map is full. */
+	for (int round = 0; round < 1000 && rc == 0; round++) {
+		assert_int_equal(cb_batch_begin(t.store, &b), 0);
+		for (int i = 0; i < 20 && rc == 0; i++) {
+			uint64_t next;
+			cb_entry e;
+
+			assert_int_equal(cb_batch_next(b, TL_CENTRE, &next),
+			    0);
+			tl_entry(&t, next, &e);
+			rc = cb_batch_append(b, TL_CENTRE, &e, NULL, NULL, &a);
+			tl_entry_free(&e);
+			t.seq++;
+		}
+		if (rc == 0)
+			rc = cb_batch_commit(b);
+		if (rc == 0)
+			committed += 20;
+		cb_batch_free(b);
+	}
+	assert_int_equal(rc, CB_EFULL);
+	/* Reads keep working, and what was committed verifies. */
+	assert_int_equal(cb_store_centre(t.store, TL_CENTRE, &info), 0);
+	assert_int_equal(info.size, committed);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &r), 0);
+	/* With room again, writes succeed. */
+	cb_store_close(t.store);
+	opts.map_size = 8 << 20;
+	assert_int_equal(cb_store_open(t.dir, &opts, &t.store), 0);
+	assert_int_equal(cb_store_set_log_key(t.store, TL_CENTRE,
+			     tl_log_key()),
+	    0);
+	tl_fill(&t, 5, 5);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &r), 0);
+	assert_int_equal(r.entries, committed + 5);
+	tl_close(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_centres),
+		cmocka_unit_test(test_append_read_prove),
+		cmocka_unit_test(test_nested_requests),
+		cmocka_unit_test(test_idempotency_in_batch),
+		cmocka_unit_test(test_too_big_and_unknown),
+		cmocka_unit_test(test_two_centres_one_batch),
+		cmocka_unit_test(test_reopen_and_read_only),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_map_full),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
