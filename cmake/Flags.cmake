@@ -33,3 +33,9 @@ endif()
 if(CB_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
 	message(FATAL_ERROR "CB_FUZZ needs clang: configure with CC=clang")
 endif()
+if(CB_FUZZ)
+	# Coverage for every library the targets call into, not just the
+	# targets themselves.
+	target_compile_options(cb_flags INTERFACE -fsanitize=fuzzer-no-link)
+	target_compile_options(cb_gen_flags INTERFACE -fsanitize=fuzzer-no-link)
+endif()

@@ -67,6 +67,10 @@ int cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index,
 /* cb_logcheck_size is the number of leaves checked so far. */
 uint64_t cb_logcheck_size(const struct cb_logcheck *lc);
 
+/* cb_logcheck_last_leaf writes the leaf hash of the last leaf checked. */
+void cb_logcheck_last_leaf(const struct cb_logcheck *lc,
+    uint8_t hash[CB_HASH_LEN]);
+
 /* cb_logcheck_root writes the root of the leaves checked so far. */
 void cb_logcheck_root(const struct cb_logcheck *lc, uint8_t root[CB_HASH_LEN]);
 

@@ -225,9 +225,10 @@ int cb_batch_dir_del(struct cb_batch *batch, const char *id, const void *key,
 /*
  * cb_batch_commit signs one checkpoint per centre the batch appended to and
  * commits. The batch stays allocated (for cb_batch_checkpoint) until
- * cb_batch_free, whatever the result. Returns 0; CB_EFULL; CB_EIO (the store
- * then refuses further writes); CB_EINVAL (a touched centre has no log key);
- * CB_EINCONSISTENT.
+ * cb_batch_free, whatever the result. Returns 0; CB_EFULL; CB_EINVAL (a
+ * touched centre has no log key); or CB_EIO, CB_EINCONSISTENT or
+ * CB_ECORRUPT, after which the store refuses writes (CB_ESTOPPED) until it
+ * is reopened.
  */
 int cb_batch_commit(struct cb_batch *batch) CB_MUST_CHECK;
 

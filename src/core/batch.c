@@ -416,6 +416,15 @@ abort_txn(struct cb_batch *b)
 	b->done = true;
 }
 
+/* stop makes the store refuse writes until it is reopened. */
+static void
+stop(struct cb_store *store)
+{
+	pthread_mutex_lock(&store->lock);
+	store->stopped = true;
+	pthread_mutex_unlock(&store->lock);
+}
+
 /* cb_batch_commit signs the touched centres' checkpoints and commits. */
 int
 cb_batch_commit(struct cb_batch *b)
@@ -437,16 +446,15 @@ cb_batch_commit(struct cb_batch *b)
 	}
 	rc = store_mdb_code(mdb_txn_commit(b->txn));
 	b->done = true; /* a failed commit frees the transaction too */
-	if (rc != 0 && rc != CB_EFULL) {
-		/* Whatever reached the disk is unknown: refuse more writes. */
-		pthread_mutex_lock(&b->store->lock);
-		b->store->stopped = true;
-		pthread_mutex_unlock(&b->store->lock);
-	}
+	if (rc != 0 && rc != CB_EFULL)
+		stop(b->store); /* what reached the disk is unknown */
 	if (rc != 0)
 		goto clear;
 	return 0;
 fail:
+	/* Our own data contradicts itself: write nothing more. */
+	if (rc == CB_EINCONSISTENT || rc == CB_ECORRUPT)
+		stop(b->store);
 	abort_txn(b);
 clear:
 	for (size_t i = 0; i < b->n; i++) {

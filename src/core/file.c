@@ -74,7 +74,7 @@ cb_file_write(const char *path, const void *data, size_t len, mode_t mode,
     int flags)
 {
 	char *tmp;
-	int fd, rc;
+	int fd, rc = 0;
 
 	bool sync = (flags & CB_FILE_NOSYNC) == 0;
 

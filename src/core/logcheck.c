@@ -282,3 +282,10 @@ cb_logcheck_root(const struct cb_logcheck *lc, uint8_t root[CB_HASH_LEN])
 {
 	cb_frontier_root(&lc->tree, root);
 }
+
+/* cb_logcheck_last_leaf gives the hash the next entry must chain to. */
+void
+cb_logcheck_last_leaf(const struct cb_logcheck *lc, uint8_t hash[CB_HASH_LEN])
+{
+	memcpy(hash, lc->prev, CB_HASH_LEN);
+}

@@ -137,11 +137,17 @@ check_roots(struct vctx *v)
 static int
 check_meta(struct vctx *v)
 {
+	uint8_t last[CB_HASH_LEN];
+
 	if (cb_logcheck_size(v->lc) != v->c.size)
 		return cb_report_fail(v->r, CB_ECORRUPT, v->c.size, "meta",
 		    "the store counts %llu entries but holds %llu",
 		    (unsigned long long)v->c.size,
 		    (unsigned long long)cb_logcheck_size(v->lc));
+	cb_logcheck_last_leaf(v->lc, last);
+	if (v->c.size > 0 && !cb_hash_equal(last, v->c.last_leaf_hash))
+		return cb_report_fail(v->r, CB_ECORRUPT, v->c.size, "meta",
+		    "the last leaf hash is not the last entry's");
 	if (v->c.signed_size !=
 	    (v->nroots ? v->roots[v->nroots - 1].size : 0))
 		return cb_report_fail(v->r, CB_ECORRUPT, v->c.signed_size,

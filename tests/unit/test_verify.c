@@ -17,6 +17,7 @@
 #include <lmdb.h>
 
 #include "carebank/call.h"
+#include "carebank/checkpoint.h"
 #include "carebank/verify.h"
 #include "carebank/xalloc.h"
 #include "testlog.h"
@@ -259,11 +260,19 @@ test_tamper_structure(void **state)
 	/* The store's own count of entries is checked. */
 	raw_open(&r, dir, "meta");
 	meta = raw_get(&r, key, 4, &mlen);
-	meta[7] ^= 1;
+	/* Each byte of it: size, last leaf hash, last signed size. */
+	for (size_t i = 0; i < mlen; i++) {
+		meta[i] ^= 1;
+		raw_put(&r, key, 4, meta, mlen);
+		mdb_env_close(r.env);
+		assert_int_not_equal(verify_now(dir, &rep), 0);
+		assert_string_equal(rep.where, "meta");
+		raw_open(&r, dir, "meta");
+		meta[i] ^= 1;
+	}
 	raw_put(&r, key, 4, meta, mlen);
 	mdb_env_close(r.env);
-	assert_int_not_equal(verify_now(dir, &rep), 0);
-	assert_string_equal(rep.where, "meta");
+	assert_int_equal(verify_now(dir, &rep), 0);
 	free(meta);
 	done(&t, dir);
 }
@@ -376,6 +385,51 @@ test_rule_breaking_writers(void **state)
 	tl_close(&t);
 }
 
+static void
+test_refuses_inconsistent_checkpoint(void **state)
+{
+	struct tl t;
+	struct raw r;
+	struct cb_checkpoint cp = {0};
+	struct cb_key *logkey = tl_log_key();
+	struct cb_batch *b;
+	struct cb_appended a;
+	uint8_t key[12];
+	char *note, *dir;
+	size_t len;
+
+	(void)state;
+	dir = make_log(&t);
+	/* The last checkpoint (size 40) replaced by one the log key really
+	 * signed, for another tree of that size: a fork. */
+	snprintf(cp.origin, sizeof(cp.origin), "%s", TL_ORIGIN);
+	cp.size = N_ENTRIES;
+	memset(cp.root, 0x42, sizeof(cp.root));
+	assert_int_equal(cb_checkpoint_sign(&cp, logkey, &note, &len), 0);
+	raw_open(&r, dir, "checkpoints");
+	be_put(key, 1, 4);
+	be_put(key + 4, N_ENTRIES, 8);
+	raw_put(&r, key, sizeof(key), note, len);
+	mdb_env_close(r.env);
+	free(note);
+	cb_key_free(logkey);
+
+	assert_int_equal(cb_store_open(dir, NULL, &t.store), 0);
+	assert_int_equal(cb_store_set_log_key(t.store, TL_CENTRE,
+			     tl_log_key()),
+	    0);
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	tl_append(&t, b, &a);
+	/* The store will not sign a tree that does not extend the last. */
+	assert_int_equal(cb_batch_commit(b), CB_EINCONSISTENT);
+	cb_batch_free(b);
+	/* And it writes nothing more until an operator looks. */
+	assert_int_equal(cb_batch_begin(t.store, &b), CB_ESTOPPED);
+	cb_store_close(t.store);
+	t.store = NULL;
+	done(&t, dir);
+}
+
 int
 main(void)
 {
@@ -386,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_tamper_checkpoint),
 		cmocka_unit_test(test_tamper_structure),
 		cmocka_unit_test(test_rule_breaking_writers),
+		cmocka_unit_test(test_refuses_inconsistent_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
