@@ -30,6 +30,14 @@ int cb_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
     size_t len, ProtobufCMessage **out) CB_MUST_CHECK;
 
 /*
+ * cb_pb_decode_in is cb_pb_decode with the message's memory from alloc (for
+ * an arena, arena.h); with NULL it is cb_pb_decode.
+ */
+int cb_pb_decode_in(const ProtobufCMessageDescriptor *desc,
+    const uint8_t *data, size_t len, ProtobufCAllocator *alloc,
+    ProtobufCMessage **out) CB_MUST_CHECK;
+
+/*
  * cb_pb_encode serialises msg into a new buffer (*out, *len) the caller
  * frees. Never fails (allocation aborts).
  */

@@ -31,6 +31,7 @@
 #include "carebank/checkpoint.h"
 #include "carebank/entry.h"
 #include "carebank/error.h"
+#include "carebank/kv.h"
 #include "carebank/merkle.h"
 #include "carebank/sign.h"
 
@@ -38,6 +39,7 @@
 
 struct cb_store;
 struct cb_batch;
+struct cb_snapshot;
 
 struct cb_store_opts {
 	uint64_t map_size;    /* LMDB map size in bytes; 0: 64 GiB */
@@ -238,6 +240,29 @@ int cb_batch_commit(struct cb_batch *batch) CB_MUST_CHECK;
  */
 int cb_batch_checkpoint(struct cb_batch *batch, const char *id,
     const char **note, size_t *len, uint64_t *size) CB_MUST_CHECK;
+
+/*
+ * Views: the bank's state beside the log, changed in the same transaction as
+ * the entries that change it. cb_batch_views binds kv to centre id's views in
+ * the batch (nested requests included); kv stays valid until cb_batch_free.
+ * Returns 0 or CB_ENOTFOUND.
+ */
+int cb_batch_views(struct cb_batch *batch, const char *id,
+    struct cb_kv *kv) CB_MUST_CHECK;
+
+/* cb_batch_views_clear deletes every view of a centre, for a rebuild. */
+int cb_batch_views_clear(struct cb_batch *batch, const char *id) CB_MUST_CHECK;
+
+/*
+ * Snapshots: one read transaction for reports that must agree with
+ * themselves. cb_snapshot_views binds a read-only kv (put and del return
+ * CB_EINVAL) valid until cb_snapshot_free.
+ */
+int cb_store_snapshot(struct cb_store *store,
+    struct cb_snapshot **out) CB_MUST_CHECK;
+int cb_snapshot_views(struct cb_snapshot *snap, const char *id,
+    struct cb_kv *kv) CB_MUST_CHECK;
+void cb_snapshot_free(struct cb_snapshot *snap);
 
 /* cb_batch_free aborts the batch if it was not committed, and frees it. */
 void cb_batch_free(struct cb_batch *batch);

@@ -38,6 +38,8 @@ struct cb_batch {
 	size_t nsaved;
 	int failed; /* an error that poisons the transaction */
 	bool done;  /* committed or aborted */
+	void **kept; /* memory freed with the batch (view contexts) */
+	size_t nkept;
 };
 
 /* cur_txn is the transaction writes go to now. */
@@ -54,6 +56,35 @@ poison(struct cb_batch *b, int rc)
 	if (rc != 0 && rc != CB_EEXIST && rc != CB_ENOTFOUND && b->failed == 0)
 		b->failed = rc;
 	return rc;
+}
+
+/* store_batch_txn is the current write transaction. */
+MDB_txn *
+store_batch_txn(struct cb_batch *b)
+{
+	return cur_txn(b);
+}
+
+/* store_batch_poison lets other store files poison the batch. */
+int
+store_batch_poison(struct cb_batch *b, int rc)
+{
+	return poison(b, rc);
+}
+
+/* store_batch_store is the batch's store. */
+struct cb_store *
+store_batch_store(struct cb_batch *b)
+{
+	return b->store;
+}
+
+/* store_batch_keep frees p with the batch. */
+void
+store_batch_keep(struct cb_batch *b, void *p)
+{
+	b->kept = cb_xreallocarray(b->kept, b->nkept + 1, sizeof(*b->kept));
+	b->kept[b->nkept++] = p;
 }
 
 /* cb_batch_begin starts the write transaction. */
@@ -491,6 +522,9 @@ cb_batch_free(struct cb_batch *b)
 	abort_txn(b);
 	for (size_t i = 0; i < b->n; i++)
 		free(b->centres[i].note);
+	for (size_t i = 0; i < b->nkept; i++)
+		free(b->kept[i]);
+	free(b->kept);
 	free(b->centres);
 	free(b->saved);
 	free(b);

@@ -121,12 +121,20 @@ int
 cb_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
     size_t len, ProtobufCMessage **out)
 {
+	return cb_pb_decode_in(desc, data, len, NULL, out);
+}
+
+/* cb_pb_decode_in decodes canonically with a chosen allocator. */
+int
+cb_pb_decode_in(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+    size_t len, ProtobufCAllocator *alloc, ProtobufCMessage **out)
+{
 	ProtobufCMessage *msg;
 	uint8_t *again;
 	size_t n;
 	int rc;
 
-	msg = protobuf_c_message_unpack(desc, NULL, len, data);
+	msg = protobuf_c_message_unpack(desc, alloc, len, data);
 	if (msg == NULL)
 		return CB_EFORMAT;
 	if ((rc = check_fields(msg)) != 0)
@@ -144,7 +152,7 @@ cb_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 	*out = msg;
 	return 0;
 fail:
-	protobuf_c_message_free_unpacked(msg, NULL);
+	protobuf_c_message_free_unpacked(msg, alloc);
 	return rc;
 }
 

@@ -64,6 +64,7 @@ open_dbs(struct cb_store *store)
 		{"checkpoints", offsetof(struct store_dbs, checkpoints)},
 		{"requests", offsetof(struct store_dbs, requests)},
 		{"directory", offsetof(struct store_dbs, directory)},
+		{"views", offsetof(struct store_dbs, views)},
 	};
 	unsigned flags = store->read_only ? 0 : MDB_CREATE;
 	MDB_txn *txn;
@@ -106,7 +107,7 @@ cb_store_open(const char *dir, const struct cb_store_opts *opts,
 	pthread_mutex_init(&store->lock, NULL);
 	if ((rc = mdb_env_create(&store->env)) != 0)
 		goto fail;
-	if ((rc = mdb_env_set_maxdbs(store->env, 8)) != 0 ||
+	if ((rc = mdb_env_set_maxdbs(store->env, 12)) != 0 ||
 	    (rc = mdb_env_set_mapsize(store->env,
 		 opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(store->env,

@@ -11,6 +11,7 @@
  *   checkpoints  no(4) size(8)               -> signed note
  *   requests     no(4) request_id(16)        -> index(8) sha256(request)(32)
  *   directory    no(4) key bytes             -> value (personal data)
+ *   views        no(4) key bytes             -> value (the bank's state)
  *
  * A centre record is: no(4) log_pub(32) origin_len(1) origin. "no" is a small
  * number given to the centre when it is created, so keys stay short.
@@ -28,9 +29,11 @@
 #define META_LEN       (8 + CB_HASH_LEN + 8)
 #define REQ_REC_LEN    (8 + CB_HASH_LEN)
 #define DIR_KEY_MAX    256
+#define VIEW_KEY_MAX   480 /* LMDB keys are at most 511 bytes */
 
 struct store_dbs {
-	MDB_dbi centres, meta, leaves, hashes, checkpoints, requests, directory;
+	MDB_dbi centres, meta, leaves, hashes, checkpoints, requests, directory,
+	    views;
 };
 
 /* A log key the store signs with, per centre. */
@@ -101,6 +104,19 @@ void store_merkle_io(struct store_io_ctx *ctx, struct cb_merkle_io *io);
 /* store_checkpoint_get reads the signed checkpoint of size (0: latest). */
 int store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
     uint64_t want, MDB_val *note, uint64_t *size);
+
+/* store_batch_txn is the transaction a batch writes to now. */
+MDB_txn *store_batch_txn(struct cb_batch *b);
+
+/* store_batch_store is the store a batch writes to. */
+struct cb_store *store_batch_store(struct cb_batch *b);
+
+/* store_batch_poison records an error after which the batch cannot commit;
+ * returns rc. */
+int store_batch_poison(struct cb_batch *b, int rc);
+
+/* store_batch_keep hands memory to the batch, freed with it. */
+void store_batch_keep(struct cb_batch *b, void *p);
 
 /* store_key_find returns the log key for a centre, or NULL. */
 struct cb_key *store_key_find(struct cb_store *store, const char *id);

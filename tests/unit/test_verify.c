@@ -45,7 +45,7 @@ raw_open(struct raw *r, const char *dir, const char *db)
 	MDB_txn *txn;
 
 	assert_int_equal(mdb_env_create(&r->env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(r->env, 8), 0);
+	assert_int_equal(mdb_env_set_maxdbs(r->env, 12), 0);
 	assert_int_equal(mdb_env_set_mapsize(r->env, 64ull << 30), 0);
 	assert_int_equal(mdb_env_open(r->env, dir, MDB_NOTLS, 0600), 0);
 	assert_int_equal(mdb_txn_begin(r->env, NULL, 0, &txn), 0);

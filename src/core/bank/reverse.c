@@ -1,0 +1,255 @@
+/*
+ * Reversals: nothing is edited or deleted; a mistake is corrected by an entry
+ * that names the entry it reverses and why, and undoes its effect.
+ *
+ * What can be reversed: cash received, supplies bought, a gift of minutes, a
+ * child's check-in or check-out (or a settled closing), a volunteer's start
+ * or end of shift (or a settled closing). Each entry once. A reversal cannot
+ * itself be reversed: to redo, make the original request again. Settlements,
+ * departures, policy, keys and enrolments are not reversed; they are
+ * corrected by a further entry of their kind.
+ *
+ * An entry that later entries build on is refused (DEPENDENT_ENTRIES): a
+ * check-out when the child has been checked in since, a check-in whose
+ * session has ended, a gift the receiver has already spent. Undoing a care
+ * charge unbills its cash minutes in their own period, so each period's
+ * charges still sum to R(its minutes); taking back volunteer minutes the
+ * family has spent charges the shortfall below the floor in cash, as care.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bank_int.h"
+
+#define R(n)       CAREBANK__V1__REFUSAL__REFUSAL_##n
+#define METHOD(m)  (strcmp(mv->method, m) == 0)
+#define DEPENDS(...) bank_refuse(b, R(DEPENDENT_ENTRIES), __VA_ARGS__)
+
+/* undo_postings posts the negation of every posting of the entry. */
+static int
+undo_postings(struct bank *b, const move_state *mv)
+{
+	int rc;
+
+	for (size_t i = 0; i < mv->n_postings; i++)
+		if ((rc = bank_post(b, mv->postings[i]->account,
+			 mv->postings[i]->unit, -mv->postings[i]->amount)) != 0)
+			return rc;
+	return 0;
+}
+
+/* undo_cash takes back cash received: the fund must still hold it. */
+static int
+undo_cash(struct bank *b, const move_state *mv)
+{
+	int64_t fund;
+	int rc;
+
+	if ((rc = bank_balance(b, "centre/fund", &fund)) != 0)
+		return rc;
+	if (fund < mv->amount)
+		return bank_refuse(b, R(FUND_TOO_SMALL),
+		    "the fund holds %lld fen, less than the %lld to take back",
+		    (long long)fund, (long long)mv->amount);
+	return undo_postings(b, mv);
+}
+
+/* undo_gift takes a gift of minutes back from the receiver. */
+static int
+undo_gift(struct bank *b, const move_state *mv)
+{
+	int64_t bal;
+	int rc;
+
+	if ((rc = bank_balance(b, bank_account(b, mv->to_family, "minutes"),
+		 &bal)) != 0)
+		return rc;
+	if (bal < mv->amount)
+		return DEPENDS("family %s has spent the minutes it was given",
+		    mv->to_family);
+	return undo_postings(b, mv);
+}
+
+/* undo_child_in removes a session that is still open. */
+static int
+undo_child_in(struct bank *b, uint64_t entry, const move_state *mv)
+{
+	child_state *c;
+	room_state *room;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_child(b, mv->child, &c)) != 0)
+		return rc;
+	if (c->room[0] == '\0' || c->in_entry != entry)
+		return DEPENDS("the session entry %llu opened has ended",
+		    (unsigned long long)entry);
+	if ((rc = bank_room(b, c->room, &room)) != 0)
+		return rc;
+	room->children--;
+	if ((rc = st_put(b, bank_key(key, "r/%s", c->room), room)) != 0)
+		return rc;
+	c->room = "";
+	c->in_ms = 0;
+	c->in_entry = 0;
+	c->brought_by = "";
+	return st_put(b, bank_key(key, "c/%s", mv->child), c);
+}
+
+/* undo_child_out reopens a session and refunds what it cost. */
+static int
+undo_child_out(struct bank *b, uint64_t entry, const move_state *mv)
+{
+	child_state *c;
+	room_state *room;
+	int64_t refund;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_child(b, mv->child, &c)) != 0 ||
+	    (rc = bank_room(b, mv->room, &room)) != 0)
+		return rc;
+	if (c->room[0] != '\0' || c->last_out != entry)
+		return DEPENDS("child %s has been checked in since",
+		    mv->child);
+	if ((rc = bank_untake_minutes(b, c->family, mv->covered,
+		 mv->cash_minutes, mv->period_start_ms, &refund)) != 0)
+		return rc;
+	b->op->result.charge_fen = refund;
+	room->children++;
+	c->room = mv->room;
+	c->in_ms = mv->in_ms;
+	c->in_entry = mv->in_entry;
+	c->brought_by = mv->brought_by;
+	c->last_out = 0;
+	c->last_out_ms = 0;
+	if ((rc = st_put(b, bank_key(key, "r/%s", mv->room), room)) != 0 ||
+	    (rc = st_put(b, bank_key(key, "c/%s", mv->child), c)) != 0)
+		return rc;
+	return bank_set_result_family(b, c->family);
+}
+
+/* undo_shift_in puts a started shift back on the roster. */
+static int
+undo_shift_in(struct bank *b, uint64_t entry, const move_state *mv)
+{
+	shift_state *s;
+	adult_state *a;
+	room_state *room;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_shift(b, mv->shift, &s)) != 0)
+		return rc;
+	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING ||
+	    s->in_entry != entry)
+		return DEPENDS("shift %s has ended since", mv->shift);
+	if ((rc = bank_adult(b, s->worker, &a)) != 0 ||
+	    (rc = bank_room(b, s->room, &room)) != 0)
+		return rc;
+	room->adults--;
+	a->on_shift = "";
+	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
+	    (rc = st_put(b, bank_key(key, "a/%s", s->worker), a)) != 0)
+		return rc;
+	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED;
+	s->worker = "";
+	s->in_ms = 0;
+	s->in_entry = 0;
+	return st_put(b, bank_key(key, "s/%s", mv->shift), s);
+}
+
+/* undo_shift_out reopens a shift and takes the credit back. */
+static int
+undo_shift_out(struct bank *b, const move_state *mv)
+{
+	shift_state *s;
+	adult_state *a;
+	room_state *room;
+	int64_t covered, cash, charge;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_shift(b, mv->shift, &s)) != 0 ||
+	    (rc = bank_adult(b, mv->worker, &a)) != 0 ||
+	    (rc = bank_room(b, s->room, &room)) != 0)
+		return rc;
+	if (a->on_shift[0] != '\0')
+		return DEPENDS("adult %s is on shift %s now", mv->worker,
+		    a->on_shift);
+	if ((rc = bank_take_minutes(b, a->family, mv->credit, b->now, &covered,
+		 &cash, &charge)) != 0)
+		return rc;
+	room->adults++;
+	a->on_shift = mv->shift;
+	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING;
+	s->worker = mv->worker;
+	s->in_ms = mv->in_ms;
+	s->in_entry = mv->in_entry;
+	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
+	    (rc = st_put(b, bank_key(key, "a/%s", mv->worker), a)) != 0 ||
+	    (rc = st_put(b, bank_key(key, "s/%s", mv->shift), s)) != 0)
+		return rc;
+	return bank_set_result_family(b, a->family);
+}
+
+/* undo dispatches on what the entry did. */
+static int
+undo(struct bank *b, uint64_t entry, const move_state *mv)
+{
+	/* A session's end (check-out or settled closing) carries its start. */
+	bool ended = mv->in_entry != 0 || mv->credit != 0 || mv->covered != 0 ||
+		     mv->cash_minutes != 0;
+
+	if (METHOD("/carebank.v1.Coordinator/RecordCash"))
+		return undo_cash(b, mv);
+	if (METHOD("/carebank.v1.Coordinator/BuySupplies"))
+		return undo_postings(b, mv);
+	if (METHOD("/carebank.v1.Coordinator/Donate"))
+		return undo_gift(b, mv);
+	if (mv->child[0] != '\0')
+		return ended ? undo_child_out(b, entry, mv) :
+			       undo_child_in(b, entry, mv);
+	if (mv->shift[0] != '\0')
+		return ended ? undo_shift_out(b, mv) :
+			       undo_shift_in(b, entry, mv);
+	return bank_refuse(b, R(NOT_REVERSIBLE), "entry %llu cannot be reversed",
+	    (unsigned long long)entry);
+}
+
+/* rule_reverse reverses one earlier entry, once, with a reason. */
+int
+rule_reverse(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__ReverseRequest *r = (const void *)req;
+	move_state *mv;
+	char key[KEY_MAX];
+	int rc;
+
+	if (r->reason[0] == '\0')
+		return bank_refuse(b, R(MISSING_FIELD),
+		    "say why the entry is reversed");
+	if (r->entry >= b->index)
+		return bank_refuse(b, R(UNKNOWN_ENTRY),
+		    "the log has no entry %llu yet",
+		    (unsigned long long)r->entry);
+	bank_key(key, "m/%016llx", (unsigned long long)r->entry);
+	rc = st_get(b, key, &carebank__v1__move_state__descriptor, &mv);
+	if (rc == CB_ENOTFOUND)
+		return bank_refuse(b, R(NOT_REVERSIBLE),
+		    "entry %llu is not one that can be reversed",
+		    (unsigned long long)r->entry);
+	if (rc != 0)
+		return rc;
+	if (mv->reversed_by != 0)
+		return bank_refuse(b, R(ALREADY_REVERSED),
+		    "entry %llu was reversed by entry %llu",
+		    (unsigned long long)r->entry,
+		    (unsigned long long)mv->reversed_by);
+	if ((rc = undo(b, r->entry, mv)) != 0)
+		return rc;
+	mv->reversed_by = b->index;
+	b->what = cb_arena_printf(b->arena, "reversal of entry %llu: %s",
+	    (unsigned long long)r->entry, r->reason);
+	return st_put(b, key, mv);
+}

@@ -1,0 +1,244 @@
+/*
+ * The roster: shifts and swaps. A parent who cannot come offers the shift,
+ * as a cover (the asked adult takes it) or an exchange (the two trade shifts,
+ * both at once). The offering adult stays responsible until the asked adult
+ * accepts and, when the policy requires it, the coordinator approves. A shift
+ * whose swap is done can be offered again (A to B to C).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bank_int.h"
+
+#define R(n)       CAREBANK__V1__REFUSAL__REFUSAL_##n
+#define DAY_MS     86400000LL
+#define SCHEDULED  CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED
+#define CANCELLED  CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_CANCELLED
+#define S(n)       CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_##n
+
+/* rule_schedule_shift puts a shift on the roster. */
+int
+rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__ScheduleShiftRequest *r = (const void *)req;
+	shift_state s = CAREBANK__V1__SHIFT_STATE__INIT;
+	room_state *room;
+	adult_state *a;
+	const char *id;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_room(b, r->room, &room)) != 0 ||
+	    (rc = bank_adult(b, r->adult, &a)) != 0)
+		return rc;
+	if (r->end_ms <= r->start_ms || r->end_ms - r->start_ms > DAY_MS ||
+	    r->start_ms <= 0)
+		return bank_refuse(b, R(SHIFT_TIMES),
+		    "a shift ends after it starts, within a day");
+	id = bank_new_id(b, 's');
+	s.room = r->room;
+	s.start_ms = r->start_ms;
+	s.end_ms = r->end_ms;
+	s.adult = r->adult;
+	s.status = SCHEDULED;
+	b->what = "shift scheduled";
+	return st_put(b, bank_key(key, "s/%s", id), &s);
+}
+
+/* close_swap ends a swap in status st and frees its shifts for offers. */
+static int
+close_swap(struct bank *b, const char *id, swap_state *w, int st)
+{
+	const char *ids[2] = {w->shift, w->other_shift};
+	char key[KEY_MAX];
+	int rc;
+
+	w->status = st;
+	for (int i = 0; i < 2; i++) {
+		shift_state *s;
+
+		if (ids[i][0] == '\0')
+			continue;
+		if ((rc = bank_shift(b, ids[i], &s)) != 0)
+			return rc;
+		if (strcmp(s->swap, id) == 0) {
+			s->swap = "";
+			if (st == S(DONE))
+				s->adult = UNCONST(
+				    i == 0 ? w->to_adult : w->from_adult);
+			if ((rc = st_put(b, bank_key(key, "s/%s", ids[i]),
+				 s)) != 0)
+				return rc;
+		}
+	}
+	return st_put(b, bank_key(key, "w/%s", id), w);
+}
+
+/* rule_cancel_shift takes a shift off the roster (and any offer of it). */
+int
+rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__CancelShiftRequest *r = (const void *)req;
+	shift_state *s;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_shift(b, r->shift, &s)) != 0)
+		return rc;
+	if (s->status == CANCELLED)
+		return bank_refuse(b, R(SHIFT_CANCELLED),
+		    "shift %s is cancelled already", r->shift);
+	if (s->status != SCHEDULED)
+		return bank_refuse(b, R(VOLUNTEER_ALREADY_IN),
+		    "shift %s has been worked or is being worked", r->shift);
+	if (s->swap[0] != '\0') {
+		swap_state *w;
+
+		if ((rc = bank_swap(b, s->swap, &w)) != 0 ||
+		    (rc = close_swap(b, s->swap, w, S(WITHDRAWN))) != 0 ||
+		    (rc = bank_shift(b, r->shift, &s)) != 0)
+			return rc;
+	}
+	s->status = CANCELLED;
+	b->what = "shift cancelled";
+	return st_put(b, bank_key(key, "s/%s", r->shift), s);
+}
+
+/* offerable loads a shift that is scheduled and not already offered. */
+static int
+offerable(struct bank *b, const char *id, shift_state **s)
+{
+	int rc;
+
+	if ((rc = bank_shift(b, id, s)) != 0)
+		return rc;
+	if ((*s)->status == CANCELLED)
+		return bank_refuse(b, R(SHIFT_CANCELLED),
+		    "shift %s was cancelled", id);
+	if ((*s)->status != SCHEDULED)
+		return bank_refuse(b, R(SWAP_STATE),
+		    "shift %s has been worked or is being worked", id);
+	if ((*s)->swap[0] != '\0')
+		return bank_refuse(b, R(SWAP_STATE),
+		    "shift %s is already offered in swap %s", id, (*s)->swap);
+	return 0;
+}
+
+/* rule_offer_swap offers a shift to another adult. */
+int
+rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__OfferSwapRequest *r = (const void *)req;
+	swap_state w = CAREBANK__V1__SWAP_STATE__INIT;
+	shift_state *s, *o = NULL;
+	adult_state *a;
+	const char *id;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = offerable(b, r->shift, &s)) != 0 ||
+	    (rc = bank_adult(b, s->adult, &a)) != 0 ||
+	    (rc = bank_adult(b, r->to_adult, &a)) != 0)
+		return rc;
+	if (strcmp(s->adult, r->to_adult) == 0)
+		return bank_refuse(b, R(CONFLICT),
+		    "shift %s is %s's already", r->shift, r->to_adult);
+	if (r->kind == CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE) {
+		if ((rc = offerable(b, r->other_shift, &o)) != 0)
+			return rc;
+		if (strcmp(o->adult, r->to_adult) != 0)
+			return bank_refuse(b, R(SHIFT_NOT_ASSIGNED),
+			    "shift %s is not %s's to exchange",
+			    r->other_shift, r->to_adult);
+	} else if (r->kind != CAREBANK__V1__SWAP_KIND__SWAP_KIND_COVER ||
+		   r->other_shift[0] != '\0') {
+		return bank_refuse(b, R(CONFLICT),
+		    "a swap is a cover (no other shift) or an exchange");
+	}
+	id = bank_new_id(b, 'w');
+	w.kind = r->kind;
+	w.shift = r->shift;
+	w.other_shift = r->other_shift;
+	w.from_adult = s->adult;
+	w.to_adult = r->to_adult;
+	w.status = S(OFFERED);
+	s->swap = UNCONST(id);
+	b->what = "swap offered";
+	if ((rc = st_put(b, bank_key(key, "s/%s", r->shift), s)) != 0)
+		return rc;
+	if (o != NULL) {
+		o->swap = UNCONST(id);
+		if ((rc = st_put(b, bank_key(key, "s/%s", r->other_shift),
+			 o)) != 0)
+			return rc;
+	}
+	return st_put(b, bank_key(key, "w/%s", id), &w);
+}
+
+/* rule_answer_swap: the asked adult accepts or declines. */
+int
+rule_answer_swap(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__AnswerSwapRequest *r = (const void *)req;
+	swap_state *w;
+	adult_state *a;
+	int rc;
+
+	if ((rc = bank_swap(b, r->swap, &w)) != 0 ||
+	    (rc = bank_adult(b, r->adult, &a)) != 0)
+		return rc;
+	if (w->status != S(OFFERED))
+		return bank_refuse(b, R(SWAP_STATE),
+		    "swap %s is not waiting for an answer", r->swap);
+	if (strcmp(w->to_adult, r->adult) != 0)
+		return bank_refuse(b, R(SHIFT_NOT_ASSIGNED),
+		    "swap %s was offered to %s, not %s", r->swap, w->to_adult,
+		    r->adult);
+	if (!r->accept) {
+		b->what = "swap declined";
+		return close_swap(b, r->swap, w, S(DECLINED));
+	}
+	if (b->policy->swaps_need_approval) {
+		char key[KEY_MAX];
+
+		w->status = S(ACCEPTED);
+		b->what = "swap accepted, awaiting approval";
+		return st_put(b, bank_key(key, "w/%s", r->swap), w);
+	}
+	b->what = "swap accepted";
+	return close_swap(b, r->swap, w, S(DONE));
+}
+
+/* rule_approve_swap: the coordinator approves or declines an accepted swap. */
+int
+rule_approve_swap(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__ApproveSwapRequest *r = (const void *)req;
+	swap_state *w;
+	int rc;
+
+	if ((rc = bank_swap(b, r->swap, &w)) != 0)
+		return rc;
+	if (w->status != S(ACCEPTED))
+		return bank_refuse(b, R(SWAP_STATE),
+		    "swap %s is not waiting for approval", r->swap);
+	b->what = r->approve ? "swap approved" : "swap not approved";
+	return close_swap(b, r->swap, w, r->approve ? S(DONE) : S(REFUSED));
+}
+
+/* rule_withdraw_swap: the offer is taken back before it takes effect. */
+int
+rule_withdraw_swap(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__WithdrawSwapRequest *r = (const void *)req;
+	swap_state *w;
+	int rc;
+
+	if ((rc = bank_swap(b, r->swap, &w)) != 0)
+		return rc;
+	if (w->status != S(OFFERED) && w->status != S(ACCEPTED))
+		return bank_refuse(b, R(SWAP_STATE),
+		    "swap %s can no longer be withdrawn", r->swap);
+	b->what = "swap withdrawn";
+	return close_swap(b, r->swap, w, S(WITHDRAWN));
+}

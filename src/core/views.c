@@ -1,0 +1,273 @@
+/*
+ * The views database behind struct cb_kv (kv.h): keys are the centre's
+ * number followed by the bank's own key bytes, so each centre's state is one
+ * contiguous range. Two bindings: a batch's current (possibly nested) write
+ * transaction, and a snapshot's read transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "carebank/xalloc.h"
+#include "store_int.h"
+
+struct cb_snapshot {
+	struct cb_store *store;
+	MDB_txn *txn;
+	void **kept;
+	size_t nkept;
+};
+
+/* A kv binding: a batch (txn looked up at each call) or a fixed txn. */
+struct view_ctx {
+	struct cb_store *store;
+	struct cb_batch *batch; /* NULL for a snapshot */
+	MDB_txn *txn;           /* the snapshot's */
+	uint32_t no;
+};
+
+/* txn_of returns the transaction a binding works in now. */
+static MDB_txn *
+txn_of(struct view_ctx *v)
+{
+	return v->batch ? store_batch_txn(v->batch) : v->txn;
+}
+
+/* fail_code translates an LMDB error and, in a batch, poisons it. */
+static int
+fail_code(struct view_ctx *v, int mrc)
+{
+	int rc = store_mdb_code(mrc);
+
+	if (v->batch != NULL && rc != CB_ENOTFOUND)
+		return store_batch_poison(v->batch, rc);
+	return rc;
+}
+
+/* make_key prefixes key with the centre number; 0 if too long. */
+static size_t
+make_key(uint8_t *kb, uint32_t no, const void *key, size_t klen)
+{
+	if (klen > VIEW_KEY_MAX)
+		return 0;
+	store_be_put(kb, no, 4);
+	if (klen)
+		memcpy(kb + 4, key, klen);
+	return 4 + klen;
+}
+
+/* v_get reads one view record. */
+static int
+v_get(void *ctx, const void *key, size_t klen, const uint8_t **val,
+    size_t *vlen)
+{
+	struct view_ctx *v = ctx;
+	uint8_t kb[4 + VIEW_KEY_MAX];
+	MDB_val k, d;
+	int mrc;
+
+	if ((k.mv_size = make_key(kb, v->no, key, klen)) == 0)
+		return CB_EINVAL;
+	k.mv_data = kb;
+	if ((mrc = mdb_get(txn_of(v), v->store->db.views, &k, &d)) != 0)
+		return fail_code(v, mrc);
+	*val = d.mv_data;
+	*vlen = d.mv_size;
+	return 0;
+}
+
+/* v_put writes one view record. */
+static int
+v_put(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct view_ctx *v = ctx;
+	uint8_t kb[4 + VIEW_KEY_MAX];
+	MDB_val k, d = {vlen, (void *)(uintptr_t)val};
+
+	if (v->batch == NULL)
+		return CB_EINVAL;
+	if ((k.mv_size = make_key(kb, v->no, key, klen)) == 0)
+		return CB_EINVAL;
+	k.mv_data = kb;
+	return fail_code(v, mdb_put(txn_of(v), v->store->db.views, &k, &d, 0));
+}
+
+/* v_del removes one view record. */
+static int
+v_del(void *ctx, const void *key, size_t klen)
+{
+	struct view_ctx *v = ctx;
+	uint8_t kb[4 + VIEW_KEY_MAX];
+	MDB_val k;
+
+	if (v->batch == NULL)
+		return CB_EINVAL;
+	if ((k.mv_size = make_key(kb, v->no, key, klen)) == 0)
+		return CB_EINVAL;
+	k.mv_data = kb;
+	return fail_code(v, mdb_del(txn_of(v), v->store->db.views, &k, NULL));
+}
+
+/* v_scan visits every record whose key starts with prefix. */
+static int
+v_scan(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
+    void *fnctx)
+{
+	struct view_ctx *v = ctx;
+	uint8_t kb[4 + VIEW_KEY_MAX];
+	MDB_val k, d;
+	MDB_cursor *cur;
+	size_t n;
+	int mrc, rc = 0;
+
+	if ((n = make_key(kb, v->no, prefix, plen)) == 0)
+		return CB_EINVAL;
+	if ((mrc = mdb_cursor_open(txn_of(v), v->store->db.views, &cur)) != 0)
+		return fail_code(v, mrc);
+	k.mv_data = kb;
+	k.mv_size = n;
+	for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
+	     mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < n || memcmp(k.mv_data, kb, n) != 0)
+			break;
+		if ((rc = fn(fnctx, (uint8_t *)k.mv_data + 4, k.mv_size - 4,
+			 d.mv_data, d.mv_size)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = fail_code(v, mrc);
+	return rc;
+}
+
+/* bind fills kv for a binding. */
+static void
+bind(struct view_ctx *v, struct cb_kv *kv)
+{
+	kv->ctx = v;
+	kv->get = v_get;
+	kv->put = v_put;
+	kv->del = v_del;
+	kv->scan = v_scan;
+}
+
+/* centre_no finds a centre's number in txn. */
+static int
+centre_no(struct cb_store *store, MDB_txn *txn, const char *id, uint32_t *no)
+{
+	struct store_centre c;
+	int rc;
+
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
+		return rc;
+	*no = c.no;
+	return 0;
+}
+
+/* cb_batch_views binds a centre's views in a batch. */
+int
+cb_batch_views(struct cb_batch *b, const char *id, struct cb_kv *kv)
+{
+	struct view_ctx *v = cb_xcalloc(1, sizeof(*v));
+	int rc;
+
+	v->store = store_batch_store(b);
+	v->batch = b;
+	if ((rc = centre_no(v->store, store_batch_txn(b), id, &v->no)) != 0) {
+		free(v);
+		return rc;
+	}
+	store_batch_keep(b, v);
+	bind(v, kv);
+	return 0;
+}
+
+/* Keys found by a scan, deleted after it so the cursor is never stale. */
+struct clear {
+	uint8_t **keys;
+	size_t *lens, n;
+};
+
+/* collect remembers a key to delete after the scan. */
+static int
+collect(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct clear *c = ctx;
+
+	(void)val;
+	(void)vlen;
+	c->keys = cb_xreallocarray(c->keys, c->n + 1, sizeof(*c->keys));
+	c->lens = cb_xreallocarray(c->lens, c->n + 1, sizeof(*c->lens));
+	c->keys[c->n] = cb_xmemdup(key, klen);
+	c->lens[c->n++] = klen;
+	return 0;
+}
+
+/* cb_batch_views_clear deletes all of a centre's views. */
+int
+cb_batch_views_clear(struct cb_batch *b, const char *id)
+{
+	struct clear c = {0};
+	struct cb_kv kv;
+	int rc;
+
+	if ((rc = cb_batch_views(b, id, &kv)) != 0)
+		return rc;
+	rc = kv.scan(kv.ctx, "", 0, collect, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		if (rc == 0)
+			rc = kv.del(kv.ctx, c.keys[i], c.lens[i]);
+		free(c.keys[i]);
+	}
+	free(c.keys);
+	free(c.lens);
+	return rc;
+}
+
+/* cb_store_snapshot opens a read transaction for consistent reports. */
+int
+cb_store_snapshot(struct cb_store *store, struct cb_snapshot **out)
+{
+	struct cb_snapshot *s = cb_xcalloc(1, sizeof(*s));
+	int mrc;
+
+	s->store = store;
+	if ((mrc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &s->txn)) != 0) {
+		free(s);
+		return store_mdb_code(mrc);
+	}
+	*out = s;
+	return 0;
+}
+
+/* cb_snapshot_views binds a centre's views read-only. */
+int
+cb_snapshot_views(struct cb_snapshot *s, const char *id, struct cb_kv *kv)
+{
+	struct view_ctx *v = cb_xcalloc(1, sizeof(*v));
+	int rc;
+
+	v->store = s->store;
+	v->txn = s->txn;
+	if ((rc = centre_no(s->store, s->txn, id, &v->no)) != 0) {
+		free(v);
+		return rc;
+	}
+	s->kept = cb_xreallocarray(s->kept, s->nkept + 1, sizeof(*s->kept));
+	s->kept[s->nkept++] = v;
+	bind(v, kv);
+	return 0;
+}
+
+/* cb_snapshot_free ends the read transaction. */
+void
+cb_snapshot_free(struct cb_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	mdb_txn_abort(s->txn);
+	for (size_t i = 0; i < s->nkept; i++)
+		free(s->kept[i]);
+	free(s->kept);
+	free(s);
+}
