@@ -21,8 +21,13 @@
 #include "carebank/error.h"
 
 #define CB_HASH_LEN 32
-/* Proofs of trees up to 2^64 leaves have at most this many hashes. */
-#define CB_MERKLE_MAX_PROOF 64
+/*
+ * Room for any proof of a tree of up to 2^64 - 1 leaves: an inclusion proof
+ * has at most 64 hashes (one per level), a consistency proof at most 65 (one
+ * per level, plus the old tree's last complete subtree when its size is not a
+ * power of two; PROOF(3, D[2^64 - 1]) is one).
+ */
+#define CB_MERKLE_MAX_PROOF 65
 
 /*
  * Access to stored complete-subtree hashes. get returns 0, CB_ENOTFOUND or
@@ -52,7 +57,8 @@ void cb_merkle_empty_root(uint8_t out[CB_HASH_LEN]);
  * cb_merkle_append records leaf number n (the tree has n leaves before the
  * call): it puts the leaf hash at (0, n) and every complete subtree that leaf
  * completes, reading their left halves through io->get. Amortised O(1) puts,
- * O(log n) at worst.
+ * O(log n) at worst. Returns 0, CB_ERANGE (n == UINT64_MAX: the tree is full)
+ * or an io code.
  */
 int cb_merkle_append(const struct cb_merkle_io *io, uint64_t n,
     const uint8_t leaf_hash[CB_HASH_LEN]) CB_MUST_CHECK;
@@ -99,7 +105,8 @@ int cb_merkle_verify_inclusion(const uint8_t leaf_hash[CB_HASH_LEN],
 /*
  * cb_merkle_verify_consistency checks a consistency proof as RFC 9162
  * 2.1.4.2, with its edge cases: size1 == size2 needs an empty proof and equal
- * roots; size1 == 0 needs an empty proof; size1 > size2 fails.
+ * roots; size1 == 0 needs an empty proof and root1 the empty-tree root
+ * SHA-256(""), the only root a tree of size 0 has; size1 > size2 fails.
  * Returns 0, or CB_EMISMATCH.
  */
 int cb_merkle_verify_consistency(uint64_t size1, uint64_t size2,

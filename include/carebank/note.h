@@ -28,6 +28,13 @@ struct cb_vkey {
 	uint8_t pub[CB_ED25519_PUBLIC_LEN];
 };
 
+/*
+ * cb_note_text_valid checks len bytes of note text as the spec requires:
+ * UTF-8 without control characters other than newline, ending in a newline.
+ * Returns 0, or CB_EFORMAT.
+ */
+int cb_note_text_valid(const char *text, size_t len) CB_MUST_CHECK;
+
 /* cb_note_key_id computes the 4-byte key id of name and an Ed25519 key. */
 void cb_note_key_id(const char *name, const uint8_t pub[CB_ED25519_PUBLIC_LEN],
     uint8_t id[CB_NOTE_KEY_ID_LEN]);
