@@ -45,6 +45,7 @@ struct cb_store_opts {
 	uint64_t map_size;    /* LMDB map size in bytes; 0: 64 GiB */
 	unsigned max_readers; /* concurrent read transactions; 0: 126 */
 	bool read_only;       /* open without write access (an auditor) */
+	bool no_sync;         /* skip fsync: scratch stores only (replay) */
 };
 
 struct cb_centre_info {

@@ -104,6 +104,8 @@ cb_store_open(const char *dir, const struct cb_store_opts *opts,
 	store->read_only = opts->read_only;
 	if (opts->read_only)
 		flags |= MDB_RDONLY;
+	if (opts->no_sync)
+		flags |= MDB_NOSYNC;
 	pthread_mutex_init(&store->lock, NULL);
 	if ((rc = mdb_env_create(&store->env)) != 0)
 		goto fail;

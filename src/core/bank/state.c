@@ -275,7 +275,7 @@ bill(struct bank *b, const char *family, int64_t period, int64_t delta,
     int64_t *charge)
 {
 	char key[KEY_MAX];
-	int64_t cum, next, before, after;
+	int64_t cum, next, before = 0, after = 0;
 	uint8_t v[8];
 	int rc;
 

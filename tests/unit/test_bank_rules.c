@@ -1,0 +1,85 @@
+/*
+ * Bank rules, basic paths: a volunteer earns minutes, care spends them down
+ * to the floor and charges the rest in cash by the cumulative rule, cash pays
+ * the debt into the fund, and the log verifies and replays to the same views.
+ */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testbank.h"
+
+#define R(n) CAREBANK__V1__REFUSAL__REFUSAL_##n
+
+static void
+test_rules_smoke(void **state)
+{
+	struct tb t;
+	const char *f1, *a1, *c1, *room, *s1;
+	Carebank__V1__RecordCashRequest cash =
+	    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+
+	(void)state;
+	tb_open(&t, NULL);
+	f1 = tb_family(&t);
+	a1 = tb_adult(&t, f1);
+	c1 = tb_child(&t, f1, a1);
+	room = tb_room(&t);
+	t.now += 8 * TB_HOUR;
+	s1 = tb_shift(&t, room, t.now, t.now + 3 * TB_HOUR, a1);
+
+	/* No adult in the room: no child. */
+	assert_int_equal(tb_child_in(&t, c1, room, a1), R(ROOM_FULL));
+	assert_int_equal(tb_shift_in(&t, s1, a1), 0);
+	assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
+	assert_int_equal(tb_child_in(&t, c1, room, a1), R(CHILD_ALREADY_IN));
+	t.now += 3 * TB_HOUR;
+	assert_int_equal(tb_shift_out(&t, s1, a1), 0);
+	assert_int_equal(t.op.result.credit, 180);
+	assert_int_equal(tb_minutes(&t, f1), 180);
+	/* The child stayed 3 hours: 180 minutes, all covered. */
+	assert_int_equal(tb_child_out(&t, c1, a1), 0);
+	assert_int_equal(t.op.result.care_minutes, 180);
+	assert_int_equal(t.op.result.charge_fen, 0);
+	assert_int_equal(tb_minutes(&t, f1), 0);
+
+	/* Next day: 5 hours of care with no minutes: 120 down to the floor,
+	 * 180 in cash = 6000 fen. A volunteer must be present. */
+	t.now += 18 * TB_HOUR;
+	s1 = tb_shift(&t, room, t.now, t.now + 6 * TB_HOUR, a1);
+	assert_int_equal(tb_shift_in(&t, s1, a1), 0);
+	assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
+	t.now += 5 * TB_HOUR;
+	assert_int_equal(tb_child_out(&t, c1, a1), 0);
+	assert_int_equal(t.op.result.covered, 120);
+	assert_int_equal(t.op.result.charge_fen, 6000);
+	assert_int_equal(tb_minutes(&t, f1), -120);
+	assert_int_equal(tb_owed(&t, f1), 6000);
+	assert_int_equal(tb_shift_out(&t, s1, a1), 0);
+	assert_int_equal(tb_minutes(&t, f1), 180);
+
+	cash.family = (char *)(uintptr_t)f1;
+	cash.amount_fen = 6000;
+	cash.receipt = "R-001";
+	assert_int_equal(tb_call(&t, t.coord, TB_C("RecordCash"), &cash), 0);
+	assert_int_equal(tb_owed(&t, f1), 0);
+	assert_int_equal(tb_balance(&t, "centre/fund"), 6000);
+	/* A kiosk may not record cash. */
+	assert_int_equal(tb_call(&t, t.kiosk, TB_C("RecordCash"), &cash),
+	    R(ROLE));
+	tb_check(&t);
+	tb_close(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rules_smoke),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
