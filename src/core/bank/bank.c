@@ -197,18 +197,22 @@ static int
 check_time(struct bank *b, const ProtobufCMessage *req, cb_entry *e)
 {
 	const ProtobufCFieldDescriptor *f = field_of(req, "event_time_ms");
-	int64_t t, server = b->op->server_time_ms;
+	int64_t t, d, server = b->op->server_time_ms;
 
 	if (f == NULL)
 		return 0;
 	t = *(const int64_t *)((const char *)req + f->offset);
 	if (t == 0)
 		return 0;
-	if (t > server && t - server > b->policy->clock_skew_ms)
+	/* A distance from the server's clock too large for int64 (a kiosk
+	 * may send any time at all) is beyond every limit. */
+	if (t > server && (__builtin_sub_overflow(t, server, &d) ||
+			      d > b->policy->clock_skew_ms))
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_IN_FUTURE,
 		    "the event is %lld s in the future; check the kiosk's clock",
-		    (long long)((t - server) / 1000));
-	if (t < server && server - t > b->policy->late_limit_ms)
+		    (long long)(t / 1000 - server / 1000));
+	if (t < server && (__builtin_sub_overflow(server, t, &d) ||
+			      d > b->policy->late_limit_ms))
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_TOO_LATE,
 		    "the event is older than the centre accepts (%lld h)",
 		    (long long)(b->policy->late_limit_ms / 3600000));
