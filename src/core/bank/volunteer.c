@@ -51,15 +51,15 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = bank_room(b, s->room, &room)) != 0)
 		return rc;
 	if (s->swap[0] != '\0') {
-		/* Working the shift answers any offer of it. */
+		/* Working the shift answers any offer of it: the offer is
+		 * withdrawn, and both shifts of an exchange are free again. */
 		swap_state *w;
 
-		if ((rc = bank_swap(b, s->swap, &w)) != 0)
+		if ((rc = bank_swap(b, s->swap, &w)) != 0 ||
+		    (rc = bank_close_swap(b, s->swap, w,
+			 CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_WITHDRAWN)) != 0 ||
+		    (rc = bank_shift(b, r->shift, &s)) != 0)
 			return rc;
-		w->status = CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_WITHDRAWN;
-		if ((rc = st_put(b, bank_key(key, "w/%s", s->swap), w)) != 0)
-			return rc;
-		s->swap = "";
 	}
 	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING;
 	s->worker = r->adult;
