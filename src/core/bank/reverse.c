@@ -10,8 +10,10 @@
  * corrected by a further entry of their kind.
  *
  * An entry that later entries build on is refused (DEPENDENT_ENTRIES): a
- * check-out when the child has been checked in since, a check-in whose
- * session has ended, a gift the receiver has already spent. Undoing a care
+ * check-out when the child has been checked in since (or its next session
+ * was closed), a check-in whose session has ended, a gift the receiver has
+ * already spent. Whatever would move the minutes of a family that has left
+ * is refused FAMILY_LEFT: leaving settled them for good. Undoing a care
  * charge unbills its cash minutes in their own period, so each period's
  * charges still sum to R(its minutes); taking back volunteer minutes the
  * family has spent charges the shortfall below the floor in cash, as care.
@@ -54,14 +56,18 @@ undo_cash(struct bank *b, const move_state *mv)
 	return undo_postings(b, mv);
 }
 
-/* undo_gift takes a gift of minutes back from the receiver. */
+/* undo_gift takes a gift of minutes back from the receiver. Both families
+ * must still be at the centre: one that left has settled its minutes. */
 static int
 undo_gift(struct bank *b, const move_state *mv)
 {
+	family_state *f;
 	int64_t bal;
 	int rc;
 
-	if ((rc = bank_balance(b, bank_account(b, mv->to_family, "minutes"),
+	if ((rc = bank_family(b, mv->family, &f)) != 0 ||
+	    (rc = bank_family(b, mv->to_family, &f)) != 0 ||
+	    (rc = bank_balance(b, bank_account(b, mv->to_family, "minutes"),
 		 &bal)) != 0)
 		return rc;
 	if (bal < mv->amount)
