@@ -14,9 +14,10 @@
  * was closed), a check-in whose session has ended, a gift the receiver has
  * already spent. Whatever would move the minutes of a family that has left
  * is refused FAMILY_LEFT: leaving settled them for good. Undoing a care
- * charge unbills its cash minutes in their own period, so each period's
- * charges still sum to R(its minutes); taking back volunteer minutes the
- * family has spent charges the shortfall below the floor in cash, as care.
+ * charge unbills its cash minutes in their own period at their own rate, so
+ * the refund is what they cost and each period's charges at each rate still
+ * sum to R(their minutes); taking back volunteer minutes the family has
+ * spent charges the shortfall below the floor in cash, as care.
  */
 #include <stdio.h>
 #include <string.h>
@@ -119,7 +120,7 @@ undo_child_out(struct bank *b, uint64_t entry, const move_state *mv)
 		return DEPENDS("child %s has been checked in since",
 		    mv->child);
 	if ((rc = bank_untake_minutes(b, c->family, mv->covered,
-		 mv->cash_minutes, mv->period_start_ms, &refund)) != 0)
+		 mv->cash_minutes, mv->period_start_ms, mv->rate, &refund)) != 0)
 		return rc;
 	b->op->result.charge_fen = refund;
 	room->children++;
