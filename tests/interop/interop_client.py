@@ -10,25 +10,20 @@ DIR holds the Python stubs generated from Debian's grpc-proto at build time.
 Exit status 0 when the case passes, 1 when it fails.
 """
 
-import argparse
 import queue
 import sys
+
+from interop_common import Failure, channel, check, load_stubs, parse_args, run
 
 ECHO_INITIAL = "x-grpc-test-echo-initial"
 ECHO_TRAILING = "x-grpc-test-echo-trailing-bin"
 SPECIAL = "\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n"
 
 
-def load_stubs(gen_dir):
-    """Import the generated grpc.testing modules from gen_dir."""
-    sys.path.insert(0, gen_dir)
-    import grpc
-    # The generated modules live in package grpc.testing, beside the
-    # installed grpc package: extend its search path rather than shadow it.
-    grpc.__path__.append(gen_dir + "/grpc")
+def import_testing():
+    """Imports the generated grpc.testing modules."""
     global empty_pb2, messages_pb2, test_pb2_grpc
     from grpc.testing import empty_pb2, messages_pb2, test_pb2_grpc
-    return grpc
 
 
 class Pipe:
@@ -51,15 +46,6 @@ class Pipe:
 
     def close(self):
         self._q.put(None)
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def zeros(n):
@@ -218,51 +204,17 @@ CASES = {f.__name__: f for f in (
     timeout_on_sleeping_server)}
 
 
-def channel(args):
-    target = "%s:%d" % (args.server_host, args.server_port)
-    if args.use_tls != "true":
-        return grpc.insecure_channel(target)
-    with open(args.ca_file, "rb") as f:
-        ca = f.read()
-    key = cert = None
-    if args.cert_file:
-        with open(args.key_file, "rb") as f:
-            key = f.read()
-        with open(args.cert_file, "rb") as f:
-            cert = f.read()
-    creds = grpc.ssl_channel_credentials(root_certificates=ca,
-                                         private_key=key,
-                                         certificate_chain=cert)
-    opts = []
-    if args.server_host_override:
-        opts.append(("grpc.ssl_target_name_override",
-                     args.server_host_override))
-    return grpc.secure_channel(target, creds, options=opts)
-
-
 def main():
     global grpc
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--gen_dir", required=True)
-    p.add_argument("--server_host", default="127.0.0.1")
-    p.add_argument("--server_port", type=int, required=True)
-    p.add_argument("--server_host_override", default="")
-    p.add_argument("--test_case", required=True, choices=sorted(CASES))
-    p.add_argument("--use_tls", default="false")
-    p.add_argument("--ca_file", default="")
-    p.add_argument("--cert_file", default="")
-    p.add_argument("--key_file", default="")
-    args = p.parse_args()
+    args = parse_args(__doc__)
     grpc = load_stubs(args.gen_dir)
-    with channel(args) as ch:
+    import_testing()
+    if args.test_case not in CASES:
+        print("unknown test case %r" % args.test_case)
+        return 2
+    with channel(grpc, args) as ch:
         stub = test_pb2_grpc.TestServiceStub(ch)
-        try:
-            CASES[args.test_case](stub, ch)
-        except (Failure, grpc.RpcError) as e:
-            print("FAIL %s: %s" % (args.test_case, e))
-            return 1
-    print("PASS %s" % args.test_case)
-    return 0
+        return run(args.test_case, lambda: CASES[args.test_case](stub, ch))
 
 
 if __name__ == "__main__":

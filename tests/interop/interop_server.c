@@ -209,6 +209,8 @@ setup(struct rpc_server *srv, struct config *cfg, struct pool *p)
 	}
 	fflush(stdout);
 	if (testservice_register(srv, p) != 0 || rpc_health_enable(srv) != 0 ||
+	    rpc_health_set(srv, "grpc.testing.TestService",
+		RPC_HEALTH_SERVING) != 0 ||
 	    rpc_reflection_add(srv, cb_grpc_descriptors,
 		cb_grpc_descriptors_len) != 0 ||
 	    rpc_reflection_add(srv, cb_testing_descriptors,

@@ -7,6 +7,8 @@
  * payload is completed by a worker thread, the way carebankd completes calls
  * after its writer thread commits: the loop hands the call over, the worker
  * sends from its own thread and waits for on_writable when a stream is full.
+ * XdsUpdateHealthService (SetServing, SetNotServing) changes the health of
+ * "" and grpc.testing.TestService from a worker thread, for the health tests.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -54,6 +56,7 @@ struct job {
 };
 
 static struct pool *workers;
+static struct rpc_server *server;
 
 /* job_free is the call's user destructor. */
 static void
@@ -469,6 +472,37 @@ input_half_close(struct rpc_call *call, void *arg)
 	rpc_call_reply(call, buf, len);
 }
 
+/* A health change requested through XdsUpdateHealthService. */
+struct health_change {
+	struct rpc_call *call;
+	int status;
+};
+
+/* set_health applies a health change on a worker, then answers. */
+static void
+set_health(void *arg)
+{
+	struct health_change *c = arg;
+
+	rpc_health_set(server, "", c->status);
+	rpc_health_set(server, "grpc.testing.TestService", c->status);
+	rpc_call_reply(c->call, NULL, 0);
+	rpc_call_unref(c->call);
+	free(c);
+}
+
+/* health_call hands SetServing or SetNotServing to a worker. */
+static void
+health_call(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
+{
+	struct health_change *c = cb_xmalloc(sizeof(*c));
+
+	c->call = call;
+	c->status = arg ? RPC_HEALTH_NOT_SERVING : RPC_HEALTH_SERVING;
+	rpc_call_ref(call);
+	pool_submit(workers, set_health, c);
+}
+
 /* testservice_register adds TestService to srv, completed by pool p. */
 int
 testservice_register(struct rpc_server *srv, struct pool *p)
@@ -498,7 +532,17 @@ testservice_register(struct rpc_server *srv, struct pool *p)
 		{0}, /* UnimplementedCall stays unimplemented */
 	};
 
+	const struct rpc_handler health[] = {
+		{.kind = RPC_UNARY, .on_request = health_call},
+		{.kind = RPC_UNARY, .on_request = health_call, .arg = &marker},
+	};
+	int rc;
+
 	workers = p;
+	server = srv;
+	if ((rc = rpc_server_add_service(srv,
+		 &grpc__testing__test_service__descriptor, handlers)) != 0)
+		return rc;
 	return rpc_server_add_service(srv,
-	    &grpc__testing__test_service__descriptor, handlers);
+	    &grpc__testing__xds_update_health_service__descriptor, health);
 }
