@@ -293,6 +293,8 @@ rpc_stream_headers_done(struct rpc_stream *st)
 
 	if (st->call != NULL)
 		return;
+	if (st->timeout_ns >= RPC_TIMEOUT_NONE)
+		st->timeout_ns = -1;
 	st->call = rpc_call_new(srv, st, NULL, path, &st->req_md,
 	    rpc_session_peer(st->sess), rpc_session_peer_cert(st->sess),
 	    st->timeout_ns);

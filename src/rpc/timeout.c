@@ -1,7 +1,8 @@
 /*
  * grpc-timeout: "TimeoutValue TimeoutUnit", at most eight ASCII digits and
  * one of H (hours), M (minutes), S, m, u, n (seconds down to nanoseconds).
- * Eight digits of hours still fit a signed 64-bit count of nanoseconds.
+ * Eight digits of hours overflow a signed 64-bit count of nanoseconds, so
+ * values past that saturate to INT64_MAX, which callers treat as no deadline.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,6 @@ rpc_timeout_parse(const uint8_t *v, size_t len, int64_t *ns)
 	default:
 		return CB_EFORMAT;
 	}
-	*ns = n * unit;
+	*ns = n > INT64_MAX / unit ? INT64_MAX : n * unit;
 	return 0;
 }
