@@ -1,7 +1,8 @@
 /*
  * A fixed pool of worker threads fed by one mutex-protected job list. Jobs
- * run in submission order as workers free up; pool_free lets the queue run
- * dry, then joins every worker.
+ * run in submission order as workers free up. Jobs that may block for long
+ * get a detached thread each, counted so that pool_free can wait for them;
+ * pool_free lets the queue run dry, then joins every worker.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 struct job {
 	struct job *next;
+	struct pool *pool;
 	void (*fn)(void *);
 	void *arg;
 };
@@ -21,6 +23,7 @@ struct pool {
 	pthread_cond_t cv;
 	struct job *head, **tail;
 	int stop;
+	unsigned spawned;	/* detached threads still running */
 	unsigned n;
 	pthread_t *threads;
 };
@@ -82,6 +85,44 @@ pool_submit(struct pool *p, void (*fn)(void *), void *arg)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* solo runs one spawned job and counts it out. */
+static void *
+solo(void *arg)
+{
+	struct job *j = arg;
+	struct pool *p = j->pool;
+
+	j->fn(j->arg);
+	pthread_mutex_lock(&p->mu);
+	p->spawned--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	free(j);
+	return NULL;
+}
+
+/* pool_spawn starts a detached thread for one job. */
+void
+pool_spawn(struct pool *p, void (*fn)(void *), void *arg)
+{
+	struct job *j = cb_xmalloc(sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	j->next = NULL;
+	j->pool = p;
+	j->fn = fn;
+	j->arg = arg;
+	pthread_mutex_lock(&p->mu);
+	p->spawned++;
+	pthread_mutex_unlock(&p->mu);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, solo, j) != 0)
+		abort();
+	pthread_attr_destroy(&attr);
+}
+
 /* pool_free drains and joins. */
 void
 pool_free(struct pool *p)
@@ -89,6 +130,8 @@ pool_free(struct pool *p)
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->cv);
+	while (p->spawned > 0)
+		pthread_cond_wait(&p->cv, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->n; i++)
 		pthread_join(p->threads[i], NULL);

@@ -14,7 +14,13 @@ struct pool *pool_new(unsigned n);
 /* pool_submit runs fn(arg) on some worker. Any thread. */
 void pool_submit(struct pool *p, void (*fn)(void *), void *arg);
 
-/* pool_free finishes queued jobs, joins the workers and frees the pool. */
+/*
+ * pool_spawn runs fn(arg) on a thread of its own, for jobs that may block
+ * for long (a stream waiting for a slow reader) and must not hold a worker.
+ */
+void pool_spawn(struct pool *p, void (*fn)(void *), void *arg);
+
+/* pool_free finishes queued jobs, waits for spawned ones, joins, frees. */
 void pool_free(struct pool *p);
 
 #endif

@@ -362,15 +362,19 @@ work(void *arg)
 	rpc_call_unref(j->call);
 }
 
-/* start_job hands a call to the workers. */
-static struct job *
-start_job(struct rpc_call *call, enum kind kind)
+/*
+ * run_job hands a call to a worker, or to a thread of its own for the
+ * streaming kinds, which may wait for a slow reader for as long as the call
+ * lasts and must not hold up other calls.
+ */
+static void
+run_job(struct job *j)
 {
-	struct job *j = job_new(call, kind);
-
-	rpc_call_ref(call);
-	pool_submit(workers, work, j);
-	return j;
+	rpc_call_ref(j->call);
+	if (j->kind == UNARY)
+		pool_submit(workers, work, j);
+	else
+		pool_spawn(workers, work, j);
 }
 
 /* empty_call answers EmptyCall on the loop. */
@@ -387,15 +391,14 @@ one_request(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	struct job *j = job_new(call, arg ? STREAM_OUT : UNARY);
 
 	job_push(j, msg, len);
-	rpc_call_ref(call);
-	pool_submit(workers, work, j);
+	run_job(j);
 }
 
 /* duplex_start starts FullDuplexCall and HalfDuplexCall. */
 static void
 duplex_start(struct rpc_call *call, void *arg)
 {
-	start_job(call, arg ? HALF_DUPLEX : FULL_DUPLEX);
+	run_job(job_new(call, arg ? HALF_DUPLEX : FULL_DUPLEX));
 }
 
 /* duplex_message passes a request to the call's worker. */
