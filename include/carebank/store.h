@@ -137,6 +137,14 @@ int cb_store_checkpoint(struct cb_store *store, const char *id,
     uint64_t want, char **note, size_t *len, uint64_t *size) CB_MUST_CHECK;
 
 /*
+ * cb_store_checkpoint_covering copies the first signed checkpoint that
+ * includes entry index (the one signed by the batch that appended it) into
+ * a new buffer, as cb_store_checkpoint. Returns 0 or CB_ENOTFOUND.
+ */
+int cb_store_checkpoint_covering(struct cb_store *store, const char *id,
+    uint64_t index, char **note, size_t *len, uint64_t *size) CB_MUST_CHECK;
+
+/*
  * cb_store_checkpoints calls fn for every signed checkpoint of the centre in
  * size order, in one read transaction (note valid only during the call).
  */
@@ -197,6 +205,16 @@ int cb_batch_begin(struct cb_store *store, struct cb_batch **out) CB_MUST_CHECK;
  */
 int cb_batch_request_begin(struct cb_batch *batch) CB_MUST_CHECK;
 int cb_batch_request_end(struct cb_batch *batch, bool keep) CB_MUST_CHECK;
+
+/*
+ * cb_batch_centre_create records a new centre in the batch (not inside a
+ * nested request), so that it and its first entries commit together. key,
+ * borrowed until the batch is freed, signs the centre's checkpoint at commit;
+ * install it with cb_store_set_log_key afterwards for later batches. Returns
+ * as cb_store_centre_create.
+ */
+int cb_batch_centre_create(struct cb_batch *batch, const char *id,
+    const char *origin, const struct cb_key *key) CB_MUST_CHECK;
 
 /* cb_batch_next tells the index the centre's next entry will get. */
 int cb_batch_next(struct cb_batch *batch, const char *id,

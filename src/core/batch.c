@@ -16,6 +16,7 @@
 /* A centre the batch has read or written. */
 struct batch_centre {
 	struct store_centre c;
+	const struct cb_key *key; /* set when the batch created the centre */
 	bool touched; /* appended to in this batch */
 	char *note;   /* checkpoint signed at commit */
 	size_t notelen;
@@ -192,6 +193,27 @@ cb_batch_request_end(struct cb_batch *b, bool keep)
 	if (keep)
 		rc = b->failed;
 	return rc;
+}
+
+/* cb_batch_centre_create records a new centre inside the batch. */
+int
+cb_batch_centre_create(struct cb_batch *b, const char *id, const char *origin,
+    const struct cb_key *key)
+{
+	struct batch_centre *bc;
+	int rc;
+
+	if (b->done || b->child != NULL || !cb_key_can_sign(key))
+		return CB_EINVAL;
+	if (b->failed)
+		return b->failed;
+	if ((rc = store_centre_put(b->store, b->txn, id, origin,
+		 cb_key_public(key))) != 0)
+		return poison(b, rc);
+	if ((rc = centre_get(b, id, &bc)) != 0)
+		return rc;
+	bc->key = key;
+	return 0;
 }
 
 /* cb_batch_next tells the next index of a centre's log. */
@@ -411,7 +433,8 @@ sign_centre(struct cb_batch *b, struct batch_centre *bc)
 	struct store_io_ctx ioctx = {b->store, b->txn, bc->c.no};
 	struct cb_merkle_io io;
 	struct cb_checkpoint cp = {0};
-	struct cb_key *key = store_key_find(b->store, bc->c.id);
+	const struct cb_key *key =
+	    bc->key ? bc->key : store_key_find(b->store, bc->c.id);
 	uint8_t ckey[12];
 	int rc;
 

@@ -230,30 +230,25 @@ info_of(const struct store_centre *c, struct cb_centre_info *info)
 	info->signed_size = c->signed_size;
 }
 
-/* cb_store_centre_create records a new, empty centre. */
+/* store_centre_put records a new, empty centre in txn. */
 int
-cb_store_centre_create(struct cb_store *store, const char *id,
+store_centre_put(struct cb_store *store, MDB_txn *txn, const char *id,
     const char *origin, const uint8_t log_pub[CB_ED25519_PUBLIC_LEN])
 {
 	struct store_centre c = {0};
 	struct cb_vkey vk;
 	MDB_stat st;
-	MDB_txn *txn;
 	MDB_val k, v;
 	uint8_t rec[CENTRE_REC_MIN + CB_ORIGIN_MAX];
 	size_t olen = strlen(origin);
 	int rc;
 
-	if (store->read_only)
-		return CB_EINVAL;
 	/* The origin names the log's signing key in its checkpoints. */
 	if (!cb_centre_id_valid(id) || olen > CB_ORIGIN_MAX ||
 	    cb_vkey_make(origin, log_pub, &vk) != 0)
 		return CB_EINVAL;
-	if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
-		return store_mdb_code(rc);
 	if ((rc = mdb_stat(txn, store->db.centres, &st)) != 0)
-		goto fail;
+		return store_mdb_code(rc);
 	c.no = (uint32_t)st.ms_entries + 1;
 	store_be_put(rec, c.no, 4);
 	memcpy(rec + 4, log_pub, CB_ED25519_PUBLIC_LEN);
@@ -265,15 +260,27 @@ cb_store_centre_create(struct cb_store *store, const char *id,
 	v.mv_size = CENTRE_REC_MIN + olen;
 	if ((rc = mdb_put(txn, store->db.centres, &k, &v, MDB_NOOVERWRITE)) !=
 	    0)
-		goto fail;
-	if ((rc = store_meta_put(store, txn, &c)) != 0) {
+		return store_mdb_code(rc);
+	return store_meta_put(store, txn, &c);
+}
+
+/* cb_store_centre_create records a new, empty centre. */
+int
+cb_store_centre_create(struct cb_store *store, const char *id,
+    const char *origin, const uint8_t log_pub[CB_ED25519_PUBLIC_LEN])
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (store->read_only)
+		return CB_EINVAL;
+	if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
+		return store_mdb_code(rc);
+	if ((rc = store_centre_put(store, txn, id, origin, log_pub)) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
 	return store_mdb_code(mdb_txn_commit(txn));
-fail:
-	mdb_txn_abort(txn);
-	return store_mdb_code(rc);
 }
 
 /* cb_store_centre reads a centre in a read transaction. */
@@ -534,6 +541,43 @@ cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
 		(*note)[v.mv_size] = '\0';
 		*len = v.mv_size;
 	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* cb_store_checkpoint_covering finds the first checkpoint past index. */
+int
+cb_store_checkpoint_covering(struct cb_store *store, const char *id,
+    uint64_t index, char **note, size_t *len, uint64_t *size)
+{
+	struct store_centre c;
+	uint8_t key[12];
+	MDB_val k = {sizeof(key), key}, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	int rc;
+
+	if (index == UINT64_MAX)
+		return CB_ENOTFOUND;
+	if ((rc = read_begin(store, &txn)) != 0)
+		return rc;
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0 ||
+	    (rc = store_mdb_code(mdb_cursor_open(txn, store->db.checkpoints,
+		 &cur))) != 0)
+		goto out;
+	leaf_key(key, c.no, index + 1);
+	rc = store_mdb_code(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
+	if (rc == 0 && (k.mv_size != 12 || store_be_get(k.mv_data, 4) != c.no))
+		rc = CB_ENOTFOUND;
+	if (rc == 0) {
+		*size = store_be_get((uint8_t *)k.mv_data + 4, 8);
+		*note = cb_xmalloc(v.mv_size + 1);
+		memcpy(*note, v.mv_data, v.mv_size);
+		(*note)[v.mv_size] = '\0';
+		*len = v.mv_size;
+	}
+out:
+	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return rc;
 }

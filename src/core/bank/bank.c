@@ -287,6 +287,31 @@ write_statements(struct bank *b)
 	return 0;
 }
 
+/* put_result keeps what the entry did, so a retry gets the same receipt. */
+static int
+put_result(struct bank *b)
+{
+	const struct cb_bank_result *r = &b->op->result;
+	Carebank__V1__Result m = CAREBANK__V1__RESULT__INIT;
+	char key[KEY_MAX];
+
+	m.id = UNCONST(r->id);
+	m.family = UNCONST(r->family);
+	m.minutes = r->minutes;
+	m.owed_fen = r->owed_fen;
+	m.care_minutes = r->care_minutes;
+	m.covered = r->covered;
+	m.charge_fen = r->charge_fen;
+	m.credit = r->credit;
+	m.fund_fen = r->fund_fen;
+	m.ratio_warning = r->ratio_warning;
+	m.late = r->late;
+	m.review = r->review;
+	return st_put(b, bank_key(key, "x/%016llx",
+			     (unsigned long long)b->index),
+	    &m);
+}
+
 /* finish assembles the accepted entry and its bookkeeping records. */
 static int
 finish(struct bank *b, cb_entry *e)
@@ -326,6 +351,8 @@ finish(struct bank *b, cb_entry *e)
 	b->op->result.late = e->late;
 	b->op->result.review = e->review;
 	b->op->entry = e;
+	if ((rc = put_result(b)) != 0)
+		return rc;
 	return write_statements(b);
 }
 

@@ -14,6 +14,7 @@
  *   t/<family>/<index>     StatementLine
  *   g/<index>              FlagState (flagged for review)
  *   z/<period>             SettlementState
+ *   x/<index>              Result of an accepted entry (for receipts)
  * Indexes and periods (a period is its start in Unix milliseconds) are 16
  * lowercase hex digits, so keys sort in time order.
  *

@@ -128,6 +128,7 @@ enrol(struct bank *b, const ProtobufCBinaryData *pub, int role,
 	k.role = role;
 	k.enrolled = b->index;
 	k.label = UNCONST(label);
+	k.public_key = *pub;
 	if ((rc = st_put(b, skey, &k)) != 0)
 		return rc;
 	kc = cb_arena_alloc(b->arena, sizeof(*kc));

@@ -1,0 +1,67 @@
+/*
+ * Reads still being written (kiosk.c, reports.c, audit.c, directory.c
+ * replace these).
+ */
+#include "srv.h"
+
+#define PENDING(name)                                                         \
+	void name(struct srv *s, struct srv_job *j)                           \
+	{                                                                     \
+		(void)s;                                                      \
+		srv_fail(j, RPC_STATUS_UNIMPLEMENTED, "not yet");             \
+	}
+
+PENDING(srv_identify)
+PENDING(srv_balances)
+PENDING(srv_statement)
+PENDING(srv_fund)
+PENDING(srv_flagged)
+PENDING(srv_present)
+PENDING(srv_roster)
+PENDING(srv_get_checkpoint)
+PENDING(srv_entries)
+PENDING(srv_inclusion)
+PENDING(srv_consistency)
+PENDING(srv_watch_checkpoints)
+
+void
+srv_set_directory(struct srv *s, struct srv_job *j)
+{
+	(void)s;
+	srv_out_status(j, RPC_STATUS_UNIMPLEMENTED, "not yet");
+}
+
+void
+srv_preview_settlement(struct srv *s, struct srv_job *j)
+{
+	(void)s;
+	srv_out_status(j, RPC_STATUS_UNIMPLEMENTED, "not yet");
+}
+
+void
+srv_stream_writable(struct rpc_call *call, void *arg)
+{
+	(void)call;
+	(void)arg;
+}
+
+void
+srv_stream_cancel(struct rpc_call *call, int reason, void *arg)
+{
+	(void)call;
+	(void)reason;
+	(void)arg;
+}
+
+void
+srv_watch_notify(struct srv *s, const char *centre)
+{
+	(void)s;
+	(void)centre;
+}
+
+void
+srv_watch_release(struct srv *s)
+{
+	(void)s;
+}
