@@ -521,6 +521,16 @@ store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
 	return 0;
 }
 
+/* copy_note copies a stored note out, NUL-terminated. */
+static void
+copy_note(const MDB_val *v, char **note, size_t *len)
+{
+	*note = cb_xmalloc(v->mv_size + 1);
+	memcpy(*note, v->mv_data, v->mv_size);
+	(*note)[v->mv_size] = '\0';
+	*len = v->mv_size;
+}
+
 /* cb_store_checkpoint copies out a signed checkpoint. */
 int
 cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
@@ -535,12 +545,8 @@ cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
 		return rc;
 	if ((rc = store_centre_load(store, txn, id, &c)) == 0)
 		rc = store_checkpoint_get(store, txn, c.no, want, &v, size);
-	if (rc == 0) {
-		*note = cb_xmalloc(v.mv_size + 1);
-		memcpy(*note, v.mv_data, v.mv_size);
-		(*note)[v.mv_size] = '\0';
-		*len = v.mv_size;
-	}
+	if (rc == 0)
+		copy_note(&v, note, len);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -571,10 +577,7 @@ cb_store_checkpoint_covering(struct cb_store *store, const char *id,
 		rc = CB_ENOTFOUND;
 	if (rc == 0) {
 		*size = store_be_get((uint8_t *)k.mv_data + 4, 8);
-		*note = cb_xmalloc(v.mv_size + 1);
-		memcpy(*note, v.mv_data, v.mv_size);
-		(*note)[v.mv_size] = '\0';
-		*len = v.mv_size;
+		copy_note(&v, note, len);
 	}
 out:
 	mdb_cursor_close(cur);
