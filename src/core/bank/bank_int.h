@@ -30,6 +30,7 @@
 #define CAREBANK_BANK_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "carebank/arena.h"
@@ -41,6 +42,8 @@
 #define UNCONST(p) ((void *)(uintptr_t)(p))
 #define ID_MAX       24
 #define KEY_MAX      64
+#define TEXT_MAX     128 /* memos, receipts, reasons */
+#define LABEL_MAX    64  /* room and key labels */
 
 #define UNIT_MINUTES CAREBANK__V1__UNIT__UNIT_MINUTES
 #define UNIT_FEN     CAREBANK__V1__UNIT__UNIT_FEN
@@ -95,6 +98,13 @@ void bank_flag(struct bank *b, const char *why);
 int st_get(struct bank *b, const char *key,
     const ProtobufCMessageDescriptor *d, void *out);
 int st_put(struct bank *b, const char *key, const void *msg);
+
+/*
+ * bank_text refuses a free text that is missing (when required) or longer
+ * than max bytes, so that every accepted request's entry fits in a leaf.
+ */
+int bank_text(struct bank *b, const char *what, const char *s, int required,
+    size_t max);
 
 /* bank_key formats a state key into buf (KEY_MAX bytes). */
 const char *bank_key(char *buf, const char *fmt, ...)

@@ -9,21 +9,7 @@
 
 #include "bank_int.h"
 
-#define R(n)     CAREBANK__V1__REFUSAL__REFUSAL_##n
-#define TEXT_MAX 128
-
-/* text_ok refuses an empty or overlong text field. */
-static int
-text_ok(struct bank *b, const char *what, const char *s, int required)
-{
-	if (required && s[0] == '\0')
-		return bank_refuse(b, R(MISSING_FIELD), "the %s is missing",
-		    what);
-	if (strlen(s) > TEXT_MAX)
-		return bank_refuse(b, R(TOO_LONG),
-		    "the %s is longer than %d bytes", what, TEXT_MAX);
-	return 0;
-}
+#define R(n) CAREBANK__V1__REFUSAL__REFUSAL_##n
 
 /* rule_record_cash takes cash from a family (even one that has left). */
 int
@@ -38,7 +24,8 @@ rule_record_cash(struct bank *b, const ProtobufCMessage *req)
 	if (r->amount_fen <= 0)
 		return bank_refuse(b, R(AMOUNT_NOT_POSITIVE),
 		    "an amount of cash is more than 0 fen");
-	if ((rc = text_ok(b, "receipt reference", r->receipt, 0)) != 0)
+	if ((rc = bank_text(b, "receipt reference", r->receipt, 0,
+		 TEXT_MAX)) != 0)
 		return rc;
 	/* A family that has left may still pay what it owes. */
 	rc = st_get(b, bank_key(key, "f/%s", r->family),
@@ -73,8 +60,9 @@ rule_buy_supplies(struct bank *b, const ProtobufCMessage *req)
 	if (r->amount_fen <= 0)
 		return bank_refuse(b, R(AMOUNT_NOT_POSITIVE),
 		    "a purchase costs more than 0 fen");
-	if ((rc = text_ok(b, "memo", r->memo, 1)) != 0 ||
-	    (rc = text_ok(b, "receipt reference", r->receipt, 1)) != 0 ||
+	if ((rc = bank_text(b, "memo", r->memo, 1, TEXT_MAX)) != 0 ||
+	    (rc = bank_text(b, "receipt reference", r->receipt, 1,
+		 TEXT_MAX)) != 0 ||
 	    (rc = bank_balance(b, "centre/fund", &fund)) != 0)
 		return rc;
 	if (fund < r->amount_fen)

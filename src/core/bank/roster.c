@@ -83,7 +83,8 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if ((rc = bank_shift(b, r->shift, &s)) != 0)
+	if ((rc = bank_shift(b, r->shift, &s)) != 0 ||
+	    (rc = bank_text(b, "reason", r->reason, 0, TEXT_MAX)) != 0)
 		return rc;
 	if (s->status == CANCELLED)
 		return bank_refuse(b, R(SHIFT_CANCELLED),
