@@ -142,7 +142,7 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 	    (rc = bank_adult(b, r->to_adult, &a)) != 0)
 		return rc;
 	if (strcmp(s->adult, r->to_adult) == 0)
-		return bank_refuse(b, R(CONFLICT),
+		return bank_refuse(b, R(ALREADY_ASSIGNED),
 		    "shift %s is %s's already", r->shift, r->to_adult);
 	if (r->kind == CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE) {
 		if ((rc = offerable(b, r->other_shift, &o)) != 0)
