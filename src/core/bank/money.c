@@ -2,7 +2,8 @@
  * Money and gifts of time. Cash a family pays goes into the fund and off
  * what it owes; supplies (each with a memo and a receipt reference) are
  * bought from the fund and never for more than it holds; a family may give
- * minutes it has to another family, up to the policy's cap per gift.
+ * minutes it has to another family, up to the policy's cap per gift (a cap
+ * of 0 means none).
  */
 #include <stdio.h>
 #include <string.h>
@@ -99,7 +100,7 @@ rule_donate(struct bank *b, const ProtobufCMessage *req)
 	if (strcmp(r->from_family, r->to_family) == 0)
 		return bank_refuse(b, R(SAME_FAMILY),
 		    "a family cannot give minutes to itself");
-	if (r->minutes > cap)
+	if (cap != 0 && r->minutes > cap)
 		return bank_refuse(b, R(DONATION_CAP),
 		    "a gift is at most %lld minutes here", (long long)cap);
 	if ((rc = bank_balance(b, bank_account(b, r->from_family, "minutes"),
