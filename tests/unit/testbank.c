@@ -193,6 +193,23 @@ tb_owed(struct tb *t, const char *family)
 	return tb_balance(t, a);
 }
 
+size_t
+tb_subsidies(struct tb *t, int64_t *out, size_t max)
+{
+	size_t n = 0;
+
+	assert_non_null(t->op.entry);
+	for (size_t i = 0; i < t->op.entry->n_postings; i++) {
+		const cb_posting *p = t->op.entry->postings[i];
+
+		if (strcmp(p->account, "centre/subsidies") != 0)
+			continue;
+		assert_true(n < max);
+		out[n++] = p->amount;
+	}
+	return n;
+}
+
 void
 tb_check(struct tb *t)
 {

@@ -106,6 +106,13 @@ int64_t tb_owed(struct tb *t, const char *family);
 void *tb_view(struct tb *t, const char *key,
     const ProtobufCMessageDescriptor *d);
 
+/*
+ * tb_subsidies copies the amounts the last accepted entry (a settlement)
+ * posted to centre/subsidies into out (at most max), in order: one per
+ * family paid, in the order of the families' ids as text. Returns how many.
+ */
+size_t tb_subsidies(struct tb *t, int64_t *out, size_t max);
+
 /* tb_check verifies the log and that replaying it gives the same views. */
 void tb_check(struct tb *t);
 
