@@ -557,6 +557,24 @@ tb_cancel(struct tb *t, const char *shift)
 	return tb_call(t, t->coord, TB_C("CancelShift"), &r);
 }
 
+void
+tb_earn(struct tb *t, const char *room, const char *adult, int64_t minutes)
+{
+	while (minutes > 0) {
+		int64_t m = minutes < 24 * 60 ? minutes : 24 * 60;
+		const char *s = tb_shift(t, room, t->now, t->now + m * TB_MIN,
+		    adult);
+
+		if (tb_shift_in(t, s, adult) != 0)
+			fail_msg("StartShift refused: %s", t->op.message);
+		t->now += m * TB_MIN;
+		if (tb_shift_out(t, s, adult) != 0)
+			fail_msg("EndShift refused: %s", t->op.message);
+		assert_int_equal(t->op.result.credit, m);
+		minutes -= m;
+	}
+}
+
 /* door runs a kiosk call that carries an event time and a presence. */
 static int
 door(struct tb *t, const char *method, void *req)

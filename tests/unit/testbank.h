@@ -122,7 +122,7 @@ void tb_check(struct tb *t);
  * families in the order given, at most TB_FAMILIES) and that the balances
  * of all accounts sum to zero per unit.
  */
-#define TB_FAMILIES 8
+#define TB_FAMILIES 12
 struct tb_books {
 	int64_t minutes[TB_FAMILIES];
 	int64_t owed[TB_FAMILIES];
@@ -175,6 +175,13 @@ int tb_pickup(struct tb *t, const char *child, const char *auth1,
 int tb_schedule(struct tb *t, const char *room, int64_t start, int64_t end,
     const char *adult);
 int tb_cancel(struct tb *t, const char *shift);
+
+/*
+ * tb_earn has adult volunteer in room for the given minutes, starting now,
+ * in shifts of at most a day scheduled for the purpose; t->now moves on.
+ */
+void tb_earn(struct tb *t, const char *room, const char *adult,
+    int64_t minutes);
 
 /* Door shorthands returning the refusal (0: accepted). The _at forms carry
  * an offline kiosk's event time (0: now). */
