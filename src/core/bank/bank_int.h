@@ -194,6 +194,13 @@ int rule_donate(struct bank *b, const ProtobufCMessage *req);
 int rule_settle(struct bank *b, const ProtobufCMessage *req);
 int rule_reverse(struct bank *b, const ProtobufCMessage *req);
 
+/*
+ * bank_close_swap ends swap id in status st (a SwapStatus) and frees both of
+ * its shifts for new offers; when st is DONE, the shifts change hands
+ * (roster.c).
+ */
+int bank_close_swap(struct bank *b, const char *id, swap_state *w, int st);
+
 /* Shared by check-out, closing and reversal (care.c, volunteer.c). */
 int bank_end_care(struct bank *b, const char *child_id, child_state *c,
     int64_t end, const char *by);

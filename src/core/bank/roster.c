@@ -45,9 +45,9 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	return st_put(b, bank_key(key, "s/%s", id), &s);
 }
 
-/* close_swap ends a swap in status st and frees its shifts for offers. */
-static int
-close_swap(struct bank *b, const char *id, swap_state *w, int st)
+/* bank_close_swap ends a swap in status st and frees its shifts. */
+int
+bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 {
 	const char *ids[2] = {w->shift, w->other_shift};
 	char key[KEY_MAX];
@@ -96,7 +96,7 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 		swap_state *w;
 
 		if ((rc = bank_swap(b, s->swap, &w)) != 0 ||
-		    (rc = close_swap(b, s->swap, w, S(WITHDRAWN))) != 0 ||
+		    (rc = bank_close_swap(b, s->swap, w, S(WITHDRAWN))) != 0 ||
 		    (rc = bank_shift(b, r->shift, &s)) != 0)
 			return rc;
 	}
@@ -197,7 +197,7 @@ rule_answer_swap(struct bank *b, const ProtobufCMessage *req)
 		    r->adult);
 	if (!r->accept) {
 		b->what = "swap declined";
-		return close_swap(b, r->swap, w, S(DECLINED));
+		return bank_close_swap(b, r->swap, w, S(DECLINED));
 	}
 	if (b->policy->swaps_need_approval) {
 		char key[KEY_MAX];
@@ -207,7 +207,7 @@ rule_answer_swap(struct bank *b, const ProtobufCMessage *req)
 		return st_put(b, bank_key(key, "w/%s", r->swap), w);
 	}
 	b->what = "swap accepted";
-	return close_swap(b, r->swap, w, S(DONE));
+	return bank_close_swap(b, r->swap, w, S(DONE));
 }
 
 /* rule_approve_swap: the coordinator approves or declines an accepted swap. */
@@ -224,7 +224,8 @@ rule_approve_swap(struct bank *b, const ProtobufCMessage *req)
 		return bank_refuse(b, R(SWAP_STATE),
 		    "swap %s is not waiting for approval", r->swap);
 	b->what = r->approve ? "swap approved" : "swap not approved";
-	return close_swap(b, r->swap, w, r->approve ? S(DONE) : S(REFUSED));
+	return bank_close_swap(b, r->swap, w,
+	    r->approve ? S(DONE) : S(REFUSED));
 }
 
 /* rule_withdraw_swap: the offer is taken back before it takes effect. */
@@ -241,5 +242,5 @@ rule_withdraw_swap(struct bank *b, const ProtobufCMessage *req)
 		return bank_refuse(b, R(SWAP_STATE),
 		    "swap %s can no longer be withdrawn", r->swap);
 	b->what = "swap withdrawn";
-	return close_swap(b, r->swap, w, S(WITHDRAWN));
+	return bank_close_swap(b, r->swap, w, S(WITHDRAWN));
 }
