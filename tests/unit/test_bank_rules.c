@@ -75,11 +75,52 @@ test_rules_smoke(void **state)
 	tb_close(&t);
 }
 
+/*
+ * Working a shift answers any open offer of it; for an exchange, that frees
+ * both of its shifts, so each can be offered again.
+ */
+static void
+test_rules_working_an_offered_exchange(void **state)
+{
+	struct tb t;
+	const char *f1, *a1, *f2, *a2, *a3, *room, *s1, *s2, *w;
+
+	(void)state;
+	tb_open(&t, NULL);
+	f1 = tb_family(&t);
+	a1 = tb_adult(&t, f1);
+	f2 = tb_family(&t);
+	a2 = tb_adult(&t, f2);
+	a3 = tb_adult(&t, f2);
+	room = tb_room(&t);
+	t.now += TB_DAY;
+	s1 = tb_shift(&t, room, t.now, t.now + TB_HOUR, a1);
+	s2 = tb_shift(&t, room, t.now + TB_DAY, t.now + TB_DAY + TB_HOUR, a2);
+	assert_int_equal(tb_offer(&t, s1, a2, s2), 0);
+	w = tb_id(&t);
+	/* a1 comes after all, before a2 has answered. */
+	assert_int_equal(tb_shift_in(&t, s1, a1), 0);
+	assert_int_equal(tb_answer(&t, w, a2, 1), R(SWAP_STATE));
+	/* a2's shift is a2's to offer again. */
+	assert_int_equal(tb_offer(&t, s2, a3, NULL), 0);
+	assert_int_equal(tb_answer(&t, tb_id(&t), a3, 0), 0);
+	/* The same, the other way round: a2 works the other half. */
+	s1 = tb_shift(&t, room, t.now + 2 * TB_DAY,
+	    t.now + 2 * TB_DAY + TB_HOUR, a1);
+	assert_int_equal(tb_offer(&t, s1, a2, s2), 0);
+	t.now += TB_DAY;
+	assert_int_equal(tb_shift_in(&t, s2, a2), 0);
+	assert_int_equal(tb_offer(&t, s1, a3, NULL), 0);
+	tb_check(&t);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules_smoke),
+		cmocka_unit_test(test_rules_working_an_offered_exchange),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
