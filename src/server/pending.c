@@ -12,24 +12,11 @@
 	}
 
 PENDING(srv_identify)
-PENDING(srv_balances)
-PENDING(srv_statement)
-PENDING(srv_fund)
-PENDING(srv_flagged)
-PENDING(srv_present)
-PENDING(srv_roster)
 PENDING(srv_get_checkpoint)
 PENDING(srv_entries)
 PENDING(srv_inclusion)
 PENDING(srv_consistency)
 PENDING(srv_watch_checkpoints)
-
-void
-srv_set_directory(struct srv *s, struct srv_job *j)
-{
-	(void)s;
-	srv_out_status(j, RPC_STATUS_UNIMPLEMENTED, "not yet");
-}
 
 void
 srv_preview_settlement(struct srv *s, struct srv_job *j)
