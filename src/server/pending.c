@@ -11,7 +11,6 @@
 		srv_fail(j, RPC_STATUS_UNIMPLEMENTED, "not yet");             \
 	}
 
-PENDING(srv_identify)
 PENDING(srv_get_checkpoint)
 PENDING(srv_entries)
 PENDING(srv_inclusion)
