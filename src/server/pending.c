@@ -18,13 +18,6 @@ PENDING(srv_consistency)
 PENDING(srv_watch_checkpoints)
 
 void
-srv_preview_settlement(struct srv *s, struct srv_job *j)
-{
-	(void)s;
-	srv_out_status(j, RPC_STATUS_UNIMPLEMENTED, "not yet");
-}
-
-void
 srv_stream_writable(struct rpc_call *call, void *arg)
 {
 	(void)call;
