@@ -788,30 +788,41 @@ cb_store_request(struct cb_store *store, const char *id,
 	return rc;
 }
 
+/* store_dir_get reads a personal-data record in txn. */
+int
+store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len)
+{
+	struct store_centre c;
+	uint8_t kb[4 + DIR_KEY_MAX];
+	MDB_val k = {4 + klen, kb}, v;
+	int rc;
+
+	if (klen == 0 || klen > DIR_KEY_MAX)
+		return CB_EINVAL;
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
+		return rc;
+	store_be_put(kb, c.no, 4);
+	memcpy(kb + 4, key, klen);
+	if ((rc = store_mdb_code(mdb_get(txn, store->db.directory, &k,
+		 &v))) != 0)
+		return rc;
+	*val = cb_xmemdup(v.mv_size ? v.mv_data : "", v.mv_size ? v.mv_size : 1);
+	*len = v.mv_size;
+	return 0;
+}
+
 /* cb_store_dir_get reads a personal-data record. */
 int
 cb_store_dir_get(struct cb_store *store, const char *id, const void *key,
     size_t klen, uint8_t **val, size_t *len)
 {
-	struct store_centre c;
-	uint8_t kb[4 + DIR_KEY_MAX];
-	MDB_val k = {4 + klen, kb}, v;
 	MDB_txn *txn;
 	int rc;
 
-	if (klen == 0 || klen > DIR_KEY_MAX)
-		return CB_EINVAL;
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
-	if ((rc = store_centre_load(store, txn, id, &c)) == 0) {
-		store_be_put(kb, c.no, 4);
-		memcpy(kb + 4, key, klen);
-		rc = store_mdb_code(mdb_get(txn, store->db.directory, &k, &v));
-	}
-	if (rc == 0) {
-		*val = cb_xmemdup(v.mv_data, v.mv_size);
-		*len = v.mv_size;
-	}
+	rc = store_dir_get(store, txn, id, key, klen, val, len);
 	mdb_txn_abort(txn);
 	return rc;
 }
