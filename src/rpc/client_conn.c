@@ -366,6 +366,15 @@ step(struct rpcc_conn *c, int64_t until)
 	/* A call just ended: let the caller see it before waiting again. */
 	if (c->failed || expired)
 		return;
+	/*
+	 * nghttp2 reads no more once it has given up (its GOAWAY went out,
+	 * as far as the socket took it) or both sides said GOAWAY and no
+	 * stream is left: nothing can happen on this connection any more.
+	 */
+	if (!nghttp2_session_want_read(c->ng)) {
+		ended(c, "the connection has ended");
+		return;
+	}
 	pfd.fd = c->fd;
 	pfd.events = POLLIN | (c->outlen > c->outoff ? POLLOUT : 0);
 	pfd.revents = 0;
@@ -376,8 +385,7 @@ step(struct rpcc_conn *c, int64_t until)
 	if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
 		read_some(c);
 	flush(c);
-	if (!c->failed && !nghttp2_session_want_read(c->ng) &&
-	    !nghttp2_session_want_write(c->ng))
+	if (!c->failed && !nghttp2_session_want_read(c->ng))
 		ended(c, "the connection has ended");
 }
 
