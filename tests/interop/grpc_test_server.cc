@@ -78,13 +78,16 @@ bool sleep_us(ServerContext *ctx, int us)
 	return !ctx->IsCancelled();
 }
 
+// TestServer implements the methods the client tests call.
 class TestServer final : public TestService::Service {
+	// EmptyCall answers an empty message.
 	Status EmptyCall(ServerContext *ctx, const Empty *, Empty *) override
 	{
 		echo_metadata(ctx);
 		return Status::OK;
 	}
 
+	// UnaryCall answers response_size zeros, or the status asked for.
 	Status UnaryCall(ServerContext *ctx, const SimpleRequest *req,
 	    SimpleResponse *resp) override
 	{
@@ -100,6 +103,7 @@ class TestServer final : public TestService::Service {
 		return Status::OK;
 	}
 
+	// StreamingOutputCall sends one message per response parameter.
 	Status StreamingOutputCall(ServerContext *ctx,
 	    const StreamingOutputCallRequest *req,
 	    grpc::ServerWriter<StreamingOutputCallResponse> *w) override
@@ -137,6 +141,7 @@ std::string slurp(const std::string &path)
 	return ss.str();
 }
 
+// on_signal asks the main loop to stop.
 void on_signal(int)
 {
 	stop = 1;
@@ -165,6 +170,7 @@ int number(const char *s, long max)
 
 } // namespace
 
+// main parses the flags, serves, and shuts down on a signal.
 int main(int argc, char **argv)
 {
 	std::string host = "127.0.0.1", cert, key, ca;

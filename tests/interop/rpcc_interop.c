@@ -210,6 +210,7 @@ unary_status(struct rpcc_conn *c, int code, const char *message,
 	return rc;
 }
 
+/* empty_unary: EmptyCall answers OK with an empty message. */
 static int
 case_empty_unary(struct env *e, struct rpcc_conn *c)
 {
@@ -225,6 +226,7 @@ case_empty_unary(struct env *e, struct rpcc_conn *c)
 	return 0;
 }
 
+/* large_unary: 271828 bytes out, 314159 back, across many DATA frames. */
 static int
 case_large_unary(struct env *e, struct rpcc_conn *c)
 {
@@ -246,6 +248,7 @@ case_large_unary(struct env *e, struct rpcc_conn *c)
 	return 0;
 }
 
+/* server_streaming: four messages read one by one, then OK. */
 static int
 case_server_streaming(struct env *e, struct rpcc_conn *c)
 {
@@ -309,12 +312,14 @@ check_status(struct rpcc_conn *c, int code, const char *message)
 	return 0;
 }
 
+/* status_code_and_message: the server's status and message arrive. */
 static int
 case_status_code_and_message(struct env *e, struct rpcc_conn *c)
 {
 	return check_status(c, RPC_STATUS_UNKNOWN, "test status message");
 }
 
+/* special_status_message: whitespace and UTF-8 survive percent-encoding. */
 static int
 case_special_status_message(struct env *e, struct rpcc_conn *c)
 {
@@ -331,6 +336,7 @@ md_is(const struct rpc_md *md, size_t nmd, const char *key, const void *v,
 	return m != NULL && m->len == n && memcmp(m->value, v, n) == 0;
 }
 
+/* custom_metadata: ASCII and -bin metadata echoed in headers and trailers. */
 static int
 case_custom_metadata(struct env *e, struct rpcc_conn *c)
 {
@@ -392,12 +398,14 @@ expect_unimplemented(struct rpcc_conn *c, const char *method)
 	return 0;
 }
 
+/* unimplemented_method: a method the service lacks is UNIMPLEMENTED. */
 static int
 case_unimplemented_method(struct env *e, struct rpcc_conn *c)
 {
 	return expect_unimplemented(c, SVC "UnimplementedCall");
 }
 
+/* unimplemented_service: an unknown service is UNIMPLEMENTED. */
 static int
 case_unimplemented_service(struct env *e, struct rpcc_conn *c)
 {
@@ -405,6 +413,7 @@ case_unimplemented_service(struct env *e, struct rpcc_conn *c)
 	    "/grpc.testing.UnimplementedService/UnimplementedCall");
 }
 
+/* timeout_on_sleeping_server: deadlines end slow calls, both kinds. */
 static int
 case_timeout_on_sleeping_server(struct env *e, struct rpcc_conn *c)
 {
@@ -447,6 +456,7 @@ case_timeout_on_sleeping_server(struct env *e, struct rpcc_conn *c)
 	return 0;
 }
 
+/* cancel_after_first_response: ending a stream early cancels it. */
 static int
 case_cancel_after_first_response(struct env *e, struct rpcc_conn *c)
 {
@@ -474,21 +484,22 @@ case_cancel_after_first_response(struct env *e, struct rpcc_conn *c)
 	return case_empty_unary(e, c);
 }
 
+/* receive_limit: a response over max_recv_message is RESOURCE_EXHAUSTED. */
 static int
 case_receive_limit(struct env *e, struct rpcc_conn *unused)
 {
+	struct rpcc_request req = {.method = SVC "UnaryCall"};
 	struct rpcc_options o;
 	struct rpcc_conn *c;
 	struct rpcc_result res;
+	uint8_t *buf;
 	int rc;
 
 	rpcc_options_init(&o);
 	o.max_recv_message = 100000;
 	if (open_opts(e, &o, &c) != 0)
 		return 1;
-	struct rpcc_request req = {.method = SVC "UnaryCall"};
-	uint8_t *buf = simple_request(314159, 0, 0, NULL, &req.len);
-
+	buf = simple_request(314159, 0, 0, NULL, &req.len);
 	req.msg = buf;
 	rc = rpcc_unary(c, &req, &res);
 	printf("over the limit: %s\n", res.message ? res.message : "");
@@ -552,6 +563,7 @@ load_done(const struct rpcc_result *res, void *arg)
 		load_start(l);
 }
 
+/* concurrent: many non-blocking calls on several connections, one poll(). */
 static int
 case_concurrent(struct env *e, struct rpcc_conn *unused)
 {
@@ -606,6 +618,7 @@ case_concurrent(struct env *e, struct rpcc_conn *unused)
 	return 0;
 }
 
+/* goaway: an idle server's GOAWAY is noticed and refuses new calls. */
 static int
 case_goaway(struct env *e, struct rpcc_conn *c)
 {
@@ -628,6 +641,7 @@ case_goaway(struct env *e, struct rpcc_conn *c)
 	return 0;
 }
 
+/* ping: the server's keepalive PINGs are answered during a long call. */
 static int
 case_ping(struct env *e, struct rpcc_conn *c)
 {
@@ -673,6 +687,7 @@ refuse_tls(struct env *e, const struct rpcc_tls *tls, int code,
 	return 0;
 }
 
+/* bad_ca: a server certificate from another CA is refused. */
 static int
 case_bad_ca(struct env *e, struct rpcc_conn *unused)
 {
@@ -683,6 +698,7 @@ case_bad_ca(struct env *e, struct rpcc_conn *unused)
 	return refuse_tls(e, &tls, RPCC_ETLSVERIFY, "untrusted CA");
 }
 
+/* wrong_name: a certificate for another name is refused. */
 static int
 case_wrong_name(struct env *e, struct rpcc_conn *unused)
 {
@@ -693,6 +709,7 @@ case_wrong_name(struct env *e, struct rpcc_conn *unused)
 	return refuse_tls(e, &tls, RPCC_ETLSVERIFY, "wrong server name");
 }
 
+/* no_client_cert: an mTLS server refuses a client without one. */
 static int
 case_no_client_cert(struct env *e, struct rpcc_conn *unused)
 {
@@ -731,6 +748,7 @@ plain_tls_serve(void *arg)
 	return NULL;
 }
 
+/* no_alpn: a TLS server that does not choose h2 is refused. */
 static int
 case_no_alpn(struct env *e, struct rpcc_conn *unused)
 {
@@ -872,6 +890,7 @@ parse_args(int argc, char **argv, struct env *e)
 	return name;
 }
 
+/* main runs the one case named by --test_case. */
 int
 main(int argc, char **argv)
 {

@@ -32,6 +32,7 @@
 
 /* Pure encodings. */
 
+/* grpc-timeout picks the finest unit that fits and rounds up. */
 static void
 test_timeout_encode(void **state)
 {
@@ -55,6 +56,7 @@ test_timeout_encode(void **state)
 	assert_string_equal(t, "1n");
 }
 
+/* grpc-message decoding keeps broken escapes as they came. */
 static void
 test_percent_decode(void **state)
 {
@@ -80,6 +82,7 @@ test_percent_decode(void **state)
 	}
 }
 
+/* HTTP and RST_STREAM codes map as grpc's documents say. */
 static void
 test_status_tables(void **state)
 {
@@ -110,6 +113,7 @@ test_status_tables(void **state)
 	assert_string_equal(rpcc_strerror(CB_EINVAL), "invalid argument");
 }
 
+/* Method paths must start with "/" and be visible ASCII. */
 static void
 test_path(void **state)
 {
@@ -161,6 +165,7 @@ open_fails(uint16_t port, unsigned timeout_ms, int code, const char *part)
 	assert_non_null(strstr(why, part));
 }
 
+/* A closed port is RPCC_EREFUSED. */
 static void
 test_refused(void **state)
 {
@@ -172,6 +177,7 @@ test_refused(void **state)
 	close(fd);
 }
 
+/* A server that never speaks is RPCC_ETIMEDOUT. */
 static void
 test_no_settings(void **state)
 {
@@ -200,6 +206,7 @@ http1(void *arg)
 	return NULL;
 }
 
+/* An HTTP/1.1 server is RPCC_EPROTO. */
 static void
 test_not_http2(void **state)
 {
@@ -213,6 +220,7 @@ test_not_http2(void **state)
 	close(fd);
 }
 
+/* Bad arguments and unreadable files fail before any I/O. */
 static void
 test_bad_args(void **state)
 {
@@ -498,6 +506,7 @@ expect(const struct script *s, int status, const char *part)
 	rpcc_result_free(&res);
 }
 
+/* A proper response, for contrast. */
 static void
 test_ok(void **state)
 {
@@ -512,6 +521,7 @@ test_ok(void **state)
 	rpcc_result_free(&res);
 }
 
+/* Non-200 statuses map to gRPC statuses. */
 static void
 test_http_status(void **state)
 {
@@ -527,6 +537,7 @@ test_http_status(void **state)
 	expect(&s503, RPC_STATUS_UNAVAILABLE, "HTTP status 503");
 }
 
+/* A 200 that is not application/grpc is UNKNOWN. */
 static void
 test_content_type(void **state)
 {
@@ -538,6 +549,7 @@ test_content_type(void **state)
 	expect(&s, RPC_STATUS_UNKNOWN, "content-type");
 }
 
+/* Trailers-Only carries status, message and trailing metadata. */
 static void
 test_trailers_only(void **state)
 {
@@ -563,6 +575,7 @@ test_trailers_only(void **state)
 	rpcc_result_free(&res);
 }
 
+/* Missing, malformed or unknown status and bad -bin values. */
 static void
 test_bad_trailers(void **state)
 {
@@ -587,6 +600,7 @@ test_bad_trailers(void **state)
 	expect(&s, RPC_STATUS_INTERNAL, "without trailers");
 }
 
+/* Every RST_STREAM code maps as PROTOCOL-HTTP2 says. */
 static void
 test_resets(void **state)
 {
@@ -609,6 +623,7 @@ test_resets(void **state)
 	}
 }
 
+/* A call above GOAWAY's last stream is UNAVAILABLE; no new calls. */
 static void
 test_goaway(void **state)
 {
@@ -632,6 +647,7 @@ test_goaway(void **state)
 	rogue_stop(&r);
 }
 
+/* Oversized, compressed, surplus, cut and missing messages. */
 static void
 test_bad_messages(void **state)
 {
@@ -663,6 +679,7 @@ test_bad_messages(void **state)
 	expect(&s, RPC_STATUS_INTERNAL, "no response message");
 }
 
+/* Response metadata over max_metadata is RESOURCE_EXHAUSTED. */
 static void
 test_big_metadata(void **state)
 {
@@ -675,6 +692,7 @@ test_big_metadata(void **state)
 	expect(&s, RPC_STATUS_RESOURCE_EXHAUSTED, "metadata");
 }
 
+/* A few 1xx responses are skipped; a flood fails the call. */
 static void
 test_informational(void **state)
 {
@@ -686,6 +704,7 @@ test_informational(void **state)
 	expect(&s, RPC_STATUS_INTERNAL, "informational");
 }
 
+/* The client answers the server's PING. */
 static void
 test_ping(void **state)
 {
@@ -780,6 +799,7 @@ test_close_with_stream(void **state)
 	rogue_stop(&r);
 }
 
+/* Requests the client refuses to send. */
 static void
 test_bad_requests(void **state)
 {
@@ -822,6 +842,7 @@ test_bad_requests(void **state)
 	rogue_stop(&r);
 }
 
+/* main runs every test. */
 int
 main(void)
 {
