@@ -204,17 +204,22 @@ check_time(struct bank *b, const ProtobufCMessage *req, cb_entry *e)
 	t = *(const int64_t *)((const char *)req + f->offset);
 	if (t == 0)
 		return 0;
-	if (t > server && t - server > b->policy->clock_skew_ms)
+	/*
+	 * t is anything a peer sent: compare it with bounds computed from the
+	 * server's time and the policy (both sane) rather than subtract it,
+	 * which overflows for times near the ends of int64.
+	 */
+	if (t > server + b->policy->clock_skew_ms)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_IN_FUTURE,
 		    "the event is %lld s in the future; check the kiosk's clock",
-		    (long long)((t - server) / 1000));
-	if (t < server && server - t > b->policy->late_limit_ms)
+		    (long long)(t / 1000 - server / 1000));
+	if (t < server - b->policy->late_limit_ms)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_TOO_LATE,
 		    "the event is older than the centre accepts (%lld h)",
 		    (long long)(b->policy->late_limit_ms / 3600000));
 	b->now = t;
 	e->event_time_ms = t;
-	e->late = t < server && server - t > b->policy->clock_skew_ms;
+	e->late = t < server - b->policy->clock_skew_ms;
 	return 0;
 }
 
