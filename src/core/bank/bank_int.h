@@ -42,6 +42,7 @@
 #define UNCONST(p) ((void *)(uintptr_t)(p))
 #define ID_MAX       24
 #define KEY_MAX      64
+#define REASON_MAX   512 /* bytes of a reason (reversal, closing, ...) */
 
 #define UNIT_MINUTES CAREBANK__V1__UNIT__UNIT_MINUTES
 #define UNIT_FEN     CAREBANK__V1__UNIT__UNIT_FEN
@@ -111,6 +112,14 @@ int bank_child(struct bank *b, const char *id, child_state **out);
 int bank_room(struct bank *b, const char *id, room_state **out);
 int bank_shift(struct bank *b, const char *id, shift_state **out);
 int bank_swap(struct bank *b, const char *id, swap_state **out);
+
+/*
+ * bank_reason refuses a reason longer than REASON_MAX (TOO_LONG) or, when
+ * required, an empty one (MISSING_FIELD); what names it for the message.
+ * Free text is kept in the log for good, and an entry must fit in 64 KiB.
+ */
+int bank_reason(struct bank *b, const char *what, const char *s,
+    bool required);
 
 /* bank_new_id makes the id of a record this entry creates ("f12"). */
 const char *bank_new_id(struct bank *b, char kind);

@@ -249,6 +249,8 @@ rule_revoke_key(struct bank *b, const ProtobufCMessage *req)
 	char hex[2 * CB_KEY_ID_LEN + 1], skey[KEY_MAX];
 	int rc;
 
+	if ((rc = bank_reason(b, "the key is revoked", r->reason, false)))
+		return rc;
 	if (r->key_id.len != CB_KEY_ID_LEN)
 		return bank_refuse(b, R(MISSING_FIELD),
 		    "a key id is 8 bytes");

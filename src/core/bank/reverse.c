@@ -226,9 +226,9 @@ rule_reverse(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if (r->reason[0] == '\0')
-		return bank_refuse(b, R(MISSING_FIELD),
-		    "say why the entry is reversed");
+	if ((rc = bank_reason(b, "the entry is reversed", r->reason,
+		 true)) != 0)
+		return rc;
 	if (r->entry >= b->index)
 		return bank_refuse(b, R(UNKNOWN_ENTRY),
 		    "the log has no entry %llu yet",

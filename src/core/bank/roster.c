@@ -84,7 +84,9 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if ((rc = bank_shift(b, r->shift, &s)) != 0)
+	if ((rc = bank_reason(b, "the shift is cancelled", r->reason,
+		 false)) != 0 ||
+	    (rc = bank_shift(b, r->shift, &s)) != 0)
 		return rc;
 	if (s->status == CANCELLED)
 		return bank_refuse(b, R(SHIFT_CANCELLED),

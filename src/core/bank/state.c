@@ -134,6 +134,19 @@ bank_swap(struct bank *b, const char *id, swap_state **out)
 	    CAREBANK__V1__REFUSAL__REFUSAL_UNKNOWN_SWAP, "swap");
 }
 
+/* bank_reason checks a free-text reason's length. */
+int
+bank_reason(struct bank *b, const char *what, const char *s, bool required)
+{
+	if (required && s[0] == '\0')
+		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_MISSING_FIELD,
+		    "say why %s", what);
+	if (strlen(s) > REASON_MAX)
+		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_TOO_LONG,
+		    "the reason is too long: at most %d bytes", REASON_MAX);
+	return 0;
+}
+
 /* bank_new_id names a record after the entry that creates it. */
 const char *
 bank_new_id(struct bank *b, char kind)

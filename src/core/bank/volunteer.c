@@ -231,7 +231,7 @@ int
 rule_close_session(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__CloseSessionRequest *r = (const void *)req;
-	int child = r->child[0] != '\0', shift = r->shift[0] != '\0';
+	int child = r->child[0] != '\0', shift = r->shift[0] != '\0', rc;
 
 	if (child == shift)
 		return bank_refuse(b, R(CONFLICT),
@@ -239,9 +239,9 @@ rule_close_session(struct bank *b, const ProtobufCMessage *req)
 	if (r->end_ms <= 0 || r->end_ms > b->op->server_time_ms)
 		return bank_refuse(b, R(EVENT_IN_FUTURE),
 		    "a session is closed at a time that has passed");
-	if (r->reason[0] == '\0')
-		return bank_refuse(b, R(MISSING_FIELD),
-		    "say why the session is being closed");
+	if ((rc = bank_reason(b, "the session is being closed", r->reason,
+		 true)) != 0)
+		return rc;
 	bank_flag(b, r->reason);
 	return child ? close_child(b, r) : close_shift(b, r);
 }
