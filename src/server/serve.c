@@ -153,9 +153,9 @@ load_one(void *ctx, const struct cb_centre_info *info)
 	return 0;
 }
 
-/* listen_all opens every configured listener. */
+/* listen_all opens every configured listener; *first is the first's port. */
 static int
-listen_all(struct srv *s)
+listen_all(struct srv *s, uint16_t *first)
 {
 	struct rpc_tls tls = {s->cfg->tls_cert, s->cfg->tls_key,
 	    s->cfg->client_ca, 0};
@@ -179,17 +179,32 @@ listen_all(struct srv *s)
 		}
 		srv_log("info", "event=listening address=%s port=%u tls=%d",
 		    host, bound, l.tls != NULL);
-		if (i == 0 && s->cfg->port_file != NULL) {
-			char *line = cb_xasprintf("%u\n", bound);
-
-			rc = cb_file_write(s->cfg->port_file, line,
-			    strlen(line), 0644, CB_FILE_REPLACE);
-			free(line);
-			if (rc != 0)
-				return rc;
-		}
+		if (i == 0)
+			*first = bound;
 	}
 	return 0;
+}
+
+/*
+ * write_port_file tells a test harness the port, once everything (the
+ * metrics listener, the workers) is ready: the file means "serving".
+ */
+static int
+write_port_file(struct srv *s, uint16_t port)
+{
+	char *line;
+	int rc;
+
+	if (s->cfg->port_file == NULL)
+		return 0;
+	line = cb_xasprintf("%u\n", port);
+	rc = cb_file_write(s->cfg->port_file, line, strlen(line), 0644,
+	    CB_FILE_REPLACE);
+	free(line);
+	if (rc != 0)
+		fprintf(stderr, "carebankd: cannot write %s: %s\n",
+		    s->cfg->port_file, cb_strerror(rc));
+	return rc;
 }
 
 /* srv_serve runs the server; returns a process exit status. */
@@ -201,6 +216,7 @@ srv_serve(struct srv_config *cfg)
 	struct rpc_options ro;
 	struct keyload kl = {&s, 0};
 	struct event *sigterm = NULL, *sigint = NULL;
+	uint16_t port = 0;
 	int rc, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -231,7 +247,7 @@ srv_serve(struct srv_config *cfg)
 		    rpc_strerror(rc));
 		goto out_rpc;
 	}
-	if (listen_all(&s) != 0)
+	if (listen_all(&s, &port) != 0)
 		goto out_rpc;
 	sigterm = evsignal_new(rpc_server_base(s.rpc), SIGTERM, on_signal, &s);
 	sigint = evsignal_new(rpc_server_base(s.rpc), SIGINT, on_signal, &s);
@@ -239,17 +255,22 @@ srv_serve(struct srv_config *cfg)
 	    evsignal_add(sigint, NULL))
 		goto out_rpc;
 	if (srv_metrics_start(&s) != 0 || srv_work_start(&s) != 0)
-		goto out_rpc;
+		goto out_metrics;
+	if (write_port_file(&s, port) != 0) {
+		srv_work_stop(&s);
+		goto out_metrics;
+	}
 	srv_log("info", "event=serving data=%s workers=%u max_batch=%u",
 	    cfg->data, s.nworkers, cfg->max_batch);
 	rc = rpc_server_run(s.rpc);
 	srv_work_stop(&s);
 	srv_watch_release(&s);
-	srv_metrics_stop(&s);
 	status = atomic_load(&s.exit_code) ? atomic_load(&s.exit_code) :
 		 rc != 0				? 1 :
 							  0;
 	srv_log("info", "event=stopped status=%d", status);
+out_metrics:
+	srv_metrics_stop(&s);
 out_rpc:
 	if (sigterm != NULL)
 		event_free(sigterm);
