@@ -65,7 +65,7 @@ struct cb_appended {
 /* An idempotency record: the entry a request id made. */
 struct cb_request_record {
 	uint64_t index;
-	uint8_t request_hash[CB_HASH_LEN]; /* SHA-256 of the request bytes */
+	uint8_t request_hash[CB_HASH_LEN]; /* cb_bank_request_hash (bank.h) */
 };
 
 /*

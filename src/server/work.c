@@ -70,11 +70,11 @@ retried(struct srv *s, struct srv_job *j, const ProtobufCBinaryData *id)
 		    "cannot check the request id: %s", cb_strerror(rc));
 		return 1;
 	}
-	SHA256(j->bytes, j->len, h);
+	cb_bank_request_hash(j->m->path, j->bytes, j->len, h);
 	if (memcmp(h, rec.request_hash, sizeof(h)) != 0) {
 		srv_out_status(j, RPC_STATUS_ALREADY_EXISTS,
 		    "request id already used, by entry %llu, for a different "
-		    "request",
+		    "request or method",
 		    (unsigned long long)rec.index);
 		return 1;
 	}
