@@ -281,6 +281,9 @@ int cb_store_snapshot(struct cb_store *store,
     struct cb_snapshot **out) CB_MUST_CHECK;
 int cb_snapshot_views(struct cb_snapshot *snap, const char *id,
     struct cb_kv *kv) CB_MUST_CHECK;
+/* cb_snapshot_centre reads a centre's record (its log size) in the snapshot. */
+int cb_snapshot_centre(struct cb_snapshot *snap, const char *id,
+    struct cb_centre_info *info) CB_MUST_CHECK;
 void cb_snapshot_free(struct cb_snapshot *snap);
 
 /* cb_batch_free aborts the batch if it was not committed, and frees it. */
