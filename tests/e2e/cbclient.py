@@ -452,6 +452,25 @@ def mth(hashes):
     return node_hash(mth(hashes[:k]), mth(hashes[k:]))
 
 
+def prefix_roots(hashes, sizes):
+    """MTH of hashes[:n] for each n in sizes, in one pass: the perfect
+    subtrees of a prefix (its frontier), folded from the right, are the
+    splits of RFC 6962's definition."""
+    want, out, stack = set(sizes), {}, []   # stack of (height, hash)
+    for n, h in enumerate(hashes, 1):
+        node = (0, h)
+        while stack and stack[-1][0] == node[0]:
+            left = stack.pop()
+            node = (node[0] + 1, node_hash(left[1], node[1]))
+        stack.append(node)
+        if n in want:
+            r = stack[-1][1]
+            for _, left in reversed(stack[:-1]):
+                r = node_hash(left, r)
+            out[n] = r
+    return out
+
+
 def inclusion_root(index, size, leafhash, proof):
     """RFC 9162 2.1.3.2: the root an inclusion proof leads to, or None."""
     if index >= size:
@@ -637,12 +656,14 @@ class Verifier:
         return e
 
     def consistent(self, leaves):
-        """Every checkpoint seen is a prefix of this list of leaves."""
-        hashes = [leaf_hash(x) for x in leaves]
+        """Every checkpoint seen is of a prefix of this list of leaves, and
+        every leaf seen is at its index in it."""
+        roots = prefix_roots([leaf_hash(x) for x in leaves], self.roots)
         for size, root in self.roots.items():
-            check(size <= len(hashes), "checkpoint %d beyond the log" % size)
-            eq(mth(hashes[:size]), root, "root of tree size %d" % size)
+            check(size <= len(leaves), "checkpoint %d beyond the log" % size)
+            eq(roots[size], root, "root of tree size %d" % size)
         for i, leaf in self.leaves.items():
+            check(i < len(leaves), "leaf %d beyond the log" % i)
             eq(leaves[i], leaf, "leaf %d" % i)
 
 
