@@ -49,9 +49,13 @@ static void
 on_done(const struct rpc_call_info *info, void *arg)
 {
 	struct srv *s = arg;
+	const struct srv_method *m = srv_method_find(info->method);
+	size_t n, row = s->stats.ncalls - 1;
 
-	if (info->status >= 0 && info->status < 17)
-		atomic_fetch_add(&s->stats.calls[info->status], 1);
+	if (m != NULL)
+		row = (size_t)(m - srv_methods(&n));
+	if (info->status >= 0 && info->status < SRV_NSTATUS)
+		atomic_fetch_add(&s->stats.calls[row][info->status], 1);
 	srv_log("info",
 	    "method=%s status=%s latency_ms=%.3f peer=%s bytes_in=%llu "
 	    "bytes_out=%llu%s",
@@ -220,6 +224,9 @@ srv_serve(struct srv_config *cfg)
 	int rc, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	(void)srv_methods(&s.stats.ncalls);
+	s.stats.ncalls++;
+	s.stats.calls = cb_xcalloc(s.stats.ncalls, sizeof(*s.stats.calls));
 	if ((rc = cb_store_open(cfg->data, &so, &s.store)) != 0) {
 		fprintf(stderr, "carebankd: cannot open the store in %s: %s\n",
 		    cfg->data, cb_strerror(rc));
@@ -281,5 +288,6 @@ out_rpc:
 	pthread_mutex_destroy(&s.watch_mu);
 out_store:
 	cb_store_close(s.store);
+	free(s.stats.calls);
 	return status;
 }

@@ -107,9 +107,16 @@ struct srv_queue {
 	bool closed;
 };
 
+#define SRV_NSTATUS 17 /* gRPC status codes, OK to UNAUTHENTICATED */
+
 /* Counters for the metrics page; all atomics. */
 struct srv_stats {
-	atomic_ullong calls[17];          /* by final gRPC status */
+	/*
+	 * Calls by method (the index in srv_methods; the last row counts
+	 * every other path: health, reflection, unknown) and final status.
+	 */
+	atomic_ullong (*calls)[SRV_NSTATUS];
+	size_t ncalls;                    /* rows: methods + 1 */
 	atomic_ullong batches, batch_entries, commit_ns, commit_max_ns;
 	atomic_ullong refusals, replays, verify_fail;
 };
