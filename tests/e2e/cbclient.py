@@ -299,6 +299,16 @@ class Server:
                                                centre + ".coordinator.pem"))
 
     def start(self, metrics=False, extra=()):
+        """Serves on 127.0.0.1 port 0 (and metrics on a free port: another
+        test may take it between our look and the bind, so retry)."""
+        for attempt in range(5):
+            try:
+                return self.start_once(metrics, extra)
+            except PortTaken:
+                continue
+        raise Failure("no free metrics port after 5 tries")
+
+    def start_once(self, metrics, extra):
         portfile = os.path.join(self.dir, "port")
         if os.path.exists(portfile):
             os.unlink(portfile)
@@ -309,11 +319,16 @@ class Server:
             args += ["--metrics", "127.0.0.1:%d" % self.metrics_port]
         args += list(extra)
         self.log = open(os.path.join(self.dir, "serve.log"), "ab")
+        logstart = self.log.tell()
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         SERVERS.append(self)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                self.log.close()
+                SERVERS.remove(self)
+                if "cannot serve metrics" in self.log_text()[logstart:]:
+                    raise PortTaken()
                 raise Failure("carebankd exited with %d at start:\n%s" %
                               (self.proc.returncode, self.log_text()))
             try:
@@ -413,6 +428,10 @@ class Server:
 
 
 SERVERS = []
+
+
+class PortTaken(Exception):
+    pass
 
 
 def run(args, timeout=120):

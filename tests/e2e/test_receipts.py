@@ -9,6 +9,8 @@ is checked offline by code that fails on any tampering.
                           refused request is refused again, not remembered
   e2e.retry_concurrent    sixteen copies of one request sent at once: one
                           entry, sixteen identical receipts
+  e2e.retry_after_deadline  attempts cut by deadlines from 1 ms, then a
+                          retry: one entry per request
   e2e.receipt_tamper      the offline verifier against its own RFC 6962
                           proofs for every (index, size) up to 40, and
                           against real receipts with each part damaged:
@@ -144,6 +146,37 @@ def retry_concurrent():
     s.cleanup()
 
 
+def retry_after_deadline():
+    """Writes whose client gave up (deadlines from 1 ms up) and retried:
+    each request is in the log once, whatever the server had done with the
+    attempts that timed out."""
+    s, coord, v, kiosk = setup()
+    fam = coord.write(C + "EnrolFamily")[0].result.id
+    sent = []
+    for n in range(12):
+        raw = cb.pb.RecordCashRequest(
+            request_id=cb.request_id(), centre=s.centre, family=fam,
+            amount_fen=10 + n, receipt="R-%d" % n).SerializeToString()
+        codes = set()
+        for timeout in (0.001, 0.003, 0.01, 0.03, 0.1):
+            r = coord.raw(C + "RecordCash", raw, timeout=timeout)
+            codes.add(r.code)
+            check(r.code in (SC.OK, SC.DEADLINE_EXCEEDED),
+                  "attempt with %.3fs: %s %r" % (timeout, r.code, r.details))
+        r = coord.raw(C + "RecordCash", raw)
+        check(r.ok, "the final retry: %r" % r)
+        v.receipt(r.raw, sent=raw)
+        sent.append(raw)
+    s.stop()
+    leaves = s.export()
+    v.consistent(leaves)
+    requests = [cb.parse_entry(x).call.request for x in leaves]
+    for raw in sent:
+        eq(requests.count(raw), 1, "entries for one request")
+    eq(s.replay(), len(leaves), "replay --verify")
+    s.cleanup()
+
+
 def path(m, leaves):
     """RFC 6962 2.1.1 PATH(m, D[n]), computed from the definition."""
     n = len(leaves)
@@ -260,4 +293,5 @@ def receipt_tamper():
 
 if __name__ == "__main__":
     cb.main({f.__name__: f for f in (
-        retry_identical, retry_concurrent, receipt_tamper)}, __doc__)
+        retry_identical, retry_concurrent, retry_after_deadline,
+        receipt_tamper)}, __doc__)
