@@ -63,8 +63,9 @@ def reads_ready(reply, what):
     return True
 
 
-def check_reports(s, coord, auditor, book, fam, v):
+def check_reports(s, coord, kiosk, auditor, book, ids, v):
     """The read services agree with the receipts (once they exist)."""
+    fam, adult = ids["fam"], ids["adult"]
     r = coord.call(C + "Balances")
     if reads_ready(r, "Coordinator.Balances"):
         rep = cb.spb.BalancesReport.FromString(r.raw)
@@ -89,6 +90,43 @@ def check_reports(s, coord, auditor, book, fam, v):
         st = cb.spb.Statement.FromString(r.raw)
         eq((st.minutes, st.owed_fen), (-120, 0), "Statement of C")
         eq(sum(line.fen for line in st.lines), 0, "Statement of C: fen")
+    r = coord.call(C + "Roster")
+    if reads_ready(r, "Coordinator.Roster"):
+        rep = cb.spb.RosterReport.FromString(r.raw)
+        shifts = {x.id: (x.adult, x.status) for x in rep.shifts}
+        eq(shifts.get(ids["s1"]), (adult["A"], "done"), "Roster: shift 1")
+        eq(shifts.get(ids["s2"]), (adult["B"], "done"),
+           "Roster: the swapped shift is B's")
+        swaps = {x.id: (x.from_adult, x.to_adult) for x in rep.swaps}
+        eq(swaps.get(ids["swap"], (adult["A"], adult["B"])),
+           (adult["A"], adult["B"]), "Roster: the swap")
+    r = coord.call(C + "Flagged")
+    if reads_ready(r, "Coordinator.Flagged"):
+        eq(list(cb.spb.FlaggedReport.FromString(r.raw).flags), [],
+           "Flagged: nothing was flagged")
+    r = coord.call(C + "Present")
+    if reads_ready(r, "Coordinator.Present"):
+        for room in cb.spb.PresentReport.FromString(r.raw).rooms:
+            eq((list(room.children), list(room.adults)), ([], []),
+               "Present: everyone has gone home")
+    r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
+        id=adult["C"], name="Li Wei", card="CARD-C", pin="2468"))
+    if reads_ready(r, "Coordinator.SetDirectory"):
+        r = kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
+            card="CARD-C", pin="2468"))
+        check(r.ok, "Identify: %s %r" % (r.code, r.details))
+        fv = cb.spb.FamilyView.FromString(r.raw)
+        eq((fv.family, fv.adult, fv.minutes, fv.owed_fen),
+           (fam["C"], adult["C"], -120, 0), "Identify: family C")
+        eq([c.id for c in fv.children], [ids["child"]["C"]],
+           "Identify: C's child")
+        wrong = kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
+            card="CARD-C", pin="1357"))
+        unknown = kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
+            card="CARD-Z", pin="1357"))
+        check(not wrong.ok, "a wrong PIN is refused")
+        eq((wrong.code, wrong.details), (unknown.code, unknown.details),
+           "a wrong PIN and an unknown card get the same answer")
     r = auditor.call(A + "GetCheckpoint")
     if reads_ready(r, "Audit.GetCheckpoint"):
         cp = cb.spb.CheckpointReply.FromString(r.raw)
@@ -322,7 +360,8 @@ def scenario_day():
     eq(book.account("centre/subsidies"), 4500, "subsidies")
     eq(book.account("centre/income"), -6000, "care charged")
     eq(set(book.sums().values()), {0}, "the books balance per unit")
-    check_reports(s, coord, auditor, book, fam, v)
+    check_reports(s, coord, kiosk, auditor, book, dict(
+        fam=fam, adult=adult, child=child, s1=s1, s2=s2, swap=swap), v)
 
     # Offline: the stored log is every receipt's leaf, signed throughout.
     size = book.next
