@@ -127,6 +127,24 @@ register_services(struct srv *s)
 	return 0;
 }
 
+/* srv_log_key_load installs one centre's log key and remembers it. */
+int
+srv_log_key_load(struct srv *s, const char *id)
+{
+	char *path = srv_log_key_path(s->cfg->data, id);
+	struct cb_key *key;
+	int rc;
+
+	if ((rc = cb_key_load(path, &key)) == 0 &&
+	    (rc = cb_store_set_log_key(s->store, id, key)) == 0) {
+		s->keyed = cb_xreallocarray(s->keyed, s->nkeyed + 1,
+		    sizeof(*s->keyed));
+		snprintf(s->keyed[s->nkeyed++], sizeof(*s->keyed), "%s", id);
+	}
+	free(path);
+	return rc;
+}
+
 /* load_keys installs every centre's log signing key. */
 struct keyload {
 	struct srv *s;
@@ -139,13 +157,9 @@ load_one(void *ctx, const struct cb_centre_info *info)
 {
 	struct keyload *kl = ctx;
 	char *path = srv_log_key_path(kl->s->cfg->data, info->id);
-	struct cb_key *key;
 	int rc;
 
-	rc = cb_key_load(path, &key);
-	if (rc == 0)
-		rc = cb_store_set_log_key(kl->s->store, info->id, key);
-	if (rc != 0) {
+	if ((rc = srv_log_key_load(kl->s, info->id)) != 0) {
 		fprintf(stderr, "carebankd: centre %s: log key %s: %s%s\n",
 		    info->id, path, cb_strerror(rc),
 		    rc == CB_EPERM ? " (it must be a file only its owner "
@@ -289,5 +303,6 @@ out_rpc:
 out_store:
 	cb_store_close(s.store);
 	free(s.stats.calls);
+	free(s.keyed);
 	return status;
 }

@@ -84,6 +84,33 @@ retried(struct srv *s, struct srv_job *j, const ProtobufCBinaryData *id)
 	return 1;
 }
 
+/*
+ * keyed makes sure the store can sign centre's checkpoint at commit: a
+ * centre made by `carebankd init` while the server runs has its key loaded
+ * on its first write. Without a key the commit would fail, and a failed
+ * commit stops the server for every centre. Returns 1 if the key is there.
+ */
+static int
+keyed(struct srv *s, struct srv_job *j)
+{
+	int rc;
+
+	for (size_t i = 0; i < s->nkeyed; i++)
+		if (strcmp(s->keyed[i], j->centre) == 0)
+			return 1;
+	if ((rc = srv_log_key_load(s, j->centre)) == 0) {
+		srv_log("info", "event=centre_added centre=%s", j->centre);
+		return 1;
+	}
+	srv_log("error", "event=no_log_key centre=%s error=\"%s\"", j->centre,
+	    cb_strerror(rc));
+	srv_out_status(j, RPC_STATUS_UNAVAILABLE,
+	    "centre %s cannot take writes here: its log key cannot be loaded "
+	    "(%s); nothing was written",
+	    j->centre, cb_strerror(rc));
+	return 0;
+}
+
 /* apply runs one write through the rules in the open batch. */
 static void
 apply(struct srv *s, struct srv_job *j)
@@ -94,7 +121,7 @@ apply(struct srv *s, struct srv_job *j)
 	int64_t now = srv_now_ms();
 	int rc;
 
-	if (retried(s, j, request_id(j)))
+	if (retried(s, j, request_id(j)) || !keyed(s, j))
 		return;
 	/* Entries' server times never go backwards, even if the clock does. */
 	if (now < s->last_ms)
