@@ -5,7 +5,9 @@
                             line, refuses an existing centre changing
                             nothing, refuses a bad id; two centres in one
                             directory are served side by side, each log
-                            signed by its own key
+                            signed by its own key; a centre made while the
+                            server runs is served, one whose log key is
+                            missing is refused without stopping the others
   e2e.operate_check_config  "configuration OK"; cleartext off loopback,
                             half a TLS setting, a public metrics address,
                             unknown settings and bad numbers are refused,
@@ -524,11 +526,37 @@ def operate_init():
     r = c1.call(C + "EnrolFamily", cb.pb.EnrolFamilyRequest(),
                 centre="nanshan")
     eq(r.code, SC.UNAUTHENTICATED, "huada's key at nanshan")
+    # A centre made while the server runs is served from its first write.
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "futian"])
+    eq(r.returncode, 0, "init while serving: %s" % r.stderr)
+    c3 = cb.Client(ch, "futian", cb.Key.load(os.path.join(
+        keys, "futian.coordinator.pem")))
+    v3 = cb.Verifier(r.stdout.splitlines()[0], "futian").know(c3.key)
+    v3.receipt(c3.write(C + "EnrolFamily")[0])
+    # One whose log key is not there is refused, and nothing else stops.
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "luohu"])
+    eq(r.returncode, 0, "init while serving: %s" % r.stderr)
+    logkey = os.path.join(keys, "luohu.log.pem")
+    hidden = os.path.join(s.dir, "luohu.log.pem")
+    os.rename(logkey, hidden)
+    c4 = cb.Client(ch, "luohu", cb.Key.load(os.path.join(
+        keys, "luohu.coordinator.pem")))
+    r = c4.call(C + "EnrolFamily")
+    eq(r.code, SC.UNAVAILABLE, "a centre without its log key (%r)" %
+       r.details)
+    check("log key" in r.details, "says why: %r" % r.details)
+    check(s.alive(), "the server stopped")
+    v1.receipt(c1.write(C + "EnrolFamily")[0])
+    os.rename(hidden, logkey)
+    v3.receipt(c3.write(C + "EnrolFamily")[0])
     s.stop()
     out = cb.run([cb.carebankd(), "replay", "--data", s.data, "--verify"])
-    eq(out.returncode, 0, "replay of both: %s" % out.stdout)
-    check("huada: 4 entries" in out.stdout and
-          "nanshan: 5 entries" in out.stdout, out.stdout)
+    eq(out.returncode, 0, "replay of all: %s" % out.stdout)
+    for want in ("huada: 5 entries", "nanshan: 5 entries",
+                 "futian: 3 entries", "luohu: 1 entries"):
+        check(want in out.stdout, "%r not in %r" % (want, out.stdout))
     s.cleanup()
 
 
