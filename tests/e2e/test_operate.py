@@ -22,6 +22,9 @@
                             never finishes is cut at drain-ms
   e2e.operate_drain_load    SIGTERM under load: every write answered OK is
                             in the log, the rest fail cleanly
+  e2e.operate_store_full    a full store refuses writes as
+                            RESOURCE_EXHAUSTED, keeps serving and stays
+                            whole; with room again the log goes on
   e2e.operate_metrics       the Prometheus page counts calls by method and
                             status, refusals, retries, bad signatures,
                             batches and the log's size
@@ -312,6 +315,68 @@ def operate_backup():
     eq(root, cb.mth([cb.leaf_hash(x) for x in backup + [rc.entry]]),
        "the restored log's root")
     b.stop()
+    s.cleanup()
+
+
+def operate_store_full():
+    """A full store refuses writes as RESOURCE_EXHAUSTED and keeps serving;
+    what it holds stays whole, and with room again the log goes on."""
+    s = cb.Server()
+    conf = os.path.join(s.dir, "small.conf")
+    with open(conf, "w") as f:
+        f.write("map-size-mb = 1\n")
+    s.start(metrics=True, extra=["--config", conf])
+    v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
+    full = threading.Event()
+    got, lock = [], threading.Lock()
+
+    def writer():
+        c = s.client()
+        while not full.is_set():
+            r = c.call(C + "AddRoom", cb.pb.AddRoomRequest(label="x" * 60))
+            with lock:
+                got.append(r)
+            if not r.ok:
+                full.set()
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+        check(not t.is_alive(), "a writer hangs")
+    bad = [r for r in got if not r.ok]
+    check(bad, "the store never filled")
+    for r in bad:
+        eq(r.code, SC.RESOURCE_EXHAUSTED, "a write to a full store (%r)" %
+           r.details)
+        check("full" in r.details, "says why: %r" % r.details)
+    good = [r for r in got if r.ok]
+    for r in good:
+        v.receipt(r.raw, sent=r.sent)
+    size = s.log_size()
+    eq(size, len(good) + 1, "every answered write, and no other")
+    # A smaller batch may still fit; a write that does not changes nothing.
+    c = s.client()
+    for _ in range(3):
+        r = c.call(C + "EnrolFamily")
+        if r.ok:
+            v.receipt(r.raw, sent=r.sent)
+            size += 1
+        else:
+            eq(r.code, SC.RESOURCE_EXHAUSTED, "full (%r)" % r.details)
+        eq(s.log_size(), size, "the log after a write to a full store")
+    r = c.raw(C + "AddRoom", good[0].sent)
+    eq(r.raw, good[0].raw, "a retry is answered from the full store")
+    check(s.alive(), "the server stopped")
+    s.stop()
+    eq(s.replay(), size, "replay --verify of the full store")
+    s.start()
+    rc, raw = s.client().write(C + "EnrolFamily")
+    eq(rc.index, size, "with room again the log goes on")
+    v.receipt(raw)
+    s.stop()
+    v.consistent(s.export())
     s.cleanup()
 
 
@@ -607,5 +672,5 @@ def operate_health():
 if __name__ == "__main__":
     cb.main({f.__name__: f for f in (
         operate_init, operate_check_config, operate_backup, operate_drain,
-        operate_drain_load, operate_metrics, operate_logs,
+        operate_drain_load, operate_store_full, operate_metrics, operate_logs,
         operate_health)}, __doc__)
