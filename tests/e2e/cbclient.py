@@ -193,10 +193,6 @@ class Reply:
     def refusal(self):
         return self.trailers.get("carebank-refusal")
 
-    def receipt(self):
-        check(self.ok, "call failed: %s %s" % (self.code, self.details))
-        return spb.Receipt.FromString(self.raw)
-
     def __repr__(self):
         return "Reply(%s, %r, refusal=%s)" % (self.code, self.details,
                                               self.refusal)
@@ -275,7 +271,9 @@ def carebankd():
 
 
 class Server:
-    """A carebankd with its own data directory, on 127.0.0.1 port 0."""
+    """A carebankd on 127.0.0.1 port 0, with its own temporary directory
+    (logs, port file) and, unless data names an existing one, a new data
+    directory where `carebankd init` makes the centre."""
 
     def __init__(self, centre="huada", origin=None, data=None):
         self.dir = tempfile.mkdtemp(prefix="cb-e2e-")
@@ -285,16 +283,21 @@ class Server:
         self.port = None
         self.metrics_port = None
         self.log = None
-        self.vkey = None
         self.channels = []
-        args = [carebankd(), "init", "--data", self.data, "--centre", centre]
-        if origin:
-            args += ["--origin", origin]
-        out = run(args)
-        check(out.returncode == 0, "init failed: %s" % out.stderr)
-        self.vkey = out.stdout.splitlines()[0]
-        with open(os.path.join(self.data, centre + ".vkey")) as f:
-            eq(f.read().strip(), self.vkey, "the vkey file")
+        vkey = os.path.join(self.data, centre + ".vkey")
+        if data is None:
+            args = [carebankd(), "init", "--data", self.data, "--centre",
+                    centre]
+            if origin:
+                args += ["--origin", origin]
+            out = run(args)
+            check(out.returncode == 0, "init failed: %s" % out.stderr)
+            self.vkey = out.stdout.splitlines()[0]
+            with open(vkey) as f:
+                eq(f.read().strip(), self.vkey, "the vkey file")
+        else:
+            with open(vkey) as f:
+                self.vkey = f.read().strip()
         self.coord_key = Key.load(os.path.join(self.data, "keys",
                                                centre + ".coordinator.pem"))
 

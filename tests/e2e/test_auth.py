@@ -23,7 +23,7 @@ authentication or permission failure.
 import grpc
 
 import cbclient as cb
-from cbclient import C, K, A, check, eq
+from cbclient import C, check, eq
 
 SC = grpc.StatusCode
 AUTH_FAIL = (SC.UNAUTHENTICATED, SC.PERMISSION_DENIED)

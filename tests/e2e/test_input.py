@@ -406,7 +406,6 @@ def input_extremes():
     refusal or an answer, never a crash, an internal error or a write that
     no receipt accounts for."""
     s, book, coord, kiosk, ids = setup()
-    pb = cb.pb
     v = book.v
     names = {"family": ids["f"], "from_family": ids["f"],
              "to_family": ids["g"], "adult": ids["a"],

@@ -41,15 +41,13 @@ import signal
 import socket
 import stat
 import struct
-import subprocess
-import sys
 import threading
 import time
 
 import grpc
 
 import cbclient as cb
-from cbclient import C, K, A, check, eq
+from cbclient import C, K, check, eq
 
 SC = grpc.StatusCode
 
@@ -305,16 +303,14 @@ def operate_backup():
         with open(src, "rb") as f, open(dst, "wb") as g:
             g.write(f.read())
         os.chmod(dst, 0o600)
-    b = cb.Server.__new__(cb.Server)
-    b.__dict__.update(s.__dict__)
-    b.data, b.channels = out, []
-    b.start()
+    b = cb.Server(centre=s.centre, data=out).start()
     rc, raw = b.client().write(C + "EnrolFamily")
     eq(rc.index, n, "the next entry of the backup")
     size, root = cb.parse_checkpoint(rc.checkpoint, v.vkey)
     eq(root, cb.mth([cb.leaf_hash(x) for x in backup + [rc.entry]]),
        "the restored log's root")
     b.stop()
+    b.cleanup()
     s.cleanup()
 
 

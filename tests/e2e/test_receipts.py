@@ -22,7 +22,7 @@ import threading
 import grpc
 
 import cbclient as cb
-from cbclient import C, K, A, check, eq
+from cbclient import C, K, check, eq
 
 SC = grpc.StatusCode
 
