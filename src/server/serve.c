@@ -175,8 +175,9 @@ load_one(void *ctx, const struct cb_centre_info *info)
 static int
 listen_all(struct srv *s, uint16_t *first)
 {
+	/* A client CA is there to keep out clients without its certificate. */
 	struct rpc_tls tls = {s->cfg->tls_cert, s->cfg->tls_key,
-	    s->cfg->client_ca, 0};
+	    s->cfg->client_ca, s->cfg->client_ca != NULL};
 
 	for (int i = 0; i < s->cfg->nlisten; i++) {
 		struct rpc_listen l = {0};
