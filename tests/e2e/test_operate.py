@@ -30,6 +30,9 @@
                             batches and the log's size
   e2e.operate_logs          one structured line per call; PINs and private
                             keys never appear in the logs
+  e2e.operate_tls           TLS through grpc's own TLS client, and with
+                            --client-ca a client without a certificate is
+                            refused; cleartext to a TLS port gets nowhere
   e2e.operate_health        grpc.health.v1 and server reflection (v1 and
                             v1alpha) through their generated clients list
                             the three services
@@ -621,6 +624,96 @@ def operate_init():
     s.cleanup()
 
 
+def make_cert(d, name, ca=None):
+    """A P-256 certificate for name (and 127.0.0.1) signed by ca, or a CA
+    of its own when ca is None; returns (cert path, key path, cert, key)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.utcnow()
+    b = x509.CertificateBuilder().subject_name(subject) \
+        .public_key(key.public_key()) \
+        .serial_number(x509.random_serial_number()) \
+        .not_valid_before(now - datetime.timedelta(hours=1)) \
+        .not_valid_after(now + datetime.timedelta(days=1))
+    if ca is None:
+        b = b.issuer_name(subject).add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        signer = key
+    else:
+        b = b.issuer_name(ca[2].subject).add_extension(
+            x509.SubjectAlternativeName([
+                x509.DNSName(name),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        signer = ca[3]
+    cert = b.sign(signer, hashes.SHA256())
+    cpath = os.path.join(d, name + ".crt")
+    kpath = os.path.join(d, name + ".key")
+    with open(cpath, "wb") as f:
+        f.write(cert.public_bytes(ser.Encoding.PEM))
+    with open(kpath, "wb") as f:
+        f.write(key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
+                                  ser.NoEncryption()))
+    os.chmod(kpath, 0o600)
+    return cpath, kpath, cert, key
+
+
+def operate_tls():
+    """TLS (and client certificates) through grpc's own TLS client; off
+    loopback only with TLS."""
+    s = cb.Server()
+    ca = make_cert(s.dir, "test-ca")
+    srv = make_cert(s.dir, "carebank.test", ca)
+    client = make_cert(s.dir, "kiosk-7", ca)
+    r = cb.run([cb.carebankd(), "check-config", "--data", s.data,
+                "--listen", "0.0.0.0:8443", "--tls-cert", srv[0],
+                "--tls-key", srv[1]])
+    eq((r.returncode, r.stdout.strip()), (0, "configuration OK"),
+       "TLS off loopback: %s" % r.stderr)
+    with open(ca[0], "rb") as f:
+        root = f.read()
+    opts = [("grpc.ssl_target_name_override", "carebank.test")]
+    for mtls in (False, True):
+        extra = ["--tls-cert", srv[0], "--tls-key", srv[1]]
+        if mtls:
+            extra += ["--client-ca", ca[0]]
+        s.start(extra=extra)
+        v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
+        with open(client[0], "rb") as f, open(client[1], "rb") as g:
+            mine = grpc.ssl_channel_credentials(root, g.read(), f.read())
+        ch = grpc.secure_channel("127.0.0.1:%d" % s.port, mine, opts)
+        grpc.channel_ready_future(ch).result(timeout=10)
+        rc, raw = cb.Client(ch, s.centre, s.coord_key).write(
+            C + "EnrolFamily")
+        v.receipt(raw)
+        ch.close()
+        # Without a client certificate: refused when one is required.
+        ch = grpc.secure_channel("127.0.0.1:%d" % s.port,
+                                 grpc.ssl_channel_credentials(root), opts)
+        r = cb.Client(ch, s.centre, s.coord_key).call(C + "EnrolFamily",
+                                                      timeout=10)
+        ch.close()
+        if mtls:
+            eq(r.code, SC.UNAVAILABLE, "TLS without a client certificate")
+        else:
+            check(r.ok, "TLS without a client certificate: %r" % r)
+        # Cleartext to a TLS port gets nowhere.
+        ch = grpc.insecure_channel("127.0.0.1:%d" % s.port)
+        r = cb.Client(ch, s.centre, s.coord_key).call(C + "EnrolFamily",
+                                                      timeout=5)
+        ch.close()
+        check(not r.ok, "cleartext to a TLS port")
+        s.stop()
+    eq(s.replay(), 4, "replay --verify")
+    s.cleanup()
+
+
 def operate_health():
     # The stubs live under grpc/ in the build: extend grpc's search path
     # rather than shadow the package.
@@ -669,4 +762,4 @@ if __name__ == "__main__":
     cb.main({f.__name__: f for f in (
         operate_init, operate_check_config, operate_backup, operate_drain,
         operate_drain_load, operate_store_full, operate_metrics, operate_logs,
-        operate_health)}, __doc__)
+        operate_tls, operate_health)}, __doc__)
