@@ -237,6 +237,14 @@ int cb_batch_append(struct cb_batch *batch, const char *id, cb_entry *e,
     const uint8_t request_hash[CB_HASH_LEN],
     struct cb_appended *out) CB_MUST_CHECK;
 
+/*
+ * cb_batch_dir_get reads a directory record as the batch sees it (its own
+ * writes, nested request included), copied as cb_store_dir_get does, so a
+ * read-modify-write of the directory is atomic within the writer's batch.
+ */
+int cb_batch_dir_get(struct cb_batch *batch, const char *id, const void *key,
+    size_t klen, uint8_t **val, size_t *len) CB_MUST_CHECK;
+
 /* cb_batch_dir_put and cb_batch_dir_del change the personal-data directory. */
 int cb_batch_dir_put(struct cb_batch *batch, const char *id, const void *key,
     size_t klen, const void *val, size_t vlen) CB_MUST_CHECK;
@@ -285,6 +293,14 @@ int cb_snapshot_views(struct cb_snapshot *snap, const char *id,
 int cb_snapshot_centre(struct cb_snapshot *snap, const char *id,
     struct cb_centre_info *info) CB_MUST_CHECK;
 void cb_snapshot_free(struct cb_snapshot *snap);
+
+/*
+ * cb_snapshot_dir_get reads a directory record in the snapshot's read
+ * transaction, copied as cb_store_dir_get does, so a report's names and its
+ * numbers come from one moment.
+ */
+int cb_snapshot_dir_get(struct cb_snapshot *snap, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len) CB_MUST_CHECK;
 
 /* cb_batch_free aborts the batch if it was not committed, and frees it. */
 void cb_batch_free(struct cb_batch *batch);

@@ -65,4 +65,28 @@ int cb_export_tiles(struct cb_store *store, const char *id, const char *dir,
 int cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
     struct cb_checkpoint *cp, struct cb_report *report) CB_MUST_CHECK;
 
+/* More an auditor can ask of the verification. */
+struct cb_tiles_check {
+	/*
+	 * Called for each leaf the log checker accepted, in order (to replay
+	 * the rules, say). A non-zero return stops the walk and is returned;
+	 * the callback reports its own failure.
+	 */
+	int (*leaf)(void *ctx, uint64_t index, const uint8_t *leaf,
+	    size_t len);
+	void *ctx;
+	/*
+	 * An earlier checkpoint (already opened) that this export must extend:
+	 * the root of its first since->size leaves must be since's root, and a
+	 * consistency proof between the two, made from the hash tiles, must
+	 * verify. NULL: none.
+	 */
+	const struct cb_checkpoint *since;
+};
+
+/* cb_tiles_verify_with is cb_tiles_verify with the checks in chk. */
+int cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
+    const struct cb_tiles_check *chk, struct cb_checkpoint *cp,
+    struct cb_report *report) CB_MUST_CHECK;
+
 #endif

@@ -344,6 +344,16 @@ dir_key(uint8_t *kb, uint32_t no, const void *key, size_t klen)
 	return 4 + klen;
 }
 
+/* cb_batch_dir_get reads a personal-data record as the batch sees it. */
+int
+cb_batch_dir_get(struct cb_batch *b, const char *id, const void *key,
+    size_t klen, uint8_t **val, size_t *len)
+{
+	if (b->failed)
+		return b->failed;
+	return store_dir_get(b->store, cur_txn(b), id, key, klen, val, len);
+}
+
 /* cb_batch_dir_put writes a personal-data record. */
 int
 cb_batch_dir_put(struct cb_batch *b, const char *id, const void *key,

@@ -521,6 +521,16 @@ store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
 	return 0;
 }
 
+/* copy_note copies a stored note out, NUL-terminated. */
+static void
+copy_note(const MDB_val *v, char **note, size_t *len)
+{
+	*note = cb_xmalloc(v->mv_size + 1);
+	memcpy(*note, v->mv_data, v->mv_size);
+	(*note)[v->mv_size] = '\0';
+	*len = v->mv_size;
+}
+
 /* cb_store_checkpoint copies out a signed checkpoint. */
 int
 cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
@@ -535,12 +545,8 @@ cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
 		return rc;
 	if ((rc = store_centre_load(store, txn, id, &c)) == 0)
 		rc = store_checkpoint_get(store, txn, c.no, want, &v, size);
-	if (rc == 0) {
-		*note = cb_xmalloc(v.mv_size + 1);
-		memcpy(*note, v.mv_data, v.mv_size);
-		(*note)[v.mv_size] = '\0';
-		*len = v.mv_size;
-	}
+	if (rc == 0)
+		copy_note(&v, note, len);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -571,10 +577,7 @@ cb_store_checkpoint_covering(struct cb_store *store, const char *id,
 		rc = CB_ENOTFOUND;
 	if (rc == 0) {
 		*size = store_be_get((uint8_t *)k.mv_data + 4, 8);
-		*note = cb_xmalloc(v.mv_size + 1);
-		memcpy(*note, v.mv_data, v.mv_size);
-		(*note)[v.mv_size] = '\0';
-		*len = v.mv_size;
+		copy_note(&v, note, len);
 	}
 out:
 	mdb_cursor_close(cur);
@@ -785,30 +788,41 @@ cb_store_request(struct cb_store *store, const char *id,
 	return rc;
 }
 
+/* store_dir_get reads a personal-data record in txn. */
+int
+store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len)
+{
+	struct store_centre c;
+	uint8_t kb[4 + DIR_KEY_MAX];
+	MDB_val k = {4 + klen, kb}, v;
+	int rc;
+
+	if (klen == 0 || klen > DIR_KEY_MAX)
+		return CB_EINVAL;
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
+		return rc;
+	store_be_put(kb, c.no, 4);
+	memcpy(kb + 4, key, klen);
+	if ((rc = store_mdb_code(mdb_get(txn, store->db.directory, &k,
+		 &v))) != 0)
+		return rc;
+	*val = cb_xmemdup(v.mv_size ? v.mv_data : "", v.mv_size ? v.mv_size : 1);
+	*len = v.mv_size;
+	return 0;
+}
+
 /* cb_store_dir_get reads a personal-data record. */
 int
 cb_store_dir_get(struct cb_store *store, const char *id, const void *key,
     size_t klen, uint8_t **val, size_t *len)
 {
-	struct store_centre c;
-	uint8_t kb[4 + DIR_KEY_MAX];
-	MDB_val k = {4 + klen, kb}, v;
 	MDB_txn *txn;
 	int rc;
 
-	if (klen == 0 || klen > DIR_KEY_MAX)
-		return CB_EINVAL;
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
-	if ((rc = store_centre_load(store, txn, id, &c)) == 0) {
-		store_be_put(kb, c.no, 4);
-		memcpy(kb + 4, key, klen);
-		rc = store_mdb_code(mdb_get(txn, store->db.directory, &k, &v));
-	}
-	if (rc == 0) {
-		*val = cb_xmemdup(v.mv_data, v.mv_size);
-		*len = v.mv_size;
-	}
+	rc = store_dir_get(store, txn, id, key, klen, val, len);
 	mdb_txn_abort(txn);
 	return rc;
 }

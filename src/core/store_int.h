@@ -85,6 +85,14 @@ store_be_get(const uint8_t *p, int n)
 /* store_mdb_code translates an LMDB or errno code into a cb_err code. */
 int store_mdb_code(int rc);
 
+/*
+ * store_dir_get copies the directory record key of centre id, as txn sees
+ * it, into a new buffer (*val, *len) the caller frees. Returns 0,
+ * CB_ENOTFOUND (no such centre or record) or CB_EINVAL (bad key length).
+ */
+int store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len);
+
 /* store_centre_load reads a centre's record and meta in txn. */
 int store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
     struct store_centre *c);

@@ -63,6 +63,7 @@ struct tctx {
 	const char *dir;
 	uint64_t size;
 	struct cb_report *r;
+	const struct cb_tiles_check *chk;
 	struct tile_cache tiles[8]; /* levels 0..7 cover 2^64 leaves */
 	struct mismatch first;      /* the first disagreement, any level */
 	struct mismatch leaf;       /* the first at level 0 */
@@ -168,6 +169,30 @@ blame(struct tctx *t, const struct cb_checkpoint *cp,
 	    (unsigned long long)i, t->leaf.tile);
 }
 
+/* after_leaf runs the caller's leaf hook and the since check. */
+static int
+after_leaf(struct tctx *t, struct cb_logcheck *lc, uint64_t index,
+    const uint8_t *leaf, size_t len)
+{
+	const struct cb_checkpoint *since = t->chk ? t->chk->since : NULL;
+	uint8_t root[CB_HASH_LEN];
+	int rc;
+
+	if (t->chk != NULL && t->chk->leaf != NULL &&
+	    (rc = t->chk->leaf(t->chk->ctx, index, leaf, len)) != 0)
+		return rc;
+	if (since != NULL && cb_logcheck_size(lc) == since->size) {
+		cb_logcheck_root(lc, root);
+		if (!cb_hash_equal(root, since->root))
+			return cb_report_fail(t->r, CB_EINCONSISTENT,
+			    since->size, "since",
+			    "the first %llu entries are not the log the earlier "
+			    "checkpoint signed: the log was rewritten",
+			    (unsigned long long)since->size);
+	}
+	return 0;
+}
+
 /* check_bundle parses one entry bundle and checks its leaves. */
 static int
 check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
@@ -195,6 +220,8 @@ check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
 			break;
 		}
 		rc = cb_logcheck_leaf(lc, first + i, buf + off + 2, elen, NULL);
+		if (rc == 0)
+			rc = after_leaf(t, lc, first + i, buf + off + 2, elen);
 		off += 2 + elen;
 	}
 	if (rc == 0 && off != len)
@@ -213,12 +240,85 @@ check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
 	return rc;
 }
 
+/* tile_get reads a subtree hash from the tiles, computing levels between
+ * tile levels from the tile below. */
+static int
+tile_get(void *ctx, unsigned level, uint64_t index, uint8_t hash[CB_HASH_LEN])
+{
+	struct tctx *t = ctx;
+	unsigned L = level / CB_TILE_HEIGHT;
+	uint8_t l[CB_HASH_LEN], r[CB_HASH_LEN];
+	int rc;
+
+	if (L >= 8)
+		return CB_ENOTFOUND;
+	if (level % CB_TILE_HEIGHT != 0) {
+		if ((rc = tile_get(ctx, level - 1, 2 * index, l)) != 0 ||
+		    (rc = tile_get(ctx, level - 1, 2 * index + 1, r)) != 0)
+			return rc;
+		cb_merkle_node_hash(l, r, hash);
+		return 0;
+	}
+	if (((index + 1) << level) > t->size || (index + 1) << level == 0)
+		return CB_ENOTFOUND;
+	if ((t->tiles[L].hashes == NULL ||
+		t->tiles[L].n != index / CB_TILE_WIDTH) &&
+	    (rc = load_tile(t, L, index / CB_TILE_WIDTH)) != 0)
+		return rc;
+	memcpy(hash,
+	    t->tiles[L].hashes + (index % CB_TILE_WIDTH) * CB_HASH_LEN,
+	    CB_HASH_LEN);
+	return 0;
+}
+
+/* prove_since checks a consistency proof, made from the tiles, from the
+ * earlier checkpoint to this one. */
+static int
+prove_since(struct tctx *t, const struct cb_checkpoint *since,
+    const struct cb_checkpoint *cp)
+{
+	struct cb_merkle_io io = {t, tile_get, NULL};
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN];
+	size_t n;
+	int rc;
+
+	if (since->size > cp->size)
+		return cb_report_fail(t->r, CB_EINCONSISTENT, since->size,
+		    "since",
+		    "the earlier checkpoint (%llu entries) is larger than "
+		    "this log (%llu)",
+		    (unsigned long long)since->size,
+		    (unsigned long long)cp->size);
+	if ((rc = cb_merkle_consistency_proof(&io, since->size, cp->size,
+		 proof, &n)) != 0)
+		return cb_report_fail(t->r, rc, since->size, "since",
+		    "no consistency proof can be made from the tiles: %s",
+		    cb_strerror(rc));
+	if (cb_merkle_verify_consistency(since->size, cp->size, proof, n,
+		since->root, cp->root) != 0)
+		return cb_report_fail(t->r, CB_EINCONSISTENT, since->size,
+		    "since",
+		    "the consistency proof from %llu to %llu entries fails",
+		    (unsigned long long)since->size,
+		    (unsigned long long)cp->size);
+	return 0;
+}
+
 /* cb_tiles_verify checks an exported directory from its checkpoint down. */
 int
 cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
     struct cb_checkpoint *cpout, struct cb_report *report)
 {
-	struct tctx t = {.dir = dir, .r = report};
+	return cb_tiles_verify_with(dir, vk, NULL, cpout, report);
+}
+
+/* cb_tiles_verify_with checks an export, with the auditor's extras. */
+int
+cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
+    const struct cb_tiles_check *chk, struct cb_checkpoint *cpout,
+    struct cb_report *report)
+{
+	struct tctx t = {.dir = dir, .r = report, .chk = chk};
 	struct cb_checkpoint cp;
 	struct cb_logcheck *lc = NULL;
 	uint8_t *note, root[CB_HASH_LEN];
@@ -243,6 +343,8 @@ cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
 		cb_logcheck_root(lc, root);
 		rc = blame(&t, &cp, root);
 	}
+	if (rc == 0 && chk != NULL && chk->since != NULL)
+		rc = prove_since(&t, chk->since, &cp);
 	if (rc == 0) {
 		report->checkpoints = 1;
 		*cpout = cp;

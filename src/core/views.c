@@ -272,6 +272,14 @@ cb_snapshot_centre(struct cb_snapshot *s, const char *id,
 	return rc;
 }
 
+/* cb_snapshot_dir_get reads a personal-data record in the snapshot. */
+int
+cb_snapshot_dir_get(struct cb_snapshot *s, const char *id, const void *key,
+    size_t klen, uint8_t **val, size_t *len)
+{
+	return store_dir_get(s->store, s->txn, id, key, klen, val, len);
+}
+
 /* cb_snapshot_free ends the read transaction. */
 void
 cb_snapshot_free(struct cb_snapshot *s)

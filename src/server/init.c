@@ -204,15 +204,10 @@ srv_init(const char *data, const char *id, const char *origin)
 	printf("coordinator key: %s (give it to the coordinator; keep it "
 	       "off the server)\n",
 	    p.coordkey);
-	cb_store_close(store);
-	cb_key_free(logkey);
-	cb_key_free(coord);
-	free(line);
-	free(def);
-	paths_free(&p);
-	return 0;
+	made_keys = 0;
+	rc = 0;
 fail:
-	/* Undo what this run made, so a failed init changes nothing. */
+	/* Undo what a failed run made, so a failed init changes nothing. */
 	if (made_keys >= 1 && rc != CB_EEXIST)
 		unlink(p.logkey);
 	if (made_keys >= 2 && rc != CB_EEXIST)
@@ -223,5 +218,5 @@ fail:
 	free(line);
 	free(def);
 	paths_free(&p);
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -33,7 +33,9 @@
 
 static const struct srv_method reads[] = {
 	READ(K("Identify"), identify_request, DOOR, srv_identify),
-	WRITER(C("SetDirectory"), directory_request, COORD, srv_set_directory),
+	/* Hashes the PIN on a worker, then changes the directory on the
+	 * writer (directory.c). */
+	READ(C("SetDirectory"), directory_request, COORD, srv_set_directory),
 	WRITER(C("PreviewSettlement"), settle_request, COORD,
 	    srv_preview_settlement),
 	READ(C("Balances"), centre_request, COORD, srv_balances),

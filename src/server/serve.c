@@ -84,6 +84,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	srv_log("info", "event=shutdown signal=%d drain_ms=%u", (int)sig,
 	    s->cfg->drain_ms);
 	atomic_store(&s->stopping, 1);
+	srv_watch_close(s);
 	rpc_server_shutdown(s->rpc, s->cfg->drain_ms);
 }
 

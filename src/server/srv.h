@@ -198,8 +198,12 @@ void srv_dispatch(struct srv *s, struct srv_job *j);
 int srv_receipt(struct srv *s, const char *centre, uint64_t index,
     uint8_t **out, size_t *len);
 
-/* audit.c: tell checkpoint watchers a centre's log grew; drop them all. */
+/*
+ * audit.c: tell checkpoint watchers a centre's log grew; end every watch as
+ * shutdown begins (loop thread); drop them all once the loop has stopped.
+ */
 void srv_watch_notify(struct srv *s, const char *centre);
+void srv_watch_close(struct srv *s);
 void srv_watch_release(struct srv *s);
 
 /* metrics.c: Prometheus text on a loopback port, if configured. */

@@ -197,29 +197,29 @@ static int
 check_time(struct bank *b, const ProtobufCMessage *req, cb_entry *e)
 {
 	const ProtobufCFieldDescriptor *f = field_of(req, "event_time_ms");
-	int64_t t, server = b->op->server_time_ms;
+	int64_t t, d, server = b->op->server_time_ms;
 
 	if (f == NULL)
 		return 0;
 	t = *(const int64_t *)((const char *)req + f->offset);
 	if (t == 0)
 		return 0;
-	/*
-	 * t is anything a peer sent: compare it with bounds computed from the
-	 * server's time and the policy (both sane) rather than subtract it,
-	 * which overflows for times near the ends of int64.
-	 */
-	if (t > server + b->policy->clock_skew_ms)
+	/* How far the event is from now; a kiosk may send any time, so a
+	 * difference beyond int64 is clamped (it is far outside both
+	 * limits) rather than computed with overflow. */
+	if (__builtin_sub_overflow(t, server, &d))
+		d = t > server ? INT64_MAX : INT64_MIN;
+	if (d > b->policy->clock_skew_ms)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_IN_FUTURE,
 		    "the event is %lld s in the future; check the kiosk's clock",
-		    (long long)(t / 1000 - server / 1000));
-	if (t < server - b->policy->late_limit_ms)
+		    (long long)(d / 1000));
+	if (d < -b->policy->late_limit_ms)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_TOO_LATE,
 		    "the event is older than the centre accepts (%lld h)",
 		    (long long)(b->policy->late_limit_ms / 3600000));
 	b->now = t;
 	e->event_time_ms = t;
-	e->late = t < server - b->policy->clock_skew_ms;
+	e->late = d < -b->policy->clock_skew_ms;
 	return 0;
 }
 

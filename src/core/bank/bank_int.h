@@ -31,6 +31,7 @@
 #define CAREBANK_BANK_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "carebank/arena.h"
@@ -42,7 +43,8 @@
 #define UNCONST(p) ((void *)(uintptr_t)(p))
 #define ID_MAX       24
 #define KEY_MAX      64
-#define REASON_MAX   512 /* bytes of a reason (reversal, closing, ...) */
+#define TEXT_MAX     128 /* memos, receipts, reasons */
+#define LABEL_MAX    64  /* room and key labels */
 
 #define UNIT_MINUTES CAREBANK__V1__UNIT__UNIT_MINUTES
 #define UNIT_FEN     CAREBANK__V1__UNIT__UNIT_FEN
@@ -98,6 +100,13 @@ int st_get(struct bank *b, const char *key,
     const ProtobufCMessageDescriptor *d, void *out);
 int st_put(struct bank *b, const char *key, const void *msg);
 
+/*
+ * bank_text refuses a free text that is missing (when required) or longer
+ * than max bytes, so that every accepted request's entry fits in a leaf.
+ */
+int bank_text(struct bank *b, const char *what, const char *s, int required,
+    size_t max);
+
 /* bank_key formats a state key into buf (KEY_MAX bytes). */
 const char *bank_key(char *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -112,14 +121,6 @@ int bank_child(struct bank *b, const char *id, child_state **out);
 int bank_room(struct bank *b, const char *id, room_state **out);
 int bank_shift(struct bank *b, const char *id, shift_state **out);
 int bank_swap(struct bank *b, const char *id, swap_state **out);
-
-/*
- * bank_reason refuses a reason longer than REASON_MAX (TOO_LONG) or, when
- * required, an empty one (MISSING_FIELD); what names it for the message.
- * Free text is kept in the log for good, and an entry must fit in 64 KiB.
- */
-int bank_reason(struct bank *b, const char *what, const char *s,
-    bool required);
 
 /* bank_new_id makes the id of a record this entry creates ("f12"). */
 const char *bank_new_id(struct bank *b, char kind);
@@ -193,6 +194,13 @@ int rule_buy_supplies(struct bank *b, const ProtobufCMessage *req);
 int rule_donate(struct bank *b, const ProtobufCMessage *req);
 int rule_settle(struct bank *b, const ProtobufCMessage *req);
 int rule_reverse(struct bank *b, const ProtobufCMessage *req);
+
+/*
+ * bank_close_swap ends swap id in status st (a SwapStatus) and frees both of
+ * its shifts for new offers; when st is DONE, the shifts change hands
+ * (roster.c).
+ */
+int bank_close_swap(struct bank *b, const char *id, swap_state *w, int st);
 
 /* Shared by check-out, closing and reversal (care.c, volunteer.c). */
 int bank_end_care(struct bank *b, const char *child_id, child_state *c,

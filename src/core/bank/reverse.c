@@ -11,10 +11,14 @@
  *
  * An entry that later entries build on is refused (DEPENDENT_ENTRIES): a
  * check-out when the child has been checked in since, a check-in whose
- * session has ended, a gift the receiver has already spent. Undoing a care
- * charge unbills its cash minutes in their own period, so each period's
- * charges still sum to R(its minutes); taking back volunteer minutes the
- * family has spent charges the shortfall below the floor in cash, as care.
+ * session has ended, a gift the receiver has spent on care that would
+ * otherwise have been charged (taking it back would put the receiver below
+ * the floor). Nothing that moved the minutes of a family that has since
+ * left is reversed (FAMILY_LEFT): a family that left keeps no minutes; its
+ * cash can still be. Undoing a care charge unbills its cash minutes in
+ * their own period, so each period's charges still sum to R(its minutes);
+ * taking back volunteer minutes the family has spent charges the shortfall
+ * below the floor in cash, as care.
  */
 #include <stdio.h>
 #include <string.h>
@@ -54,18 +58,29 @@ undo_cash(struct bank *b, const move_state *mv)
 	return undo_postings(b, mv);
 }
 
-/* undo_gift takes a gift of minutes back from the receiver. */
+/*
+ * undo_gift takes a gift of minutes back from the receiver. Both families
+ * must still be at the centre (one that left keeps no minutes), and the
+ * receiver must be able to give the minutes back without going below the
+ * floor: if it cannot, the gift paid for care that would otherwise have
+ * been charged in cash.
+ */
 static int
 undo_gift(struct bank *b, const move_state *mv)
 {
-	int64_t bal;
+	family_state *from, *to;
+	int64_t bal, after;
 	int rc;
 
-	if ((rc = bank_balance(b, bank_account(b, mv->to_family, "minutes"),
+	if ((rc = bank_family(b, mv->family, &from)) != 0 ||
+	    (rc = bank_family(b, mv->to_family, &to)) != 0 ||
+	    (rc = bank_balance(b, bank_account(b, mv->to_family, "minutes"),
 		 &bal)) != 0)
 		return rc;
-	if (bal < mv->amount)
-		return DEPENDS("family %s has spent the minutes it was given",
+	if (__builtin_sub_overflow(bal, mv->amount, &after) ||
+	    after < b->policy->floor_minutes)
+		return DEPENDS("family %s has spent the minutes it was given "
+			       "on care that would otherwise be charged",
 		    mv->to_family);
 	return undo_postings(b, mv);
 }
@@ -226,8 +241,8 @@ rule_reverse(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if ((rc = bank_reason(b, "the entry is reversed", r->reason,
-		 true)) != 0)
+	if ((rc = bank_text(b, "reason for the reversal", r->reason, 1,
+		 TEXT_MAX)) != 0)
 		return rc;
 	if (r->entry >= b->index)
 		return bank_refuse(b, R(UNKNOWN_ENTRY),

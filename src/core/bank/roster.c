@@ -46,9 +46,9 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	return st_put(b, bank_key(key, "s/%s", id), &s);
 }
 
-/* close_swap ends a swap in status st and frees its shifts for offers. */
-static int
-close_swap(struct bank *b, const char *id, swap_state *w, int st)
+/* bank_close_swap ends a swap in status st and frees its shifts. */
+int
+bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 {
 	const char *ids[2] = {w->shift, w->other_shift};
 	char key[KEY_MAX];
@@ -84,9 +84,8 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if ((rc = bank_reason(b, "the shift is cancelled", r->reason,
-		 false)) != 0 ||
-	    (rc = bank_shift(b, r->shift, &s)) != 0)
+	if ((rc = bank_shift(b, r->shift, &s)) != 0 ||
+	    (rc = bank_text(b, "reason", r->reason, 0, TEXT_MAX)) != 0)
 		return rc;
 	if (s->status == CANCELLED)
 		return bank_refuse(b, R(SHIFT_CANCELLED),
@@ -98,7 +97,7 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 		swap_state *w;
 
 		if ((rc = bank_swap(b, s->swap, &w)) != 0 ||
-		    (rc = close_swap(b, s->swap, w, S(WITHDRAWN))) != 0 ||
+		    (rc = bank_close_swap(b, s->swap, w, S(WITHDRAWN))) != 0 ||
 		    (rc = bank_shift(b, r->shift, &s)) != 0)
 			return rc;
 	}
@@ -144,7 +143,7 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 	    (rc = bank_adult(b, r->to_adult, &a)) != 0)
 		return rc;
 	if (strcmp(s->adult, r->to_adult) == 0)
-		return bank_refuse(b, R(CONFLICT),
+		return bank_refuse(b, R(ALREADY_ASSIGNED),
 		    "shift %s is %s's already", r->shift, r->to_adult);
 	if (r->kind == CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE) {
 		if ((rc = offerable(b, r->other_shift, &o)) != 0)
@@ -199,7 +198,7 @@ rule_answer_swap(struct bank *b, const ProtobufCMessage *req)
 		    r->adult);
 	if (!r->accept) {
 		b->what = "swap declined";
-		return close_swap(b, r->swap, w, S(DECLINED));
+		return bank_close_swap(b, r->swap, w, S(DECLINED));
 	}
 	if (b->policy->swaps_need_approval) {
 		char key[KEY_MAX];
@@ -209,7 +208,7 @@ rule_answer_swap(struct bank *b, const ProtobufCMessage *req)
 		return st_put(b, bank_key(key, "w/%s", r->swap), w);
 	}
 	b->what = "swap accepted";
-	return close_swap(b, r->swap, w, S(DONE));
+	return bank_close_swap(b, r->swap, w, S(DONE));
 }
 
 /* rule_approve_swap: the coordinator approves or declines an accepted swap. */
@@ -226,7 +225,8 @@ rule_approve_swap(struct bank *b, const ProtobufCMessage *req)
 		return bank_refuse(b, R(SWAP_STATE),
 		    "swap %s is not waiting for approval", r->swap);
 	b->what = r->approve ? "swap approved" : "swap not approved";
-	return close_swap(b, r->swap, w, r->approve ? S(DONE) : S(REFUSED));
+	return bank_close_swap(b, r->swap, w,
+	    r->approve ? S(DONE) : S(REFUSED));
 }
 
 /* rule_withdraw_swap: the offer is taken back before it takes effect. */
@@ -243,5 +243,5 @@ rule_withdraw_swap(struct bank *b, const ProtobufCMessage *req)
 		return bank_refuse(b, R(SWAP_STATE),
 		    "swap %s can no longer be withdrawn", r->swap);
 	b->what = "swap withdrawn";
-	return close_swap(b, r->swap, w, S(WITHDRAWN));
+	return bank_close_swap(b, r->swap, w, S(WITHDRAWN));
 }

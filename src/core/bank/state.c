@@ -41,6 +41,20 @@ st_put(struct bank *b, const char *key, const void *msg)
 	return b->kv->put(b->kv->ctx, key, strlen(key), buf, n);
 }
 
+/* bank_text refuses an empty (if required) or overlong text field. */
+int
+bank_text(struct bank *b, const char *what, const char *s, int required,
+    size_t max)
+{
+	if (required && s[0] == '\0')
+		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_MISSING_FIELD,
+		    "the %s is missing", what);
+	if (strlen(s) > max)
+		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_TOO_LONG,
+		    "the %s is longer than %zu bytes", what, max);
+	return 0;
+}
+
 /* bank_key formats a key into buf. */
 const char *
 bank_key(char *buf, const char *fmt, ...)
@@ -132,19 +146,6 @@ bank_swap(struct bank *b, const char *id, swap_state **out)
 {
 	return lookup(b, 'w', id, &carebank__v1__swap_state__descriptor, out,
 	    CAREBANK__V1__REFUSAL__REFUSAL_UNKNOWN_SWAP, "swap");
-}
-
-/* bank_reason checks a free-text reason's length. */
-int
-bank_reason(struct bank *b, const char *what, const char *s, bool required)
-{
-	if (required && s[0] == '\0')
-		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_MISSING_FIELD,
-		    "say why %s", what);
-	if (strlen(s) > REASON_MAX)
-		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_TOO_LONG,
-		    "the reason is too long: at most %d bytes", REASON_MAX);
-	return 0;
 }
 
 /* bank_new_id names a record after the entry that creates it. */

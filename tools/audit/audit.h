@@ -1,0 +1,23 @@
+/*
+ * carebank-audit's commands (main.c): export from a data directory or a
+ * server (export.c), and offline verification (verify.c).
+ */
+#ifndef CAREBANK_AUDIT_H
+#define CAREBANK_AUDIT_H
+
+#include "carebank/note.h"
+
+struct audit_args {
+	const char *data, *centre, *out, *server, *key, *ca, *since;
+};
+
+/* audit_verify verifies the export in a->out; returns an exit status. */
+int audit_verify(const struct audit_args *a);
+
+/* audit_export_server exports through a server's Audit service. */
+int audit_export_server(const struct audit_args *a);
+
+/* audit_vkey reads a verifier key line, or a file holding one. */
+int audit_vkey(const char *arg, struct cb_vkey *vk);
+
+#endif
