@@ -513,6 +513,38 @@ def inclusion_root(index, size, leafhash, proof):
     return r if sn == 0 else None
 
 
+def consistency_ok(first, second, first_root, second_root, proof):
+    """RFC 9162 2.1.4.2: does proof show that the tree of size first (with
+    first_root) is a prefix of the tree of size second (second_root)?"""
+    if first > second or first == 0:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if not proof:
+        return False
+    if first & (first - 1) == 0:
+        proof = [first_root] + list(proof)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
 class VKey:
     """A C2SP signed-note verifier key, name+hex8+base64(0x01 || key)."""
 

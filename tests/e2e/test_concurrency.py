@@ -13,7 +13,8 @@
                             leaves (every index has one receipt, every
                             checkpoint any client saw is of a prefix of it),
                             each posting's balance follows from the ones
-                            before it in log order, group commit batched,
+                            before it in log order, Audit.Entries serves
+                            the stored leaves, group commit batched,
                             the server stops cleanly and replay --verify
                             rebuilds the same views.
 """
@@ -160,8 +161,20 @@ def concurrency_writers():
         for p in entries[i].postings:
             bal[p.account] = bal.get(p.account, 0) + p.amount
             eq(p.balance, bal[p.account], "entry %d: %s" % (i, p.account))
+    # The Audit service serves the same log.
+    r = coord.call(cb.A + "GetCheckpoint")
+    check(r.ok, "GetCheckpoint: %r" % r)
+    cp = cb.spb.CheckpointReply.FromString(r.raw)
+    eq(cb.parse_checkpoint(cp.checkpoint, v.vkey)[0], size,
+       "the latest checkpoint")
+    r = coord.call(cb.A + "Entries", cb.spb.EntriesRequest(start=first),
+                   timeout=120)
+    check(r.ok, "Entries: %r" % r)
+    served = [cb.spb.EntryReply.FromString(m) for m in r.raw]
+    eq([x.index for x in served], list(range(first, size)), "Entries")
     s.stop()
     leaves = s.export()
+    eq([x.entry for x in served], leaves[first:], "Entries' leaves")
     eq(len(leaves), size, "the stored log")
     v.consistent(leaves)
     eq(leaves[:len(mid_leaves)], mid_leaves,

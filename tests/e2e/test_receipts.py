@@ -11,8 +11,9 @@ is checked offline by code that fails on any tampering.
                           entry, sixteen identical receipts
   e2e.retry_after_deadline  attempts cut by deadlines from 1 ms, then a
                           retry: one entry per request
-  e2e.receipt_tamper      the offline verifier against its own RFC 6962
-                          proofs for every (index, size) up to 40, and
+  e2e.receipt_tamper      the offline verifier against RFC 6962 inclusion
+                          and consistency proofs built from the RFC's
+                          definitions for every size up to 40, and
                           against real receipts with each part damaged:
                           every damaged copy is refused
 """
@@ -190,6 +191,19 @@ def path(m, leaves):
     return path(m - k, leaves[k:]) + [cb.mth(leaves[:k])]
 
 
+def subproof(m, leaves, b):
+    """RFC 6962 2.1.2 SUBPROOF(m, D[n], b), from the definition."""
+    n = len(leaves)
+    if m == n:
+        return [] if b else [cb.mth(leaves)]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    if m <= k:
+        return subproof(m, leaves[:k], b) + [cb.mth(leaves[k:])]
+    return subproof(m - k, leaves[k:], False) + [cb.mth(leaves[:k])]
+
+
 def refused(fn, what):
     """fn, checking something damaged, must fail."""
     try:
@@ -217,6 +231,25 @@ def receipt_tamper():
                   "long proof %d in %d" % (m, n))
             check(cb.inclusion_root(m + n, n, hashes[m], p) is None,
                   "index beyond the tree")
+    # Consistency proofs, likewise, for every pair of sizes up to 40.
+    for n in range(1, 41):
+        for m in range(1, n + 1):
+            p = subproof(m, hashes[:n], True)
+            r1, r2 = cb.mth(hashes[:m]), cb.mth(hashes[:n])
+            check(cb.consistency_ok(m, n, r1, r2, p),
+                  "consistency %d to %d" % (m, n))
+            check(not cb.consistency_ok(m, n, hashes[0] if m > 1 else
+                                        hashes[1], r2, p),
+                  "consistency %d to %d from a wrong root" % (m, n))
+            if p:
+                check(not cb.consistency_ok(m, n, r1, r2, p[:-1]),
+                      "short consistency %d to %d" % (m, n))
+                bad = list(p)
+                bad[0] = cb.sha256(bad[0])
+                check(not cb.consistency_ok(m, n, r1, r2, bad),
+                      "damaged consistency %d to %d" % (m, n))
+            check(not cb.consistency_ok(m, n, r1, r2, p + [r1]),
+                  "long consistency %d to %d" % (m, n))
     # Real receipts.
     s, coord, v, kiosk = setup()
     rcs = [coord.write(C + "EnrolFamily")[0] for _ in range(6)]

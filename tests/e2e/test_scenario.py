@@ -147,6 +147,16 @@ def check_reports(s, coord, kiosk, auditor, book, ids, v):
             pr = cb.spb.ProofReply.FromString(r.raw)
             eq(cb.inclusion_root(first.index, size, cb.leaf_hash(first.entry),
                                  list(pr.hashes)), root, "Inclusion proof")
+        # Every checkpoint a receipt carried is a prefix of the latest.
+        for old, old_root in sorted(v.roots.items()):
+            r = auditor.call(A + "Consistency", cb.spb.ConsistencyRequest(
+                from_size=old, to_size=size))
+            if not reads_ready(r, "Audit.Consistency"):
+                break
+            pr = cb.spb.ProofReply.FromString(r.raw)
+            check(cb.consistency_ok(old, size, old_root, root,
+                                    list(pr.hashes)),
+                  "Consistency from %d to %d" % (old, size))
 
 
 def scenario_day():
