@@ -28,8 +28,10 @@
   e2e.operate_metrics       the Prometheus page counts calls by method and
                             status, refusals, retries, bad signatures,
                             batches and the log's size
-  e2e.operate_logs          one structured line per call; PINs and private
-                            keys never appear in the logs
+  e2e.operate_logs          one structured line per call; PINs, names and
+                            cards never appear in the server's log, the
+                            ledger or any answer, nor private keys in the
+                            server's log
   e2e.operate_tls           TLS through grpc's own TLS client, and with
                             --client-ca a client without a certificate is
                             refused; cleartext to a TLS port gets nowhere
@@ -440,17 +442,29 @@ def operate_logs():
     coord.write(C + "EnrolKey", cb.pb.EnrolKeyRequest(
         public_key=kiosk_key.pub, role=cb.epb.ROLE_KIOSK, label="door"))
     kiosk = s.client(kiosk_key, coord.channel)
+    fam = coord.write(C + "EnrolFamily")[0].result.id
+    adult = coord.write(C + "AddAdult", cb.pb.AddAdultRequest(
+        family=fam))[0].result.id
     pin = "735194"
-    coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
-        id="a1", name="Wang Fang", card="CARD-0042", pin=pin))
-    kiosk.call(K + "Identify", cb.spb.IdentifyRequest(card="CARD-0042",
-                                                      pin=pin))
-    kiosk.call(K + "Identify", cb.spb.IdentifyRequest(member_code="M7",
-                                                      pin=pin + "9"))
-    coord.write(C + "EnrolFamily")
+    answers = []
+    r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
+        id=adult, name="Wang Fang", card="CARD-0042", pin=pin))
+    answers.append(r)
+    for card, p in (("CARD-0042", pin), ("CARD-0042", pin[::-1]),
+                    ("CARD-9", pin)):
+        answers.append(kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
+            card=card, pin=p)))
     coord.call(C + "RecordCash", cb.pb.RecordCashRequest(family="f999",
                                                          amount_fen=1))
     s.stop()
+    # Not in any answer (message, trailers, response) or the stored log.
+    for r in answers:
+        for text in (r.details, repr(r.trailers), repr(r.raw)):
+            check(pin not in text and pin[::-1] not in text,
+                  "a PIN in an answer: %r" % r)
+    for leaf in s.export():
+        check(pin.encode() not in leaf and b"CARD-0042" not in leaf and
+              b"Wang Fang" not in leaf, "personal data in the log")
     log = s.log_text()
     lines = [x for x in log.splitlines() if " method=" in x]
     for method, status in ((C + "SetDirectory", None), (K + "Identify", None),
@@ -464,9 +478,10 @@ def operate_logs():
                 check(field in x, "%r lacks %s" % (x, field))
             if status:
                 check("status=%s " % status in x, "%r: status" % x)
-    eq(sum(1 for x in lines if "method=%s " % (K + "Identify") in x), 2,
+    eq(sum(1 for x in lines if "method=%s " % (K + "Identify") in x), 3,
        "one line per call")
-    check(pin not in log, "a PIN is in the server's log")
+    check(pin not in log and pin[::-1] not in log,
+          "a PIN is in the server's log")
     check("Wang Fang" not in log and "CARD-0042" not in log,
           "personal data is in the server's log")
     with open(os.path.join(s.data, "keys", s.centre + ".coordinator.pem")) \
