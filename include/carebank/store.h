@@ -65,7 +65,7 @@ struct cb_appended {
 /* An idempotency record: the entry a request id made. */
 struct cb_request_record {
 	uint64_t index;
-	uint8_t request_hash[CB_HASH_LEN]; /* SHA-256 of the request bytes */
+	uint8_t request_hash[CB_HASH_LEN]; /* cb_bank_request_hash (bank.h) */
 };
 
 /*
@@ -289,6 +289,9 @@ int cb_store_snapshot(struct cb_store *store,
     struct cb_snapshot **out) CB_MUST_CHECK;
 int cb_snapshot_views(struct cb_snapshot *snap, const char *id,
     struct cb_kv *kv) CB_MUST_CHECK;
+/* cb_snapshot_centre reads a centre's record (its log size) in the snapshot. */
+int cb_snapshot_centre(struct cb_snapshot *snap, const char *id,
+    struct cb_centre_info *info) CB_MUST_CHECK;
 void cb_snapshot_free(struct cb_snapshot *snap);
 
 /*

@@ -218,9 +218,9 @@ store_meta_put(struct cb_store *store, MDB_txn *txn,
 	return store_mdb_code(mdb_put(txn, store->db.meta, &k, &v, 0));
 }
 
-/* info_of copies the public part of a centre. */
-static void
-info_of(const struct store_centre *c, struct cb_centre_info *info)
+/* store_centre_info copies the public part of a centre. */
+void
+store_centre_info(const struct store_centre *c, struct cb_centre_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	memcpy(info->id, c->id, sizeof(info->id));
@@ -297,7 +297,7 @@ cb_store_centre(struct cb_store *store, const char *id,
 	rc = store_centre_load(store, txn, id, &c);
 	mdb_txn_abort(txn);
 	if (rc == 0)
-		info_of(&c, info);
+		store_centre_info(&c, info);
 	return rc;
 }
 
@@ -331,7 +331,7 @@ cb_store_centres(struct cb_store *store,
 		id[k.mv_size] = '\0';
 		if ((rc = store_centre_load(store, txn, id, &c)) != 0)
 			break;
-		info_of(&c, &info);
+		store_centre_info(&c, &info);
 		if ((rc = fn(ctx, &info)) != 0)
 			break;
 	}

@@ -97,6 +97,10 @@ int store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
 int store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
     struct store_centre *c);
 
+/* store_centre_info copies the public part of a centre into info. */
+void store_centre_info(const struct store_centre *c,
+    struct cb_centre_info *info);
+
 /* store_centre_put records a new centre in txn (see cb_store_centre_create). */
 int store_centre_put(struct cb_store *store, MDB_txn *txn, const char *id,
     const char *origin, const uint8_t log_pub[CB_ED25519_PUBLIC_LEN]);

@@ -259,6 +259,19 @@ cb_snapshot_views(struct cb_snapshot *s, const char *id, struct cb_kv *kv)
 	return 0;
 }
 
+/* cb_snapshot_centre reads a centre's record as of the snapshot. */
+int
+cb_snapshot_centre(struct cb_snapshot *s, const char *id,
+    struct cb_centre_info *info)
+{
+	struct store_centre c;
+	int rc;
+
+	if ((rc = store_centre_load(s->store, s->txn, id, &c)) == 0)
+		store_centre_info(&c, info);
+	return rc;
+}
+
 /* cb_snapshot_dir_get reads a personal-data record in the snapshot. */
 int
 cb_snapshot_dir_get(struct cb_snapshot *s, const char *id, const void *key,

@@ -5,9 +5,12 @@
  * enrolled at that centre, the time within the configured window of the
  * server's clock, the signature good: otherwise UNAUTHENTICATED. A revoked
  * key, or a role the method does not allow: PERMISSION_DENIED. The request
- * must then parse canonically and name the same centre.
+ * must then parse canonically, use only enum values the API defines (proto3
+ * would carry an unknown one through, and the log would keep a value nobody
+ * can interpret) and name the same centre.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,12 +100,59 @@ load_key(struct srv *s, struct srv_job *j, Carebank__V1__KeyState **out)
 	return rc;
 }
 
+/*
+ * unknown_enum finds an enum field of m, nested messages included, whose
+ * value its enum does not define, and describes it in why. Returns 1 if
+ * there is one.
+ */
+static int
+unknown_enum(const ProtobufCMessage *m, char *why, size_t len)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m + f->offset;
+		size_t n = 1;
+
+		if (f->type != PROTOBUF_C_TYPE_ENUM &&
+		    f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)((const char *)m +
+			    f->quantifier_offset);
+			base = *(const char *const *)base;
+		}
+		for (size_t k = 0; k < n; k++) {
+			const ProtobufCMessage *sub;
+			int v;
+
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				sub = ((const ProtobufCMessage *const *)base)[k];
+				if (sub != NULL && unknown_enum(sub, why, len))
+					return 1;
+				continue;
+			}
+			v = ((const int *)base)[k];
+			if (protobuf_c_enum_descriptor_get_value(f->descriptor,
+				v) == NULL) {
+				snprintf(why, len, "%s: %d is not a %s", f->name,
+				    v, ((const ProtobufCEnumDescriptor *)
+					       f->descriptor)->name);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* check_request decodes the request and checks the centre it names. */
 static int
 check_request(struct srv_job *j)
 {
 	const ProtobufCFieldDescriptor *fc;
 	const char *centre;
+	char why[160];
 	int rc;
 
 	rc = cb_pb_decode(j->m->request, j->bytes, j->len, &j->req);
@@ -110,6 +160,12 @@ check_request(struct srv_job *j)
 		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
 		    "the request is not a valid %s: %s", j->m->request->name,
 		    cb_strerror(rc));
+		return -1;
+	}
+	if (unknown_enum(j->req, why, sizeof(why))) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "the request is not a valid %s: %s", j->m->request->name,
+		    why);
 		return -1;
 	}
 	fc = protobuf_c_message_descriptor_get_field_by_name(j->m->request,

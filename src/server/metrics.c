@@ -1,8 +1,8 @@
 /*
  * Prometheus metrics on a separate loopback port (libevent's evhttp on the
- * server's loop): calls by status, batches, entries per batch, commit
- * latency, refusals, retries answered from the idempotency table, failed
- * signatures, open connections and each centre's log size.
+ * server's loop): calls by method and status, batches, entries per batch,
+ * commit latency, refusals, retries answered from the idempotency table,
+ * failed signatures, open connections and each centre's log size.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -29,6 +29,32 @@ add_centre(void *ctx, const struct cb_centre_info *info)
 	return 0;
 }
 
+/*
+ * add_calls prints the calls by method and status: every status of every
+ * method that has been called, none of those never called.
+ */
+static void
+add_calls(struct srv *s, struct evbuffer *out)
+{
+	size_t n;
+	const struct srv_method *t = srv_methods(&n);
+
+	for (size_t row = 0; row < s->stats.ncalls; row++) {
+		const char *path = row < n ? t[row].path : "other";
+		unsigned long long v[SRV_NSTATUS], sum = 0;
+
+		for (int i = 0; i < SRV_NSTATUS; i++)
+			sum += v[i] = atomic_load(&s->stats.calls[row][i]);
+		if (sum == 0)
+			continue;
+		for (int i = 0; i < SRV_NSTATUS; i++)
+			evbuffer_add_printf(out,
+			    "carebank_calls_total{method=\"%s\",status=\"%s\"} "
+			    "%llu\n",
+			    path, rpc_status_name(i), v[i]);
+	}
+}
+
 /* on_metrics answers GET /metrics. */
 static void
 on_metrics(struct evhttp_request *req, void *arg)
@@ -43,12 +69,10 @@ on_metrics(struct evhttp_request *req, void *arg)
 		return;
 	}
 	evbuffer_add_printf(sc.out,
-	    "# HELP carebank_calls_total gRPC calls by final status.\n"
+	    "# HELP carebank_calls_total gRPC calls by method and final "
+	    "status.\n"
 	    "# TYPE carebank_calls_total counter\n");
-	for (int i = 0; i < 17; i++)
-		evbuffer_add_printf(sc.out,
-		    "carebank_calls_total{status=\"%s\"} %llu\n",
-		    rpc_status_name(i), atomic_load(&st->calls[i]));
+	add_calls(s, sc.out);
 	evbuffer_add_printf(sc.out,
 	    "# TYPE carebank_batches_total counter\n"
 	    "carebank_batches_total %llu\n"

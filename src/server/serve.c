@@ -49,9 +49,13 @@ static void
 on_done(const struct rpc_call_info *info, void *arg)
 {
 	struct srv *s = arg;
+	const struct srv_method *m = srv_method_find(info->method);
+	size_t n, row = s->stats.ncalls - 1;
 
-	if (info->status >= 0 && info->status < 17)
-		atomic_fetch_add(&s->stats.calls[info->status], 1);
+	if (m != NULL)
+		row = (size_t)(m - srv_methods(&n));
+	if (info->status >= 0 && info->status < SRV_NSTATUS)
+		atomic_fetch_add(&s->stats.calls[row][info->status], 1);
 	srv_log("info",
 	    "method=%s status=%s latency_ms=%.3f peer=%s bytes_in=%llu "
 	    "bytes_out=%llu%s",
@@ -124,6 +128,24 @@ register_services(struct srv *s)
 	return 0;
 }
 
+/* srv_log_key_load installs one centre's log key and remembers it. */
+int
+srv_log_key_load(struct srv *s, const char *id)
+{
+	char *path = srv_log_key_path(s->cfg->data, id);
+	struct cb_key *key;
+	int rc;
+
+	if ((rc = cb_key_load(path, &key)) == 0 &&
+	    (rc = cb_store_set_log_key(s->store, id, key)) == 0) {
+		s->keyed = cb_xreallocarray(s->keyed, s->nkeyed + 1,
+		    sizeof(*s->keyed));
+		snprintf(s->keyed[s->nkeyed++], sizeof(*s->keyed), "%s", id);
+	}
+	free(path);
+	return rc;
+}
+
 /* load_keys installs every centre's log signing key. */
 struct keyload {
 	struct srv *s;
@@ -136,13 +158,9 @@ load_one(void *ctx, const struct cb_centre_info *info)
 {
 	struct keyload *kl = ctx;
 	char *path = srv_log_key_path(kl->s->cfg->data, info->id);
-	struct cb_key *key;
 	int rc;
 
-	rc = cb_key_load(path, &key);
-	if (rc == 0)
-		rc = cb_store_set_log_key(kl->s->store, info->id, key);
-	if (rc != 0) {
+	if ((rc = srv_log_key_load(kl->s, info->id)) != 0) {
 		fprintf(stderr, "carebankd: centre %s: log key %s: %s%s\n",
 		    info->id, path, cb_strerror(rc),
 		    rc == CB_EPERM ? " (it must be a file only its owner "
@@ -154,12 +172,13 @@ load_one(void *ctx, const struct cb_centre_info *info)
 	return 0;
 }
 
-/* listen_all opens every configured listener. */
+/* listen_all opens every configured listener; *first is the first's port. */
 static int
-listen_all(struct srv *s)
+listen_all(struct srv *s, uint16_t *first)
 {
+	/* A client CA is there to keep out clients without its certificate. */
 	struct rpc_tls tls = {s->cfg->tls_cert, s->cfg->tls_key,
-	    s->cfg->client_ca, 0};
+	    s->cfg->client_ca, s->cfg->client_ca != NULL};
 
 	for (int i = 0; i < s->cfg->nlisten; i++) {
 		struct rpc_listen l = {0};
@@ -180,17 +199,32 @@ listen_all(struct srv *s)
 		}
 		srv_log("info", "event=listening address=%s port=%u tls=%d",
 		    host, bound, l.tls != NULL);
-		if (i == 0 && s->cfg->port_file != NULL) {
-			char *line = cb_xasprintf("%u\n", bound);
-
-			rc = cb_file_write(s->cfg->port_file, line,
-			    strlen(line), 0644, CB_FILE_REPLACE);
-			free(line);
-			if (rc != 0)
-				return rc;
-		}
+		if (i == 0)
+			*first = bound;
 	}
 	return 0;
+}
+
+/*
+ * write_port_file tells a test harness the port, once everything (the
+ * metrics listener, the workers) is ready: the file means "serving".
+ */
+static int
+write_port_file(struct srv *s, uint16_t port)
+{
+	char *line;
+	int rc;
+
+	if (s->cfg->port_file == NULL)
+		return 0;
+	line = cb_xasprintf("%u\n", port);
+	rc = cb_file_write(s->cfg->port_file, line, strlen(line), 0644,
+	    CB_FILE_REPLACE);
+	free(line);
+	if (rc != 0)
+		fprintf(stderr, "carebankd: cannot write %s: %s\n",
+		    s->cfg->port_file, cb_strerror(rc));
+	return rc;
 }
 
 /* srv_serve runs the server; returns a process exit status. */
@@ -202,9 +236,13 @@ srv_serve(struct srv_config *cfg)
 	struct rpc_options ro;
 	struct keyload kl = {&s, 0};
 	struct event *sigterm = NULL, *sigint = NULL;
+	uint16_t port = 0;
 	int rc, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	(void)srv_methods(&s.stats.ncalls);
+	s.stats.ncalls++;
+	s.stats.calls = cb_xcalloc(s.stats.ncalls, sizeof(*s.stats.calls));
 	if ((rc = cb_store_open(cfg->data, &so, &s.store)) != 0) {
 		fprintf(stderr, "carebankd: cannot open the store in %s: %s\n",
 		    cfg->data, cb_strerror(rc));
@@ -232,7 +270,7 @@ srv_serve(struct srv_config *cfg)
 		    rpc_strerror(rc));
 		goto out_rpc;
 	}
-	if (listen_all(&s) != 0)
+	if (listen_all(&s, &port) != 0)
 		goto out_rpc;
 	sigterm = evsignal_new(rpc_server_base(s.rpc), SIGTERM, on_signal, &s);
 	sigint = evsignal_new(rpc_server_base(s.rpc), SIGINT, on_signal, &s);
@@ -240,17 +278,22 @@ srv_serve(struct srv_config *cfg)
 	    evsignal_add(sigint, NULL))
 		goto out_rpc;
 	if (srv_metrics_start(&s) != 0 || srv_work_start(&s) != 0)
-		goto out_rpc;
+		goto out_metrics;
+	if (write_port_file(&s, port) != 0) {
+		srv_work_stop(&s);
+		goto out_metrics;
+	}
 	srv_log("info", "event=serving data=%s workers=%u max_batch=%u",
 	    cfg->data, s.nworkers, cfg->max_batch);
 	rc = rpc_server_run(s.rpc);
 	srv_work_stop(&s);
 	srv_watch_release(&s);
-	srv_metrics_stop(&s);
 	status = atomic_load(&s.exit_code) ? atomic_load(&s.exit_code) :
 		 rc != 0				? 1 :
 							  0;
 	srv_log("info", "event=stopped status=%d", status);
+out_metrics:
+	srv_metrics_stop(&s);
 out_rpc:
 	if (sigterm != NULL)
 		event_free(sigterm);
@@ -261,5 +304,7 @@ out_rpc:
 	pthread_mutex_destroy(&s.watch_mu);
 out_store:
 	cb_store_close(s.store);
+	free(s.stats.calls);
+	free(s.keyed);
 	return status;
 }

@@ -107,9 +107,16 @@ struct srv_queue {
 	bool closed;
 };
 
+#define SRV_NSTATUS 17 /* gRPC status codes, OK to UNAUTHENTICATED */
+
 /* Counters for the metrics page; all atomics. */
 struct srv_stats {
-	atomic_ullong calls[17];          /* by final gRPC status */
+	/*
+	 * Calls by method (the index in srv_methods; the last row counts
+	 * every other path: health, reflection, unknown) and final status.
+	 */
+	atomic_ullong (*calls)[SRV_NSTATUS];
+	size_t ncalls;                    /* rows: methods + 1 */
 	atomic_ullong batches, batch_entries, commit_ns, commit_max_ns;
 	atomic_ullong refusals, replays, verify_fail;
 };
@@ -131,6 +138,12 @@ struct srv {
 	atomic_int exit_code;             /* nonzero: storage failure */
 	struct evhttp *metrics;           /* the metrics listener, or NULL */
 	atomic_int stopping;
+	/*
+	 * Centres whose log key the store holds: loaded at start, then by the
+	 * writer thread alone, for a centre made by `carebankd init` since.
+	 */
+	char (*keyed)[CB_CENTRE_ID_MAX + 1];
+	size_t nkeyed;
 };
 
 /* config.c */
@@ -199,6 +212,12 @@ void srv_metrics_stop(struct srv *s);
 
 /* serve.c */
 int srv_serve(struct srv_config *cfg);
+
+/*
+ * srv_log_key_load gives the store centre id's log key from the data
+ * directory and adds the centre to s->keyed. Returns 0 or a core code.
+ */
+int srv_log_key_load(struct srv *s, const char *id);
 
 /* audit.c: loop callbacks of the streaming Audit methods. */
 void srv_stream_writable(struct rpc_call *call, void *arg);

@@ -70,11 +70,11 @@ retried(struct srv *s, struct srv_job *j, const ProtobufCBinaryData *id)
 		    "cannot check the request id: %s", cb_strerror(rc));
 		return 1;
 	}
-	SHA256(j->bytes, j->len, h);
+	cb_bank_request_hash(j->m->path, j->bytes, j->len, h);
 	if (memcmp(h, rec.request_hash, sizeof(h)) != 0) {
 		srv_out_status(j, RPC_STATUS_ALREADY_EXISTS,
 		    "request id already used, by entry %llu, for a different "
-		    "request",
+		    "request or method",
 		    (unsigned long long)rec.index);
 		return 1;
 	}
@@ -82,6 +82,33 @@ retried(struct srv *s, struct srv_job *j, const ProtobufCBinaryData *id)
 	j->out = OUT_RECEIPT;
 	j->index = rec.index;
 	return 1;
+}
+
+/*
+ * keyed makes sure the store can sign centre's checkpoint at commit: a
+ * centre made by `carebankd init` while the server runs has its key loaded
+ * on its first write. Without a key the commit would fail, and a failed
+ * commit stops the server for every centre. Returns 1 if the key is there.
+ */
+static int
+keyed(struct srv *s, struct srv_job *j)
+{
+	int rc;
+
+	for (size_t i = 0; i < s->nkeyed; i++)
+		if (strcmp(s->keyed[i], j->centre) == 0)
+			return 1;
+	if ((rc = srv_log_key_load(s, j->centre)) == 0) {
+		srv_log("info", "event=centre_added centre=%s", j->centre);
+		return 1;
+	}
+	srv_log("error", "event=no_log_key centre=%s error=\"%s\"", j->centre,
+	    cb_strerror(rc));
+	srv_out_status(j, RPC_STATUS_UNAVAILABLE,
+	    "centre %s cannot take writes here: its log key cannot be loaded "
+	    "(%s); nothing was written",
+	    j->centre, cb_strerror(rc));
+	return 0;
 }
 
 /* apply runs one write through the rules in the open batch. */
@@ -94,7 +121,7 @@ apply(struct srv *s, struct srv_job *j)
 	int64_t now = srv_now_ms();
 	int rc;
 
-	if (retried(s, j, request_id(j)))
+	if (retried(s, j, request_id(j)) || !keyed(s, j))
 		return;
 	/* Entries' server times never go backwards, even if the clock does. */
 	if (now < s->last_ms)

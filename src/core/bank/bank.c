@@ -414,6 +414,25 @@ cb_bank_op_free(struct cb_bank_op *op)
 	op->entry = NULL;
 }
 
+/* cb_bank_request_hash hashes a call's method and request bytes. */
+void
+cb_bank_request_hash(const char *method, const uint8_t *request, size_t len,
+    uint8_t out[CB_HASH_LEN])
+{
+	size_t mlen = strlen(method);
+	uint8_t *buf = cb_xmalloc(4 + mlen + len);
+
+	buf[0] = (uint8_t)(mlen >> 24);
+	buf[1] = (uint8_t)(mlen >> 16);
+	buf[2] = (uint8_t)(mlen >> 8);
+	buf[3] = (uint8_t)mlen;
+	memcpy(buf + 4, method, mlen);
+	if (len)
+		memcpy(buf + 4 + mlen, request, len);
+	SHA256(buf, 4 + mlen + len, out);
+	free(buf);
+}
+
 /* cb_bank_execute applies and appends one request in a nested txn. */
 int
 cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
@@ -428,7 +447,8 @@ cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
 	if ((rc = cb_batch_next(batch, op->centre, &op->index)) == 0 &&
 	    (rc = cb_batch_views(batch, op->centre, &kv)) == 0 &&
 	    (rc = cb_bank_apply(&kv, op)) == 0 && op->refusal == 0) {
-		SHA256(op->call->request.data, op->call->request.len, h);
+		cb_bank_request_hash(op->call->method, op->call->request.data,
+		    op->call->request.len, h);
 		rc = cb_batch_append(batch, op->centre, op->entry,
 		    op->request_id, h, out);
 	}

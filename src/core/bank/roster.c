@@ -31,8 +31,9 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = bank_room(b, r->room, &room)) != 0 ||
 	    (rc = bank_adult(b, r->adult, &a)) != 0)
 		return rc;
-	if (r->end_ms <= r->start_ms || r->end_ms - r->start_ms > DAY_MS ||
-	    r->start_ms <= 0)
+	/* start > 0 first, so that end - start cannot overflow. */
+	if (r->start_ms <= 0 || r->end_ms <= r->start_ms ||
+	    r->end_ms - r->start_ms > DAY_MS)
 		return bank_refuse(b, R(SHIFT_TIMES),
 		    "a shift ends after it starts, within a day");
 	id = bank_new_id(b, 's');

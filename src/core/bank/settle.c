@@ -194,7 +194,14 @@ rule_settle(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if (p <= 0 || bank_period_start(b->policy, p) != p)
+	/* p is a peer's: bound it before the calendar arithmetic. */
+	if (p <= 0)
+		return bank_refuse(b, R(CONFLICT),
+		    "%lld is not the start of a billing period", (long long)p);
+	if (p > b->op->server_time_ms)
+		return bank_refuse(b, R(PERIOD_NOT_OVER),
+		    "the period has not begun yet");
+	if (bank_period_start(b->policy, p) != p)
 		return bank_refuse(b, R(CONFLICT),
 		    "%lld is not the start of a billing period", (long long)p);
 	if (bank_period_end(b->policy, p) > b->op->server_time_ms)
