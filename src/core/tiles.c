@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "carebank/file.h"
+#include "carebank/sigpool.h"
 #include "carebank/tiles.h"
 #include "carebank/xalloc.h"
 
@@ -193,6 +194,25 @@ after_leaf(struct tctx *t, struct cb_logcheck *lc, uint64_t index,
 	return 0;
 }
 
+/* name_bundle prefixes a failure at an entry with the bundle holding it. */
+static void
+name_bundle(struct tctx *t)
+{
+	char rel[CB_TILE_PATH_MAX];
+	char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
+	uint64_t n = t->r->index / CB_TILE_WIDTH;
+	uint64_t first = n * CB_TILE_WIDTH;
+
+	if (t->r->code == 0 || strncmp(t->r->where, "entry ", 6) != 0)
+		return;
+	cb_tile_path(rel, CB_TILE_ENTRIES, n,
+	    t->size - first >= CB_TILE_WIDTH ? CB_TILE_WIDTH :
+					      (unsigned)(t->size - first));
+	snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
+	memcpy(t->r->where, where, sizeof(t->r->where) - 1);
+	t->r->where[sizeof(t->r->where) - 1] = '\0';
+}
+
 /* check_bundle parses one entry bundle and checks its leaves. */
 static int
 check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
@@ -228,14 +248,6 @@ check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
 		rc = cb_report_fail(t->r, CB_ECORRUPT, first + w, rel,
 		    "the bundle has %zu bytes after its %u entries", len - off,
 		    w);
-	if (rc != 0 && strncmp(t->r->where, "entry ", 6) == 0) {
-		/* Name the file as well as the entry that failed in it. */
-		char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
-
-		snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
-		memcpy(t->r->where, where, sizeof(t->r->where) - 1);
-		t->r->where[sizeof(t->r->where) - 1] = '\0';
-	}
 	free(buf);
 	return rc;
 }
@@ -321,6 +333,7 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 	struct tctx t = {.dir = dir, .r = report, .chk = chk};
 	struct cb_checkpoint cp;
 	struct cb_logcheck *lc = NULL;
+	struct cb_sigpool *pool = NULL;
 	uint8_t *note, root[CB_HASH_LEN];
 	size_t len;
 	int rc;
@@ -337,8 +350,14 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 		    vk->name, cb_strerror(rc));
 	t.size = cp.size;
 	lc = cb_logcheck_new(NULL, on_node, &t, report);
+	if (cb_sigpool_new(0, &pool) == 0)
+		cb_logcheck_use_pool(lc, pool);
 	for (uint64_t n = 0; rc == 0 && n * CB_TILE_WIDTH < cp.size; n++)
 		rc = check_bundle(&t, lc, n);
+	/* Signatures were checked beside the walk: the first failure wins. */
+	if (pool != NULL)
+		rc = cb_logcheck_finish(lc);
+	name_bundle(&t);
 	if (rc == 0) {
 		cb_logcheck_root(lc, root);
 		rc = blame(&t, &cp, root);
@@ -350,6 +369,7 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 		*cpout = cp;
 	}
 	cb_logcheck_free(lc);
+	cb_sigpool_free(pool);
 	for (unsigned L = 0; L < 8; L++)
 		free(t.tiles[L].hashes);
 	return rc;
