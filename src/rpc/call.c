@@ -207,14 +207,14 @@ apply(struct rpc_call *call, struct op *op)
 {
 	switch (op->kind) {
 	case OP_HEADERS:
-		rpc_stream_set_headers(call->st, &op->md);
+		rpc_response_set_headers(call->st, &op->md);
 		break;
 	case OP_MESSAGE:
-		rpc_stream_send(call->st, op->buf, op->len);
+		rpc_response_send(call->st, op->buf, op->len);
 		op->buf = NULL;
 		break;
 	case OP_FINISH:
-		rpc_stream_finish(call->st, op->code, op->message, &op->md);
+		rpc_response_finish(call->st, op->code, op->message, &op->md);
 		break;
 	}
 }

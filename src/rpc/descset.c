@@ -61,6 +61,7 @@ next(struct pbr *r, struct pbf *f)
 {
 	uint64_t key, n;
 
+	memset(f, 0, sizeof(*f));
 	if (r->p == r->end)
 		return 0;
 	if (varint(r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)

@@ -86,7 +86,7 @@ on_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *hd,
 
 		evbuffer_add(s->dst, &padlen, 1);
 	}
-	rpc_stream_write(source->ptr, s->dst, length);
+	rpc_response_write(source->ptr, s->dst, length);
 	if (pad > 1)
 		evbuffer_add(s->dst, zeros, pad - 1);
 	return 0;
@@ -171,7 +171,7 @@ on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 	    !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
 	if ((st = stream_of(user, frame->hd.stream_id)) != NULL)
-		rpc_stream_sent(st);
+		rpc_response_sent(st);
 	return 0;
 }
 

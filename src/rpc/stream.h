@@ -1,7 +1,8 @@
 /*
- * Internal: one HTTP/2 stream carrying one gRPC call (stream.c). The
- * session (session.c) feeds it request headers and DATA; the call (call.c)
- * feeds it response headers, messages and the status. Loop thread only.
+ * Internal: one HTTP/2 stream carrying one gRPC call. The session
+ * (session.c) feeds it request headers and DATA (stream.c); the call (call.c)
+ * feeds it response headers, messages and the status (response.c). Loop
+ * thread only.
  */
 #ifndef RPC_STREAM_H
 #define RPC_STREAM_H
@@ -70,16 +71,6 @@ void rpc_stream_data(struct rpc_stream *st, const uint8_t *p, size_t n);
 /* rpc_stream_remote_end handles the client's END_STREAM. */
 void rpc_stream_remote_end(struct rpc_stream *st);
 
-/* rpc_stream_set_headers sets initial metadata (moved from md). */
-void rpc_stream_set_headers(struct rpc_stream *st, struct rpc_mdlist *md);
-
-/* rpc_stream_send queues a framed message; takes ownership of buf. */
-void rpc_stream_send(struct rpc_stream *st, uint8_t *buf, size_t len);
-
-/* rpc_stream_finish sets the status; trailers are moved from md. */
-void rpc_stream_finish(struct rpc_stream *st, int code, const char *message,
-    struct rpc_mdlist *md);
-
 /*
  * rpc_stream_fail ends the call from the library's side (bad message,
  * deadline, drain): status now, handler told through on_cancel.
@@ -93,15 +84,33 @@ void rpc_stream_fail(struct rpc_stream *st, int code, const char *message,
  */
 void rpc_stream_free(struct rpc_stream *st, int reason);
 
-/* rpc_stream_read is the nghttp2 data source read callback. */
-long rpc_stream_read(struct rpc_stream *st, size_t length,
+/* Response side (response.c). */
+
+/* rpc_response_set_headers sets initial metadata (moved from md). */
+void rpc_response_set_headers(struct rpc_stream *st, struct rpc_mdlist *md);
+
+/* rpc_response_send queues a framed message; takes ownership of buf. */
+void rpc_response_send(struct rpc_stream *st, uint8_t *buf, size_t len);
+
+/* rpc_response_finish sets the status; trailers are moved from md. */
+void rpc_response_finish(struct rpc_stream *st, int code,
+    const char *message, struct rpc_mdlist *md);
+
+/* rpc_response_trailers_only sends the status alone, with :status http. */
+void rpc_response_trailers_only(struct rpc_stream *st, const char *http);
+
+/* rpc_response_pending returns the framed bytes not yet in DATA frames. */
+size_t rpc_response_pending(const struct rpc_stream *st);
+
+/* rpc_response_read is the nghttp2 data source read callback's body. */
+long rpc_response_read(struct rpc_stream *st, size_t length,
     uint32_t *data_flags);
 
-/* rpc_stream_write moves length output bytes to dst (a DATA payload). */
-void rpc_stream_write(struct rpc_stream *st, struct evbuffer *dst,
+/* rpc_response_write moves length output bytes to dst (a DATA payload). */
+void rpc_response_write(struct rpc_stream *st, struct evbuffer *dst,
     size_t length);
 
-/* rpc_stream_sent notes that the final HEADERS went out. */
-void rpc_stream_sent(struct rpc_stream *st);
+/* rpc_response_sent notes that the final HEADERS went out. */
+void rpc_response_sent(struct rpc_stream *st);
 
 #endif
