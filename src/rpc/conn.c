@@ -191,9 +191,11 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
+		unsigned long tls = c->tls ? bufferevent_get_openssl_error(bev) : 0;
 		int err = EVUTIL_SOCKET_ERROR();
-		const char *why = err ? evutil_socket_error_to_string(err)
-				      : rpc_tls_error(buf, sizeof(buf));
+		const char *why = tls ? rpc_tls_error(tls, buf, sizeof(buf))
+				  : err ? evutil_socket_error_to_string(err)
+					: "connection error";
 
 		rpc_conn_close(c, why, RPC_CANCEL_CLOSED);
 	}

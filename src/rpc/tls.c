@@ -98,15 +98,10 @@ rpc_tls_peer_subject(SSL *ssl, char *buf, size_t size)
 	return rc;
 }
 
-/* rpc_tls_error formats and clears OpenSSL's error queue. */
+/* rpc_tls_error formats an OpenSSL error code. */
 const char *
-rpc_tls_error(char *buf, size_t size)
+rpc_tls_error(unsigned long e, char *buf, size_t size)
 {
-	unsigned long e = ERR_get_error();
-
-	if (e == 0)
-		return "connection reset";
 	ERR_error_string_n(e, buf, size);
-	ERR_clear_error();
 	return buf;
 }
