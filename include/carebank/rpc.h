@@ -21,6 +21,22 @@
  * call is always safe. Every reference must be dropped before
  * rpc_server_free().
  *
+ * Completing from another thread, as a server whose writer thread replies
+ * only after its commit would:
+ *
+ *   on_request (loop):   rpc_call_ref(call); hand (call, copy of msg) to a
+ *                        worker; return.
+ *   worker, later:       rc = rpc_call_send(call, resp, len);
+ *                        if (rc == 0) rpc_call_finish(call, RPC_STATUS_OK,
+ *                            NULL, NULL, 0);
+ *                        rpc_call_unref(call);   (rc RPC_ECLOSED: it ended)
+ *
+ * A producer streaming many messages stops at CB_EBUSY and resumes when the
+ * handler's on_writable runs; on_cancel tells it to stop for good.
+ *
+ * Signals. Writing to a socket the client has closed raises SIGPIPE; the
+ * program must ignore it (signal(SIGPIPE, SIG_IGN)) before serving.
+ *
  * Return codes. Functions return 0 on success or a negative code:
  *   CB_EINVAL   bad argument (bad metadata key or value, status out of range,
  *               finishing twice, sending after finish)
@@ -29,6 +45,7 @@
  *               for the handler's on_writable, then send again
  *   CB_EIO      a socket or TLS set-up failed (listen)
  *   CB_EFORMAT  malformed input (descriptor set, certificate, address)
+ *   CB_ECRYPTO  OpenSSL could not make a TLS context
  *   CB_EEXIST   a method or service registered twice
  *   RPC_ECLOSED the call has ended; the completion was dropped
  * rpc_strerror() describes any of them.
@@ -177,7 +194,8 @@ struct rpc_listen {
  * rpc_server_listen binds and listens; an IPv6 socket is IPv6-only, so listen
  * on "0.0.0.0" too for IPv4. TLS listeners speak TLS 1.2 and 1.3 and accept
  * only clients that offer ALPN "h2". Sets *bound_port (may be NULL). Returns
- * 0, CB_EFORMAT (bad address, certificate or key) or CB_EIO. Loop thread.
+ * 0, CB_EINVAL (TLS without certificate or key file), CB_EFORMAT (bad
+ * address, certificate or key), CB_ECRYPTO or CB_EIO. Loop thread.
  */
 int rpc_server_listen(struct rpc_server *srv, const struct rpc_listen *l,
     uint16_t *bound_port) CB_MUST_CHECK;

@@ -230,8 +230,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	rpc_session_goaway(c->sess);
-	if (flush(c) == 0)
-		linger(c, "idle");
+	linger(c, "idle timeout");
+	flush(c);
 }
 
 /* on_kick runs a flush requested by a completion or a timer. */
