@@ -52,7 +52,7 @@ rpc_now_ns(void)
 /* rpc_call_new makes the call a stream hands to its handler. */
 struct rpc_call *
 rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
-    const struct rpc_method *m, const char *path, struct rpc_mdlist *md,
+    const struct rpc_method *m, char *path, struct rpc_mdlist *md,
     const char *peer, const char *peer_cert, int64_t timeout_ns)
 {
 	struct rpc_call *call = cb_xcalloc(1, sizeof(*call));
@@ -63,8 +63,11 @@ rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
 	atomic_init(&call->refs, 1);
 	atomic_init(&call->ended, 0);
 	pthread_mutex_init(&call->mu, NULL);
-	call->path = cb_xstrdup(path);
-	snprintf(call->peer, sizeof(call->peer), "%s", peer);
+	size_t plen = strnlen(peer, sizeof(call->peer) - 1);
+
+	call->path = path;
+	memcpy(call->peer, peer, plen);
+	call->peer[plen] = '\0';
 	call->peer_cert = peer_cert ? cb_xstrdup(peer_cert) : NULL;
 	call->md = *md;
 	memset(md, 0, sizeof(*md));
@@ -249,20 +252,31 @@ run_op(void *arg)
 	rpc_call_unref(call);
 }
 
-/*
- * submit applies op now when on the loop with nothing of this call in the
- * queue, else posts it. Called with call->mu held; releases it.
- */
-static void
-submit(struct rpc_call *call, struct op *op)
+/* live says whether the call's stream still takes output. Loop only. */
+static int
+live(const struct rpc_call *call)
 {
-	if (rpc_server_on_loop(call->srv) && call->nops == 0) {
-		pthread_mutex_unlock(&call->mu);
-		if (!atomic_load(&call->ended) && call->st != NULL)
-			apply(call, op);
-		op_free(op);
-		return;
-	}
+	return !atomic_load(&call->ended) && call->st != NULL;
+}
+
+/*
+ * now says whether a completion may be applied at once: on the loop, with
+ * nothing of this call still queued (which keeps completions in order).
+ * Called with call->mu held; releases it when it says yes.
+ */
+static int
+now(struct rpc_call *call)
+{
+	if (!rpc_server_on_loop(call->srv) || call->nops != 0)
+		return 0;
+	pthread_mutex_unlock(&call->mu);
+	return 1;
+}
+
+/* post sends op to the loop. Called with call->mu held; releases it. */
+static void
+post(struct rpc_call *call, struct op *op)
+{
 	call->nops++;
 	pthread_mutex_unlock(&call->mu);
 	op->call = call;
@@ -323,7 +337,13 @@ rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md,
 		return CB_EINVAL;
 	}
 	call->headers_set = 1;
-	submit(call, op);
+	if (!now(call)) {
+		post(call, op);
+		return 0;
+	}
+	if (live(call))
+		apply(call, op);
+	op_free(op);
 	return 0;
 }
 
@@ -349,6 +369,11 @@ rpc_call_send(struct rpc_call *call, const void *msg, size_t len)
 	}
 	call->queued += total;
 	call->sent_msg = 1;
+	if (now(call)) {
+		if (live(call))
+			rpc_response_copy(call->st, msg, len);
+		return 0;
+	}
 	op = cb_xcalloc(1, sizeof(*op));
 	op->kind = OP_MESSAGE;
 	op->buf = cb_xmalloc(total);
@@ -356,7 +381,7 @@ rpc_call_send(struct rpc_call *call, const void *msg, size_t len)
 	rpc_frame_header(op->buf, len);
 	if (len)
 		memcpy(op->buf + RPC_FRAME_HDR, msg, len);
-	submit(call, op);
+	post(call, op);
 	return 0;
 }
 
@@ -365,20 +390,32 @@ int
 rpc_call_finish(struct rpc_call *call, int status, const char *message,
     const struct rpc_md *trailers, size_t n)
 {
+	struct rpc_mdlist md = {0};
 	struct op *op;
 	int rc;
 
+	if (message != NULL && *message == '\0')
+		message = NULL;
 	if (!rpc_status_valid(status) ||
-	    (op = op_with_md(OP_FINISH, trailers, n)) == NULL)
+	    rpc_md_add_outgoing(&md, trailers, n) != 0)
 		return CB_EINVAL;
-	op->code = status;
-	op->message = message && *message ? cb_xstrdup(message) : NULL;
 	if ((rc = lock_open(call)) != 0) {
-		op_free(op);
+		rpc_md_clear(&md);
 		return rc;
 	}
 	call->finished = 1;
-	submit(call, op);
+	if (now(call)) {
+		if (live(call))
+			rpc_response_finish(call->st, status, message, &md);
+		rpc_md_clear(&md);
+		return 0;
+	}
+	op = cb_xcalloc(1, sizeof(*op));
+	op->kind = OP_FINISH;
+	op->code = status;
+	op->message = message ? cb_xstrdup(message) : NULL;
+	op->md = md;
+	post(call, op);
 	return 0;
 }
 

@@ -49,11 +49,12 @@ struct rpc_call {
 };
 
 /*
- * rpc_call_new makes a call for a stream with the request's metadata (moved
- * from md) and one reference, held by the stream.
+ * rpc_call_new makes a call for a stream, taking the request's path (a
+ * malloc'd string) and metadata (moved from md), with one reference, held by
+ * the stream.
  */
 struct rpc_call *rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
-    const struct rpc_method *m, const char *path, struct rpc_mdlist *md,
+    const struct rpc_method *m, char *path, struct rpc_mdlist *md,
     const char *peer, const char *peer_cert, int64_t timeout_ns);
 
 /*

@@ -101,36 +101,34 @@ send_status(struct rpc_call *call, int status)
 	return rpc_call_send(call, buf, len);
 }
 
-/* parse reads the service name of a HealthCheckRequest; caller frees. */
-static char *
+/* parse unpacks a HealthCheckRequest; NULL if malformed. */
+static Grpc__Health__V1__HealthCheckRequest *
 parse(const uint8_t *msg, size_t len)
 {
-	Grpc__Health__V1__HealthCheckRequest *req;
-	char *service;
+	return grpc__health__v1__health_check_request__unpack(NULL, len, msg);
+}
 
-	req = grpc__health__v1__health_check_request__unpack(NULL, len, msg);
-	if (req == NULL)
-		return NULL;
-	service = cb_xstrdup(req->service ? req->service : "");
-	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
-	return service;
+/* service_of names the service a request asks about. */
+static const char *
+service_of(const Grpc__Health__V1__HealthCheckRequest *req)
+{
+	return req->service ? req->service : "";
 }
 
 /* check answers Check: the status, or NOT_FOUND for an unknown service. */
 static void
 check(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
-	struct rpc_health *h = arg;
-	char *service = parse(msg, len);
+	Grpc__Health__V1__HealthCheckRequest *req = parse(msg, len);
 	int status;
 
-	if (service == NULL) {
+	if (req == NULL) {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
 		    "malformed HealthCheckRequest", NULL, 0);
 		return;
 	}
-	status = current(h, service);
-	free(service);
+	status = current(arg, service_of(req));
+	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
 	if (status == RPC_HEALTH_SERVICE_UNKNOWN) {
 		rpc_call_finish(call, RPC_STATUS_NOT_FOUND, "unknown service",
 		    NULL, 0);
@@ -156,15 +154,15 @@ watch(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	struct rpc_health *h = arg;
 	struct watcher *w;
-	char *service = parse(msg, len);
+	Grpc__Health__V1__HealthCheckRequest *req = parse(msg, len);
 
-	if (service == NULL) {
+	if (req == NULL) {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
 		    "malformed HealthCheckRequest", NULL, 0);
 		return;
 	}
 	if (h->shut) {
-		free(service);
+		grpc__health__v1__health_check_request__free_unpacked(req, NULL);
 		rpc_call_finish(call, RPC_STATUS_UNAVAILABLE,
 		    "server shutting down", NULL, 0);
 		return;
@@ -172,7 +170,8 @@ watch(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	w = cb_xcalloc(1, sizeof(*w));
 	w->h = h;
 	w->call = call;
-	w->service = service;
+	w->service = cb_xstrdup(service_of(req));
+	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
 	w->sent = -1;
 	rpc_call_ref(call);
 	rpc_call_set_user(call, w, NULL);

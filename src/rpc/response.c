@@ -37,6 +37,24 @@ u8(const void *p)
 	return (uint8_t *)(uintptr_t)p;
 }
 
+/* Header fields that fit here need no allocation. */
+#define NV_STACK 16
+
+/* nv_alloc returns room for n fields: stack when it fits, else the heap. */
+static nghttp2_nv *
+nv_alloc(nghttp2_nv *stack, size_t n)
+{
+	return n <= NV_STACK ? stack : cb_xcalloc(n, sizeof(*stack));
+}
+
+/* nv_free frees what nv_alloc took from the heap. */
+static void
+nv_free(nghttp2_nv *nv, nghttp2_nv *stack)
+{
+	if (nv != stack)
+		nv_free(nv, stack);
+}
+
 /* nv_set fills one header field. */
 static void
 nv_set(nghttp2_nv *nv, const char *name, const void *value, size_t len)
@@ -66,7 +84,15 @@ status_fields(const struct rpc_stream *st, nghttp2_nv *nv, size_t *n,
 {
 	size_t len;
 
-	snprintf(code, 4, "%d", st->code);
+	/* Status codes are 0 to 16: one or two digits. */
+	if (st->code >= 10) {
+		code[0] = '1';
+		code[1] = (char)('0' + st->code - 10);
+		code[2] = '\0';
+	} else {
+		code[0] = (char)('0' + st->code);
+		code[1] = '\0';
+	}
 	nv_set(&nv[(*n)++], "grpc-status", code, strlen(code));
 	*msg = NULL;
 	if (st->message != NULL) {
@@ -98,7 +124,7 @@ submit_headers(struct rpc_stream *st)
 {
 	nghttp2_data_provider prd = {.source.ptr = st,
 	    .read_callback = data_read};
-	nghttp2_nv *nv = cb_xcalloc(2 + st->headers.n, sizeof(*nv));
+	nghttp2_nv stack[NV_STACK], *nv = nv_alloc(stack, 2 + st->headers.n);
 	size_t n = 0;
 
 	nv_set(&nv[n++], ":status", "200", 3);
@@ -106,7 +132,7 @@ submit_headers(struct rpc_stream *st)
 	nv_md(nv, &n, &st->headers);
 	if (nghttp2_submit_response(ng(st), st->id, nv, n, &prd) != 0)
 		reset(st);
-	free(nv);
+	nv_free(nv, stack);
 	st->started = 1;
 }
 
@@ -114,7 +140,7 @@ submit_headers(struct rpc_stream *st)
 void
 rpc_response_trailers_only(struct rpc_stream *st, const char *http)
 {
-	nghttp2_nv *nv = cb_xcalloc(5 + st->trailers.n, sizeof(*nv));
+	nghttp2_nv stack[NV_STACK], *nv = nv_alloc(stack, 5 + st->trailers.n);
 	size_t n = 0;
 	char code[4], *msg;
 
@@ -126,7 +152,7 @@ rpc_response_trailers_only(struct rpc_stream *st, const char *http)
 	if (nghttp2_submit_response(ng(st), st->id, nv, n, NULL) != 0)
 		reset(st);
 	free(msg);
-	free(nv);
+	nv_free(nv, stack);
 	st->started = 1;
 }
 
@@ -134,7 +160,7 @@ rpc_response_trailers_only(struct rpc_stream *st, const char *http)
 static void
 submit_trailers(struct rpc_stream *st)
 {
-	nghttp2_nv *nv = cb_xcalloc(2 + st->trailers.n, sizeof(*nv));
+	nghttp2_nv stack[NV_STACK], *nv = nv_alloc(stack, 2 + st->trailers.n);
 	size_t n = 0;
 	char code[4], *msg;
 
@@ -142,7 +168,7 @@ submit_trailers(struct rpc_stream *st)
 	if (nghttp2_submit_trailer(ng(st), st->id, nv, n) != 0)
 		reset(st);
 	free(msg);
-	free(nv);
+	nv_free(nv, stack);
 }
 
 /* output returns the stream's output buffer, creating it. */
@@ -184,6 +210,28 @@ rpc_response_set_headers(struct rpc_stream *st, struct rpc_mdlist *md)
 	st->headers_explicit = 1;
 }
 
+/* queued accounts a framed message added to the output and wakes it up. */
+static void
+queued(struct rpc_stream *st, size_t len)
+{
+	st->call->bytes_out += len - RPC_FRAME_HDR;
+	rpc_session_queued(st->sess, (long)len);
+	wake(st);
+}
+
+/* rpc_response_copy frames and copies a message into the output. */
+void
+rpc_response_copy(struct rpc_stream *st, const void *msg, size_t len)
+{
+	uint8_t hdr[RPC_FRAME_HDR];
+
+	rpc_frame_header(hdr, len);
+	if (evbuffer_add(output(st), hdr, sizeof(hdr)) != 0 ||
+	    (len > 0 && evbuffer_add(st->out, msg, len) != 0))
+		abort();
+	queued(st, RPC_FRAME_HDR + len);
+}
+
 /* unref_buf frees a message buffer evbuffer no longer needs. */
 static void
 unref_buf(const void *data, size_t len, void *arg)
@@ -197,9 +245,7 @@ rpc_response_send(struct rpc_stream *st, uint8_t *buf, size_t len)
 {
 	if (evbuffer_add_reference(output(st), buf, len, unref_buf, buf) != 0)
 		abort();
-	st->call->bytes_out += len - RPC_FRAME_HDR;
-	rpc_session_queued(st->sess, (long)len);
-	wake(st);
+	queued(st, len);
 }
 
 /* rpc_response_finish records the status and lets the trailers go. */

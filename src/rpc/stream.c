@@ -163,7 +163,7 @@ void
 rpc_stream_headers_done(struct rpc_stream *st)
 {
 	struct rpc_server *srv = rpc_session_server(st->sess);
-	const char *path = st->path ? st->path : "";
+	const char *path;
 	const struct rpc_method *m;
 	const struct rpc_handler *h;
 	char *msg;
@@ -172,9 +172,12 @@ rpc_stream_headers_done(struct rpc_stream *st)
 		return;
 	if (st->timeout_ns >= RPC_TIMEOUT_NONE)
 		st->timeout_ns = -1;
-	st->call = rpc_call_new(srv, st, NULL, path, &st->req_md,
+	st->call = rpc_call_new(srv, st, NULL,
+	    st->path ? st->path : cb_xstrdup(""), &st->req_md,
 	    rpc_session_peer(st->sess), rpc_session_peer_cert(st->sess),
 	    st->timeout_ns);
+	st->path = NULL;
+	path = st->call->path;
 	rpc_session_call_started(st->sess);
 	if (!st->is_post)
 		return refuse(st, "405", RPC_STATUS_INTERNAL,

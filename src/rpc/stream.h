@@ -89,6 +89,9 @@ void rpc_stream_free(struct rpc_stream *st, int reason);
 /* rpc_response_set_headers sets initial metadata (moved from md). */
 void rpc_response_set_headers(struct rpc_stream *st, struct rpc_mdlist *md);
 
+/* rpc_response_copy frames a message and queues a copy of it. */
+void rpc_response_copy(struct rpc_stream *st, const void *msg, size_t len);
+
 /* rpc_response_send queues a framed message; takes ownership of buf. */
 void rpc_response_send(struct rpc_stream *st, uint8_t *buf, size_t len);
 
