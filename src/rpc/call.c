@@ -1,11 +1,9 @@
 /*
- * Calls: the handle a handler holds. Completions (headers, messages, status)
- * may come from any thread. On the loop thread, with nothing of this call
- * still queued, they are applied to the stream at once; otherwise they are
- * copied into an operation and posted to the loop's queue, which keeps their
- * order. Whatever reaches a call that has ended is dropped. A mutex per call
- * guards the little state producers share with the loop: the bytes queued
- * (the per-stream output bound behind CB_EBUSY) and the finished flag.
+ * Calls: the handle a handler holds. Completions may come from any thread:
+ * on the loop with nothing queued they apply at once, else they go through
+ * the loop's queue, which keeps their order; what reaches an ended call is
+ * dropped. A mutex per call guards the bytes queued (the bound behind
+ * CB_EBUSY) and the finished flag.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +30,11 @@ enum op_kind {
 struct op {
 	struct rpc_call *call;
 	enum op_kind kind;
-	uint8_t *buf;		/* OP_MESSAGE: prefix and message */
-	size_t len;		/* bytes at buf */
-	int code;		/* OP_FINISH */
-	char *message;		/* OP_FINISH, or NULL */
-	struct rpc_mdlist md;	/* OP_HEADERS, OP_FINISH */
+	uint8_t *buf;         /* OP_MESSAGE: prefix and message */
+	size_t len;           /* bytes at buf */
+	int code;             /* OP_FINISH */
+	char *message;        /* OP_FINISH, or NULL */
+	struct rpc_mdlist md; /* OP_HEADERS, OP_FINISH */
 };
 
 /* rpc_now_ns reads the monotonic clock. */
@@ -52,8 +50,8 @@ rpc_now_ns(void)
 /* rpc_call_new makes the call a stream hands to its handler. */
 struct rpc_call *
 rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
-    const struct rpc_method *m, char *path, struct rpc_mdlist *md,
-    const char *peer, const char *peer_cert, int64_t timeout_ns)
+             const struct rpc_method *m, char *path, struct rpc_mdlist *md,
+             const char *peer, const char *peer_cert, int64_t timeout_ns)
 {
 	struct rpc_call *call = cb_xcalloc(1, sizeof(*call));
 
@@ -88,8 +86,8 @@ rpc_call_ref(struct rpc_call *call)
 void
 rpc_call_unref(struct rpc_call *call)
 {
-	if (call == NULL ||
-	    atomic_fetch_sub_explicit(&call->refs, 1, memory_order_acq_rel) != 1)
+	if (call == NULL || atomic_fetch_sub_explicit(
+	                        &call->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (call->free_user != NULL)
 		call->free_user(call->user);
@@ -131,7 +129,8 @@ rpc_call_drained(struct rpc_call *call, size_t n)
 	pthread_mutex_lock(&call->mu);
 	call->queued -= n < call->queued ? n : call->queued;
 	if (call->want_writable &&
-	    call->queued <= rpc_server_opts(call->srv)->stream_send_buffer / 2) {
+	    call->queued <=
+	        rpc_server_opts(call->srv)->stream_send_buffer / 2) {
 		call->want_writable = 0;
 		due = 1;
 	}
@@ -319,8 +318,7 @@ lock_open(struct rpc_call *call)
 
 /* rpc_call_send_headers sets the response's initial metadata. */
 int
-rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md,
-    size_t n)
+rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md, size_t n)
 {
 	struct op *op = op_with_md(OP_HEADERS, md, n);
 	int rc;
@@ -388,7 +386,7 @@ rpc_call_send(struct rpc_call *call, const void *msg, size_t len)
 /* rpc_call_finish ends the call with a status after its messages. */
 int
 rpc_call_finish(struct rpc_call *call, int status, const char *message,
-    const struct rpc_md *trailers, size_t n)
+                const struct rpc_md *trailers, size_t n)
 {
 	struct rpc_mdlist md = {0};
 	struct op *op;
@@ -427,7 +425,7 @@ rpc_call_reply(struct rpc_call *call, const void *msg, size_t len)
 
 	if (rc == CB_ETOOBIG) {
 		rpc_call_finish(call, RPC_STATUS_RESOURCE_EXHAUSTED,
-		    "response larger than the send limit", NULL, 0);
+		                "response larger than the send limit", NULL, 0);
 		return rc;
 	}
 	if (rc != 0)

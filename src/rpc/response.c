@@ -1,10 +1,9 @@
 /*
  * The response side of a stream: HEADERS with :status 200 and initial
- * metadata, then DATA frames fed from a buffer of framed messages (moved, not
- * copied, into the connection's output), then trailers with grpc-status,
- * percent-encoded grpc-message and trailing metadata; or one trailers-only
- * HEADERS frame when the status comes first. An early status while the
- * client is still sending is followed by RST_STREAM(NO_ERROR).
+ * metadata, DATA moved from a buffer of framed messages, then trailers with
+ * grpc-status, percent-encoded grpc-message and trailing metadata; or one
+ * trailers-only HEADERS frame when the status comes first. An early status
+ * while the client still sends is followed by RST_STREAM(NO_ERROR).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -80,7 +79,7 @@ nv_md(nghttp2_nv *nv, size_t *n, const struct rpc_mdlist *l)
  */
 static void
 status_fields(const struct rpc_stream *st, nghttp2_nv *nv, size_t *n,
-    char code[4], char **msg)
+              char code[4], char **msg)
 {
 	size_t len;
 
@@ -107,13 +106,13 @@ static void
 reset(struct rpc_stream *st)
 {
 	nghttp2_submit_rst_stream(ng(st), NGHTTP2_FLAG_NONE, st->id,
-	    NGHTTP2_INTERNAL_ERROR);
+	                          NGHTTP2_INTERNAL_ERROR);
 }
 
 /* data_read is the data provider: framed messages, then the trailers. */
 static ssize_t
 data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
-    uint32_t *flags, nghttp2_data_source *source, void *user)
+          uint32_t *flags, nghttp2_data_source *source, void *user)
 {
 	return rpc_response_read(source->ptr, length, flags);
 }
@@ -123,7 +122,7 @@ static void
 submit_headers(struct rpc_stream *st)
 {
 	nghttp2_data_provider prd = {.source.ptr = st,
-	    .read_callback = data_read};
+	                             .read_callback = data_read};
 	nghttp2_nv stack[NV_STACK], *nv = nv_alloc(stack, 2 + st->headers.n);
 	size_t n = 0;
 
@@ -136,7 +135,8 @@ submit_headers(struct rpc_stream *st)
 	st->started = 1;
 }
 
-/* rpc_response_trailers_only answers with one HEADERS frame ending the stream. */
+/* rpc_response_trailers_only answers with one HEADERS frame ending the stream.
+ */
 void
 rpc_response_trailers_only(struct rpc_stream *st, const char *http)
 {
@@ -251,7 +251,7 @@ rpc_response_send(struct rpc_stream *st, uint8_t *buf, size_t len)
 /* rpc_response_finish records the status and lets the trailers go. */
 void
 rpc_response_finish(struct rpc_stream *st, int code, const char *message,
-    struct rpc_mdlist *md)
+                    struct rpc_mdlist *md)
 {
 	st->finished = 1;
 	st->code = code;
@@ -262,7 +262,8 @@ rpc_response_finish(struct rpc_stream *st, int code, const char *message,
 		st->trailers = *md;
 		memset(md, 0, sizeof(*md));
 	}
-	if (!st->started && !st->headers_explicit && rpc_response_pending(st) == 0) {
+	if (!st->started && !st->headers_explicit &&
+	    rpc_response_pending(st) == 0) {
 		rpc_response_trailers_only(st, "200");
 		rpc_session_kick(st->sess);
 		return;
@@ -274,7 +275,8 @@ rpc_response_finish(struct rpc_stream *st, int code, const char *message,
 long
 rpc_response_read(struct rpc_stream *st, size_t length, uint32_t *flags)
 {
-	size_t avail = rpc_response_pending(st), n = avail < length ? avail : length;
+	size_t avail = rpc_response_pending(st),
+	       n = avail < length ? avail : length;
 
 	if (avail == 0 && !st->finished) {
 		st->deferred = 1;
@@ -283,7 +285,8 @@ rpc_response_read(struct rpc_stream *st, size_t length, uint32_t *flags)
 	if (n > 0)
 		*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
 	if (st->finished && n == avail) {
-		*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		*flags |=
+		    NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		submit_trailers(st);
 	}
 	return (long)n;
@@ -307,6 +310,5 @@ rpc_response_sent(struct rpc_stream *st)
 	st->status_sent = 1;
 	if (!nghttp2_session_get_stream_remote_close(ng(st), st->id))
 		nghttp2_submit_rst_stream(ng(st), NGHTTP2_FLAG_NONE, st->id,
-		    NGHTTP2_NO_ERROR);
+		                          NGHTTP2_NO_ERROR);
 }
-

@@ -1,11 +1,9 @@
 /*
- * One HTTP/2 stream carrying one gRPC call, server side: its life and its
- * request. Headers are checked as they arrive (POST, te: trailers,
- * application/grpc, the path, the deadline, metadata within the header-list
- * bound); then the call starts, or is refused with a trailers-only answer.
- * DATA is cut into messages for the handler. The answer itself is built in
- * response.c. When the stream ends, its call is detached, the handler hears
- * on_cancel if it had not finished, and the done hook gets its report.
+ * One HTTP/2 stream carrying one gRPC call: its life and its request.
+ * Headers are checked as they arrive (POST, te, content-type, path, deadline,
+ * header-list bound), then the call starts or is refused trailers-only; DATA
+ * is cut into messages for the handler. At the end the call is detached, an
+ * unfinished handler hears on_cancel, and the done hook gets its report.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,7 +52,7 @@ rpc_stream_new(struct rpc_session *s, int32_t id)
 	st->id = id;
 	st->timeout_ns = -1;
 	rpc_frame_rx_init(&st->rx, opts(st)->max_recv_message,
-	    rpc_session_budget(s));
+	                  rpc_session_budget(s));
 	return st;
 }
 
@@ -73,7 +71,7 @@ content_type_ok(const uint8_t *v, size_t n)
 /* rpc_stream_header records one request header field. */
 int
 rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
-    const uint8_t *value, size_t valuelen)
+                  const uint8_t *value, size_t valuelen)
 {
 	if (st->call != NULL)
 		return 0; /* trailers from a client carry nothing for us */
@@ -98,14 +96,14 @@ rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
 	else if (eq(name, namelen, "te"))
 		st->te_ok = eq(value, valuelen, "trailers");
 	else if (eq(name, namelen, "grpc-timeout"))
-		st->bad_timeout = rpc_timeout_parse(value, valuelen,
-				      &st->timeout_ns) != 0;
+		st->bad_timeout =
+		    rpc_timeout_parse(value, valuelen, &st->timeout_ns) != 0;
 	else if (eq(name, namelen, "grpc-encoding"))
 		st->enc_bad = !eq(value, valuelen, "identity");
 	else if (namelen >= 5 && memcmp(name, "grpc-", 5) == 0)
 		; /* reserved for the protocol: not application metadata */
 	else if (rpc_md_add_received(&st->req_md, name, namelen, value,
-		     valuelen) != 0)
+	                             valuelen) != 0)
 		st->bad_bin = 1;
 	return 0;
 }
@@ -141,7 +139,7 @@ static void
 expire(evutil_socket_t fd, short what, void *arg)
 {
 	rpc_stream_fail(arg, RPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded",
-	    RPC_CANCEL_DEADLINE);
+	                RPC_CANCEL_DEADLINE);
 }
 
 /* arm_deadline starts the timer for grpc-timeout. */
@@ -172,31 +170,31 @@ rpc_stream_headers_done(struct rpc_stream *st)
 		return;
 	if (st->timeout_ns >= RPC_TIMEOUT_NONE)
 		st->timeout_ns = -1;
-	st->call = rpc_call_new(srv, st, NULL,
-	    st->path ? st->path : cb_xstrdup(""), &st->req_md,
-	    rpc_session_peer(st->sess), rpc_session_peer_cert(st->sess),
-	    st->timeout_ns);
+	st->call =
+	    rpc_call_new(srv, st, NULL, st->path ? st->path : cb_xstrdup(""),
+	                 &st->req_md, rpc_session_peer(st->sess),
+	                 rpc_session_peer_cert(st->sess), st->timeout_ns);
 	st->path = NULL;
 	path = st->call->path;
 	rpc_session_call_started(st->sess);
 	if (!st->is_post)
 		return refuse(st, "405", RPC_STATUS_INTERNAL,
-		    "gRPC requires POST");
+		              "gRPC requires POST");
 	if (!st->ct_ok)
 		return refuse(st, "415", RPC_STATUS_INTERNAL,
-		    "content-type must be application/grpc");
+		              "content-type must be application/grpc");
 	if (!st->te_ok)
 		return refuse(st, "400", RPC_STATUS_INTERNAL,
-		    "te: trailers is required");
+		              "te: trailers is required");
 	if (st->too_large)
 		return refuse(st, "200", RPC_STATUS_RESOURCE_EXHAUSTED,
-		    "request headers larger than the limit");
+		              "request headers larger than the limit");
 	if (st->bad_timeout)
 		return refuse(st, "200", RPC_STATUS_INTERNAL,
-		    "malformed grpc-timeout");
+		              "malformed grpc-timeout");
 	if (st->bad_bin)
 		return refuse(st, "200", RPC_STATUS_INTERNAL,
-		    "malformed base64 in -bin metadata");
+		              "malformed base64 in -bin metadata");
 	m = rpc_router_find(rpc_server_router(srv), path, strlen(path));
 	if (m == NULL) {
 		msg = cb_xasprintf("unknown method %s", path);
@@ -206,11 +204,11 @@ rpc_stream_headers_done(struct rpc_stream *st)
 	}
 	if (st->enc_bad)
 		return refuse(st, "200", RPC_STATUS_UNIMPLEMENTED,
-		    "message encoding not supported (identity only)");
+		              "message encoding not supported (identity only)");
 	st->call->method = m;
 	if (st->timeout_ns == 0)
 		return refuse(st, "200", RPC_STATUS_DEADLINE_EXCEEDED,
-		    "Deadline Exceeded");
+		              "Deadline Exceeded");
 	if (st->timeout_ns > 0)
 		arm_deadline(st);
 	h = &m->h;
@@ -225,7 +223,7 @@ static int
 ended(const struct rpc_stream *st)
 {
 	return st->discard || st->finished || st->call == NULL ||
-	    rpc_call_cancelled(st->call);
+	       rpc_call_cancelled(st->call);
 }
 
 /* on_message handles one whole request message. */
@@ -240,8 +238,8 @@ on_message(void *arg, const uint8_t *msg, size_t len, int compressed)
 		return STOP;
 	if (compressed) {
 		rpc_stream_fail(st, RPC_STATUS_INTERNAL,
-		    "compressed message without grpc-encoding",
-		    RPC_CANCEL_ERROR);
+		                "compressed message without grpc-encoding",
+		                RPC_CANCEL_ERROR);
 		return STOP;
 	}
 	st->call->bytes_in += len;
@@ -250,14 +248,16 @@ on_message(void *arg, const uint8_t *msg, size_t len, int compressed)
 		return ended(st) ? STOP : 0;
 	}
 	if (st->nrequests++ > 0) {
-		rpc_stream_fail(st, RPC_STATUS_INTERNAL,
+		rpc_stream_fail(
+		    st, RPC_STATUS_INTERNAL,
 		    "more than one request message for a unary request",
 		    RPC_CANCEL_ERROR);
 		return STOP;
 	}
 	if (len > b->limit - b->used) {
 		rpc_stream_fail(st, RPC_STATUS_RESOURCE_EXHAUSTED,
-		    "connection receive buffer full", RPC_CANCEL_ERROR);
+		                "connection receive buffer full",
+		                RPC_CANCEL_ERROR);
 		return STOP;
 	}
 	b->used += len;
@@ -277,10 +277,11 @@ rpc_stream_data(struct rpc_stream *st, const uint8_t *p, size_t n)
 	rc = rpc_frame_feed(&st->rx, p, n, on_message, st);
 	if (rc == CB_ETOOBIG)
 		rpc_stream_fail(st, RPC_STATUS_RESOURCE_EXHAUSTED,
-		    "received message larger than max", RPC_CANCEL_ERROR);
+		                "received message larger than max",
+		                RPC_CANCEL_ERROR);
 	else if (rc == CB_EFORMAT)
 		rpc_stream_fail(st, RPC_STATUS_INTERNAL,
-		    "invalid message flags", RPC_CANCEL_ERROR);
+		                "invalid message flags", RPC_CANCEL_ERROR);
 	if (rc != 0)
 		st->discard = 1;
 }
@@ -309,7 +310,8 @@ rpc_stream_remote_end(struct rpc_stream *st)
 		return;
 	if (rpc_frame_partial(&st->rx)) {
 		rpc_stream_fail(st, RPC_STATUS_INTERNAL,
-		    "stream ended inside a message", RPC_CANCEL_ERROR);
+		                "stream ended inside a message",
+		                RPC_CANCEL_ERROR);
 		return;
 	}
 	if (!unary_in(h)) {
@@ -318,7 +320,8 @@ rpc_stream_remote_end(struct rpc_stream *st)
 	}
 	if (st->nrequests != 1) {
 		rpc_stream_fail(st, RPC_STATUS_INTERNAL,
-		    "no request message for a unary request", RPC_CANCEL_ERROR);
+		                "no request message for a unary request",
+		                RPC_CANCEL_ERROR);
 		return;
 	}
 	req = st->request;
@@ -333,7 +336,7 @@ rpc_stream_remote_end(struct rpc_stream *st)
 /* rpc_stream_fail ends the call on the library's initiative. */
 void
 rpc_stream_fail(struct rpc_stream *st, int code, const char *message,
-    int reason)
+                int reason)
 {
 	const struct rpc_handler *h = handler(st);
 	int unfinished;
@@ -354,13 +357,13 @@ report(struct rpc_stream *st, int cancel)
 {
 	struct rpc_call *call = st->call;
 	struct rpc_call_info info = {
-		.method = call->path,
-		.peer = call->peer,
-		.status = st->status_sent ? st->code : RPC_STATUS_CANCELLED,
-		.cancel = cancel,
-		.latency_ns = rpc_now_ns() - call->start_ns,
-		.bytes_in = call->bytes_in,
-		.bytes_out = call->bytes_out,
+	    .method = call->path,
+	    .peer = call->peer,
+	    .status = st->status_sent ? st->code : RPC_STATUS_CANCELLED,
+	    .cancel = cancel,
+	    .latency_ns = rpc_now_ns() - call->start_ns,
+	    .bytes_in = call->bytes_in,
+	    .bytes_out = call->bytes_out,
 	};
 
 	rpc_server_done(rpc_session_server(st->sess), &info);

@@ -23,7 +23,7 @@ struct rpc_stream {
 	TAILQ_ENTRY(rpc_stream) entry;
 	struct rpc_session *sess;
 	int32_t id;
-	struct rpc_call *call;	  /* once the request headers are complete */
+	struct rpc_call *call; /* once the request headers are complete */
 
 	/* Request headers while they arrive. */
 	char *path;
@@ -35,24 +35,24 @@ struct rpc_stream {
 
 	/* Request messages. */
 	struct rpc_frame_rx rx;
-	uint8_t *request;	  /* unary kinds: the one message */
+	uint8_t *request; /* unary kinds: the one message */
 	size_t request_len;
 	unsigned nrequests;
 	uint8_t remote_closed, discard;
-	uint8_t invoked;	  /* the handler has seen the call */
+	uint8_t invoked; /* the handler has seen the call */
 
 	/* Response. */
-	uint8_t started;	  /* response HEADERS submitted */
-	uint8_t finished;	  /* status known */
-	uint8_t deferred;	  /* data provider waits for output */
-	uint8_t status_sent;	  /* trailers (END_STREAM) went out */
+	uint8_t started;          /* response HEADERS submitted */
+	uint8_t finished;         /* status known */
+	uint8_t deferred;         /* data provider waits for output */
+	uint8_t status_sent;      /* trailers (END_STREAM) went out */
 	uint8_t headers_explicit; /* handler set initial metadata */
-	struct evbuffer *out;	  /* framed messages not yet in DATA frames */
+	struct evbuffer *out;     /* framed messages not yet in DATA frames */
 	struct rpc_mdlist headers, trailers;
 	int code;
-	int cancel;		  /* enum rpc_cancel when the library ended it */
+	int cancel; /* enum rpc_cancel when the library ended it */
 	char *message;
-	struct event *timer;	  /* deadline */
+	struct event *timer; /* deadline */
 };
 
 /* rpc_stream_new creates the stream for a HEADERS frame. */
@@ -60,7 +60,7 @@ struct rpc_stream *rpc_stream_new(struct rpc_session *s, int32_t id);
 
 /* rpc_stream_header takes one request header. Returns 0. */
 int rpc_stream_header(struct rpc_stream *st, const uint8_t *name,
-    size_t namelen, const uint8_t *value, size_t valuelen);
+                      size_t namelen, const uint8_t *value, size_t valuelen);
 
 /* rpc_stream_headers_done validates the request and starts the call. */
 void rpc_stream_headers_done(struct rpc_stream *st);
@@ -76,7 +76,7 @@ void rpc_stream_remote_end(struct rpc_stream *st);
  * deadline, drain): status now, handler told through on_cancel.
  */
 void rpc_stream_fail(struct rpc_stream *st, int code, const char *message,
-    int reason);
+                     int reason);
 
 /*
  * rpc_stream_free ends the stream: the call is detached (its handler hears
@@ -96,8 +96,8 @@ void rpc_response_copy(struct rpc_stream *st, const void *msg, size_t len);
 void rpc_response_send(struct rpc_stream *st, uint8_t *buf, size_t len);
 
 /* rpc_response_finish sets the status; trailers are moved from md. */
-void rpc_response_finish(struct rpc_stream *st, int code,
-    const char *message, struct rpc_mdlist *md);
+void rpc_response_finish(struct rpc_stream *st, int code, const char *message,
+                         struct rpc_mdlist *md);
 
 /* rpc_response_trailers_only sends the status alone, with :status http. */
 void rpc_response_trailers_only(struct rpc_stream *st, const char *http);
@@ -107,11 +107,11 @@ size_t rpc_response_pending(const struct rpc_stream *st);
 
 /* rpc_response_read is the nghttp2 data source read callback's body. */
 long rpc_response_read(struct rpc_stream *st, size_t length,
-    uint32_t *data_flags);
+                       uint32_t *data_flags);
 
 /* rpc_response_write moves length output bytes to dst (a DATA payload). */
 void rpc_response_write(struct rpc_stream *st, struct evbuffer *dst,
-    size_t length);
+                        size_t length);
 
 /* rpc_response_sent notes that the final HEADERS went out. */
 void rpc_response_sent(struct rpc_stream *st);
