@@ -144,6 +144,8 @@ struct rpc_options {
 	uint32_t window_size;      /* 1 MiB HTTP/2 stream window */
 	unsigned idle_timeout_ms;  /* 300 s with no call: GOAWAY; 0: never */
 	unsigned handshake_timeout_ms; /* 10 s to finish TLS and the preface */
+	unsigned
+	    write_timeout_ms; /* 60 s of unsent output, none taken: close */
 	/* Called on the loop once per call when its stream ends; may be NULL.
 	 */
 	void (*on_done)(const struct rpc_call_info *info, void *arg);

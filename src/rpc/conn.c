@@ -38,16 +38,23 @@ opts(const struct rpc_conn *c)
 	return rpc_server_opts(c->srv);
 }
 
+/* ms_to_tv converts milliseconds (at least one) to a timeval. */
+static void
+ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	if (ms < 1)
+		ms = 1;
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
+}
+
 /* arm sets the timer to fire after ms milliseconds. */
 static void
 arm(struct rpc_conn *c, int64_t ms)
 {
 	struct timeval tv;
 
-	if (ms < 1)
-		ms = 1;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	ms_to_tv(ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -184,6 +191,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		handshake_done(c);
 		return;
 	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		rpc_conn_close(c, "client stopped reading", RPC_CANCEL_CLOSED);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		rpc_conn_close(c, "client closed the connection",
 		               RPC_CANCEL_CLOSED);
@@ -303,6 +314,7 @@ rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
 	struct event_base *base = rpc_server_base(srv);
 	struct rpc_session_owner owner;
 	struct rpc_conn *c = cb_xcalloc(1, sizeof(*c));
+	struct timeval wtv;
 	int one = 1;
 
 	c->srv = srv;
@@ -331,6 +343,9 @@ rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE,
 	                         rpc_server_opts(srv)->conn_send_buffer / 2, 0);
+	/* A client that takes none of our output for this long is gone. */
+	ms_to_tv(rpc_server_opts(srv)->write_timeout_ms, &wtv);
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	arm(c, rpc_server_opts(srv)->handshake_timeout_ms);
 	rpc_server_conn_opened(srv, c);

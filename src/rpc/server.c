@@ -81,6 +81,7 @@ rpc_options_init(struct rpc_options *o)
 	o->window_size = 1u << 20;
 	o->idle_timeout_ms = 300000;
 	o->handshake_timeout_ms = 10000;
+	o->write_timeout_ms = 60000;
 }
 
 /* options_ok refuses limits that would make the server unusable. */

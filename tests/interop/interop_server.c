@@ -45,7 +45,8 @@ static void __attribute__((noreturn)) usage(void)
 	    "usage: carebank-interop-server [--host addr]... [--port n]\n"
 	    "           [--tls-cert file --tls-key file [--tls-ca file\n"
 	    "           [--require-client-cert]]] [--idle-ms n]\n"
-	    "           [--handshake-ms n] [--max-connections n]\n"
+	    "           [--handshake-ms n] [--write-timeout-ms n]\n"
+	    "           [--max-connections n]\n"
 	    "           [--max-streams n] [--max-recv n] [--stream-buffer n]\n"
 	    "           [--conn-buffer n] [--grace-ms n] [--log]\n");
 	exit(2);
@@ -81,6 +82,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 		REQ,
 		IDLE,
 		HANDSHAKE,
+		WRITE,
 		MAXCONN,
 		MAXSTREAMS,
 		MAXRECV,
@@ -98,6 +100,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 	    {"require-client-cert", no_argument, NULL, REQ},
 	    {"idle-ms", required_argument, NULL, IDLE},
 	    {"handshake-ms", required_argument, NULL, HANDSHAKE},
+	    {"write-timeout-ms", required_argument, NULL, WRITE},
 	    {"max-connections", required_argument, NULL, MAXCONN},
 	    {"max-streams", required_argument, NULL, MAXSTREAMS},
 	    {"max-recv", required_argument, NULL, MAXRECV},
@@ -139,6 +142,10 @@ parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case HANDSHAKE:
 			o->handshake_timeout_ms =
+			    (unsigned)number(optarg, 1, 86400000);
+			break;
+		case WRITE:
+			o->write_timeout_ms =
 			    (unsigned)number(optarg, 1, 86400000);
 			break;
 		case MAXCONN:

@@ -11,7 +11,8 @@ the sanitizers a leak makes that status nonzero). Tests:
   slowloris    half-sent prefaces, headers that never finish and silent TLS-less
                sockets are closed by the handshake and idle timers
   noread       a client that requests megabytes and never reads stalls only
-               itself, and the server's memory stays bounded
+               itself, the server's memory stays bounded, and the write
+               timeout cuts it off
   concurrent   1,000 connections open at once, each with a call, all answered
   abrupt       connections cut mid-frame, mid-headers and mid-message
   conncap      past --max-connections accept pauses, and resumes on close
@@ -302,7 +303,8 @@ def test_slowloris(binary):
 
 def test_noread(binary):
     srv = Server(binary, ["--conn-buffer", "262144",
-                          "--stream-buffer", "131072"])
+                          "--stream-buffer", "131072",
+                          "--write-timeout-ms", "4000"])
     base = srv.rss_kb()
     # Huge windows, then 50 streams of 16 MiB each, and never a read.
     settings = struct.pack(">HI", 4, 0x7fffffff)
@@ -322,6 +324,10 @@ def test_noread(binary):
         time.sleep(0.2)
     print("noread: rss growth %d KiB" % worst)
     check(worst < 200 * 1024, "server memory grew by %d KiB" % worst)
+    # Taking nothing for the write timeout (4 s), the client is cut off:
+    # after that, reading finds only what was already in flight, then EOF.
+    time.sleep(5)
+    check(closed_by_server(s, 20), "a client that never reads stays on")
     abort(s)
     time.sleep(0.5)
     check(good_call(srv.port) < 2, "server unwell after the stalled client")
