@@ -374,3 +374,106 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 		free(t.tiles[L].hashes);
 	return rc;
 }
+
+struct cb_tiles_reader {
+	struct tctx t;
+	struct cb_report *report;
+};
+
+/* cb_tiles_open reads and opens an export's checkpoint. */
+int
+cb_tiles_open(const char *dir, const struct cb_vkey *vk,
+    struct cb_tiles_reader **out, struct cb_checkpoint *cp,
+    struct cb_report *report)
+{
+	struct cb_tiles_reader *r;
+	uint8_t *note;
+	size_t len;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint cannot be read: %s", cb_strerror(rc));
+	rc = cb_checkpoint_open((const char *)note, len, vk, cp);
+	free(note);
+	if (rc != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint does not open with the key %s: %s",
+		    vk->name, cb_strerror(rc));
+	r = cb_xcalloc(1, sizeof(*r));
+	r->t.dir = dir;
+	r->t.size = cp->size;
+	r->t.r = report;
+	r->report = report;
+	*out = r;
+	return 0;
+}
+
+/* cb_tiles_read_leaves walks a range of the export's entry bundles. */
+int
+cb_tiles_read_leaves(struct cb_tiles_reader *r, uint64_t start, uint64_t end,
+    int (*fn)(void *ctx, uint64_t index, const uint8_t *leaf, size_t len),
+    void *ctx)
+{
+	uint64_t size = r->t.size;
+	int rc = 0;
+
+	if (end > size || start > end)
+		return CB_ERANGE;
+	for (uint64_t n = start / CB_TILE_WIDTH;
+	     rc == 0 && n * CB_TILE_WIDTH < end; n++) {
+		uint64_t first = n * CB_TILE_WIDTH;
+		unsigned w = size - first >= CB_TILE_WIDTH ?
+				 CB_TILE_WIDTH :
+				 (unsigned)(size - first);
+		char rel[CB_TILE_PATH_MAX];
+		uint8_t *buf;
+		size_t len, off = 0;
+
+		cb_tile_path(rel, CB_TILE_ENTRIES, n, w);
+		if ((rc = read_rel(r->t.dir, rel, BUNDLE_MAX, &buf, &len)) != 0)
+			return cb_report_fail(r->report, rc, first, rel,
+			    "the entry bundle cannot be read: %s",
+			    cb_strerror(rc));
+		for (unsigned i = 0; i < w && rc == 0; i++) {
+			size_t elen;
+
+			if (len - off < 2 ||
+			    len - off - 2 < (elen = (size_t)buf[off] << 8 |
+						     buf[off + 1])) {
+				rc = cb_report_fail(r->report, CB_ECORRUPT,
+				    first + i, rel, "the bundle is cut short");
+				break;
+			}
+			if (first + i >= start && first + i < end)
+				rc = fn(ctx, first + i, buf + off + 2, elen);
+			off += 2 + elen;
+		}
+		free(buf);
+	}
+	return rc;
+}
+
+/* cb_tiles_inclusion builds an inclusion proof from the hash tiles. */
+int
+cb_tiles_inclusion(struct cb_tiles_reader *r, uint64_t index, uint64_t size,
+    uint8_t proof[][CB_HASH_LEN], size_t *n)
+{
+	struct cb_merkle_io io = {&r->t, tile_get, NULL};
+
+	if (size > r->t.size)
+		return CB_ERANGE;
+	return cb_merkle_inclusion_proof(&io, index, size, proof, n);
+}
+
+/* cb_tiles_close frees the reader and its cached tiles. */
+void
+cb_tiles_close(struct cb_tiles_reader *r)
+{
+	if (r == NULL)
+		return;
+	for (unsigned L = 0; L < 8; L++)
+		free(r->t.tiles[L].hashes);
+	free(r);
+}
