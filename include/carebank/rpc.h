@@ -126,6 +126,9 @@ struct rpc_call_info {
 	int64_t latency_ns; /* from request headers to stream end */
 	uint64_t bytes_in;  /* request message bytes (without prefixes) */
 	uint64_t bytes_out; /* response message bytes */
+	/* The call itself, valid during the hook only: its request metadata
+	 * (rpc_call_md_get) can name who called. */
+	const struct rpc_call *call;
 };
 
 /*

@@ -364,6 +364,7 @@ report(struct rpc_stream *st, int cancel)
 	    .latency_ns = rpc_now_ns() - call->start_ns,
 	    .bytes_in = call->bytes_in,
 	    .bytes_out = call->bytes_out,
+	    .call = call,
 	};
 
 	rpc_server_done(rpc_session_server(st->sess), &info);
