@@ -71,6 +71,9 @@ struct cb_bank_op {
 	uint64_t index;              /* the index the entry will have */
 	int64_t server_time_ms;
 	const cb_signed_call *call;  /* signature already verified */
+	bool flat;                   /* cb_bank_execute: no nested transaction;
+					a refusal leaves the batch to be
+					abandoned (replay, where one is fatal) */
 	/* Outputs. */
 	int refusal;                 /* a Carebank__V1__Refusal; 0: accepted */
 	uint8_t request_id[CB_REQUEST_ID_LEN];

@@ -21,6 +21,22 @@
  * call is always safe. Every reference must be dropped before
  * rpc_server_free().
  *
+ * Completing from another thread, as a server whose writer thread replies
+ * only after its commit would:
+ *
+ *   on_request (loop):   rpc_call_ref(call); hand (call, copy of msg) to a
+ *                        worker; return.
+ *   worker, later:       rc = rpc_call_send(call, resp, len);
+ *                        if (rc == 0) rpc_call_finish(call, RPC_STATUS_OK,
+ *                            NULL, NULL, 0);
+ *                        rpc_call_unref(call);   (rc RPC_ECLOSED: it ended)
+ *
+ * A producer streaming many messages stops at CB_EBUSY and resumes when the
+ * handler's on_writable runs; on_cancel tells it to stop for good.
+ *
+ * Signals. Writing to a socket the client has closed raises SIGPIPE; the
+ * program must ignore it (signal(SIGPIPE, SIG_IGN)) before serving.
+ *
  * Return codes. Functions return 0 on success or a negative code:
  *   CB_EINVAL   bad argument (bad metadata key or value, status out of range,
  *               finishing twice, sending after finish)
@@ -29,6 +45,7 @@
  *               for the handler's on_writable, then send again
  *   CB_EIO      a socket or TLS set-up failed (listen)
  *   CB_EFORMAT  malformed input (descriptor set, certificate, address)
+ *   CB_ECRYPTO  OpenSSL could not make a TLS context
  *   CB_EEXIST   a method or service registered twice
  *   RPC_ECLOSED the call has ended; the completion was dropped
  * rpc_strerror() describes any of them.
@@ -77,14 +94,15 @@ enum rpc_status {
 /* rpc_status_name returns "OK", "CANCELLED", ...; "?" when out of range. */
 const char *rpc_status_name(int code);
 
-/* Why a call ended before its handler finished it (on_cancel, rpc_call_info). */
+/* Why a call ended before its handler finished it (on_cancel, rpc_call_info).
+ */
 enum rpc_cancel {
-	RPC_CANCEL_NONE = 0,	 /* not cancelled: the handler finished it */
-	RPC_CANCEL_CLIENT = 1,	 /* the client reset the stream */
+	RPC_CANCEL_NONE = 0,     /* not cancelled: the handler finished it */
+	RPC_CANCEL_CLIENT = 1,   /* the client reset the stream */
 	RPC_CANCEL_DEADLINE = 2, /* grpc-timeout passed: DEADLINE_EXCEEDED */
-	RPC_CANCEL_CLOSED = 3,	 /* the connection closed */
+	RPC_CANCEL_CLOSED = 3,   /* the connection closed */
 	RPC_CANCEL_SHUTDOWN = 4, /* the server's drain time ran out */
-	RPC_CANCEL_ERROR = 5,	 /* the library failed the call (bad message) */
+	RPC_CANCEL_ERROR = 5,    /* the library failed the call (bad message) */
 };
 
 /*
@@ -103,11 +121,14 @@ struct rpc_md {
 struct rpc_call_info {
 	const char *method; /* full path, "/pkg.Service/Method" */
 	const char *peer;   /* "203.0.113.7:51234" or "[2001:db8::1]:443" */
-	int status;	    /* gRPC status sent, or CANCELLED */
-	int cancel;	    /* enum rpc_cancel */
+	int status;         /* gRPC status sent, or CANCELLED */
+	int cancel;         /* enum rpc_cancel */
 	int64_t latency_ns; /* from request headers to stream end */
 	uint64_t bytes_in;  /* request message bytes (without prefixes) */
 	uint64_t bytes_out; /* response message bytes */
+	/* The call itself, valid during the hook only: its request metadata
+	 * (rpc_call_md_get) can name who called. */
+	const struct rpc_call *call;
 };
 
 /*
@@ -115,18 +136,21 @@ struct rpc_call_info {
  * then pass to rpc_server_new(), which copies the struct.
  */
 struct rpc_options {
-	size_t max_recv_message;	 /* 4 MiB: larger gets RESOURCE_EXHAUSTED */
-	size_t max_send_message;	 /* 4 MiB: rpc_call_send gives CB_ETOOBIG */
+	size_t max_recv_message; /* 4 MiB: larger gets RESOURCE_EXHAUSTED */
+	size_t max_send_message; /* 4 MiB: rpc_call_send gives CB_ETOOBIG */
 	uint32_t max_concurrent_streams; /* 100 per connection */
-	uint32_t max_header_list;	 /* 16 KiB of request headers */
-	unsigned max_connections;	 /* 4096: accept pauses at the cap */
-	size_t stream_send_buffer;	 /* 256 KiB queued per stream, then EBUSY */
-	size_t conn_send_buffer;	 /* 1 MiB unsent per connection: stop */
-	size_t conn_recv_buffer;	 /* 64 MiB of partial messages per conn */
-	uint32_t window_size;		 /* 1 MiB HTTP/2 stream window */
-	unsigned idle_timeout_ms;	 /* 300 s with no call: GOAWAY; 0: never */
-	unsigned handshake_timeout_ms;	 /* 10 s to finish TLS and the preface */
-	/* Called on the loop once per call when its stream ends; may be NULL. */
+	uint32_t max_header_list;        /* 16 KiB of request headers */
+	unsigned max_connections;        /* 4096: accept pauses at the cap */
+	size_t stream_send_buffer; /* 256 KiB queued per stream, then EBUSY */
+	size_t conn_send_buffer;   /* 1 MiB unsent per connection: stop */
+	size_t conn_recv_buffer;   /* 64 MiB of partial messages per conn */
+	uint32_t window_size;      /* 1 MiB HTTP/2 stream window */
+	unsigned idle_timeout_ms;  /* 300 s with no call: GOAWAY; 0: never */
+	unsigned handshake_timeout_ms; /* 10 s to finish TLS and the preface */
+	unsigned
+	    write_timeout_ms; /* 60 s of unsent output, none taken: close */
+	/* Called on the loop once per call when its stream ends; may be NULL.
+	 */
 	void (*on_done)(const struct rpc_call_info *info, void *arg);
 	/* Connection-level events ("closed: reason"); may be NULL. */
 	void (*on_log)(const char *message, void *arg);
@@ -142,7 +166,7 @@ void rpc_options_init(struct rpc_options *o);
  * Call from the thread that will call rpc_server_run().
  */
 int rpc_server_new(const struct rpc_options *opts,
-    struct rpc_server **out) CB_MUST_CHECK;
+                   struct rpc_server **out) CB_MUST_CHECK;
 
 /*
  * rpc_server_free closes every connection and listener and frees the server.
@@ -158,18 +182,19 @@ void rpc_server_free(struct rpc_server *srv);
  */
 struct event_base *rpc_server_base(struct rpc_server *srv);
 
-/* TLS for a listener. Files are PEM; the strings are used only during listen. */
+/* TLS for a listener. Files are PEM; the strings are used only during listen.
+ */
 struct rpc_tls {
-	const char *cert_file; /* certificate chain */
-	const char *key_file;  /* private key */
-	const char *ca_file;   /* NULL: no client certificates asked for */
+	const char *cert_file;   /* certificate chain */
+	const char *key_file;    /* private key */
+	const char *ca_file;     /* NULL: no client certificates asked for */
 	int require_client_cert; /* with ca_file: refuse clients without one */
 };
 
 /* One listening socket. */
 struct rpc_listen {
 	const char *host; /* numeric IPv4 or IPv6 address; NULL means "::" */
-	uint16_t port;	  /* 0: any free port, reported through bound_port */
+	uint16_t port;    /* 0: any free port, reported through bound_port */
 	const struct rpc_tls *tls; /* NULL: cleartext HTTP/2 (h2c) */
 };
 
@@ -177,14 +202,15 @@ struct rpc_listen {
  * rpc_server_listen binds and listens; an IPv6 socket is IPv6-only, so listen
  * on "0.0.0.0" too for IPv4. TLS listeners speak TLS 1.2 and 1.3 and accept
  * only clients that offer ALPN "h2". Sets *bound_port (may be NULL). Returns
- * 0, CB_EFORMAT (bad address, certificate or key) or CB_EIO. Loop thread.
+ * 0, CB_EINVAL (TLS without certificate or key file), CB_EFORMAT (bad
+ * address, certificate or key), CB_ECRYPTO or CB_EIO. Loop thread.
  */
 int rpc_server_listen(struct rpc_server *srv, const struct rpc_listen *l,
-    uint16_t *bound_port) CB_MUST_CHECK;
+                      uint16_t *bound_port) CB_MUST_CHECK;
 
 /* Method kinds: whether requests and responses stream. */
 enum rpc_kind {
-	RPC_UNARY = 0,	       /* one request, one response */
+	RPC_UNARY = 0,         /* one request, one response */
 	RPC_SERVER_STREAM = 1, /* one request, many responses */
 	RPC_CLIENT_STREAM = 2, /* many requests, one response */
 	RPC_BIDI_STREAM = 3,   /* many both ways */
@@ -208,10 +234,10 @@ enum rpc_kind {
 struct rpc_handler {
 	enum rpc_kind kind;
 	void (*on_request)(struct rpc_call *call, const uint8_t *msg,
-	    size_t len, void *arg);
+	                   size_t len, void *arg);
 	void (*on_start)(struct rpc_call *call, void *arg);
 	void (*on_message)(struct rpc_call *call, const uint8_t *msg,
-	    size_t len, void *arg);
+	                   size_t len, void *arg);
 	void (*on_half_close)(struct rpc_call *call, void *arg);
 	void (*on_cancel)(struct rpc_call *call, int reason, void *arg);
 	void (*on_writable)(struct rpc_call *call, void *arg);
@@ -224,7 +250,7 @@ struct rpc_handler {
  * thread, before the first call arrives.
  */
 int rpc_server_add_method(struct rpc_server *srv, const char *path,
-    const struct rpc_handler *h) CB_MUST_CHECK;
+                          const struct rpc_handler *h) CB_MUST_CHECK;
 
 /*
  * rpc_server_add_service registers a protobuf-c service: handlers[i] serves
@@ -233,8 +259,8 @@ int rpc_server_add_method(struct rpc_server *srv, const char *path,
  * rpc_server_add_method(). Loop thread.
  */
 int rpc_server_add_service(struct rpc_server *srv,
-    const struct ProtobufCServiceDescriptor *sd,
-    const struct rpc_handler *handlers) CB_MUST_CHECK;
+                           const struct ProtobufCServiceDescriptor *sd,
+                           const struct rpc_handler *handlers) CB_MUST_CHECK;
 
 /*
  * rpc_server_run runs the event loop on the calling thread, which becomes the
@@ -257,8 +283,7 @@ void rpc_server_shutdown(struct rpc_server *srv, unsigned grace_ms);
  * rpc_server_post runs fn(arg) on the loop thread, soon, in posting order.
  * Any thread. Returns 0.
  */
-int rpc_server_post(struct rpc_server *srv, void (*fn)(void *arg),
-    void *arg);
+int rpc_server_post(struct rpc_server *srv, void (*fn)(void *arg), void *arg);
 
 /* rpc_server_connections returns the number of open connections. Loop. */
 size_t rpc_server_connections(const struct rpc_server *srv);
@@ -297,12 +322,11 @@ int64_t rpc_now_ns(void);
  * order, user-agent included, -bin values decoded) and sets *n. Owned by the
  * call.
  */
-const struct rpc_md *rpc_call_metadata(const struct rpc_call *call,
-    size_t *n);
+const struct rpc_md *rpc_call_metadata(const struct rpc_call *call, size_t *n);
 
 /* rpc_call_md_get returns the first entry with key, or NULL. */
 const struct rpc_md *rpc_call_md_get(const struct rpc_call *call,
-    const char *key);
+                                     const char *key);
 
 /*
  * rpc_call_set_user stores a pointer for the handler's callbacks, with an
@@ -311,7 +335,7 @@ const struct rpc_md *rpc_call_md_get(const struct rpc_call *call,
  * lives exactly as long as the call. Loop thread, once per call.
  */
 void rpc_call_set_user(struct rpc_call *call, void *user,
-    void (*free_user)(void *user));
+                       void (*free_user)(void *user));
 
 /* rpc_call_user returns what rpc_call_set_user stored (NULL at first). */
 void *rpc_call_user(const struct rpc_call *call);
@@ -325,7 +349,7 @@ int rpc_call_cancelled(const struct rpc_call *call);
  * message. Returns 0, CB_EINVAL or RPC_ECLOSED. Any thread.
  */
 int rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md,
-    size_t n);
+                          size_t n);
 
 /*
  * rpc_call_send queues one response message (copied). Returns 0,
@@ -334,7 +358,7 @@ int rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md,
  * CB_EINVAL (already finished) or RPC_ECLOSED. Any thread.
  */
 int rpc_call_send(struct rpc_call *call, const void *msg,
-    size_t len) CB_MUST_CHECK;
+                  size_t len) CB_MUST_CHECK;
 
 /*
  * rpc_call_finish ends the call with a gRPC status, an optional message
@@ -343,7 +367,7 @@ int rpc_call_send(struct rpc_call *call, const void *msg,
  * already ended; nothing more to do). Any thread.
  */
 int rpc_call_finish(struct rpc_call *call, int status, const char *message,
-    const struct rpc_md *trailers, size_t n);
+                    const struct rpc_md *trailers, size_t n);
 
 /* rpc_call_reply sends one message and finishes with OK. Any thread. */
 int rpc_call_reply(struct rpc_call *call, const void *msg, size_t len);
@@ -381,7 +405,7 @@ int rpc_health_set(struct rpc_server *srv, const char *service, int status);
 
 /* rpc_reflection_add indexes one set. Returns 0 or CB_EFORMAT. Loop. */
 int rpc_reflection_add(struct rpc_server *srv, const uint8_t *set,
-    size_t len) CB_MUST_CHECK;
+                       size_t len) CB_MUST_CHECK;
 
 /* rpc_reflection_enable registers both reflection services. Loop, once. */
 int rpc_reflection_enable(struct rpc_server *srv) CB_MUST_CHECK;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "carebank/file.h"
+#include "carebank/sigpool.h"
 #include "carebank/tiles.h"
 #include "carebank/xalloc.h"
 
@@ -193,6 +194,25 @@ after_leaf(struct tctx *t, struct cb_logcheck *lc, uint64_t index,
 	return 0;
 }
 
+/* name_bundle prefixes a failure at an entry with the bundle holding it. */
+static void
+name_bundle(struct tctx *t)
+{
+	char rel[CB_TILE_PATH_MAX];
+	char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
+	uint64_t n = t->r->index / CB_TILE_WIDTH;
+	uint64_t first = n * CB_TILE_WIDTH;
+
+	if (t->r->code == 0 || strncmp(t->r->where, "entry ", 6) != 0)
+		return;
+	cb_tile_path(rel, CB_TILE_ENTRIES, n,
+	    t->size - first >= CB_TILE_WIDTH ? CB_TILE_WIDTH :
+					      (unsigned)(t->size - first));
+	snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
+	memcpy(t->r->where, where, sizeof(t->r->where) - 1);
+	t->r->where[sizeof(t->r->where) - 1] = '\0';
+}
+
 /* check_bundle parses one entry bundle and checks its leaves. */
 static int
 check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
@@ -228,14 +248,6 @@ check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
 		rc = cb_report_fail(t->r, CB_ECORRUPT, first + w, rel,
 		    "the bundle has %zu bytes after its %u entries", len - off,
 		    w);
-	if (rc != 0 && strncmp(t->r->where, "entry ", 6) == 0) {
-		/* Name the file as well as the entry that failed in it. */
-		char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
-
-		snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
-		memcpy(t->r->where, where, sizeof(t->r->where) - 1);
-		t->r->where[sizeof(t->r->where) - 1] = '\0';
-	}
 	free(buf);
 	return rc;
 }
@@ -321,6 +333,7 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 	struct tctx t = {.dir = dir, .r = report, .chk = chk};
 	struct cb_checkpoint cp;
 	struct cb_logcheck *lc = NULL;
+	struct cb_sigpool *pool = NULL;
 	uint8_t *note, root[CB_HASH_LEN];
 	size_t len;
 	int rc;
@@ -337,8 +350,14 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 		    vk->name, cb_strerror(rc));
 	t.size = cp.size;
 	lc = cb_logcheck_new(NULL, on_node, &t, report);
+	if (cb_sigpool_new(0, &pool) == 0)
+		cb_logcheck_use_pool(lc, pool);
 	for (uint64_t n = 0; rc == 0 && n * CB_TILE_WIDTH < cp.size; n++)
 		rc = check_bundle(&t, lc, n);
+	/* Signatures were checked beside the walk: the first failure wins. */
+	if (pool != NULL)
+		rc = cb_logcheck_finish(lc);
+	name_bundle(&t);
 	if (rc == 0) {
 		cb_logcheck_root(lc, root);
 		rc = blame(&t, &cp, root);
@@ -350,7 +369,111 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 		*cpout = cp;
 	}
 	cb_logcheck_free(lc);
+	cb_sigpool_free(pool);
 	for (unsigned L = 0; L < 8; L++)
 		free(t.tiles[L].hashes);
 	return rc;
+}
+
+struct cb_tiles_reader {
+	struct tctx t;
+	struct cb_report *report;
+};
+
+/* cb_tiles_open reads and opens an export's checkpoint. */
+int
+cb_tiles_open(const char *dir, const struct cb_vkey *vk,
+    struct cb_tiles_reader **out, struct cb_checkpoint *cp,
+    struct cb_report *report)
+{
+	struct cb_tiles_reader *r;
+	uint8_t *note;
+	size_t len;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint cannot be read: %s", cb_strerror(rc));
+	rc = cb_checkpoint_open((const char *)note, len, vk, cp);
+	free(note);
+	if (rc != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint does not open with the key %s: %s",
+		    vk->name, cb_strerror(rc));
+	r = cb_xcalloc(1, sizeof(*r));
+	r->t.dir = dir;
+	r->t.size = cp->size;
+	r->t.r = report;
+	r->report = report;
+	*out = r;
+	return 0;
+}
+
+/* cb_tiles_read_leaves walks a range of the export's entry bundles. */
+int
+cb_tiles_read_leaves(struct cb_tiles_reader *r, uint64_t start, uint64_t end,
+    int (*fn)(void *ctx, uint64_t index, const uint8_t *leaf, size_t len),
+    void *ctx)
+{
+	uint64_t size = r->t.size;
+	int rc = 0;
+
+	if (end > size || start > end)
+		return CB_ERANGE;
+	for (uint64_t n = start / CB_TILE_WIDTH;
+	     rc == 0 && n * CB_TILE_WIDTH < end; n++) {
+		uint64_t first = n * CB_TILE_WIDTH;
+		unsigned w = size - first >= CB_TILE_WIDTH ?
+				 CB_TILE_WIDTH :
+				 (unsigned)(size - first);
+		char rel[CB_TILE_PATH_MAX];
+		uint8_t *buf;
+		size_t len, off = 0;
+
+		cb_tile_path(rel, CB_TILE_ENTRIES, n, w);
+		if ((rc = read_rel(r->t.dir, rel, BUNDLE_MAX, &buf, &len)) != 0)
+			return cb_report_fail(r->report, rc, first, rel,
+			    "the entry bundle cannot be read: %s",
+			    cb_strerror(rc));
+		for (unsigned i = 0; i < w && rc == 0; i++) {
+			size_t elen;
+
+			if (len - off < 2 ||
+			    len - off - 2 < (elen = (size_t)buf[off] << 8 |
+						     buf[off + 1])) {
+				rc = cb_report_fail(r->report, CB_ECORRUPT,
+				    first + i, rel, "the bundle is cut short");
+				break;
+			}
+			if (first + i >= start && first + i < end)
+				rc = fn(ctx, first + i, buf + off + 2, elen);
+			off += 2 + elen;
+		}
+		free(buf);
+	}
+	return rc;
+}
+
+/* cb_tiles_inclusion builds an inclusion proof from the hash tiles. */
+int
+cb_tiles_inclusion(struct cb_tiles_reader *r, uint64_t index, uint64_t size,
+    uint8_t proof[][CB_HASH_LEN], size_t *n)
+{
+	struct cb_merkle_io io = {&r->t, tile_get, NULL};
+
+	if (size > r->t.size)
+		return CB_ERANGE;
+	return cb_merkle_inclusion_proof(&io, index, size, proof, n);
+}
+
+/* cb_tiles_close frees the reader and its cached tiles. */
+void
+cb_tiles_close(struct cb_tiles_reader *r)
+{
+	if (r == NULL)
+		return;
+	for (unsigned L = 0; L < 8; L++)
+		free(r->t.tiles[L].hashes);
+	free(r);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/sigpool.h"
 #include "carebank/verify.h"
 #include "carebank/xalloc.h"
 #include "store_int.h"
@@ -201,6 +202,7 @@ cb_verify_store(struct cb_store *store, const char *id,
     struct cb_report *report)
 {
 	struct vctx v = {.store = store, .r = report};
+	struct cb_sigpool *pool = NULL;
 	int rc;
 
 	memset(report, 0, sizeof(*report));
@@ -213,14 +215,19 @@ cb_verify_store(struct cb_store *store, const char *id,
 		goto out;
 	}
 	v.lc = cb_logcheck_new(id, on_node, &v, report);
+	if (cb_sigpool_new(0, &pool) == 0)
+		cb_logcheck_use_pool(v.lc, pool);
 	if ((rc = load_checkpoints(&v)) == 0 && (rc = walk_leaves(&v)) == 0)
 		rc = check_meta(&v);
+	if (pool != NULL && cb_logcheck_finish(v.lc) != 0)
+		rc = report->code;
 	if (rc != 0 && report->code == 0)
 		cb_report_fail(report, rc, cb_logcheck_size(v.lc), "store",
 		    "reading the log failed: %s", cb_strerror(rc));
 	rc = report->code;
 out:
 	cb_logcheck_free(v.lc);
+	cb_sigpool_free(pool);
 	free(v.roots);
 	mdb_txn_abort(v.txn);
 	return rc;

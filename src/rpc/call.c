@@ -1,11 +1,9 @@
 /*
- * Calls: the handle a handler holds. Completions (headers, messages, status)
- * may come from any thread. On the loop thread, with nothing of this call
- * still queued, they are applied to the stream at once; otherwise they are
- * copied into an operation and posted to the loop's queue, which keeps their
- * order. Whatever reaches a call that has ended is dropped. A mutex per call
- * guards the little state producers share with the loop: the bytes queued
- * (the per-stream output bound behind CB_EBUSY) and the finished flag.
+ * Calls: the handle a handler holds. Completions may come from any thread:
+ * on the loop with nothing queued they apply at once, else they go through
+ * the loop's queue, which keeps their order; what reaches an ended call is
+ * dropped. A mutex per call guards the bytes queued (the bound behind
+ * CB_EBUSY) and the finished flag.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +30,11 @@ enum op_kind {
 struct op {
 	struct rpc_call *call;
 	enum op_kind kind;
-	uint8_t *buf;		/* OP_MESSAGE: prefix and message */
-	size_t len;		/* bytes at buf */
-	int code;		/* OP_FINISH */
-	char *message;		/* OP_FINISH, or NULL */
-	struct rpc_mdlist md;	/* OP_HEADERS, OP_FINISH */
+	uint8_t *buf;         /* OP_MESSAGE: prefix and message */
+	size_t len;           /* bytes at buf */
+	int code;             /* OP_FINISH */
+	char *message;        /* OP_FINISH, or NULL */
+	struct rpc_mdlist md; /* OP_HEADERS, OP_FINISH */
 };
 
 /* rpc_now_ns reads the monotonic clock. */
@@ -52,8 +50,8 @@ rpc_now_ns(void)
 /* rpc_call_new makes the call a stream hands to its handler. */
 struct rpc_call *
 rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
-    const struct rpc_method *m, const char *path, struct rpc_mdlist *md,
-    const char *peer, const char *peer_cert, int64_t timeout_ns)
+             const struct rpc_method *m, char *path, struct rpc_mdlist *md,
+             const char *peer, const char *peer_cert, int64_t timeout_ns)
 {
 	struct rpc_call *call = cb_xcalloc(1, sizeof(*call));
 
@@ -63,8 +61,11 @@ rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
 	atomic_init(&call->refs, 1);
 	atomic_init(&call->ended, 0);
 	pthread_mutex_init(&call->mu, NULL);
-	call->path = cb_xstrdup(path);
-	snprintf(call->peer, sizeof(call->peer), "%s", peer);
+	size_t plen = strnlen(peer, sizeof(call->peer) - 1);
+
+	call->path = path;
+	memcpy(call->peer, peer, plen);
+	call->peer[plen] = '\0';
 	call->peer_cert = peer_cert ? cb_xstrdup(peer_cert) : NULL;
 	call->md = *md;
 	memset(md, 0, sizeof(*md));
@@ -85,8 +86,8 @@ rpc_call_ref(struct rpc_call *call)
 void
 rpc_call_unref(struct rpc_call *call)
 {
-	if (call == NULL ||
-	    atomic_fetch_sub_explicit(&call->refs, 1, memory_order_acq_rel) != 1)
+	if (call == NULL || atomic_fetch_sub_explicit(
+	                        &call->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (call->free_user != NULL)
 		call->free_user(call->user);
@@ -128,7 +129,8 @@ rpc_call_drained(struct rpc_call *call, size_t n)
 	pthread_mutex_lock(&call->mu);
 	call->queued -= n < call->queued ? n : call->queued;
 	if (call->want_writable &&
-	    call->queued <= rpc_server_opts(call->srv)->stream_send_buffer / 2) {
+	    call->queued <=
+	        rpc_server_opts(call->srv)->stream_send_buffer / 2) {
 		call->want_writable = 0;
 		due = 1;
 	}
@@ -207,14 +209,14 @@ apply(struct rpc_call *call, struct op *op)
 {
 	switch (op->kind) {
 	case OP_HEADERS:
-		rpc_stream_set_headers(call->st, &op->md);
+		rpc_response_set_headers(call->st, &op->md);
 		break;
 	case OP_MESSAGE:
-		rpc_stream_send(call->st, op->buf, op->len);
+		rpc_response_send(call->st, op->buf, op->len);
 		op->buf = NULL;
 		break;
 	case OP_FINISH:
-		rpc_stream_finish(call->st, op->code, op->message, &op->md);
+		rpc_response_finish(call->st, op->code, op->message, &op->md);
 		break;
 	}
 }
@@ -249,20 +251,31 @@ run_op(void *arg)
 	rpc_call_unref(call);
 }
 
-/*
- * submit applies op now when on the loop with nothing of this call in the
- * queue, else posts it. Called with call->mu held; releases it.
- */
-static void
-submit(struct rpc_call *call, struct op *op)
+/* live says whether the call's stream still takes output. Loop only. */
+static int
+live(const struct rpc_call *call)
 {
-	if (rpc_server_on_loop(call->srv) && call->nops == 0) {
-		pthread_mutex_unlock(&call->mu);
-		if (!atomic_load(&call->ended) && call->st != NULL)
-			apply(call, op);
-		op_free(op);
-		return;
-	}
+	return !atomic_load(&call->ended) && call->st != NULL;
+}
+
+/*
+ * now says whether a completion may be applied at once: on the loop, with
+ * nothing of this call still queued (which keeps completions in order).
+ * Called with call->mu held; releases it when it says yes.
+ */
+static int
+now(struct rpc_call *call)
+{
+	if (!rpc_server_on_loop(call->srv) || call->nops != 0)
+		return 0;
+	pthread_mutex_unlock(&call->mu);
+	return 1;
+}
+
+/* post sends op to the loop. Called with call->mu held; releases it. */
+static void
+post(struct rpc_call *call, struct op *op)
+{
 	call->nops++;
 	pthread_mutex_unlock(&call->mu);
 	op->call = call;
@@ -305,8 +318,7 @@ lock_open(struct rpc_call *call)
 
 /* rpc_call_send_headers sets the response's initial metadata. */
 int
-rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md,
-    size_t n)
+rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md, size_t n)
 {
 	struct op *op = op_with_md(OP_HEADERS, md, n);
 	int rc;
@@ -323,7 +335,13 @@ rpc_call_send_headers(struct rpc_call *call, const struct rpc_md *md,
 		return CB_EINVAL;
 	}
 	call->headers_set = 1;
-	submit(call, op);
+	if (!now(call)) {
+		post(call, op);
+		return 0;
+	}
+	if (live(call))
+		apply(call, op);
+	op_free(op);
 	return 0;
 }
 
@@ -349,6 +367,11 @@ rpc_call_send(struct rpc_call *call, const void *msg, size_t len)
 	}
 	call->queued += total;
 	call->sent_msg = 1;
+	if (now(call)) {
+		if (live(call))
+			rpc_response_copy(call->st, msg, len);
+		return 0;
+	}
 	op = cb_xcalloc(1, sizeof(*op));
 	op->kind = OP_MESSAGE;
 	op->buf = cb_xmalloc(total);
@@ -356,29 +379,41 @@ rpc_call_send(struct rpc_call *call, const void *msg, size_t len)
 	rpc_frame_header(op->buf, len);
 	if (len)
 		memcpy(op->buf + RPC_FRAME_HDR, msg, len);
-	submit(call, op);
+	post(call, op);
 	return 0;
 }
 
 /* rpc_call_finish ends the call with a status after its messages. */
 int
 rpc_call_finish(struct rpc_call *call, int status, const char *message,
-    const struct rpc_md *trailers, size_t n)
+                const struct rpc_md *trailers, size_t n)
 {
+	struct rpc_mdlist md = {0};
 	struct op *op;
 	int rc;
 
+	if (message != NULL && *message == '\0')
+		message = NULL;
 	if (!rpc_status_valid(status) ||
-	    (op = op_with_md(OP_FINISH, trailers, n)) == NULL)
+	    rpc_md_add_outgoing(&md, trailers, n) != 0)
 		return CB_EINVAL;
-	op->code = status;
-	op->message = message && *message ? cb_xstrdup(message) : NULL;
 	if ((rc = lock_open(call)) != 0) {
-		op_free(op);
+		rpc_md_clear(&md);
 		return rc;
 	}
 	call->finished = 1;
-	submit(call, op);
+	if (now(call)) {
+		if (live(call))
+			rpc_response_finish(call->st, status, message, &md);
+		rpc_md_clear(&md);
+		return 0;
+	}
+	op = cb_xcalloc(1, sizeof(*op));
+	op->kind = OP_FINISH;
+	op->code = status;
+	op->message = message ? cb_xstrdup(message) : NULL;
+	op->md = md;
+	post(call, op);
 	return 0;
 }
 
@@ -390,7 +425,7 @@ rpc_call_reply(struct rpc_call *call, const void *msg, size_t len)
 
 	if (rc == CB_ETOOBIG) {
 		rpc_call_finish(call, RPC_STATUS_RESOURCE_EXHAUSTED,
-		    "response larger than the send limit", NULL, 0);
+		                "response larger than the send limit", NULL, 0);
 		return rc;
 	}
 	if (rc != 0)

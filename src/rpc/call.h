@@ -22,17 +22,17 @@ struct rpc_method;
 struct rpc_call {
 	struct rpc_server *srv;
 	const struct rpc_method *method; /* NULL for a refused request */
-	struct rpc_stream *st;		 /* loop only: live stream or NULL */
+	struct rpc_stream *st;           /* loop only: live stream or NULL */
 	atomic_int refs;
-	atomic_int ended;		 /* no more output will go out */
+	atomic_int ended; /* no more output will go out */
 
-	pthread_mutex_t mu;		 /* guards the next group */
-	size_t queued;			 /* output accepted, not yet written */
-	unsigned nops;			 /* posted operations not yet applied */
-	unsigned finished : 1;		 /* rpc_call_finish accepted */
-	unsigned headers_set : 1;	 /* rpc_call_send_headers accepted */
-	unsigned sent_msg : 1;		 /* a message was accepted */
-	unsigned want_writable : 1;	 /* a send got CB_EBUSY */
+	pthread_mutex_t mu;         /* guards the next group */
+	size_t queued;              /* output accepted, not yet written */
+	unsigned nops;              /* posted operations not yet applied */
+	unsigned finished : 1;      /* rpc_call_finish accepted */
+	unsigned headers_set : 1;   /* rpc_call_send_headers accepted */
+	unsigned sent_msg : 1;      /* a message was accepted */
+	unsigned want_writable : 1; /* a send got CB_EBUSY */
 
 	/* Set when the call starts, read-only afterwards. */
 	char *path;
@@ -49,12 +49,14 @@ struct rpc_call {
 };
 
 /*
- * rpc_call_new makes a call for a stream with the request's metadata (moved
- * from md) and one reference, held by the stream.
+ * rpc_call_new makes a call for a stream, taking the request's path (a
+ * malloc'd string) and metadata (moved from md), with one reference, held by
+ * the stream.
  */
 struct rpc_call *rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
-    const struct rpc_method *m, const char *path, struct rpc_mdlist *md,
-    const char *peer, const char *peer_cert, int64_t timeout_ns);
+                              const struct rpc_method *m, char *path,
+                              struct rpc_mdlist *md, const char *peer,
+                              const char *peer_cert, int64_t timeout_ns);
 
 /*
  * rpc_call_end marks the call ended because its stream is finishing (finish

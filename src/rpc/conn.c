@@ -1,10 +1,9 @@
 /*
- * One client connection: a bufferevent (plain TCP or OpenSSL) joined to an
- * HTTP/2 session. Reading stops while more than conn_send_buffer bytes wait
- * to be written, or while the streams hold that much unsent, so a client that
- * never reads holds a bounded amount of memory and stalls only itself. One
- * timer enforces the handshake deadline, then the idle timeout. Every close,
- * whatever the cause, goes through conn_close with a reason.
+ * One client connection: a bufferevent (TCP or OpenSSL) joined to an HTTP/2
+ * session. Reading stops while conn_send_buffer bytes wait unsent, so a client
+ * that never reads holds bounded memory and stalls only itself. One timer
+ * enforces the handshake deadline, the idle timeout and the closing linger;
+ * every close goes through rpc_conn_close with a reason.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -39,16 +38,23 @@ opts(const struct rpc_conn *c)
 	return rpc_server_opts(c->srv);
 }
 
+/* ms_to_tv converts milliseconds (at least one) to a timeval. */
+static void
+ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	if (ms < 1)
+		ms = 1;
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
+}
+
 /* arm sets the timer to fire after ms milliseconds. */
 static void
 arm(struct rpc_conn *c, int64_t ms)
 {
 	struct timeval tv;
 
-	if (ms < 1)
-		ms = 1;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	ms_to_tv(ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -82,7 +88,7 @@ flush(struct rpc_conn *c)
 	if (rpc_session_finished(c->sess)) {
 		if (evbuffer_get_length(out) == 0) {
 			rpc_conn_close(c, c->closing ? c->closing : "done",
-			    RPC_CANCEL_CLOSED);
+			               RPC_CANCEL_CLOSED);
 			return -1;
 		}
 		linger(c, "done");
@@ -91,7 +97,7 @@ flush(struct rpc_conn *c)
 	if (c->closing)
 		return 0;
 	paused = evbuffer_get_length(out) >= limit ||
-	    rpc_session_input_paused(c->sess);
+	         rpc_session_input_paused(c->sess);
 	if (paused && !c->read_paused) {
 		c->read_paused = 1;
 		bufferevent_disable(c->bev, EV_READ);
@@ -112,9 +118,9 @@ consume(struct rpc_conn *c)
 	size_t n;
 
 	while (!c->read_paused && !c->closing &&
-	    (n = evbuffer_get_contiguous_space(in)) > 0) {
+	       (n = evbuffer_get_contiguous_space(in)) > 0) {
 		int rc = rpc_session_recv(c->sess,
-		    evbuffer_pullup(in, (ssize_t)n), n);
+		                          evbuffer_pullup(in, (ssize_t)n), n);
 
 		evbuffer_drain(in, n);
 		if (rc != 0) {
@@ -150,8 +156,8 @@ on_write(struct bufferevent *bev, void *arg)
 {
 	struct rpc_conn *c = arg;
 
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) ==
-		0) {
+	if (c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
 		return;
 	}
@@ -167,7 +173,7 @@ handshake_done(struct rpc_conn *c)
 
 	if (!rpc_tls_alpn_ok(ssl)) {
 		rpc_conn_close(c, "TLS client did not negotiate ALPN h2",
-		    RPC_CANCEL_CLOSED);
+		               RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (rpc_tls_peer_subject(ssl, subject, sizeof(subject)) == 0)
@@ -185,15 +191,22 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		handshake_done(c);
 		return;
 	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		rpc_conn_close(c, "client stopped reading", RPC_CANCEL_CLOSED);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		rpc_conn_close(c, "client closed the connection",
-		    RPC_CANCEL_CLOSED);
+		               RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
+		unsigned long tls =
+		    c->tls ? bufferevent_get_openssl_error(bev) : 0;
 		int err = EVUTIL_SOCKET_ERROR();
-		const char *why = err ? evutil_socket_error_to_string(err)
-				      : rpc_tls_error(buf, sizeof(buf));
+		const char *why = tls   ? rpc_tls_error(tls, buf, sizeof(buf))
+		                  : err ? evutil_socket_error_to_string(err)
+		                        : "connection error";
 
 		rpc_conn_close(c, why, RPC_CANCEL_CLOSED);
 	}
@@ -213,7 +226,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!c->ready) {
 		rpc_conn_close(c, "no HTTP/2 preface in time",
-		    RPC_CANCEL_CLOSED);
+		               RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (o->idle_timeout_ms == 0)
@@ -228,8 +241,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	rpc_session_goaway(c->sess);
-	if (flush(c) == 0)
-		linger(c, "idle");
+	linger(c, "idle timeout");
+	flush(c);
 }
 
 /* on_kick runs a flush requested by a completion or a timer. */
@@ -284,8 +297,8 @@ make_bev(struct event_base *base, evutil_socket_t fd, SSL_CTX *ctx)
 		return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if ((ssl = SSL_new(ctx)) == NULL)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_openssl_socket_new(
+	    base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		SSL_free(ssl);
 	else
@@ -296,11 +309,12 @@ make_bev(struct event_base *base, evutil_socket_t fd, SSL_CTX *ctx)
 /* rpc_conn_new serves an accepted socket; on failure the socket is closed. */
 int
 rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
-    const struct sockaddr *sa, SSL_CTX *ctx)
+             const struct sockaddr *sa, SSL_CTX *ctx)
 {
 	struct event_base *base = rpc_server_base(srv);
 	struct rpc_session_owner owner;
 	struct rpc_conn *c = cb_xcalloc(1, sizeof(*c));
+	struct timeval wtv;
 	int one = 1;
 
 	c->srv = srv;
@@ -328,7 +342,10 @@ rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
 	}
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE,
-	    rpc_server_opts(srv)->conn_send_buffer / 2, 0);
+	                         rpc_server_opts(srv)->conn_send_buffer / 2, 0);
+	/* A client that takes none of our output for this long is gone. */
+	ms_to_tv(rpc_server_opts(srv)->write_timeout_ms, &wtv);
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	arm(c, rpc_server_opts(srv)->handshake_timeout_ms);
 	rpc_server_conn_opened(srv, c);

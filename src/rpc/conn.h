@@ -20,12 +20,12 @@ struct rpc_conn {
 	struct rpc_server *srv;
 	struct bufferevent *bev;
 	struct rpc_session *sess;
-	struct event *timer;	/* handshake, idle, linger */
+	struct event *timer;    /* handshake, idle, linger */
 	struct event *flush_ev; /* flush or resume reading on the next turn */
 	char peer[64];
-	const char *closing;	/* reason, once the connection is ending */
+	const char *closing; /* reason, once the connection is ending */
 	int tls;
-	int ready;		/* client preface and SETTINGS received */
+	int ready; /* client preface and SETTINGS received */
 	int read_paused;
 };
 
@@ -35,7 +35,7 @@ struct rpc_conn {
  * closing fd.
  */
 int rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
-    const struct sockaddr *sa, SSL_CTX *ctx);
+                 const struct sockaddr *sa, SSL_CTX *ctx);
 
 /* rpc_conn_drain sends GOAWAY and closes once the open calls end. */
 void rpc_conn_drain(struct rpc_conn *c);

@@ -61,6 +61,7 @@ next(struct pbr *r, struct pbf *f)
 {
 	uint64_t key, n;
 
+	memset(f, 0, sizeof(*f));
 	if (r->p == r->end)
 		return 0;
 	if (varint(r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
@@ -135,8 +136,8 @@ add_sym(struct rpc_descset *ds, char *name, size_t file, int type)
 {
 	if (ds->nsyms == ds->capsyms) {
 		ds->capsyms = ds->capsyms ? ds->capsyms * 2 : 64;
-		ds->syms = cb_xreallocarray(ds->syms, ds->capsyms,
-		    sizeof(*ds->syms));
+		ds->syms =
+		    cb_xreallocarray(ds->syms, ds->capsyms, sizeof(*ds->syms));
 	}
 	ds->syms[ds->nsyms++] = (struct rpc_dsym){name, file, type};
 }
@@ -144,7 +145,7 @@ add_sym(struct rpc_descset *ds, char *name, size_t file, int type)
 /* add_ext records an extension (a FieldDescriptorProto with extendee). */
 static int
 add_ext(struct rpc_descset *ds, const struct pbf *field, const char *scope,
-    size_t file)
+        size_t file)
 {
 	struct pbr r = {field->data, field->data + field->len};
 	struct pbf f;
@@ -165,11 +166,11 @@ add_ext(struct rpc_descset *ds, const struct pbf *field, const char *scope,
 	}
 	if (ds->nexts == ds->capexts) {
 		ds->capexts = ds->capexts ? ds->capexts * 2 : 16;
-		ds->exts = cb_xreallocarray(ds->exts, ds->capexts,
-		    sizeof(*ds->exts));
+		ds->exts =
+		    cb_xreallocarray(ds->exts, ds->capexts, sizeof(*ds->exts));
 	}
-	ds->exts[ds->nexts].extendee = cb_xstrdup(extendee +
-	    (extendee[0] == '.'));
+	ds->exts[ds->nexts].extendee =
+	    cb_xstrdup(extendee + (extendee[0] == '.'));
 	ds->exts[ds->nexts].number = (int32_t)number;
 	ds->exts[ds->nexts].file = file;
 	ds->nexts++;
@@ -181,7 +182,7 @@ add_ext(struct rpc_descset *ds, const struct pbf *field, const char *scope,
 /* add_children indexes enum values or service methods (field 2). */
 static int
 add_children(struct rpc_descset *ds, const struct pbf *parent,
-    const char *scope, size_t file)
+             const char *scope, size_t file)
 {
 	struct pbr r = {parent->data, parent->data + parent->len};
 	struct pbf f;
@@ -202,7 +203,7 @@ add_children(struct rpc_descset *ds, const struct pbf *parent,
 /* add_message indexes a message, its fields, nested types and enums. */
 static int
 add_message(struct rpc_descset *ds, const struct pbf *msg, const char *scope,
-    size_t file, int depth)
+            size_t file, int depth)
 {
 	struct pbr r = {msg->data, msg->data + msg->len};
 	struct pbf f;
@@ -254,7 +255,7 @@ add_file(struct rpc_descset *ds, const struct pbf *file)
 			pkg = str(&f);
 		else if (f.num == 3 && f.wt == 2) {
 			df.deps = cb_xreallocarray(df.deps, df.ndeps + 1,
-			    sizeof(*df.deps));
+			                           sizeof(*df.deps));
 			df.deps[df.ndeps++] = str(&f);
 		}
 	}
@@ -269,7 +270,7 @@ add_file(struct rpc_descset *ds, const struct pbf *file)
 	if (ds->nfiles == ds->capfiles) {
 		ds->capfiles = ds->capfiles ? ds->capfiles * 2 : 16;
 		ds->files = cb_xreallocarray(ds->files, ds->capfiles,
-		    sizeof(*ds->files));
+		                             sizeof(*ds->files));
 	}
 	ds->files[ds->nfiles++] = df;
 	if (pkg == NULL)
@@ -288,8 +289,7 @@ add_file(struct rpc_descset *ds, const struct pbf *file)
 				break;
 			}
 			add_sym(ds, name, idx, 0);
-			rc = add_children(ds, &f, f.num == 5 ? pkg : name,
-			    idx);
+			rc = add_children(ds, &f, f.num == 5 ? pkg : name, idx);
 		} else if (f.num == 7)
 			rc = add_ext(ds, &f, pkg, idx);
 	}
@@ -362,7 +362,7 @@ rpc_descset_symbol(const struct rpc_descset *ds, const char *name)
 /* rpc_descset_extension finds the file that extends type with number. */
 long
 rpc_descset_extension(const struct rpc_descset *ds, const char *type,
-    int32_t number)
+                      int32_t number)
 {
 	for (size_t i = 0; i < ds->nexts; i++)
 		if (ds->exts[i].number == number &&

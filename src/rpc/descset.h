@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 struct rpc_dfile {
-	const uint8_t *data;	/* the serialized FileDescriptorProto */
+	const uint8_t *data; /* the serialized FileDescriptorProto */
 	size_t len;
 	char *name;
 	char **deps;
@@ -17,13 +17,13 @@ struct rpc_dfile {
 };
 
 struct rpc_dsym {
-	char *name;		/* fully qualified, no leading dot */
+	char *name; /* fully qualified, no leading dot */
 	size_t file;
-	int type;		/* nonzero for messages (extendable types) */
+	int type; /* nonzero for messages (extendable types) */
 };
 
 struct rpc_dext {
-	char *extendee;		/* fully qualified, no leading dot */
+	char *extendee; /* fully qualified, no leading dot */
 	int32_t number;
 	size_t file;
 };
@@ -48,11 +48,11 @@ long rpc_descset_file(const struct rpc_descset *ds, const char *name);
 
 /* rpc_descset_symbol finds the symbol's entry, or NULL. */
 const struct rpc_dsym *rpc_descset_symbol(const struct rpc_descset *ds,
-    const char *name);
+                                          const char *name);
 
 /* rpc_descset_extension finds the file declaring an extension, or -1. */
 long rpc_descset_extension(const struct rpc_descset *ds, const char *type,
-    int32_t number);
+                           int32_t number);
 
 /* rpc_descset_free frees the index, not the sets. */
 void rpc_descset_free(struct rpc_descset *ds);

@@ -68,7 +68,7 @@ reserve(struct rpc_frame_rx *rx, size_t need)
 /* rpc_frame_feed splits and reassembles messages from n stream bytes. */
 int
 rpc_frame_feed(struct rpc_frame_rx *rx, const uint8_t *p, size_t n,
-    rpc_frame_cb cb, void *arg)
+               rpc_frame_cb cb, void *arg)
 {
 	int rc;
 
@@ -88,8 +88,8 @@ rpc_frame_feed(struct rpc_frame_rx *rx, const uint8_t *p, size_t n,
 				return CB_EFORMAT;
 			rx->compressed = rx->hdr[0];
 			rx->want = (size_t)rx->hdr[1] << 24 |
-			    (size_t)rx->hdr[2] << 16 |
-			    (size_t)rx->hdr[3] << 8 | rx->hdr[4];
+			           (size_t)rx->hdr[2] << 16 |
+			           (size_t)rx->hdr[3] << 8 | rx->hdr[4];
 			if (rx->want > rx->max)
 				return CB_ETOOBIG;
 			if (rx->want <= n) {
@@ -99,7 +99,7 @@ rpc_frame_feed(struct rpc_frame_rx *rx, const uint8_t *p, size_t n,
 				rx->hdrlen = 0;
 				rx->want = 0;
 				if ((rc = cb(arg, len ? p : (const uint8_t *)"",
-					 len, rx->compressed)) != 0)
+				             len, rx->compressed)) != 0)
 					return rc;
 				p += len;
 				n -= len;

@@ -18,11 +18,11 @@ struct rpc_budget {
 
 struct rpc_frame_rx {
 	struct rpc_budget *budget;
-	size_t max;		  /* largest message accepted */
+	size_t max; /* largest message accepted */
 	uint8_t hdr[RPC_FRAME_HDR];
-	size_t hdrlen;		  /* prefix bytes seen so far */
-	uint8_t *buf;		  /* body being reassembled, or NULL */
-	size_t len, want, cap;	  /* body bytes held, expected, allocated */
+	size_t hdrlen;         /* prefix bytes seen so far */
+	uint8_t *buf;          /* body being reassembled, or NULL */
+	size_t len, want, cap; /* body bytes held, expected, allocated */
 	int compressed;
 };
 
@@ -31,11 +31,11 @@ struct rpc_frame_rx {
  * nonzero return stops the feed and is returned by rpc_frame_feed.
  */
 typedef int (*rpc_frame_cb)(void *arg, const uint8_t *msg, size_t len,
-    int compressed);
+                            int compressed);
 
 /* rpc_frame_rx_init prepares rx for messages of at most max bytes. */
 void rpc_frame_rx_init(struct rpc_frame_rx *rx, size_t max,
-    struct rpc_budget *budget);
+                       struct rpc_budget *budget);
 
 /*
  * rpc_frame_feed consumes n bytes. Returns 0, CB_ETOOBIG (a message over the
@@ -43,7 +43,7 @@ void rpc_frame_rx_init(struct rpc_frame_rx *rx, size_t max,
  * 1), or what cb returned.
  */
 int rpc_frame_feed(struct rpc_frame_rx *rx, const uint8_t *p, size_t n,
-    rpc_frame_cb cb, void *arg);
+                   rpc_frame_cb cb, void *arg);
 
 /* rpc_frame_partial says whether a message is half received. */
 int rpc_frame_partial(const struct rpc_frame_rx *rx);

@@ -1,10 +1,9 @@
 /*
- * grpc.health.v1.Health (grpc's doc/health-checking.md). A table of service
- * names and statuses, written from any thread under a mutex, read by Check;
- * Watch calls stay open and get the current status at once and again on
- * every change. A watcher whose stream is full keeps only the latest status
- * and sends it when the stream drains (only the newest status matters). On
- * shutdown every service turns NOT_SERVING and the watches end.
+ * grpc.health.v1.Health (grpc's doc/health-checking.md): a table of service
+ * statuses, set from any thread under a mutex and read by Check; Watch calls
+ * get the current status at once and every change after (only the newest,
+ * if their stream was full). On shutdown all turn NOT_SERVING and watches
+ * end.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,12 +27,12 @@ struct watcher {
 	struct rpc_health *h;
 	struct rpc_call *call;
 	char *service;
-	int sent;		/* last status sent, -1 before the first */
+	int sent; /* last status sent, -1 before the first */
 };
 
 struct rpc_health {
 	struct rpc_server *srv;
-	pthread_mutex_t mu;	/* guards v and n */
+	pthread_mutex_t mu; /* guards v and n */
 	struct entry *v;
 	size_t n, cap;
 	struct watcher *watchers; /* loop only */
@@ -86,7 +85,8 @@ store(struct rpc_health *h, const char *service, int status)
 	h->n++;
 }
 
-/* encode packs a HealthCheckResponse and sends it; returns rpc_call_send's code. */
+/* encode packs a HealthCheckResponse and sends it; returns rpc_call_send's
+ * code. */
 static int
 send_status(struct rpc_call *call, int status)
 {
@@ -95,45 +95,43 @@ send_status(struct rpc_call *call, int status)
 	uint8_t buf[16];
 	size_t len;
 
-	resp.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)
-	    status;
+	resp.status =
+	    (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
 	len = grpc__health__v1__health_check_response__pack(&resp, buf);
 	return rpc_call_send(call, buf, len);
 }
 
-/* parse reads the service name of a HealthCheckRequest; caller frees. */
-static char *
+/* parse unpacks a HealthCheckRequest; NULL if malformed. */
+static Grpc__Health__V1__HealthCheckRequest *
 parse(const uint8_t *msg, size_t len)
 {
-	Grpc__Health__V1__HealthCheckRequest *req;
-	char *service;
+	return grpc__health__v1__health_check_request__unpack(NULL, len, msg);
+}
 
-	req = grpc__health__v1__health_check_request__unpack(NULL, len, msg);
-	if (req == NULL)
-		return NULL;
-	service = cb_xstrdup(req->service ? req->service : "");
-	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
-	return service;
+/* service_of names the service a request asks about. */
+static const char *
+service_of(const Grpc__Health__V1__HealthCheckRequest *req)
+{
+	return req->service ? req->service : "";
 }
 
 /* check answers Check: the status, or NOT_FOUND for an unknown service. */
 static void
 check(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
-	struct rpc_health *h = arg;
-	char *service = parse(msg, len);
+	Grpc__Health__V1__HealthCheckRequest *req = parse(msg, len);
 	int status;
 
-	if (service == NULL) {
+	if (req == NULL) {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
-		    "malformed HealthCheckRequest", NULL, 0);
+		                "malformed HealthCheckRequest", NULL, 0);
 		return;
 	}
-	status = current(h, service);
-	free(service);
+	status = current(arg, service_of(req));
+	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
 	if (status == RPC_HEALTH_SERVICE_UNKNOWN) {
 		rpc_call_finish(call, RPC_STATUS_NOT_FOUND, "unknown service",
-		    NULL, 0);
+		                NULL, 0);
 		return;
 	}
 	if (send_status(call, status) == 0)
@@ -156,23 +154,25 @@ watch(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	struct rpc_health *h = arg;
 	struct watcher *w;
-	char *service = parse(msg, len);
+	Grpc__Health__V1__HealthCheckRequest *req = parse(msg, len);
 
-	if (service == NULL) {
+	if (req == NULL) {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
-		    "malformed HealthCheckRequest", NULL, 0);
+		                "malformed HealthCheckRequest", NULL, 0);
 		return;
 	}
 	if (h->shut) {
-		free(service);
+		grpc__health__v1__health_check_request__free_unpacked(req,
+		                                                      NULL);
 		rpc_call_finish(call, RPC_STATUS_UNAVAILABLE,
-		    "server shutting down", NULL, 0);
+		                "server shutting down", NULL, 0);
 		return;
 	}
 	w = cb_xcalloc(1, sizeof(*w));
 	w->h = h;
 	w->call = call;
-	w->service = service;
+	w->service = cb_xstrdup(service_of(req));
+	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
 	w->sent = -1;
 	rpc_call_ref(call);
 	rpc_call_set_user(call, w, NULL);
@@ -245,15 +245,17 @@ rpc_health_enable(struct rpc_server *srv)
 	h->srv = srv;
 	pthread_mutex_init(&h->mu, NULL);
 	store(h, "", RPC_HEALTH_SERVING);
-	struct rpc_handler hc = {.kind = RPC_UNARY, .on_request = check,
-	    .arg = h};
+	struct rpc_handler hc = {
+	    .kind = RPC_UNARY, .on_request = check, .arg = h};
 	struct rpc_handler hw = {.kind = RPC_SERVER_STREAM,
-	    .on_request = watch, .on_cancel = watch_cancel,
-	    .on_writable = watch_writable, .arg = h};
+	                         .on_request = watch,
+	                         .on_cancel = watch_cancel,
+	                         .on_writable = watch_writable,
+	                         .arg = h};
 	if ((rc = rpc_server_add_method(srv, "/grpc.health.v1.Health/Check",
-		 &hc)) != 0 ||
+	                                &hc)) != 0 ||
 	    (rc = rpc_server_add_method(srv, "/grpc.health.v1.Health/Watch",
-		 &hw)) != 0) {
+	                                &hw)) != 0) {
 		rpc_health_free(h);
 		return rc;
 	}
@@ -297,7 +299,7 @@ rpc_health_shutdown(struct rpc_health *h)
 
 		push(w);
 		rpc_call_finish(w->call, RPC_STATUS_UNAVAILABLE,
-		    "server shutting down", NULL, 0);
+		                "server shutting down", NULL, 0);
 		unlink_watcher(h, w);
 	}
 }

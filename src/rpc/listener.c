@@ -35,8 +35,8 @@ struct rpc_listener {
 
 /* on_accept turns an accepted socket into a connection. */
 static void
-on_accept(struct evconnlistener *evl, evutil_socket_t fd,
-    struct sockaddr *sa, int len, void *arg)
+on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+          int len, void *arg)
 {
 	struct rpc_listener *l = arg;
 
@@ -71,7 +71,7 @@ open_socket(const char *host, uint16_t port, uint16_t *bound, int *rc)
 		return -1;
 	*rc = CB_EIO;
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	            0);
 	if (fd < 0)
 		goto out;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -85,8 +85,8 @@ open_socket(const char *host, uint16_t port, uint16_t *bound, int *rc)
 		goto out;
 	}
 	*bound = ntohs(ss.ss_family == AF_INET6
-		? ((struct sockaddr_in6 *)&ss)->sin6_port
-		: ((struct sockaddr_in *)&ss)->sin_port);
+	                   ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                   : ((struct sockaddr_in *)&ss)->sin_port);
 	*rc = 0;
 out:
 	freeaddrinfo(res);
@@ -96,7 +96,7 @@ out:
 /* rpc_listener_new opens one listener. */
 int
 rpc_listener_new(struct rpc_server *srv, struct rpc_listeners *list,
-    const struct rpc_listen *l, uint16_t *port)
+                 const struct rpc_listen *l, uint16_t *port)
 {
 	struct rpc_listener *lis = cb_xcalloc(1, sizeof(*lis));
 	uint16_t bound = 0;
@@ -107,7 +107,8 @@ rpc_listener_new(struct rpc_server *srv, struct rpc_listeners *list,
 		goto bad;
 	if ((fd = open_socket(l->host, l->port, &bound, &rc)) < 0)
 		goto bad;
-	lis->evl = evconnlistener_new(rpc_server_base(srv), on_accept, lis,
+	lis->evl = evconnlistener_new(
+	    rpc_server_base(srv), on_accept, lis,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (lis->evl == NULL) {
 		close(fd);

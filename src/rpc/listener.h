@@ -18,7 +18,7 @@ TAILQ_HEAD(rpc_listeners, rpc_listener);
  * listener to list. Returns 0 and the bound port, CB_EFORMAT or CB_EIO.
  */
 int rpc_listener_new(struct rpc_server *srv, struct rpc_listeners *list,
-    const struct rpc_listen *l, uint16_t *port);
+                     const struct rpc_listen *l, uint16_t *port);
 
 /* rpc_listener_enable_all turns accepting on or off for every listener. */
 void rpc_listener_enable_all(struct rpc_listeners *list, int on);

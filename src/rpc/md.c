@@ -17,7 +17,7 @@
 /* push appends a copy of key and value. */
 static void
 push(struct rpc_mdlist *l, const char *key, size_t klen, const uint8_t *value,
-    size_t vlen)
+     size_t vlen)
 {
 	char *p;
 
@@ -47,7 +47,7 @@ rpc_md_is_bin(const char *key, size_t klen)
 /* rpc_md_add_received appends one request header, decoding -bin values. */
 int
 rpc_md_add_received(struct rpc_mdlist *l, const uint8_t *key, size_t klen,
-    const uint8_t *value, size_t vlen)
+                    const uint8_t *value, size_t vlen)
 {
 	uint8_t *raw;
 	size_t rawlen;
@@ -58,7 +58,7 @@ rpc_md_add_received(struct rpc_mdlist *l, const uint8_t *key, size_t klen,
 	}
 	raw = cb_xmalloc(vlen / 4 * 3 + 3);
 	if (cb_b64_decode((const char *)value, vlen, raw, vlen / 4 * 3 + 3,
-		&rawlen, CB_B64_UNPADDED) != 0) {
+	                  &rawlen, CB_B64_UNPADDED) != 0) {
 		free(raw);
 		return CB_EFORMAT;
 	}
@@ -72,8 +72,14 @@ static int
 key_ok(const char *key)
 {
 	static const char *const reserved[] = {
-		"te", "content-type", "connection", "keep-alive",
-		"proxy-connection", "transfer-encoding", "upgrade", "host",
+	    "te",
+	    "content-type",
+	    "connection",
+	    "keep-alive",
+	    "proxy-connection",
+	    "transfer-encoding",
+	    "upgrade",
+	    "host",
 	};
 	size_t len = strlen(key);
 
@@ -83,7 +89,7 @@ key_ok(const char *key)
 		char c = key[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			c == '-' || c == '_' || c == '.'))
+		      c == '-' || c == '_' || c == '.'))
 			return 0;
 	}
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
@@ -108,8 +114,7 @@ rpc_md_add_outgoing(struct rpc_mdlist *l, const struct rpc_md *md, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (md[i].key == NULL || !key_ok(md[i].key) ||
-		    (md[i].value == NULL && md[i].len != 0) ||
-		    md[i].len > 8192)
+		    (md[i].value == NULL && md[i].len != 0) || md[i].len > 8192)
 			return CB_EINVAL;
 		if (!rpc_md_is_bin(md[i].key, strlen(md[i].key)) &&
 		    !ascii_ok(md[i].value, md[i].len))

@@ -18,12 +18,12 @@ struct rpc_mdlist {
 };
 
 /* rpc_md_add_received decodes and appends a request header. 0/CB_EFORMAT. */
-int rpc_md_add_received(struct rpc_mdlist *l, const uint8_t *key,
-    size_t klen, const uint8_t *value, size_t vlen);
+int rpc_md_add_received(struct rpc_mdlist *l, const uint8_t *key, size_t klen,
+                        const uint8_t *value, size_t vlen);
 
 /* rpc_md_add_outgoing checks md[0..n) and appends its wire form. 0/EINVAL. */
 int rpc_md_add_outgoing(struct rpc_mdlist *l, const struct rpc_md *md,
-    size_t n);
+                        size_t n);
 
 /* rpc_md_find returns the first entry named key, or NULL. */
 const struct rpc_md *rpc_md_find(const struct rpc_mdlist *l, const char *key);

@@ -24,7 +24,7 @@ struct task {
 struct rpc_queue {
 	pthread_mutex_t mu;
 	struct task *head, **tail;
-	int armed;		/* the event is active: no need to wake */
+	int armed; /* the event is active: no need to wake */
 	struct event *ev;
 };
 

@@ -1,11 +1,9 @@
 /*
- * Server reflection, grpc.reflection.v1 and v1alpha (grpc's
- * doc/server-reflection.md). Both versions have the same messages field for
- * field, so one implementation, built on the v1 generated code, serves both
- * service names. Each request on the bidirectional stream gets one response:
- * the registered services, or a file with every file it depends on
- * (transitively, each once per response), found by file name, symbol or
- * extension, straight from the embedded descriptor sets' bytes.
+ * Server reflection, grpc.reflection.v1 and v1alpha, whose messages match
+ * field for field, so one implementation on the v1 generated code serves
+ * both. Each request on the stream gets one response: the registered
+ * services, or a file with all it depends on (each once), found by name,
+ * symbol or extension, straight from the embedded descriptor sets' bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +21,12 @@
 typedef Grpc__Reflection__V1__ServerReflectionRequest Request;
 typedef Grpc__Reflection__V1__ServerReflectionResponse Response;
 
+/* The generated names of the request and response oneof cases. */
+#define REQ(c) \
+	GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_##c
+#define RESP(c) \
+	GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_##c
+
 struct rpc_reflect {
 	struct rpc_server *srv;
 	struct rpc_descset ds;
@@ -33,7 +37,7 @@ struct rpc_reflect {
 struct fileset {
 	ProtobufCBinaryData *v;
 	size_t n;
-	unsigned char *seen;	/* per file of the index */
+	unsigned char *seen; /* per file of the index */
 };
 
 /* Services collected for list_services. */
@@ -70,7 +74,7 @@ rpc_reflection_add(struct rpc_server *srv, const uint8_t *set, size_t len)
 /* add_file appends a file and, depth first, its dependencies. */
 static void
 add_file(const struct rpc_descset *ds, struct fileset *fs, size_t i,
-    unsigned depth)
+         unsigned depth)
 {
 	const struct rpc_dfile *f = &ds->files[i];
 
@@ -97,8 +101,8 @@ collect_service(const char *name, size_t len, void *arg)
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 8;
 		s->v = cb_xreallocarray(s->v, s->cap, sizeof(*s->v));
-		s->names = cb_xreallocarray(s->names, s->cap,
-		    sizeof(*s->names));
+		s->names =
+		    cb_xreallocarray(s->names, s->cap, sizeof(*s->names));
 	}
 	s->names[s->n] = cb_xmalloc(len + 1);
 	memcpy(s->names[s->n], name, len);
@@ -112,7 +116,9 @@ collect_service(const char *name, size_t len, void *arg)
 static void
 send_response(struct rpc_call *call, Response *resp)
 {
-	size_t len = grpc__reflection__v1__server_reflection_response__get_packed_size(resp);
+	size_t len =
+	    grpc__reflection__v1__server_reflection_response__get_packed_size(
+	        resp);
 	uint8_t *buf = cb_xmalloc(len);
 	int rc;
 
@@ -121,9 +127,11 @@ send_response(struct rpc_call *call, Response *resp)
 	free(buf);
 	if (rc == CB_EBUSY)
 		rpc_call_finish(call, RPC_STATUS_RESOURCE_EXHAUSTED,
-		    "reflection client does not read its responses", NULL, 0);
+		                "reflection client does not read its responses",
+		                NULL, 0);
 	else if (rc == CB_ETOOBIG)
-		rpc_call_finish(call, RPC_STATUS_RESOURCE_EXHAUSTED,
+		rpc_call_finish(
+		    call, RPC_STATUS_RESOURCE_EXHAUSTED,
 		    "reflection response larger than the send limit", NULL, 0);
 }
 
@@ -136,8 +144,7 @@ send_error(struct rpc_call *call, Response *resp, int code, const char *text)
 	grpc__reflection__v1__error_response__init(&err);
 	err.error_code = code;
 	err.error_message = (char *)(uintptr_t)text;
-	resp->message_response_case =
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
+	resp->message_response_case = RESP(ERROR_RESPONSE);
 	resp->error_response = &err;
 	send_response(call, resp);
 }
@@ -149,16 +156,16 @@ find_file(const struct rpc_descset *ds, const Request *req)
 	const struct rpc_dsym *sym;
 
 	switch (req->message_request_case) {
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
+	case REQ(FILE_BY_FILENAME):
 		return rpc_descset_file(ds, req->file_by_filename);
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
+	case REQ(FILE_CONTAINING_SYMBOL):
 		sym = rpc_descset_symbol(ds, req->file_containing_symbol);
 		return sym ? (long)sym->file : -1;
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
+	case REQ(FILE_CONTAINING_EXTENSION):
 		if (req->file_containing_extension == NULL)
 			return -1;
-		return rpc_descset_extension(ds,
-		    req->file_containing_extension->containing_type,
+		return rpc_descset_extension(
+		    ds, req->file_containing_extension->containing_type,
 		    req->file_containing_extension->extension_number);
 	default:
 		return -1;
@@ -168,7 +175,7 @@ find_file(const struct rpc_descset *ds, const Request *req)
 /* answer_files answers the three file requests. */
 static void
 answer_files(struct rpc_reflect *r, struct rpc_call *call, Response *resp,
-    const Request *req)
+             const Request *req)
 {
 	Grpc__Reflection__V1__FileDescriptorResponse fdr;
 	struct fileset fs = {0};
@@ -184,8 +191,7 @@ answer_files(struct rpc_reflect *r, struct rpc_call *call, Response *resp,
 	add_file(&r->ds, &fs, (size_t)i, 0);
 	fdr.n_file_descriptor_proto = fs.n;
 	fdr.file_descriptor_proto = fs.v;
-	resp->message_response_case =
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE;
+	resp->message_response_case = RESP(FILE_DESCRIPTOR_RESPONSE);
 	resp->file_descriptor_response = &fdr;
 	send_response(call, resp);
 	free(fs.v);
@@ -207,8 +213,7 @@ answer_services(struct rpc_reflect *r, struct rpc_call *call, Response *resp)
 		s.p[i] = &s.v[i];
 	lsr.n_service = s.n;
 	lsr.service = s.p;
-	resp->message_response_case =
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE;
+	resp->message_response_case = RESP(LIST_SERVICES_RESPONSE);
 	resp->list_services_response = &lsr;
 	send_response(call, resp);
 	for (size_t i = 0; i < s.n; i++)
@@ -220,8 +225,8 @@ answer_services(struct rpc_reflect *r, struct rpc_call *call, Response *resp)
 
 /* answer_extensions lists the extension numbers of a message type. */
 static void
-answer_extensions(struct rpc_reflect *r, struct rpc_call *call,
-    Response *resp, const char *type)
+answer_extensions(struct rpc_reflect *r, struct rpc_call *call, Response *resp,
+                  const char *type)
 {
 	Grpc__Reflection__V1__ExtensionNumberResponse enr;
 	const struct rpc_dsym *sym = rpc_descset_symbol(&r->ds, type);
@@ -240,8 +245,7 @@ answer_extensions(struct rpc_reflect *r, struct rpc_call *call,
 	enr.base_type_name = (char *)(uintptr_t)type;
 	enr.n_extension_number = n;
 	enr.extension_number = nums;
-	resp->message_response_case =
-	    GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ALL_EXTENSION_NUMBERS_RESPONSE;
+	resp->message_response_case = RESP(ALL_EXTENSION_NUMBERS_RESPONSE);
 	resp->all_extension_numbers_response = &enr;
 	send_response(call, resp);
 	free(nums);
@@ -262,35 +266,35 @@ on_message(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	Request *req;
 
 	req = grpc__reflection__v1__server_reflection_request__unpack(NULL, len,
-	    msg);
+	                                                              msg);
 	if (req == NULL) {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
-		    "malformed ServerReflectionRequest", NULL, 0);
+		                "malformed ServerReflectionRequest", NULL, 0);
 		return;
 	}
 	grpc__reflection__v1__server_reflection_response__init(&resp);
 	resp.valid_host = req->host;
 	resp.original_request = req;
 	switch (req->message_request_case) {
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
+	case REQ(LIST_SERVICES):
 		answer_services(r, call, &resp);
 		break;
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE:
+	case REQ(ALL_EXTENSION_NUMBERS_OF_TYPE):
 		answer_extensions(r, call, &resp,
-		    req->all_extension_numbers_of_type);
+		                  req->all_extension_numbers_of_type);
 		break;
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
-	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_EXTENSION:
+	case REQ(FILE_BY_FILENAME):
+	case REQ(FILE_CONTAINING_SYMBOL):
+	case REQ(FILE_CONTAINING_EXTENSION):
 		answer_files(r, call, &resp, req);
 		break;
 	default:
 		send_error(call, &resp, RPC_STATUS_UNIMPLEMENTED,
-		    "unknown request");
+		           "unknown request");
 		break;
 	}
 	grpc__reflection__v1__server_reflection_request__free_unpacked(req,
-	    NULL);
+	                                                               NULL);
 }
 
 /* on_half_close ends the stream once the client is done. */
@@ -306,23 +310,25 @@ rpc_reflection_enable(struct rpc_server *srv)
 {
 	struct rpc_reflect *r = get(srv);
 	struct rpc_handler h = {
-		.kind = RPC_BIDI_STREAM,
-		.on_start = on_start,
-		.on_message = on_message,
-		.on_half_close = on_half_close,
-		.arg = r,
+	    .kind = RPC_BIDI_STREAM,
+	    .on_start = on_start,
+	    .on_message = on_message,
+	    .on_half_close = on_half_close,
+	    .arg = r,
 	};
 	int rc;
 
 	if (r->enabled)
 		return CB_EEXIST;
-	if ((rc = rpc_server_add_method(srv,
-		 "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-		 &h)) != 0 ||
-	    (rc = rpc_server_add_method(srv,
-		 "/grpc.reflection.v1alpha.ServerReflection/"
-		 "ServerReflectionInfo",
-		 &h)) != 0)
+	if ((rc = rpc_server_add_method(
+	         srv,
+	         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+	         &h)) != 0 ||
+	    (rc = rpc_server_add_method(
+	         srv,
+	         "/grpc.reflection.v1alpha.ServerReflection/"
+	         "ServerReflectionInfo",
+	         &h)) != 0)
 		return rc;
 	r->enabled = 1;
 	return 0;

@@ -73,7 +73,7 @@ handler_ok(const struct rpc_handler *h)
 	case RPC_CLIENT_STREAM:
 	case RPC_BIDI_STREAM:
 		return h->on_start != NULL && h->on_message != NULL &&
-		    h->on_half_close != NULL;
+		       h->on_half_close != NULL;
 	}
 	return 0;
 }
@@ -81,7 +81,7 @@ handler_ok(const struct rpc_handler *h)
 /* rpc_router_add inserts path in order. */
 int
 rpc_router_add(struct rpc_router *r, const char *path,
-    const struct rpc_handler *h)
+               const struct rpc_handler *h)
 {
 	size_t at, slen;
 	int found;
@@ -117,7 +117,8 @@ rpc_router_find(const struct rpc_router *r, const char *path, size_t len)
 /* rpc_router_services lists each service once. */
 void
 rpc_router_services(const struct rpc_router *r,
-    void (*fn)(const char *name, size_t len, void *arg), void *arg)
+                    void (*fn)(const char *name, size_t len, void *arg),
+                    void *arg)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rpc_method *m = &r->v[i];

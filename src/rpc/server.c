@@ -41,12 +41,12 @@ struct rpc_server {
 	struct rpc_listeners listeners;
 	TAILQ_HEAD(, rpc_conn) conns;
 	size_t nconns;
-	int fd_paused;		 /* accept failed for lack of descriptors */
-	int cap_paused;		 /* max_connections reached */
+	int fd_paused;           /* accept failed for lack of descriptors */
+	int cap_paused;          /* max_connections reached */
 	struct event *accept_ev; /* resumes accepting after fd_paused */
 	int draining;
 	int64_t drain_deadline;
-	struct event *drain_ev;	 /* the drain's time limit */
+	struct event *drain_ev; /* the drain's time limit */
 };
 
 /* Arguments of a shutdown posted from any thread. */
@@ -81,6 +81,7 @@ rpc_options_init(struct rpc_options *o)
 	o->window_size = 1u << 20;
 	o->idle_timeout_ms = 300000;
 	o->handshake_timeout_ms = 10000;
+	o->write_timeout_ms = 60000;
 }
 
 /* options_ok refuses limits that would make the server unusable. */
@@ -88,12 +89,12 @@ static int
 options_ok(const struct rpc_options *o)
 {
 	return o->max_recv_message > 0 && o->max_send_message > 0 &&
-	    o->max_concurrent_streams > 0 && o->max_header_list >= 1024 &&
-	    o->max_connections > 0 && o->stream_send_buffer > 0 &&
-	    o->conn_send_buffer > 0 &&
-	    o->conn_recv_buffer >= o->max_recv_message &&
-	    o->window_size >= 65535 && o->window_size <= 0x7fffffff &&
-	    o->handshake_timeout_ms > 0;
+	       o->max_concurrent_streams > 0 && o->max_header_list >= 1024 &&
+	       o->max_connections > 0 && o->stream_send_buffer > 0 &&
+	       o->conn_send_buffer > 0 &&
+	       o->conn_recv_buffer >= o->max_recv_message &&
+	       o->window_size >= 65535 && o->window_size <= 0x7fffffff &&
+	       o->handshake_timeout_ms > 0;
 }
 
 /* resume_accept is the timer that ends an fd-exhaustion pause. */
@@ -183,7 +184,7 @@ rpc_server_base(struct rpc_server *srv)
 /* rpc_server_listen opens a listener. */
 int
 rpc_server_listen(struct rpc_server *srv, const struct rpc_listen *l,
-    uint16_t *bound_port)
+                  uint16_t *bound_port)
 {
 	int rc;
 
@@ -198,7 +199,7 @@ rpc_server_listen(struct rpc_server *srv, const struct rpc_listen *l,
 /* rpc_server_add_method registers one method. */
 int
 rpc_server_add_method(struct rpc_server *srv, const char *path,
-    const struct rpc_handler *h)
+                      const struct rpc_handler *h)
 {
 	return rpc_router_add(&srv->router, path, h);
 }
@@ -208,13 +209,14 @@ static int
 unset(const struct rpc_handler *h)
 {
 	return !h->on_request && !h->on_start && !h->on_message &&
-	    !h->on_half_close;
+	       !h->on_half_close;
 }
 
 /* rpc_server_add_service registers a protobuf-c service's methods. */
 int
 rpc_server_add_service(struct rpc_server *srv,
-    const ProtobufCServiceDescriptor *sd, const struct rpc_handler *handlers)
+                       const ProtobufCServiceDescriptor *sd,
+                       const struct rpc_handler *handlers)
 {
 	if (sd == NULL || handlers == NULL ||
 	    sd->magic != PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC)
@@ -356,8 +358,7 @@ rpc_server_log(const struct rpc_server *srv, const char *fmt, ...)
 
 /* rpc_server_done passes a finished call to the done hook. */
 void
-rpc_server_done(const struct rpc_server *srv,
-    const struct rpc_call_info *info)
+rpc_server_done(const struct rpc_server *srv, const struct rpc_call_info *info)
 {
 	if (srv->opt.on_done != NULL)
 		srv->opt.on_done(info, srv->opt.hook_arg);
@@ -371,8 +372,9 @@ rpc_server_conn_opened(struct rpc_server *srv, struct rpc_conn *c)
 	if (++srv->nconns >= srv->opt.max_connections && !srv->cap_paused) {
 		srv->cap_paused = 1;
 		rpc_listener_enable_all(&srv->listeners, 0);
-		rpc_server_log(srv, "connection limit %u reached: accept paused",
-		    srv->opt.max_connections);
+		rpc_server_log(srv,
+		               "connection limit %u reached: accept paused",
+		               srv->opt.max_connections);
 	}
 }
 

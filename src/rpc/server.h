@@ -33,7 +33,7 @@ void rpc_server_log(const struct rpc_server *srv, const char *fmt, ...)
 
 /* rpc_server_done reports a finished call to the on_done hook, if any. */
 void rpc_server_done(const struct rpc_server *srv,
-    const struct rpc_call_info *info);
+                     const struct rpc_call_info *info);
 
 /* rpc_server_conn_opened counts a new connection and adds it to the list. */
 void rpc_server_conn_opened(struct rpc_server *srv, struct rpc_conn *c);

@@ -1,11 +1,9 @@
 /*
  * The HTTP/2 engine of one connection: an nghttp2 server session whose
- * callbacks drive the streams (stream.c). It does no I/O. Input arrives
- * through rpc_session_recv; rpc_session_flush appends frames to the caller's
- * buffer up to a limit, with DATA payloads moved, not copied, from the
- * streams' buffers. nghttp2 answers PINGs and SETTINGS, enforces the
- * concurrent-stream limit and flow control, and detects floods; a fatal
- * protocol error makes recv or flush fail, and the owner closes.
+ * callbacks drive the streams. No I/O: input comes through rpc_session_recv;
+ * rpc_session_flush appends frames to the caller's buffer up to a limit, DATA
+ * moved, not copied. nghttp2 answers PINGs, enforces stream limits and flow
+ * control and detects floods; a fatal error fails recv or flush.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,14 +32,14 @@ struct rpc_session {
 	char peer[64];
 	char *peer_cert;
 	TAILQ_HEAD(, rpc_stream) streams;
-	size_t active;		/* calls started and not ended */
+	size_t active; /* calls started and not ended */
 	int64_t idle_since;
 	struct rpc_budget budget; /* partial request messages */
-	size_t queued_out;	/* framed response bytes in stream buffers */
-	struct evbuffer *dst;	/* flush target, during a flush */
+	size_t queued_out;        /* framed response bytes in stream buffers */
+	struct evbuffer *dst;     /* flush target, during a flush */
 	size_t limit;
-	int in_io;		/* inside recv or flush: no kick needed */
-	int ready;		/* client SETTINGS received */
+	int in_io; /* inside recv or flush: no kick needed */
+	int ready; /* client SETTINGS received */
 	const char *error;
 	struct rpc_call **writable; /* calls due on_writable after a flush */
 	size_t nwritable, capwritable;
@@ -57,7 +55,7 @@ stream_of(struct rpc_session *s, int32_t id)
 /* on_send copies frames other than DATA payloads to the output. */
 static ssize_t
 on_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
-    void *user)
+        void *user)
 {
 	struct rpc_session *s = user;
 
@@ -68,10 +66,11 @@ on_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
 	return (ssize_t)len;
 }
 
-/* on_send_data writes a DATA frame: header, then payload moved from the stream. */
+/* on_send_data writes a DATA frame: header, then payload moved from the stream.
+ */
 static int
 on_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *hd,
-    size_t length, nghttp2_data_source *source, void *user)
+             size_t length, nghttp2_data_source *source, void *user)
 {
 	static const uint8_t zeros[256];
 	struct rpc_session *s = user;
@@ -86,7 +85,7 @@ on_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *hd,
 
 		evbuffer_add(s->dst, &padlen, 1);
 	}
-	rpc_stream_write(source->ptr, s->dst, length);
+	rpc_response_write(source->ptr, s->dst, length);
 	if (pad > 1)
 		evbuffer_add(s->dst, zeros, pad - 1);
 	return 0;
@@ -110,9 +109,9 @@ on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 
 /* on_header passes one header field to its stream. */
 static int
-on_header(nghttp2_session *ng, const nghttp2_frame *frame,
-    const uint8_t *name, size_t namelen, const uint8_t *value,
-    size_t valuelen, uint8_t flags, void *user)
+on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
+          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+          void *user)
 {
 	struct rpc_stream *st = stream_of(user, frame->hd.stream_id);
 
@@ -152,7 +151,7 @@ on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 /* on_data_chunk passes DATA payload to its stream. */
 static int
 on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
-    const uint8_t *data, size_t len, void *user)
+              const uint8_t *data, size_t len, void *user)
 {
 	struct rpc_stream *st = stream_of(user, id);
 
@@ -171,7 +170,7 @@ on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 	    !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
 	if ((st = stream_of(user, frame->hd.stream_id)) != NULL)
-		rpc_stream_sent(st);
+		rpc_response_sent(st);
 	return 0;
 }
 
@@ -194,17 +193,17 @@ callbacks(nghttp2_session_callbacks **cb)
 		return CB_ENOMEM;
 	nghttp2_session_callbacks_set_send_callback(*cb, on_send);
 	nghttp2_session_callbacks_set_send_data_callback(*cb, on_send_data);
-	nghttp2_session_callbacks_set_on_begin_headers_callback(*cb,
-	    on_begin_headers);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(
+	    *cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(*cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(*cb,
-	    on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(*cb,
-	    on_data_chunk);
+	                                                     on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+	    *cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_frame_send_callback(*cb,
-	    on_frame_send);
+	                                                     on_frame_send);
 	nghttp2_session_callbacks_set_on_stream_close_callback(*cb,
-	    on_stream_close);
+	                                                       on_stream_close);
 	return 0;
 }
 
@@ -214,19 +213,19 @@ settings(struct rpc_session *s)
 {
 	const struct rpc_options *o = rpc_server_opts(s->srv);
 	nghttp2_settings_entry iv[] = {
-		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
-		    o->max_concurrent_streams},
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o->window_size},
-		{NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, o->max_header_list},
+	    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+	     o->max_concurrent_streams},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o->window_size},
+	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, o->max_header_list},
 	};
 	uint64_t conn = (uint64_t)o->window_size * CONN_WINDOW_FACTOR;
 
 	if (conn > NGHTTP2_MAX_WINDOW_SIZE)
 		conn = NGHTTP2_MAX_WINDOW_SIZE;
 	if (nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv,
-		sizeof(iv) / sizeof(iv[0])) != 0 ||
+	                            sizeof(iv) / sizeof(iv[0])) != 0 ||
 	    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0,
-		(int32_t)conn) != 0)
+	                                          (int32_t)conn) != 0)
 		return CB_ENOMEM;
 	return 0;
 }
@@ -234,7 +233,7 @@ settings(struct rpc_session *s)
 /* rpc_session_new creates the nghttp2 server session. */
 int
 rpc_session_new(struct rpc_server *srv, const char *peer,
-    const struct rpc_session_owner *owner, struct rpc_session **out)
+                const struct rpc_session_owner *owner, struct rpc_session **out)
 {
 	struct rpc_session *s = cb_xcalloc(1, sizeof(*s));
 	nghttp2_session_callbacks *cb = NULL;
@@ -295,8 +294,8 @@ run_writable(struct rpc_session *s)
 {
 	for (size_t i = 0; i < s->nwritable; i++) {
 		struct rpc_call *call = s->writable[i];
-		const struct rpc_handler *h = call->method ? &call->method->h
-							   : NULL;
+		const struct rpc_handler *h =
+		    call->method ? &call->method->h : NULL;
 
 		if (!rpc_call_cancelled(call) && h && h->on_writable)
 			h->on_writable(call, h->arg);
@@ -337,7 +336,7 @@ int
 rpc_session_finished(struct rpc_session *s)
 {
 	return !nghttp2_session_want_read(s->ng) &&
-	    !nghttp2_session_want_write(s->ng);
+	       !nghttp2_session_want_write(s->ng);
 }
 
 /* rpc_session_ready says whether the client's SETTINGS arrived. */
@@ -366,8 +365,8 @@ void
 rpc_session_goaway(struct rpc_session *s)
 {
 	nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE,
-	    nghttp2_session_get_last_proc_stream_id(s->ng), NGHTTP2_NO_ERROR,
-	    NULL, 0);
+	                      nghttp2_session_get_last_proc_stream_id(s->ng),
+	                      NGHTTP2_NO_ERROR, NULL, 0);
 	rpc_session_kick(s);
 }
 
@@ -483,7 +482,7 @@ rpc_session_writable(struct rpc_session *s, struct rpc_call *call)
 	if (s->nwritable == s->capwritable) {
 		s->capwritable = s->capwritable ? s->capwritable * 2 : 8;
 		s->writable = cb_xreallocarray(s->writable, s->capwritable,
-		    sizeof(*s->writable));
+		                               sizeof(*s->writable));
 	}
 	rpc_call_ref(call);
 	s->writable[s->nwritable++] = call;

@@ -31,7 +31,8 @@ struct rpc_session_owner {
  * the client address for calls. Returns 0 or CB_ENOMEM.
  */
 int rpc_session_new(struct rpc_server *srv, const char *peer,
-    const struct rpc_session_owner *owner, struct rpc_session **out);
+                    const struct rpc_session_owner *owner,
+                    struct rpc_session **out);
 
 /* rpc_session_set_peer_cert records the verified client certificate. */
 void rpc_session_set_peer_cert(struct rpc_session *s, const char *subject);
@@ -47,7 +48,7 @@ int rpc_session_recv(struct rpc_session *s, const uint8_t *p, size_t n);
  * bytes or nothing is pending. Returns 0 or -1 (close).
  */
 int rpc_session_flush(struct rpc_session *s, struct evbuffer *dst,
-    size_t limit);
+                      size_t limit);
 
 /* rpc_session_want_write says whether frames are pending. */
 int rpc_session_want_write(struct rpc_session *s);

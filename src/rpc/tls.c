@@ -20,12 +20,12 @@ static const unsigned char h2[] = {2, 'h', '2'};
 /* alpn_select picks h2 from the client's list, or fails the handshake. */
 static int
 alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-    const unsigned char *in, unsigned int inlen, void *arg)
+            const unsigned char *in, unsigned int inlen, void *arg)
 {
 	unsigned char *sel;
 
 	if (SSL_select_next_proto(&sel, outlen, h2, sizeof(h2), in, inlen) !=
-		OPENSSL_NPN_NEGOTIATED)
+	    OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
@@ -43,17 +43,18 @@ rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
 		return CB_ECRYPTO;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	                             SSL_OP_NO_RENEGOTIATION |
+	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_set_cipher_list(ctx,
-		"ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
+	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) !=
-		1 ||
+	        1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)
 		goto bad;
 	if (t->ca_file != NULL) {
-		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t->ca_file);
+		STACK_OF(X509_NAME) *names =
+		    SSL_load_client_CA_file(t->ca_file);
 
 		if (names == NULL ||
 		    SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
@@ -61,9 +62,12 @@ rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
 			goto bad;
 		}
 		SSL_CTX_set_client_CA_list(ctx, names);
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-		    (t->require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-		    NULL);
+		SSL_CTX_set_verify(ctx,
+		                   SSL_VERIFY_PEER |
+		                       (t->require_client_cert
+		                            ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+		                            : 0),
+		                   NULL);
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	*out = ctx;
@@ -98,15 +102,10 @@ rpc_tls_peer_subject(SSL *ssl, char *buf, size_t size)
 	return rc;
 }
 
-/* rpc_tls_error formats and clears OpenSSL's error queue. */
+/* rpc_tls_error formats an OpenSSL error code. */
 const char *
-rpc_tls_error(char *buf, size_t size)
+rpc_tls_error(unsigned long e, char *buf, size_t size)
 {
-	unsigned long e = ERR_get_error();
-
-	if (e == 0)
-		return "connection reset";
 	ERR_error_string_n(e, buf, size);
-	ERR_clear_error();
 	return buf;
 }

@@ -25,7 +25,7 @@ int rpc_tls_alpn_ok(SSL *ssl);
  */
 int rpc_tls_peer_subject(SSL *ssl, char *buf, size_t size);
 
-/* rpc_tls_error describes the last OpenSSL error into buf. */
-const char *rpc_tls_error(char *buf, size_t size);
+/* rpc_tls_error describes an OpenSSL error code into buf; returns buf. */
+const char *rpc_tls_error(unsigned long e, char *buf, size_t size);
 
 #endif

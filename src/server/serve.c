@@ -44,11 +44,33 @@ on_request(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	srv_dispatch(r->srv, j);
 }
 
+/* key_of copies the caller's key id, as its metadata claims, for the log
+ * ("-" when absent; only hex digits are kept, so a peer cannot forge log
+ * fields). */
+static void
+key_of(const struct rpc_call *call, char *buf, size_t len)
+{
+	const struct rpc_md *m = call ? rpc_call_md_get(call, "carebank-key") :
+				       NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; m != NULL && i < m->len && k + 1 < len; i++) {
+		char c = (char)m->value[i];
+
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+			buf[k++] = c;
+	}
+	if (k == 0)
+		buf[k++] = '-';
+	buf[k] = '\0';
+}
+
 /* on_done logs one line per call and counts it. */
 static void
 on_done(const struct rpc_call_info *info, void *arg)
 {
 	struct srv *s = arg;
+	char key[2 * CB_KEY_ID_LEN + 1];
 	const struct srv_method *m = srv_method_find(info->method);
 	size_t n, row = s->stats.ncalls - 1;
 
@@ -56,10 +78,11 @@ on_done(const struct rpc_call_info *info, void *arg)
 		row = (size_t)(m - srv_methods(&n));
 	if (info->status >= 0 && info->status < SRV_NSTATUS)
 		atomic_fetch_add(&s->stats.calls[row][info->status], 1);
+	key_of(info->call, key, sizeof(key));
 	srv_log("info",
-	    "method=%s status=%s latency_ms=%.3f peer=%s bytes_in=%llu "
+	    "method=%s key=%s status=%s latency_ms=%.3f peer=%s bytes_in=%llu "
 	    "bytes_out=%llu%s",
-	    info->method, rpc_status_name(info->status),
+	    info->method, key, rpc_status_name(info->status),
 	    (double)info->latency_ns / 1e6, info->peer,
 	    (unsigned long long)info->bytes_in,
 	    (unsigned long long)info->bytes_out,

@@ -881,7 +881,10 @@ def main(tests, doc=None):
     ap.add_argument("--gen-dir", required=True)
     ap.add_argument("--logexport", required=True)
     ap.add_argument("--test", required=True, choices=sorted(tests))
+    ap.add_argument("--tool", action="append", default=[],
+                    help="NAME=PATH of a carebank program under test")
     ARGS = ap.parse_args()
+    ARGS.tools = dict(t.split("=", 1) for t in ARGS.tool)
     sys.path.insert(0, ARGS.gen_dir)
     from carebank.v1 import bank_pb2, entry_pb2, service_pb2
     pb, epb, spb = bank_pb2, entry_pb2, service_pb2

@@ -476,6 +476,10 @@ def operate_logs():
             for field in ("ts=", "level=", "status=", "latency_ms=",
                           "peer="):
                 check(field in x, "%r lacks %s" % (x, field))
+            # Who called: the kiosk's key for Identify, else the
+            # coordinator's.
+            who = kiosk_key if method == K + "Identify" else s.coord_key
+            check(" key=%s " % who.hex in x, "%r lacks key=%s" % (x, who.hex))
             if status:
                 check("status=%s " % status in x, "%r: status" % x)
     eq(sum(1 for x in lines if "method=%s " % (K + "Identify") in x), 3,

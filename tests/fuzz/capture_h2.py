@@ -87,7 +87,7 @@ def main():
     counter = [0]
     threading.Thread(target=relay, args=(lis, port, args.out, counter),
                      daemon=True).start()
-    py = ["/usr/bin/python3"]
+    py = [sys.executable]
     common = ["--gen_dir", args.gen_dir, "--server_port", str(rport)]
     for case in CASES:
         subprocess.run(py + [os.path.join(INTEROP, "interop_client.py"),

@@ -1,10 +1,9 @@
 /*
- * libFuzzer target: the input is everything a client sends on one HTTP/2
- * connection (preface, frames, HPACK, gRPC messages), fed in uneven chunks to
- * a server session in memory, with the output drained and the loop turned
- * between chunks, so posted completions, deadlines and backpressure run too.
- * The server has health, reflection and an echo service with every kind of
- * handler, including one that answers later and one that fills its stream.
+ * libFuzzer target: the input is all a client sends on one HTTP/2 connection
+ * (preface, frames, HPACK, gRPC messages), fed in uneven chunks to an
+ * in-memory server session, with output drained and the loop turned between
+ * chunks so completions, deadlines and backpressure run. The server has
+ * health, reflection and an echo service with every kind of handler.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,13 +31,15 @@ static void
 unary(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	static const struct rpc_md md[] = {
-		{"x-echo-bin", (const uint8_t *)"\x00\xff", 2},
-		{"x-echo", (const uint8_t *)"yes", 3},
+	    {"x-echo-bin", (const uint8_t *)"\x00\xff", 2},
+	    {"x-echo", (const uint8_t *)"yes", 3},
 	};
 
 	if (len > 0 && msg[0] == 'E') {
-		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT, "b\xc3\xa4" "d%",
-		    md, 2);
+		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
+		                "b\xc3\xa4"
+		                "d%",
+		                md, 2);
 		return;
 	}
 	if (len > 0 && msg[0] == 'H')
@@ -98,6 +99,7 @@ start(struct rpc_call *call, void *arg)
 {
 }
 
+/* message echoes a streamed message, or finishes early on F. */
 static void
 message(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
@@ -107,9 +109,10 @@ message(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	}
 	if (rpc_call_send(call, msg, len) == CB_EBUSY)
 		rpc_call_finish(call, RPC_STATUS_RESOURCE_EXHAUSTED, "full",
-		    NULL, 0);
+		                NULL, 0);
 }
 
+/* half_close finishes with OK. */
 static void
 half_close(struct rpc_call *call, void *arg)
 {
@@ -122,18 +125,21 @@ setup(void)
 {
 	struct rpc_options o;
 	const struct rpc_handler h[] = {
-		{.kind = RPC_UNARY, .on_request = unary},
-		{.kind = RPC_UNARY, .on_request = later},
-		{.kind = RPC_SERVER_STREAM, .on_request = big,
-		    .on_writable = fill},
-		{.kind = RPC_CLIENT_STREAM, .on_start = start,
-		    .on_message = message, .on_half_close = half_close},
-		{.kind = RPC_BIDI_STREAM, .on_start = start,
-		    .on_message = message, .on_half_close = half_close},
+	    {.kind = RPC_UNARY, .on_request = unary},
+	    {.kind = RPC_UNARY, .on_request = later},
+	    {.kind = RPC_SERVER_STREAM, .on_request = big, .on_writable = fill},
+	    {.kind = RPC_CLIENT_STREAM,
+	     .on_start = start,
+	     .on_message = message,
+	     .on_half_close = half_close},
+	    {.kind = RPC_BIDI_STREAM,
+	     .on_start = start,
+	     .on_message = message,
+	     .on_half_close = half_close},
 	};
-	static const char *const paths[] = {"/fuzz.Echo/Unary",
-	    "/fuzz.Echo/Later", "/fuzz.Echo/Big", "/fuzz.Echo/Client",
-	    "/fuzz.Echo/Bidi"};
+	static const char *const paths[] = {
+	    "/fuzz.Echo/Unary", "/fuzz.Echo/Later", "/fuzz.Echo/Big",
+	    "/fuzz.Echo/Client", "/fuzz.Echo/Bidi"};
 
 	rpc_options_init(&o);
 	o.max_recv_message = 64u << 10;
@@ -145,7 +151,7 @@ setup(void)
 	o.window_size = 65535;
 	if (rpc_server_new(&o, &srv) != 0 || rpc_health_enable(srv) != 0 ||
 	    rpc_reflection_add(srv, cb_grpc_descriptors,
-		cb_grpc_descriptors_len) != 0 ||
+	                       cb_grpc_descriptors_len) != 0 ||
 	    rpc_reflection_enable(srv) != 0)
 		abort();
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
@@ -171,6 +177,7 @@ kick(void *arg)
 {
 }
 
+/* LLVMFuzzerTestOneInput plays one input as a client connection. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

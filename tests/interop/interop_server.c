@@ -21,7 +21,7 @@
 #include "testservice.h"
 
 #define MAX_HOSTS 4
-#define WORKERS 16
+#define WORKERS   16
 
 extern const unsigned char cb_grpc_descriptors[];
 extern const size_t cb_grpc_descriptors_len;
@@ -38,14 +38,15 @@ struct config {
 };
 
 /* usage prints the synopsis and exits 2. */
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr,
+	fprintf(
+	    stderr,
 	    "usage: carebank-interop-server [--host addr]... [--port n]\n"
 	    "           [--tls-cert file --tls-key file [--tls-ca file\n"
 	    "           [--require-client-cert]]] [--idle-ms n]\n"
-	    "           [--handshake-ms n] [--max-connections n]\n"
+	    "           [--handshake-ms n] [--write-timeout-ms n]\n"
+	    "           [--max-connections n]\n"
 	    "           [--max-streams n] [--max-recv n] [--stream-buffer n]\n"
 	    "           [--conn-buffer n] [--grace-ms n] [--log]\n");
 	exit(2);
@@ -72,25 +73,42 @@ number(const char *s, unsigned long min, unsigned long max)
 static void
 parse_args(int argc, char **argv, struct config *cfg)
 {
-	enum { HOST = 256, PORT, CERT, KEY, CA, REQ, IDLE, HANDSHAKE, MAXCONN,
-		MAXSTREAMS, MAXRECV, SBUF, CBUF, GRACE, LOG };
+	enum {
+		HOST = 256,
+		PORT,
+		CERT,
+		KEY,
+		CA,
+		REQ,
+		IDLE,
+		HANDSHAKE,
+		WRITE,
+		MAXCONN,
+		MAXSTREAMS,
+		MAXRECV,
+		SBUF,
+		CBUF,
+		GRACE,
+		LOG
+	};
 	static const struct option longopts[] = {
-		{"host", required_argument, NULL, HOST},
-		{"port", required_argument, NULL, PORT},
-		{"tls-cert", required_argument, NULL, CERT},
-		{"tls-key", required_argument, NULL, KEY},
-		{"tls-ca", required_argument, NULL, CA},
-		{"require-client-cert", no_argument, NULL, REQ},
-		{"idle-ms", required_argument, NULL, IDLE},
-		{"handshake-ms", required_argument, NULL, HANDSHAKE},
-		{"max-connections", required_argument, NULL, MAXCONN},
-		{"max-streams", required_argument, NULL, MAXSTREAMS},
-		{"max-recv", required_argument, NULL, MAXRECV},
-		{"stream-buffer", required_argument, NULL, SBUF},
-		{"conn-buffer", required_argument, NULL, CBUF},
-		{"grace-ms", required_argument, NULL, GRACE},
-		{"log", no_argument, NULL, LOG},
-		{NULL, 0, NULL, 0},
+	    {"host", required_argument, NULL, HOST},
+	    {"port", required_argument, NULL, PORT},
+	    {"tls-cert", required_argument, NULL, CERT},
+	    {"tls-key", required_argument, NULL, KEY},
+	    {"tls-ca", required_argument, NULL, CA},
+	    {"require-client-cert", no_argument, NULL, REQ},
+	    {"idle-ms", required_argument, NULL, IDLE},
+	    {"handshake-ms", required_argument, NULL, HANDSHAKE},
+	    {"write-timeout-ms", required_argument, NULL, WRITE},
+	    {"max-connections", required_argument, NULL, MAXCONN},
+	    {"max-streams", required_argument, NULL, MAXSTREAMS},
+	    {"max-recv", required_argument, NULL, MAXRECV},
+	    {"stream-buffer", required_argument, NULL, SBUF},
+	    {"conn-buffer", required_argument, NULL, CBUF},
+	    {"grace-ms", required_argument, NULL, GRACE},
+	    {"log", no_argument, NULL, LOG},
+	    {NULL, 0, NULL, 0},
 	};
 	struct rpc_options *o = &cfg->opts;
 	int ch;
@@ -119,14 +137,20 @@ parse_args(int argc, char **argv, struct config *cfg)
 			cfg->tls.require_client_cert = 1;
 			break;
 		case IDLE:
-			o->idle_timeout_ms = (unsigned)number(optarg, 0, 86400000);
+			o->idle_timeout_ms =
+			    (unsigned)number(optarg, 0, 86400000);
 			break;
 		case HANDSHAKE:
 			o->handshake_timeout_ms =
 			    (unsigned)number(optarg, 1, 86400000);
 			break;
+		case WRITE:
+			o->write_timeout_ms =
+			    (unsigned)number(optarg, 1, 86400000);
+			break;
 		case MAXCONN:
-			o->max_connections = (unsigned)number(optarg, 1, 1000000);
+			o->max_connections =
+			    (unsigned)number(optarg, 1, 1000000);
 			break;
 		case MAXSTREAMS:
 			o->max_concurrent_streams =
@@ -169,10 +193,10 @@ static void
 log_call(const struct rpc_call_info *i, void *arg)
 {
 	fprintf(stderr,
-	    "interop-server: call method=%s peer=%s status=%s cancel=%d "
-	    "latency_us=%" PRId64 " in=%" PRIu64 " out=%" PRIu64 "\n",
-	    i->method, i->peer, rpc_status_name(i->status), i->cancel,
-	    i->latency_ns / 1000, i->bytes_in, i->bytes_out);
+	        "interop-server: call method=%s peer=%s status=%s cancel=%d "
+	        "latency_us=%" PRId64 " in=%" PRIu64 " out=%" PRIu64 "\n",
+	        i->method, i->peer, rpc_status_name(i->status), i->cancel,
+	        i->latency_ns / 1000, i->bytes_in, i->bytes_out);
 }
 
 /* Arguments of the signal handler. */
@@ -196,13 +220,13 @@ setup(struct rpc_server *srv, struct config *cfg, struct pool *p)
 {
 	for (int i = 0; i < cfg->nhosts; i++) {
 		struct rpc_listen l = {cfg->hosts[i], (uint16_t)cfg->port,
-		    cfg->use_tls ? &cfg->tls : NULL};
+		                       cfg->use_tls ? &cfg->tls : NULL};
 		uint16_t port;
 		int rc;
 
 		if ((rc = rpc_server_listen(srv, &l, &port)) != 0) {
 			fprintf(stderr, "interop-server: listen %s: %s\n",
-			    cfg->hosts[i], rpc_strerror(rc));
+			        cfg->hosts[i], rpc_strerror(rc));
 			return -1;
 		}
 		printf("listening on %s port %u\n", cfg->hosts[i], port);
@@ -210,11 +234,11 @@ setup(struct rpc_server *srv, struct config *cfg, struct pool *p)
 	fflush(stdout);
 	if (testservice_register(srv, p) != 0 || rpc_health_enable(srv) != 0 ||
 	    rpc_health_set(srv, "grpc.testing.TestService",
-		RPC_HEALTH_SERVING) != 0 ||
+	                   RPC_HEALTH_SERVING) != 0 ||
 	    rpc_reflection_add(srv, cb_grpc_descriptors,
-		cb_grpc_descriptors_len) != 0 ||
+	                       cb_grpc_descriptors_len) != 0 ||
 	    rpc_reflection_add(srv, cb_testing_descriptors,
-		cb_testing_descriptors_len) != 0 ||
+	                       cb_testing_descriptors_len) != 0 ||
 	    rpc_reflection_enable(srv) != 0) {
 		fprintf(stderr, "interop-server: cannot register services\n");
 		return -1;
@@ -222,6 +246,7 @@ setup(struct rpc_server *srv, struct config *cfg, struct pool *p)
 	return 0;
 }
 
+/* main parses flags, serves until a signal, drains and frees everything. */
 int
 main(int argc, char **argv)
 {

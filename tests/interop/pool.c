@@ -23,7 +23,7 @@ struct pool {
 	pthread_cond_t cv;
 	struct job *head, **tail;
 	int stop;
-	unsigned spawned;	/* detached threads still running */
+	unsigned spawned; /* detached threads still running */
 	unsigned n;
 	pthread_t *threads;
 };

@@ -11,7 +11,8 @@ the sanitizers a leak makes that status nonzero). Tests:
   slowloris    half-sent prefaces, headers that never finish and silent TLS-less
                sockets are closed by the handshake and idle timers
   noread       a client that requests megabytes and never reads stalls only
-               itself, and the server's memory stays bounded
+               itself, the server's memory stays bounded, and the write
+               timeout cuts it off
   concurrent   1,000 connections open at once, each with a call, all answered
   abrupt       connections cut mid-frame, mid-headers and mid-message
   conncap      past --max-connections accept pauses, and resumes on close
@@ -19,6 +20,11 @@ the sanitizers a leak makes that status nonzero). Tests:
                and serves again
   drain        SIGTERM lets an in-flight stream finish; a drain time limit
                cuts a longer one
+  ipv6         IPv4 and IPv6 listeners side by side, each serving
+  ping         PINGs are answered with the same payload
+  tls          TLS 1.2 and 1.3 with ALPN h2 are served; a client offering only
+               http/1.1, or no ALPN, is refused; a required client
+               certificate is enforced (needs --certs)
 """
 
 import argparse
@@ -28,6 +34,7 @@ import resource
 import select
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -201,17 +208,24 @@ SERVERS = []
 
 
 class Server:
-    def __init__(self, binary, args=(), nofile=None):
+    """One interop server; ports[i] is the port of the i-th --host."""
+
+    def __init__(self, binary, args=(), nofile=None, hosts=("127.0.0.1",)):
         def limit():
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.proc = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", "0"] + list(args),
-            stdout=subprocess.PIPE, text=True, preexec_fn=limit)
+        cmd = [binary, "--port", "0"]
+        for h in hosts:
+            cmd += ["--host", h]
+        self.proc = subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE,
+                                     text=True, preexec_fn=limit)
         SERVERS.append(self.proc)
-        m = re.search(r"port (\d+)", self.proc.stdout.readline())
-        check(m is not None, "server did not start")
-        self.port = int(m.group(1))
+        self.ports = []
+        for _ in hosts:
+            m = re.search(r"port (\d+)", self.proc.stdout.readline())
+            check(m is not None, "server did not start")
+            self.ports.append(int(m.group(1)))
+        self.port = self.ports[0]
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
@@ -235,11 +249,13 @@ class Server:
         check(rc == 0, "server exited with status %d" % rc)
 
 
-def good_call(port, timeout=5):
+def good_call(port, timeout=5, host="127.0.0.1"):
     """One UnaryCall from python3-grpcio; returns its latency."""
     from grpc.testing import messages_pb2, test_pb2_grpc
     t0 = time.time()
-    with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+    if ":" in host:
+        host = "[%s]" % host
+    with grpc.insecure_channel("%s:%d" % (host, port)) as ch:
         stub = test_pb2_grpc.TestServiceStub(ch)
         resp = stub.UnaryCall(messages_pb2.SimpleRequest(response_size=100),
                               timeout=timeout)
@@ -287,7 +303,8 @@ def test_slowloris(binary):
 
 def test_noread(binary):
     srv = Server(binary, ["--conn-buffer", "262144",
-                          "--stream-buffer", "131072"])
+                          "--stream-buffer", "131072",
+                          "--write-timeout-ms", "4000"])
     base = srv.rss_kb()
     # Huge windows, then 50 streams of 16 MiB each, and never a read.
     settings = struct.pack(">HI", 4, 0x7fffffff)
@@ -307,6 +324,10 @@ def test_noread(binary):
         time.sleep(0.2)
     print("noread: rss growth %d KiB" % worst)
     check(worst < 200 * 1024, "server memory grew by %d KiB" % worst)
+    # Taking nothing for the write timeout (4 s), the client is cut off:
+    # after that, reading finds only what was already in flight, then EOF.
+    time.sleep(5)
+    check(closed_by_server(s, 20), "a client that never reads stays on")
     abort(s)
     time.sleep(0.5)
     check(good_call(srv.port) < 2, "server unwell after the stalled client")
@@ -437,6 +458,110 @@ def test_drain(binary):
     s.close()
 
 
+def test_ipv6(binary):
+    srv = Server(binary, hosts=("::1", "127.0.0.1"))
+    check(good_call(srv.ports[0], host="::1") < 2, "IPv6 call")
+    check(good_call(srv.ports[1]) < 2, "IPv4 call")
+    s = socket.create_connection(("::1", srv.ports[0]))
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, b"") +
+              unary(1, "/grpc.testing.TestService/EmptyCall"))
+    check(Reader(s).wait(1, 5), "raw IPv6 call")
+    s.close()
+    srv.stop()
+
+
+def test_ping(binary):
+    srv = Server(binary)
+    s = connect(srv.port)
+    s.sendall(frame(PING, 0, 0, b"carebank"))
+    buf, end = b"", time.time() + 5
+    while time.time() < end and frame(PING, 1, 0, b"carebank") not in buf:
+        r, _, _ = select.select([s], [], [], 1)
+        if r:
+            buf += s.recv(65536)
+    check(frame(PING, 1, 0, b"carebank") in buf, "no PING ACK")
+    s.close()
+    srv.stop()
+
+
+def tls_client(port, certs, alpn, version=None, client_cert=False):
+    """A TLS connection to the server; returns the socket or raises."""
+    ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
+    if alpn is not None:
+        ctx.set_alpn_protocols(alpn)
+    if version is not None:
+        ctx.minimum_version = ctx.maximum_version = version
+    if client_cert:
+        ctx.load_cert_chain(os.path.join(certs, "client.pem"),
+                            os.path.join(certs, "client.key"))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def tls_call(port, certs, **kw):
+    """An EmptyCall over TLS with hand-written frames; True if answered."""
+    s = tls_client(port, certs, ["h2"], **kw)
+    check(s.selected_alpn_protocol() == "h2", "ALPN did not pick h2")
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, b"") +
+              unary(1, "/grpc.testing.TestService/EmptyCall"))
+    want = frame(DATA, 0, 1, b"\0" * 5)
+    buf, end = b"", time.time() + 5
+    while time.time() < end and want not in buf:
+        try:
+            chunk = s.recv(65536)
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return want in buf
+
+
+def refused(fn):
+    """True if fn fails with a TLS or socket error or a closed stream."""
+    try:
+        return not fn()
+    except (ssl.SSLError, OSError):
+        return True
+
+
+def test_tls(binary, certs):
+    def tls_args(mtls=False):
+        a = ["--tls-cert", os.path.join(certs, "server.pem"),
+             "--tls-key", os.path.join(certs, "server.key")]
+        if mtls:
+            a += ["--tls-ca", os.path.join(certs, "ca.pem"),
+                  "--require-client-cert"]
+        return a
+
+    srv = Server(binary, tls_args())
+    for v in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        check(tls_call(srv.port, certs, version=v), "TLS %s call" % v)
+    check(refused(lambda: tls_client(srv.port, certs, ["http/1.1"])),
+          "a client offering only http/1.1 was accepted")
+    check(refused(lambda: tls_call_no_alpn(srv.port, certs)),
+          "a client without ALPN was served")
+    srv.stop()
+    srv = Server(binary, tls_args(mtls=True))
+    check(tls_call(srv.port, certs, client_cert=True), "call with a cert")
+    check(refused(lambda: tls_call(srv.port, certs)),
+          "a client without a certificate was served")
+    srv.stop()
+
+
+def tls_call_no_alpn(port, certs):
+    """Speaks HTTP/2 over TLS without ALPN; True if answered."""
+    s = tls_client(port, certs, None)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, b""))
+    try:
+        data = s.recv(65536)
+    except (ssl.SSLError, OSError):
+        data = b""
+    s.close()
+    return bool(data)
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items()
          if name.startswith("test_")}
 
@@ -447,6 +572,7 @@ def main():
     p.add_argument("--server", required=True)
     p.add_argument("--gen_dir", required=True)
     p.add_argument("--test", required=True, choices=sorted(TESTS))
+    p.add_argument("--certs", help="the test CA and certificates (tls)")
     args = p.parse_args()
     sys.path.insert(0, args.gen_dir)
     import grpc
@@ -454,7 +580,10 @@ def main():
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit[1], limit[1]))
     try:
-        TESTS[args.test](args.server)
+        if args.test == "tls":
+            TESTS[args.test](args.server, args.certs)
+        else:
+            TESTS[args.test](args.server)
     except Exception as e:
         print("FAIL %s: %r" % (args.test, e))
         for proc in SERVERS:

@@ -1,14 +1,9 @@
 /*
- * grpc.testing.TestService for the interop server, as grpc's
- * interop-test-descriptions describe the server side: EmptyCall, UnaryCall,
- * CacheableUnaryCall, StreamingOutputCall, StreamingInputCall, FullDuplexCall
- * and HalfDuplexCall, with Echo Status, Echo Metadata and interval_us.
- * UnimplementedCall is left out on purpose. Everything that answers with a
- * payload is completed by a worker thread, the way carebankd completes calls
- * after its writer thread commits: the loop hands the call over, the worker
- * sends from its own thread and waits for on_writable when a stream is full.
- * XdsUpdateHealthService (SetServing, SetNotServing) changes the health of
- * "" and grpc.testing.TestService from a worker thread, for the health tests.
+ * grpc.testing.TestService as interop-test-descriptions describe the server
+ * (Echo Status, Echo Metadata, interval_us; UnimplementedCall left out), plus
+ * XdsUpdateHealthService to flip health. Payload answers are completed from
+ * worker threads, as carebankd completes calls after its writer commits:
+ * the loop hands the call over and a worker sends, minding CB_EBUSY.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,7 +20,7 @@
 #include "pool.h"
 #include "testservice.h"
 
-#define ECHO_INITIAL "x-grpc-test-echo-initial"
+#define ECHO_INITIAL  "x-grpc-test-echo-initial"
 #define ECHO_TRAILING "x-grpc-test-echo-trailing-bin"
 
 typedef Grpc__Testing__StreamingOutputCallRequest OutRequest;
@@ -52,7 +47,7 @@ struct job {
 	pthread_cond_t cv;
 	struct req *head, **tail;
 	int half_closed, cancelled, writable;
-	int64_t aggregated;	/* StreamingInputCall, loop only */
+	int64_t aggregated; /* StreamingInputCall, loop only */
 };
 
 static struct pool *workers;
@@ -126,12 +121,14 @@ f_cancelled(struct job *j)
 	return &j->cancelled;
 }
 
+/* f_writable selects the writable flag. */
 static int *
 f_writable(struct job *j)
 {
 	return &j->writable;
 }
 
+/* f_half_closed selects the half-closed flag. */
 static int *
 f_half_closed(struct job *j)
 {
@@ -182,7 +179,7 @@ pause_us(struct job *j, int32_t us)
 	}
 	pthread_mutex_lock(&j->mu);
 	while (!j->cancelled &&
-	    pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT)
+	       pthread_cond_timedwait(&j->cv, &j->mu, &ts) != ETIMEDOUT)
 		;
 	pthread_mutex_unlock(&j->mu);
 }
@@ -234,8 +231,7 @@ echo_status(struct rpc_call *call, const Grpc__Testing__EchoStatus *s)
 
 /* payload_message packs a message whose payload is size zero bytes. */
 static uint8_t *
-payload_message(const ProtobufCMessageDescriptor *d, int32_t size,
-    size_t *len)
+payload_message(const ProtobufCMessageDescriptor *d, int32_t size, size_t *len)
 {
 	Grpc__Testing__Payload payload;
 	Grpc__Testing__SimpleResponse simple;
@@ -288,20 +284,22 @@ run_unary(struct job *j, struct req *r)
 
 	req = grpc__testing__simple_request__unpack(NULL, r->len, r->buf);
 	if (req == NULL) {
-		finish(j->call, RPC_STATUS_INVALID_ARGUMENT, "bad SimpleRequest");
+		finish(j->call, RPC_STATUS_INVALID_ARGUMENT,
+		       "bad SimpleRequest");
 		return;
 	}
 	if (req->expect_compressed && req->expect_compressed->value)
 		finish(j->call, RPC_STATUS_INVALID_ARGUMENT,
-		    "request was not compressed");
+		       "request was not compressed");
 	else if (!echo_status(j->call, req->response_status)) {
-		rc = send_payload(j, &grpc__testing__simple_response__descriptor,
-		    req->response_size);
+		rc =
+		    send_payload(j, &grpc__testing__simple_response__descriptor,
+		                 req->response_size);
 		if (rc == 0)
 			finish(j->call, RPC_STATUS_OK, NULL);
 		else if (rc == CB_EINVAL)
 			finish(j->call, RPC_STATUS_INVALID_ARGUMENT,
-			    "bad response_size");
+			       "bad response_size");
 	}
 	grpc__testing__simple_request__free_unpacked(req, NULL);
 }
@@ -314,10 +312,10 @@ answer(struct job *j, struct req *r)
 	int rc = 0;
 
 	req = grpc__testing__streaming_output_call_request__unpack(NULL, r->len,
-	    r->buf);
+	                                                           r->buf);
 	if (req == NULL) {
 		finish(j->call, RPC_STATUS_INVALID_ARGUMENT,
-		    "bad StreamingOutputCallRequest");
+		       "bad StreamingOutputCallRequest");
 		return -1;
 	}
 	if (echo_status(j->call, req->response_status))
@@ -327,7 +325,8 @@ answer(struct job *j, struct req *r)
 		    req->response_parameters[i];
 
 		pause_us(j, p->interval_us);
-		rc = send_payload(j,
+		rc = send_payload(
+		    j,
 		    &grpc__testing__streaming_output_call_response__descriptor,
 		    p->size);
 	}
@@ -403,8 +402,7 @@ duplex_start(struct rpc_call *call, void *arg)
 
 /* duplex_message passes a request to the call's worker. */
 static void
-duplex_message(struct rpc_call *call, const uint8_t *msg, size_t len,
-    void *arg)
+duplex_message(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	job_push(rpc_call_user(call), msg, len);
 }
@@ -439,22 +437,21 @@ input_start(struct rpc_call *call, void *arg)
 
 /* input_message adds one request's payload size. */
 static void
-input_message(struct rpc_call *call, const uint8_t *msg, size_t len,
-    void *arg)
+input_message(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	struct job *j = rpc_call_user(call);
 	Grpc__Testing__StreamingInputCallRequest *req;
 
-	req = grpc__testing__streaming_input_call_request__unpack(NULL, len,
-	    msg);
+	req =
+	    grpc__testing__streaming_input_call_request__unpack(NULL, len, msg);
 	if (req == NULL) {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
-		    "bad StreamingInputCallRequest", NULL, 0);
+		                "bad StreamingInputCallRequest", NULL, 0);
 		return;
 	}
 	if (req->expect_compressed && req->expect_compressed->value)
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
-		    "request was not compressed", NULL, 0);
+		                "request was not compressed", NULL, 0);
 	else if (req->payload != NULL)
 		j->aggregated += (int64_t)req->payload->body.len;
 	grpc__testing__streaming_input_call_request__free_unpacked(req, NULL);
@@ -512,40 +509,51 @@ testservice_register(struct rpc_server *srv, struct pool *p)
 {
 	static int marker;
 	const struct rpc_handler handlers[] = {
-		{.kind = RPC_UNARY, .on_request = empty_call},
-		{.kind = RPC_UNARY, .on_request = one_request,
-		    .on_cancel = on_cancel, .on_writable = on_writable},
-		{.kind = RPC_UNARY, .on_request = one_request,
-		    .on_cancel = on_cancel, .on_writable = on_writable},
-		{.kind = RPC_SERVER_STREAM, .on_request = one_request,
-		    .on_cancel = on_cancel, .on_writable = on_writable,
-		    .arg = &marker},
-		{.kind = RPC_CLIENT_STREAM, .on_start = input_start,
-		    .on_message = input_message,
-		    .on_half_close = input_half_close},
-		{.kind = RPC_BIDI_STREAM, .on_start = duplex_start,
-		    .on_message = duplex_message,
-		    .on_half_close = duplex_half_close,
-		    .on_cancel = on_cancel, .on_writable = on_writable},
-		{.kind = RPC_BIDI_STREAM, .on_start = duplex_start,
-		    .on_message = duplex_message,
-		    .on_half_close = duplex_half_close,
-		    .on_cancel = on_cancel, .on_writable = on_writable,
-		    .arg = &marker},
-		{0}, /* UnimplementedCall stays unimplemented */
+	    {.kind = RPC_UNARY, .on_request = empty_call},
+	    {.kind = RPC_UNARY,
+	     .on_request = one_request,
+	     .on_cancel = on_cancel,
+	     .on_writable = on_writable},
+	    {.kind = RPC_UNARY,
+	     .on_request = one_request,
+	     .on_cancel = on_cancel,
+	     .on_writable = on_writable},
+	    {.kind = RPC_SERVER_STREAM,
+	     .on_request = one_request,
+	     .on_cancel = on_cancel,
+	     .on_writable = on_writable,
+	     .arg = &marker},
+	    {.kind = RPC_CLIENT_STREAM,
+	     .on_start = input_start,
+	     .on_message = input_message,
+	     .on_half_close = input_half_close},
+	    {.kind = RPC_BIDI_STREAM,
+	     .on_start = duplex_start,
+	     .on_message = duplex_message,
+	     .on_half_close = duplex_half_close,
+	     .on_cancel = on_cancel,
+	     .on_writable = on_writable},
+	    {.kind = RPC_BIDI_STREAM,
+	     .on_start = duplex_start,
+	     .on_message = duplex_message,
+	     .on_half_close = duplex_half_close,
+	     .on_cancel = on_cancel,
+	     .on_writable = on_writable,
+	     .arg = &marker},
+	    {0}, /* UnimplementedCall stays unimplemented */
 	};
 
 	const struct rpc_handler health[] = {
-		{.kind = RPC_UNARY, .on_request = health_call},
-		{.kind = RPC_UNARY, .on_request = health_call, .arg = &marker},
+	    {.kind = RPC_UNARY, .on_request = health_call},
+	    {.kind = RPC_UNARY, .on_request = health_call, .arg = &marker},
 	};
 	int rc;
 
 	workers = p;
 	server = srv;
-	if ((rc = rpc_server_add_service(srv,
-		 &grpc__testing__test_service__descriptor, handlers)) != 0)
+	if ((rc = rpc_server_add_service(
+	         srv, &grpc__testing__test_service__descriptor, handlers)) != 0)
 		return rc;
-	return rpc_server_add_service(srv,
-	    &grpc__testing__xds_update_health_service__descriptor, health);
+	return rpc_server_add_service(
+	    srv, &grpc__testing__xds_update_health_service__descriptor, health);
 }

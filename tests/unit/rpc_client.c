@@ -35,7 +35,7 @@ find(struct tc *c, int32_t id)
 /* on_send hands client bytes to the server session. */
 static ssize_t
 on_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
-    void *user)
+        void *user)
 {
 	struct tc *c = user;
 
@@ -46,9 +46,9 @@ on_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
 
 /* on_header records a response header or trailer. */
 static int
-on_header(nghttp2_session *ng, const nghttp2_frame *frame,
-    const uint8_t *name, size_t namelen, const uint8_t *value,
-    size_t valuelen, uint8_t flags, void *user)
+on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
+          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+          void *user)
 {
 	struct tc_stream *s = find(user, frame->hd.stream_id);
 	size_t used;
@@ -57,13 +57,13 @@ on_header(nghttp2_session *ng, const nghttp2_frame *frame,
 		return 0;
 	if (namelen == 7 && memcmp(name, ":status", 7) == 0)
 		snprintf(s->status, sizeof(s->status), "%.*s", (int)valuelen,
-		    value);
+		         value);
 	else if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0)
 		snprintf(s->grpc_status, sizeof(s->grpc_status), "%.*s",
-		    (int)valuelen, value);
+		         (int)valuelen, value);
 	used = strlen(s->headers);
 	snprintf(s->headers + used, sizeof(s->headers) - used, "%.*s=%.*s\n",
-	    (int)namelen, name, (int)valuelen, value);
+	         (int)namelen, name, (int)valuelen, value);
 	return 0;
 }
 
@@ -87,7 +87,7 @@ on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 /* on_data keeps response DATA. */
 static int
 on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data,
-    size_t len, void *user)
+        size_t len, void *user)
 {
 	struct tc_stream *s = find(user, id);
 
@@ -127,19 +127,18 @@ tc_open(struct tc *c, struct rpc_server *srv)
 	memset(c, 0, sizeof(*c));
 	c->srv = srv;
 	assert_int_equal(rpc_session_new(srv, "127.0.0.1:1", &owner, &c->sess),
-	    0);
+	                 0);
 	assert_int_equal(nghttp2_session_callbacks_new(&cb), 0);
 	nghttp2_session_callbacks_set_send_callback(cb, on_send);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cb,
-	    on_frame_recv);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	assert_int_equal(nghttp2_session_client_new(&ng, cb, c), 0);
 	nghttp2_session_callbacks_del(cb);
 	c->ng = ng;
-	assert_int_equal(nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, NULL, 0),
-	    0);
+	assert_int_equal(
+	    nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, NULL, 0), 0);
 	for (int i = 0; i < TC_STREAMS; i++)
 		c->s[i].data = malloc(TC_DATA);
 	tc_pump(c);
@@ -159,7 +158,7 @@ tc_close(struct tc *c)
 /* body_read feeds the pending request body to nghttp2. */
 static ssize_t
 body_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
-    uint32_t *flags, nghttp2_data_source *src, void *user)
+          uint32_t *flags, nghttp2_data_source *src, void *user)
 {
 	struct tc *c = user;
 	size_t n = c->body_len - c->body_off;
@@ -180,9 +179,8 @@ body_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
 static nghttp2_nv
 nv(const char *name, const char *value)
 {
-	nghttp2_nv f = {(uint8_t *)(uintptr_t)name,
-	    (uint8_t *)(uintptr_t)value, strlen(name), strlen(value),
-	    NGHTTP2_NV_FLAG_NONE};
+	nghttp2_nv f = {(uint8_t *)(uintptr_t)name, (uint8_t *)(uintptr_t)value,
+	                strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
 
 	return f;
 }
@@ -199,11 +197,12 @@ send_body(struct tc *c, int32_t id, const uint8_t *p, size_t n, int end)
 	prd.source.fd = end;
 	prd.read_callback = body_read;
 	/* A stream the server already answered and reset takes no DATA. */
-	if (nghttp2_submit_data(c->ng,
-		end ? NGHTTP2_FLAG_END_STREAM : NGHTTP2_FLAG_NONE, id, &prd) != 0)
+	if (nghttp2_submit_data(
+	        c->ng, end ? NGHTTP2_FLAG_END_STREAM : NGHTTP2_FLAG_NONE, id,
+	        &prd) != 0)
 		return;
 	for (int i = 0; i < 10000 && (c->body_off < c->body_len ||
-			     nghttp2_session_want_write(c->ng));
+	                              nghttp2_session_want_write(c->ng));
 	     i++)
 		tc_pump(c);
 }
@@ -211,12 +210,12 @@ send_body(struct tc *c, int32_t id, const uint8_t *p, size_t n, int end)
 /* tc_request submits a request's headers and body. */
 struct tc_stream *
 tc_request(struct tc *c, const char *path, const char *const *hdrs,
-    const uint8_t *body, size_t len, int end)
+           const uint8_t *body, size_t len, int end)
 {
-	const char *names[16] = {":method", ":scheme", ":path", ":authority",
-	    "te", "content-type"};
-	const char *values[16] = {"POST", "http", path, "test", "trailers",
-	    "application/grpc"};
+	const char *names[16] = {":method",    ":scheme", ":path",
+	                         ":authority", "te",      "content-type"};
+	const char *values[16] = {"POST", "http",     path,
+	                          "test", "trailers", "application/grpc"};
 	nghttp2_nv fields[16];
 	size_t n = 6, k = 0;
 	struct tc_stream *s = NULL;
@@ -235,7 +234,8 @@ tc_request(struct tc *c, const char *path, const char *const *hdrs,
 	for (size_t i = 0; i < n; i++)
 		if (values[i] != NULL)
 			fields[k++] = nv(names[i], values[i]);
-	id = nghttp2_submit_headers(c->ng,
+	id = nghttp2_submit_headers(
+	    c->ng,
 	    body == NULL && end ? NGHTTP2_FLAG_END_STREAM : NGHTTP2_FLAG_NONE,
 	    -1, NULL, fields, k, NULL);
 	assert_true(id > 0);
@@ -252,8 +252,7 @@ tc_request(struct tc *c, const char *path, const char *const *hdrs,
 
 /* tc_data sends more of a request. */
 void
-tc_data(struct tc *c, struct tc_stream *s, const uint8_t *p, size_t n,
-    int end)
+tc_data(struct tc *c, struct tc_stream *s, const uint8_t *p, size_t n, int end)
 {
 	send_body(c, s->id, p, n, end);
 }
@@ -263,7 +262,7 @@ void
 tc_reset(struct tc *c, struct tc_stream *s)
 {
 	nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
-	    NGHTTP2_CANCEL);
+	                          NGHTTP2_CANCEL);
 	tc_pump(c);
 }
 

@@ -13,30 +13,30 @@ struct rpc_server;
 struct rpc_session;
 
 #define TC_STREAMS 8
-#define TC_TEXT 2048
-#define TC_DATA (2u << 20)
+#define TC_TEXT    2048
+#define TC_DATA    (2u << 20)
 
 /* What one response stream received. */
 struct tc_stream {
 	int32_t id;
-	char status[8];		/* :status */
-	char grpc_status[8];	/* grpc-status, from headers or trailers */
-	char headers[TC_TEXT];	/* "key=value\n" for every other field */
-	int nheaders;		/* HEADERS frames received */
+	char status[8];        /* :status */
+	char grpc_status[8];   /* grpc-status, from headers or trailers */
+	char headers[TC_TEXT]; /* "key=value\n" for every other field */
+	int nheaders;          /* HEADERS frames received */
 	uint8_t *data;
 	size_t len;
 	int closed;
-	int rst;		/* RST_STREAM received */
+	int rst; /* RST_STREAM received */
 	uint32_t rst_code;
 };
 
 struct tc {
 	struct rpc_server *srv;
 	struct rpc_session *sess;
-	void *ng;		/* the client's nghttp2_session */
+	void *ng; /* the client's nghttp2_session */
 	struct tc_stream s[TC_STREAMS];
-	int failed;		/* the server session failed */
-	const uint8_t *body;	/* request body being sent */
+	int failed;          /* the server session failed */
+	const uint8_t *body; /* request body being sent */
 	size_t body_len, body_off;
 };
 
@@ -53,11 +53,12 @@ void tc_close(struct tc *c);
  * Returns the stream's record.
  */
 struct tc_stream *tc_request(struct tc *c, const char *path,
-    const char *const *hdrs, const uint8_t *body, size_t len, int end);
+                             const char *const *hdrs, const uint8_t *body,
+                             size_t len, int end);
 
 /* tc_data sends more DATA on a stream, ending it if end. */
 void tc_data(struct tc *c, struct tc_stream *s, const uint8_t *p, size_t n,
-    int end);
+             int end);
 
 /* tc_reset sends RST_STREAM(CANCEL). */
 void tc_reset(struct tc *c, struct tc_stream *s);
@@ -70,7 +71,7 @@ int tc_pump_until(struct tc *c, struct tc_stream *s, int ms);
 
 /* tc_header finds "key=" in a stream's headers; NULL if absent. */
 const char *tc_header(const struct tc_stream *s, const char *key, char *buf,
-    size_t size);
+                      size_t size);
 
 /* tc_frame writes a framed message of len bytes of value ch; returns size. */
 size_t tc_frame(uint8_t *out, const void *msg, size_t len);

@@ -1,9 +1,8 @@
 /*
- * The HTTP/2 engine against an nghttp2 client in memory: request
- * validation and trailers-only refusals (405, 415, 400, UNIMPLEMENTED),
- * message limits, status and metadata encoding, RST_STREAM(NO_ERROR) after an
- * early status, deadlines, client cancellation reaching the handler,
- * completion from another thread, dropped completion after cancellation,
+ * The HTTP/2 engine against an in-memory nghttp2 client: refusals (405, 415,
+ * 400, UNIMPLEMENTED), message limits, status and metadata encoding,
+ * RST_STREAM(NO_ERROR) after an early status, deadlines, cancellation reaching
+ * the handler, completion from another thread and after cancellation,
  * backpressure with on_writable, and the done hook.
  */
 #include <stdarg.h>
@@ -28,7 +27,7 @@
 /* What the handlers saw, for the tests to check. */
 static struct {
 	struct rpc_server *srv;
-	struct rpc_call *held;		/* a call the test completes itself */
+	struct rpc_call *held; /* a call the test completes itself */
 	int cancel_reason;
 	int cancels;
 	char bin_seen[16];
@@ -42,15 +41,15 @@ static struct {
 	pthread_cond_t cv;
 	int writable;
 	int ebusy;
-	int thread_errors;	/* cmocka cannot assert off the main thread */
+	int thread_errors; /* cmocka cannot assert off the main thread */
 } g;
 
 /* echo answers a unary call; E and H select other answers. */
 static void
 echo(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
-	static const struct rpc_md trailer = {"x-t-bin",
-	    (const uint8_t *)"\xab\xab\xab\x01", 4};
+	static const struct rpc_md trailer = {
+	    "x-t-bin", (const uint8_t *)"\xab\xab\xab\x01", 4};
 	static const struct rpc_md header = {"x-h", (const uint8_t *)"v", 1};
 	const struct rpc_md *bin = rpc_call_md_get(call, "x-k-bin");
 
@@ -60,7 +59,9 @@ echo(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	}
 	if (len > 0 && msg[0] == 'E') {
 		rpc_call_finish(call, RPC_STATUS_INVALID_ARGUMENT,
-		    "b\xc3\xa4" "d%", &trailer, 1);
+		                "b\xc3\xa4"
+		                "d%",
+		                &trailer, 1);
 		return;
 	}
 	if (len > 0 && msg[0] == 'H')
@@ -108,7 +109,8 @@ flood_thread(void *arg)
 	int rc;
 
 	for (int i = 0; i < FLOOD_MSGS; i++) {
-		while ((rc = rpc_call_send(call, msg, FLOOD_SIZE)) == CB_EBUSY) {
+		while ((rc = rpc_call_send(call, msg, FLOOD_SIZE)) ==
+		       CB_EBUSY) {
 			pthread_mutex_lock(&g.mu);
 			g.ebusy++;
 			while (!g.writable)
@@ -135,12 +137,14 @@ start_thread(struct rpc_call *call, void *(*fn)(void *))
 	g.thread_running = 1;
 }
 
+/* threaded answers from a new thread with three messages. */
 static void
 threaded(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	start_thread(call, three_messages);
 }
 
+/* flood answers from a new thread with more than the stream holds. */
 static void
 flood(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
@@ -163,9 +167,9 @@ bidi_start(struct rpc_call *call, void *arg)
 {
 }
 
+/* bidi_message echoes a message, or finishes early on F. */
 static void
-bidi_message(struct rpc_call *call, const uint8_t *msg, size_t len,
-    void *arg)
+bidi_message(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	if (len > 0 && msg[0] == 'F')
 		rpc_call_finish(call, RPC_STATUS_ABORTED, "early", NULL, 0);
@@ -173,6 +177,7 @@ bidi_message(struct rpc_call *call, const uint8_t *msg, size_t len,
 		assert_int_equal(rpc_call_send(call, msg, len), 0);
 }
 
+/* bidi_half_close finishes with OK. */
 static void
 bidi_half_close(struct rpc_call *call, void *arg)
 {
@@ -188,21 +193,25 @@ on_done(const struct rpc_call_info *info, void *arg)
 	g.ndone++;
 }
 
+/* setup makes a server with small limits and the test methods. */
 static int
 setup(void **state)
 {
 	struct rpc_options o;
 	const struct rpc_handler echo_h = {.kind = RPC_UNARY,
-	    .on_request = echo};
-	const struct rpc_handler never_h = {.kind = RPC_UNARY,
-	    .on_request = never, .on_cancel = on_cancel};
+	                                   .on_request = echo};
+	const struct rpc_handler never_h = {
+	    .kind = RPC_UNARY, .on_request = never, .on_cancel = on_cancel};
 	const struct rpc_handler thread_h = {.kind = RPC_SERVER_STREAM,
-	    .on_request = threaded};
+	                                     .on_request = threaded};
 	const struct rpc_handler flood_h = {.kind = RPC_SERVER_STREAM,
-	    .on_request = flood, .on_writable = on_writable};
+	                                    .on_request = flood,
+	                                    .on_writable = on_writable};
 	const struct rpc_handler bidi_h = {.kind = RPC_BIDI_STREAM,
-	    .on_start = bidi_start, .on_message = bidi_message,
-	    .on_half_close = bidi_half_close, .on_cancel = on_cancel};
+	                                   .on_start = bidi_start,
+	                                   .on_message = bidi_message,
+	                                   .on_half_close = bidi_half_close,
+	                                   .on_cancel = on_cancel};
 
 	memset(&g, 0, sizeof(g));
 	pthread_mutex_init(&g.mu, NULL);
@@ -215,16 +224,17 @@ setup(void **state)
 	assert_int_equal(rpc_server_new(&o, &g.srv), 0);
 	assert_int_equal(rpc_server_add_method(g.srv, "/t.S/Echo", &echo_h), 0);
 	assert_int_equal(rpc_server_add_method(g.srv, "/t.S/Never", &never_h),
-	    0);
+	                 0);
 	assert_int_equal(rpc_server_add_method(g.srv, "/t.S/Thread", &thread_h),
-	    0);
+	                 0);
 	assert_int_equal(rpc_server_add_method(g.srv, "/t.S/Flood", &flood_h),
-	    0);
+	                 0);
 	assert_int_equal(rpc_server_add_method(g.srv, "/t.S/Bidi", &bidi_h), 0);
 	*state = NULL;
 	return 0;
 }
 
+/* teardown joins the helper thread and frees the server. */
 static int
 teardown(void **state)
 {
@@ -250,8 +260,8 @@ message_of(uint8_t *buf, const char *text)
  * end) and pumps until the stream closes, or just once when ms is 0.
  */
 static struct tc_stream *
-ask(struct tc *c, const char *path, const char *const *hdrs,
-    const char *text, int end, int ms)
+ask(struct tc *c, const char *path, const char *const *hdrs, const char *text,
+    int end, int ms)
 {
 	uint8_t buf[64];
 	struct tc_stream *s;
@@ -264,6 +274,7 @@ ask(struct tc *c, const char *path, const char *const *hdrs,
 	return s;
 }
 
+/* A unary call: HEADERS, one message, trailers, and a report. */
 static void
 test_unary_echo(void **state)
 {
@@ -291,7 +302,7 @@ test_unary_echo(void **state)
 /* refused runs one request that must get a trailers-only answer. */
 static void
 refused(const char *path, const char *const *hdrs, const char *http,
-    const char *grpc)
+        const char *grpc)
 {
 	struct tc c;
 	struct tc_stream *s;
@@ -305,6 +316,7 @@ refused(const char *path, const char *const *hdrs, const char *http,
 	tc_close(&c);
 }
 
+/* Requests that must be refused with one trailers-only HEADERS. */
 static void
 test_refusals(void **state)
 {
@@ -314,7 +326,7 @@ test_refusals(void **state)
 	static const char *const badtime[] = {"grpc-timeout", "1x", NULL};
 	static const char *const badbin[] = {"x-k-bin", "!!!!", NULL};
 	static const char *const plus[] = {"content-type",
-	    "application/grpc+proto", NULL};
+	                                   "application/grpc+proto", NULL};
 	static const char *const gzip[] = {"grpc-encoding", "gzip", NULL};
 	char buf[64];
 	struct tc c;
@@ -338,7 +350,7 @@ test_refusals(void **state)
 	/* grpc+proto is gRPC too. */
 	tc_open(&c, g.srv);
 	s = tc_request(&c, "/t.S/Echo", plus, (const uint8_t *)"\0\0\0\0\0", 5,
-	    1);
+	               1);
 	assert_true(tc_pump_until(&c, s, 1000));
 	assert_string_equal(s->grpc_status, "0");
 	/* An unsupported encoding is named in the answer. */
@@ -367,6 +379,7 @@ status_of(const char *path, const uint8_t *body, size_t len, int end)
 	return code;
 }
 
+/* Receive limit, compressed flag, and one request per unary call. */
 static void
 test_message_limits(void **state)
 {
@@ -383,9 +396,8 @@ test_message_limits(void **state)
 	big[4] = 0x00;
 	assert_int_equal(status_of("/t.S/Echo", big, 1029, 1), 0);
 	/* Compressed without grpc-encoding, two messages, none, truncated. */
-	assert_int_equal(status_of("/t.S/Echo",
-			     (const uint8_t *)"\1\0\0\0\1x", 6, 1),
-	    13);
+	assert_int_equal(
+	    status_of("/t.S/Echo", (const uint8_t *)"\1\0\0\0\1x", 6, 1), 13);
 	n = message_of(buf, "a");
 	n += message_of(buf + n, "b");
 	assert_int_equal(status_of("/t.S/Echo", buf, n, 1), 13);
@@ -394,6 +406,7 @@ test_message_limits(void **state)
 	free(big);
 }
 
+/* grpc-message percent-encoding and -bin metadata both ways. */
 static void
 test_status_and_metadata(void **state)
 {
@@ -406,7 +419,7 @@ test_status_and_metadata(void **state)
 	s = ask(&c, "/t.S/Echo", bin, "E", 1, 1000);
 	assert_string_equal(s->grpc_status, "3");
 	assert_string_equal(tc_header(s, "grpc-message", v, sizeof(v)),
-	    "b%C3%A4d%25");
+	                    "b%C3%A4d%25");
 	assert_string_equal(tc_header(s, "x-t-bin", v, sizeof(v)), "q6urAQ");
 	assert_int_equal(g.bin_len, 3);
 	assert_memory_equal(g.bin_seen, "\0\1\2", 3);
@@ -418,6 +431,7 @@ test_status_and_metadata(void **state)
 	tc_close(&c);
 }
 
+/* A status while the client sends is followed by RST_STREAM(NO_ERROR). */
 static void
 test_early_status_resets(void **state)
 {
@@ -433,6 +447,7 @@ test_early_status_resets(void **state)
 	tc_close(&c);
 }
 
+/* grpc-timeout expires: DEADLINE_EXCEEDED, on_cancel, late reply dropped. */
 static void
 test_deadline(void **state)
 {
@@ -461,6 +476,7 @@ late_reply(void *arg)
 	return NULL;
 }
 
+/* RST_STREAM from the client reaches on_cancel; a late reply is dropped. */
 static void
 test_client_cancel(void **state)
 {
@@ -485,6 +501,7 @@ test_client_cancel(void **state)
 	assert_int_equal(g.done.status, RPC_STATUS_CANCELLED);
 }
 
+/* Closing the connection cancels its calls. */
 static void
 test_connection_close_cancels(void **state)
 {
@@ -498,6 +515,7 @@ test_connection_close_cancels(void **state)
 	assert_int_equal(g.cancel_reason, RPC_CANCEL_CLOSED);
 }
 
+/* Messages and status sent from another thread arrive in order. */
 static void
 test_thread_completion(void **state)
 {
@@ -516,6 +534,7 @@ test_thread_completion(void **state)
 	tc_close(&c);
 }
 
+/* A producer past the stream bound gets CB_EBUSY, then on_writable. */
 static void
 test_backpressure(void **state)
 {
@@ -530,28 +549,27 @@ test_backpressure(void **state)
 	tc_close(&c);
 }
 
+/* main runs every test with a fresh server. */
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_unary_echo, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_message_limits, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_status_and_metadata, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_early_status_resets, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_cancel, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_connection_close_cancels,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_thread_completion, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_backpressure, setup,
-		    teardown),
+	    cmocka_unit_test_setup_teardown(test_unary_echo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_message_limits, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_status_and_metadata, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_early_status_resets, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_cancel, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_connection_close_cancels,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_thread_completion, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,6 +33,7 @@ struct got {
 	int compressed[8];
 };
 
+/* collect records each whole message the framer hands over. */
 static int
 collect(void *arg, const uint8_t *msg, size_t len, int compressed)
 {
@@ -55,6 +56,7 @@ frame(uint8_t *buf, size_t len, uint8_t c)
 	return RPC_FRAME_HDR + len;
 }
 
+/* Messages split byte by byte, and several in one chunk. */
 static void
 test_frame_split_and_joined(void **state)
 {
@@ -73,7 +75,7 @@ test_frame_split_and_joined(void **state)
 	/* One byte at a time: every boundary falls inside something. */
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(rpc_frame_feed(&rx, buf + i, 1, collect, &g),
-		    0);
+		                 0);
 	assert_int_equal(g.n, 4);
 	assert_int_equal(g.len[0], 3);
 	assert_int_equal(g.first[0], 'a');
@@ -93,6 +95,7 @@ test_frame_split_and_joined(void **state)
 	rpc_frame_rx_free(&rx);
 }
 
+/* Oversized, peer-sized, bad-flag and over-budget messages are refused. */
 static void
 test_frame_limits(void **state)
 {
@@ -135,6 +138,7 @@ test_frame_limits(void **state)
 	assert_int_equal(tight.used, 0);
 }
 
+/* Every grpc-timeout unit, saturation, and malformed values. */
 static void
 test_timeout_units(void **state)
 {
@@ -142,55 +146,61 @@ test_timeout_units(void **state)
 		const char *text;
 		int64_t ns;
 	} ok[] = {
-		{"1n", 1}, {"5u", 5000}, {"7m", 7000000}, {"2S", 2000000000},
-		{"3M", 180000000000LL}, {"1H", 3600000000000LL},
-		{"2562047H", 2562047LL * 3600000000000LL},
-		{"99999999H", INT64_MAX}, {"0m", 0},
+	    {"1n", 1},
+	    {"5u", 5000},
+	    {"7m", 7000000},
+	    {"2S", 2000000000},
+	    {"3M", 180000000000LL},
+	    {"1H", 3600000000000LL},
+	    {"2562047H", 2562047LL * 3600000000000LL},
+	    {"99999999H", INT64_MAX},
+	    {"0m", 0},
 	};
-	static const char *const bad[] = {"", "1", "m", "123456789S", "1s",
-	    "-1S", "1.5S", " 1S", "1SS"};
+	static const char *const bad[] = {
+	    "", "1", "m", "123456789S", "1s", "-1S", "1.5S", " 1S", "1SS"};
 	int64_t ns;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		assert_int_equal(rpc_timeout_parse((const uint8_t *)ok[i].text,
-				     strlen(ok[i].text), &ns),
-		    0);
+		                                   strlen(ok[i].text), &ns),
+		                 0);
 		assert_true(ns == ok[i].ns);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(rpc_timeout_parse((const uint8_t *)bad[i],
-				     strlen(bad[i]), &ns),
-		    CB_EFORMAT);
+		                                   strlen(bad[i]), &ns),
+		                 CB_EFORMAT);
 }
 
+/* -bin values decode padded or not and go out unpadded; bad keys refused. */
 static void
 test_md_bin(void **state)
 {
 	struct rpc_mdlist in = {0}, out = {0};
 	const struct rpc_md *m;
 	struct rpc_md send[2] = {
-		{"x-raw-bin", (const uint8_t *)"\xab\xab\xab\x01", 4},
-		{"x-text", (const uint8_t *)"hello world", 11},
+	    {"x-raw-bin", (const uint8_t *)"\xab\xab\xab\x01", 4},
+	    {"x-text", (const uint8_t *)"hello world", 11},
 	};
 
 	(void)state;
 	/* Padded and unpadded base64 both decode. */
 	assert_int_equal(rpc_md_add_received(&in, (const uint8_t *)"a-bin", 5,
-			     (const uint8_t *)"AAEC", 4),
-	    0);
+	                                     (const uint8_t *)"AAEC", 4),
+	                 0);
 	assert_int_equal(rpc_md_add_received(&in, (const uint8_t *)"b-bin", 5,
-			     (const uint8_t *)"AAE=", 4),
-	    0);
+	                                     (const uint8_t *)"AAE=", 4),
+	                 0);
 	assert_int_equal(rpc_md_add_received(&in, (const uint8_t *)"c-bin", 5,
-			     (const uint8_t *)"AAE", 3),
-	    0);
+	                                     (const uint8_t *)"AAE", 3),
+	                 0);
 	assert_int_equal(rpc_md_add_received(&in, (const uint8_t *)"d-bin", 5,
-			     (const uint8_t *)"A!==", 4),
-	    CB_EFORMAT);
+	                                     (const uint8_t *)"A!==", 4),
+	                 CB_EFORMAT);
 	assert_int_equal(rpc_md_add_received(&in, (const uint8_t *)"bin", 3,
-			     (const uint8_t *)"A!", 2),
-	    0);
+	                                     (const uint8_t *)"A!", 2),
+	                 0);
 	m = rpc_md_find(&in, "a-bin");
 	assert_non_null(m);
 	assert_int_equal(m->len, 3);
@@ -217,6 +227,7 @@ test_md_bin(void **state)
 	rpc_md_clear(&out);
 }
 
+/* grpc-message percent-encoding and status names. */
 static void
 test_status_encoding(void **state)
 {
@@ -232,15 +243,14 @@ test_status_encoding(void **state)
 	assert_int_equal(len, strlen(s));
 	free(s);
 	assert_string_equal(rpc_status_name(RPC_STATUS_UNAVAILABLE),
-	    "UNAVAILABLE");
+	                    "UNAVAILABLE");
 	assert_string_equal(rpc_status_name(17), "?");
 	assert_string_equal(rpc_strerror(RPC_ECLOSED), "call has ended");
 }
 
 /* noop_request is a handler that does nothing. */
 static void
-noop_request(struct rpc_call *call, const uint8_t *msg, size_t len,
-    void *arg)
+noop_request(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 }
 
@@ -254,6 +264,7 @@ count_service(const char *name, size_t len, void *arg)
 	strcat(buf, ";");
 }
 
+/* Method paths: order, lookup by length, refusals, services once each. */
 static void
 test_router(void **state)
 {
@@ -282,6 +293,7 @@ test_router(void **state)
 	rpc_router_free(&r);
 }
 
+/* The reflection index: files, symbols, scoping, refusal of a torn set. */
 static void
 test_descset(void **state)
 {
@@ -291,13 +303,13 @@ test_descset(void **state)
 	uint8_t *bad;
 
 	(void)state;
-	assert_int_equal(rpc_descset_add(&ds, cb_grpc_descriptors,
-			     cb_grpc_descriptors_len),
+	assert_int_equal(
+	    rpc_descset_add(&ds, cb_grpc_descriptors, cb_grpc_descriptors_len),
 	    0);
 	/* The same set again adds nothing. */
 	size_t nfiles = ds.nfiles, nsyms = ds.nsyms;
-	assert_int_equal(rpc_descset_add(&ds, cb_grpc_descriptors,
-			     cb_grpc_descriptors_len),
+	assert_int_equal(
+	    rpc_descset_add(&ds, cb_grpc_descriptors, cb_grpc_descriptors_len),
 	    0);
 	assert_int_equal(ds.nfiles, nfiles);
 	assert_int_equal(ds.nsyms, nsyms);
@@ -307,13 +319,13 @@ test_descset(void **state)
 	assert_non_null(sym);
 	assert_int_equal(sym->file, (size_t)f);
 	assert_non_null(rpc_descset_symbol(&ds, "grpc.health.v1.Health.Watch"));
-	assert_non_null(rpc_descset_symbol(&ds,
-	    "grpc.health.v1.HealthCheckResponse.ServingStatus"));
+	assert_non_null(rpc_descset_symbol(
+	    &ds, "grpc.health.v1.HealthCheckResponse.ServingStatus"));
 	/* Enum values live beside their enum, as in protobuf's scoping. */
-	assert_non_null(rpc_descset_symbol(&ds,
-	    "grpc.health.v1.HealthCheckResponse.SERVING"));
+	assert_non_null(rpc_descset_symbol(
+	    &ds, "grpc.health.v1.HealthCheckResponse.SERVING"));
 	sym = rpc_descset_symbol(&ds,
-	    "grpc.reflection.v1.ServerReflectionRequest");
+	                         "grpc.reflection.v1.ServerReflectionRequest");
 	assert_non_null(sym);
 	assert_true(sym->type);
 	assert_null(rpc_descset_symbol(&ds, "grpc.health.v1"));
@@ -323,8 +335,8 @@ test_descset(void **state)
 	memcpy(bad, cb_grpc_descriptors, cb_grpc_descriptors_len);
 	bad[1] ^= 0x7f;
 	struct rpc_descset fresh = {0};
-	assert_int_equal(rpc_descset_add(&fresh, bad, cb_grpc_descriptors_len -
-					     7),
+	assert_int_equal(
+	    rpc_descset_add(&fresh, bad, cb_grpc_descriptors_len - 7),
 	    CB_EFORMAT);
 	assert_int_equal(fresh.nfiles, 0);
 	assert_int_equal(fresh.nsyms, 0);
@@ -333,17 +345,18 @@ test_descset(void **state)
 	rpc_descset_free(&ds);
 }
 
+/* main runs the tests. */
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frame_split_and_joined),
-		cmocka_unit_test(test_frame_limits),
-		cmocka_unit_test(test_timeout_units),
-		cmocka_unit_test(test_md_bin),
-		cmocka_unit_test(test_status_encoding),
-		cmocka_unit_test(test_router),
-		cmocka_unit_test(test_descset),
+	    cmocka_unit_test(test_frame_split_and_joined),
+	    cmocka_unit_test(test_frame_limits),
+	    cmocka_unit_test(test_timeout_units),
+	    cmocka_unit_test(test_md_bin),
+	    cmocka_unit_test(test_status_encoding),
+	    cmocka_unit_test(test_router),
+	    cmocka_unit_test(test_descset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

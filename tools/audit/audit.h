@@ -9,7 +9,16 @@
 
 struct audit_args {
 	const char *data, *centre, *out, *server, *key, *ca, *since;
+	const char *family, *statement;
 };
+
+/* audit_entries prints a verified export's entries (CSV or JSON lines). */
+int audit_entries(const struct audit_args *a, int csv);
+
+/* audit_statement writes a family's statement; audit_verify_statement
+ * checks one. Both return an exit status. */
+int audit_statement(const struct audit_args *a);
+int audit_verify_statement(const struct audit_args *a);
 
 /* audit_verify verifies the export in a->out; returns an exit status. */
 int audit_verify(const struct audit_args *a);

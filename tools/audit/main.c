@@ -25,6 +25,9 @@ static const char usage_text[] =
     "       carebank-audit export --server HOST:PORT --key KEYFILE --centre ID\n"
     "                      --out OUT [--ca FILE]\n"
     "       carebank-audit verify --key VKEY [--since CHECKPOINT] OUT\n"
+    "       carebank-audit entries --key VKEY --csv|--jsonl OUT\n"
+    "       carebank-audit statement --key VKEY --family ID --out FILE OUT\n"
+    "       carebank-audit verify-statement --key VKEY FILE\n"
     "\n"
     "export   writes the centre's log, as of its latest signed checkpoint, as\n"
     "         a C2SP tlog-tiles directory: checkpoint, vkey, tile/..., with\n"
@@ -37,7 +40,18 @@ static const char usage_text[] =
     "         --since, also proves that OUT extends an earlier checkpoint\n"
     "         (a file saved from an earlier export) by a consistency proof.\n"
     "         Prints a summary and the recomputed balances, or the first\n"
-    "         failure: the entry or file, and why.\n";
+    "         failure: the entry or file, and why.\n"
+    "entries  verifies OUT, then prints its entries for a spreadsheet:\n"
+    "         --csv, one row per posting (index, time, method, account,\n"
+    "         unit, amount, balance, late, review); or --jsonl, one JSON\n"
+    "         object per entry with the signed request decoded.\n"
+    "statement  writes a family's statement to FILE: every entry of the\n"
+    "         verified export OUT that moved its accounts, with proofs of\n"
+    "         inclusion in the export's signed checkpoint, and its balances.\n"
+    "         The family can take it anywhere.\n"
+    "verify-statement  checks such a statement with only the centre's\n"
+    "         verifier key: the signature, every proof, and that no entry is\n"
+    "         missing between the first and the last listed.\n";
 
 /* usage prints the synopsis and exits. */
 static void __attribute__((noreturn))
@@ -49,7 +63,7 @@ usage(int code)
 
 enum {
 	OPT_DATA = 256, OPT_CENTRE, OPT_OUT, OPT_SERVER, OPT_KEY, OPT_CA,
-	OPT_SINCE, OPT_HELP,
+	OPT_SINCE, OPT_HELP, OPT_CSV, OPT_JSONL, OPT_FAMILY,
 };
 
 static const struct option options[] = {
@@ -61,6 +75,9 @@ static const struct option options[] = {
 	{"ca", required_argument, NULL, OPT_CA},
 	{"since", required_argument, NULL, OPT_SINCE},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"csv", no_argument, NULL, OPT_CSV},
+	{"jsonl", no_argument, NULL, OPT_JSONL},
+	{"family", required_argument, NULL, OPT_FAMILY},
 	{NULL, 0, NULL, 0},
 };
 
@@ -104,7 +121,7 @@ main(int argc, char **argv)
 {
 	struct audit_args a = {0};
 	const char *cmd;
-	int ch;
+	int ch, csv = 0, jsonl = 0;
 
 	if (argc < 2)
 		usage(2);
@@ -136,6 +153,15 @@ main(int argc, char **argv)
 		case OPT_SINCE:
 			a.since = optarg;
 			break;
+		case OPT_CSV:
+			csv = 1;
+			break;
+		case OPT_JSONL:
+			jsonl = 1;
+			break;
+		case OPT_FAMILY:
+			a.family = optarg;
+			break;
 		case OPT_HELP:
 		case 'h':
 			usage(0);
@@ -155,6 +181,26 @@ main(int argc, char **argv)
 			usage(2);
 		a.out = argv[optind];
 		return audit_verify(&a);
+	}
+	if (strcmp(cmd, "entries") == 0) {
+		if (optind != argc - 1 || a.key == NULL || csv == jsonl)
+			usage(2);
+		a.out = argv[optind];
+		return audit_entries(&a, csv);
+	}
+	if (strcmp(cmd, "statement") == 0) {
+		if (optind != argc - 1 || a.key == NULL || a.family == NULL ||
+		    a.out == NULL)
+			usage(2);
+		a.statement = a.out;
+		a.out = argv[optind];
+		return audit_statement(&a);
+	}
+	if (strcmp(cmd, "verify-statement") == 0) {
+		if (optind != argc - 1 || a.key == NULL)
+			usage(2);
+		a.statement = argv[optind];
+		return audit_verify_statement(&a);
 	}
 	fprintf(stderr, "carebank-audit: unknown command \"%s\"\n", cmd);
 	usage(2);

@@ -442,7 +442,7 @@ cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	int rc, end;
 
-	if ((rc = cb_batch_request_begin(batch)) != 0)
+	if (!op->flat && (rc = cb_batch_request_begin(batch)) != 0)
 		return rc;
 	if ((rc = cb_batch_next(batch, op->centre, &op->index)) == 0 &&
 	    (rc = cb_batch_views(batch, op->centre, &kv)) == 0 &&
@@ -452,6 +452,8 @@ cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
 		rc = cb_batch_append(batch, op->centre, op->entry,
 		    op->request_id, h, out);
 	}
+	if (op->flat)
+		return rc;
 	end = cb_batch_request_end(batch, rc == 0 && op->refusal == 0);
 	return rc ? rc : end;
 }

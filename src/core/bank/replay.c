@@ -98,6 +98,7 @@ cb_replay_leaf(struct cb_replay *r, uint64_t index, const uint8_t *leaf,
 	op.centre = r->id;
 	op.server_time_ms = e->server_time_ms;
 	op.call = e->call;
+	op.flat = true; /* a refusal fails the whole replay */
 	rc = cb_bank_execute(r->batch, &op, &out);
 	if (rc != 0) {
 		rc = fail(r, rc, index, "replaying it failed: %s",
