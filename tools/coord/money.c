@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "pbjson.h"
+#include "json.h"
 #include "coord.h"
 
 #define M_CASH     "/carebank.v1.Coordinator/RecordCash"
@@ -184,7 +184,7 @@ preview(struct coord *co, Carebank__V1__SettleRequest *q, const char *label)
 		(ProtobufCMessage **)&pv) != 0)
 		return EXIT_FAIL;
 	if (co->format == FORMAT_JSON) {
-		pbjson_print(stdout, &pv->base);
+		cbt_json_print(stdout, &pv->base);
 		coord_reply_free(pv);
 		return EXIT_OK;
 	}

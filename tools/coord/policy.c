@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "carebank/entry.h"
-#include "pbjson.h"
+#include "json.h"
 #include "coord.h"
 
 #define HOUR_MS INT64_C(3600000)
@@ -346,7 +346,8 @@ show(struct coord *co, const struct coord_args *a)
 		printf("{\n  \"version\": %u,\n  \"entry\": %llu,\n  "
 		       "\"policy\": ",
 		    co->policy_version, (unsigned long long)co->policy_entry);
-		pbjson_message(stdout, &p->base, 1);
+		cbt_json_write(stdout, &p->base,
+		    CBT_JSON_ALL | CBT_JSON_INDENT, 1);
 		printf("\n}\n");
 		return EXIT_OK;
 	}

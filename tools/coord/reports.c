@@ -3,12 +3,12 @@
  * the fund, entries flagged for review, and who is in the building now.
  * Each is one read from one snapshot of the server, so its numbers agree.
  * Tables show yuan, h:mm and local times; --json prints the report as the
- * API has it (pbjson.h) and --csv the table's rows in fen, minutes and
+ * API has it (json.h) and --csv the table's rows in fen, minutes and
  * Unix milliseconds, for spreadsheets.
  */
 #include <string.h>
 
-#include "pbjson.h"
+#include "json.h"
 #include "coord.h"
 
 #define M_BALANCES  "/carebank.v1.Coordinator/Balances"
@@ -34,7 +34,7 @@ read_centre(struct coord *co, const char *method,
 static int
 json_done(ProtobufCMessage *m)
 {
-	pbjson_print(stdout, m);
+	cbt_json_print(stdout, m);
 	coord_reply_free(m);
 	return EXIT_OK;
 }

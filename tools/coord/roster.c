@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pbjson.h"
+#include "json.h"
 #include "coord.h"
 
 #define M_SCHEDULE "/carebank.v1.Coordinator/ScheduleShift"
@@ -197,7 +197,7 @@ show(struct coord *co, const struct coord_args *a)
 	n = a->val[OPT_ALL] ? all : keep_week(rep, from);
 	if (co->format == FORMAT_JSON) {
 		rep->n_shifts = n;
-		pbjson_print(stdout, &rep->base);
+		cbt_json_print(stdout, &rep->base);
 		rep->n_shifts = all;
 		coord_reply_free(rep);
 		return EXIT_OK;
@@ -278,7 +278,7 @@ swap_list(struct coord *co, const struct coord_args *a)
 		size_t all = rep->n_swaps;
 
 		rep->n_swaps = n;
-		pbjson_print(stdout, &rep->base);
+		cbt_json_print(stdout, &rep->base);
 		rep->n_swaps = all;
 		coord_reply_free(rep);
 		return EXIT_OK;
