@@ -16,6 +16,7 @@
 #include "client.h"
 
 #define CONFIG_MAX 8192
+#define VKEY_FILE_MAX 4096
 #define DEFAULT_TIMEOUT_MS 30000
 
 struct cbt {
@@ -23,6 +24,8 @@ struct cbt {
 	struct cb_key *key;
 	uint8_t kid[CB_KEY_ID_LEN];
 	char centre[64];
+	struct cb_vkey vkey;
+	int has_vkey;
 	unsigned timeout_ms;
 };
 
@@ -63,9 +66,13 @@ apply_line(struct cbt_opts *o, char *line)
 		{"ca", offsetof(struct cbt_opts, ca)},
 		{"cert", offsetof(struct cbt_opts, cert)},
 		{"cert-key", offsetof(struct cbt_opts, cert_key)},
+		{"vkey", offsetof(struct cbt_opts, vkey)},
 	};
 	char *eq = strchr(line, '='), *k = line, *v, *e;
 
+	_Static_assert(sizeof(keys) / sizeof(keys[0]) <=
+		sizeof(o->owned) / sizeof(o->owned[0]),
+	    "a config value per key fits in owned");
 	if (eq == NULL)
 		return -1;
 	*eq = '\0';
@@ -85,7 +92,7 @@ apply_line(struct cbt_opts *o, char *line)
 
 		if (strcmp(k, keys[i].name) == 0) {
 			if (*f == NULL)
-				*f = cb_xstrdup(v);
+				*f = o->owned[i] = cb_xstrdup(v);
 			return 0;
 		}
 	}
@@ -107,6 +114,7 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 	env_or(&o->ca, "CAREBANK_CA");
 	env_or(&o->cert, "CAREBANK_CERT");
 	env_or(&o->cert_key, "CAREBANK_CERT_KEY");
+	env_or(&o->vkey, "CAREBANK_VKEY");
 	if ((path = config_path()) == NULL)
 		return 0;
 	rc = cb_file_read(path, CONFIG_MAX, &buf, &len);
@@ -130,8 +138,8 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 			continue;
 		if (apply_line(o, line) != 0) {
 			snprintf(err, errlen, "%s:%d: expected server, key, "
-					      "centre, ca, cert or cert-key = "
-					      "value",
+					      "centre, ca, cert, cert-key or "
+					      "vkey = value",
 			    path, n);
 			free(buf);
 			free(path);
@@ -141,6 +149,16 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 	free(buf);
 	free(path);
 	return 0;
+}
+
+/* cbt_opts_free frees what the config file gave. */
+void
+cbt_opts_free(struct cbt_opts *o)
+{
+	for (size_t i = 0; i < sizeof(o->owned) / sizeof(o->owned[0]); i++) {
+		free(o->owned[i]);
+		o->owned[i] = NULL;
+	}
 }
 
 /* split_addr splits HOST:PORT or [V6]:PORT. */
@@ -207,6 +225,13 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 	c = cb_xcalloc(1, sizeof(*c));
 	snprintf(c->centre, sizeof(c->centre), "%s", o->centre);
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	if (o->vkey != NULL) {
+		if (cbt_vkey_read(o->vkey, &c->vkey, err, errlen) != 0) {
+			free(c);
+			return -1;
+		}
+		c->has_vkey = 1;
+	}
 	if ((rc = cb_key_load(o->key, &c->key)) != 0) {
 		snprintf(err, errlen, "key %s: %s%s", o->key, cb_strerror(rc),
 		    rc == CB_EPERM ? " (only its owner may read it: chmod 600)" :
@@ -253,6 +278,44 @@ const struct cb_key *
 cbt_key(const struct cbt *c)
 {
 	return c->key;
+}
+
+/* cbt_vkey returns the pinned verifier key, if one was given. */
+const struct cb_vkey *
+cbt_vkey(const struct cbt *c)
+{
+	return c->has_vkey ? &c->vkey : NULL;
+}
+
+/* cbt_vkey_read reads a verifier key line, or a file holding one. */
+int
+cbt_vkey_read(const char *arg, struct cb_vkey *vk, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (cb_vkey_parse(arg, strlen(arg), vk) == 0)
+		return 0;
+	if ((rc = cb_file_read(arg, VKEY_FILE_MAX, &buf, &len)) != 0) {
+		snprintf(err, errlen, "verifier key %s is neither a key line "
+				      "(name+hex8+base64) nor a readable file "
+				      "(%s)",
+		    arg, cb_strerror(rc));
+		return -1;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	rc = cb_vkey_parse((const char *)buf, len, vk);
+	free(buf);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s does not hold a verifier key line "
+				      "(name+hex8+base64, as carebankd init "
+				      "printed it)",
+		    arg);
+		return -1;
+	}
+	return 0;
 }
 
 /* now_ms reads the wall clock. */
@@ -338,9 +401,9 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 	return r->status;
 }
 
-/* pack serializes a request into a new buffer. */
-static uint8_t *
-pack(const ProtobufCMessage *req, size_t *len)
+/* cbt_pack serializes a message into a new buffer. */
+uint8_t *
+cbt_pack(const ProtobufCMessage *req, size_t *len)
 {
 	uint8_t *buf;
 
@@ -356,7 +419,7 @@ cbt_call(struct cbt *c, const char *method, const ProtobufCMessage *req,
     struct cbt_reply *r)
 {
 	size_t len;
-	uint8_t *buf = pack(req, &len);
+	uint8_t *buf = cbt_pack(req, &len);
 	int rc = cbt_call_bytes(c, method, buf, len, r);
 
 	free(buf);
@@ -371,7 +434,7 @@ cbt_stream_start(struct cbt *c, const char *method,
 	struct rpcc_request rq = {method, NULL, 0, NULL, 4, 0};
 	struct signed_md s;
 	size_t len;
-	uint8_t *buf = pack(req, &len);
+	uint8_t *buf = cbt_pack(req, &len);
 	int rc;
 
 	if ((rc = sign(c, method, buf, len, &s)) == 0) {

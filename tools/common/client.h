@@ -13,15 +13,16 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "carebank/note.h"
 #include "carebank/rpc_client.h"
 #include "carebank/sign.h"
 
 /*
  * Where and as whom to connect. Unset fields come from the environment
  * (CAREBANK_SERVER, CAREBANK_KEY, CAREBANK_CENTRE, CAREBANK_CA,
- * CAREBANK_CERT, CAREBANK_CERT_KEY) and then from the config file
- * ($CAREBANK_CONFIG, else $HOME/.config/carebank/client.conf) of
- * "key = value" lines: server, key, centre, ca, cert, cert-key.
+ * CAREBANK_CERT, CAREBANK_CERT_KEY, CAREBANK_VKEY) and then from the
+ * config file ($CAREBANK_CONFIG, else $HOME/.config/carebank/client.conf)
+ * of "key = value" lines: server, key, centre, ca, cert, cert-key, vkey.
  */
 struct cbt_opts {
 	const char *server;   /* HOST:PORT or [V6]:PORT */
@@ -30,7 +31,10 @@ struct cbt_opts {
 	const char *ca;       /* CA for TLS; unset: cleartext h2c */
 	const char *cert;     /* client certificate (mutual TLS) */
 	const char *cert_key;
+	const char *vkey;     /* the centre's pinned verifier key: the line
+				 carebankd init printed, or a file of it */
 	unsigned timeout_ms;  /* per call; 0: 30 s */
+	char *owned[8];       /* what cbt_settings read from the config file */
 };
 
 struct cbt;
@@ -46,10 +50,13 @@ struct cbt_reply {
 
 /*
  * cbt_settings fills what o lacks from the environment and the config file
- * (strings it finds are kept until exit). Returns 0, or -1 with a sentence
- * in err (an unreadable config file, a bad line).
+ * (strings from the file are o's to free, with cbt_opts_free). Returns 0,
+ * or -1 with a sentence in err (an unreadable config file, a bad line).
  */
 int cbt_settings(struct cbt_opts *o, char *err, size_t errlen);
+
+/* cbt_opts_free frees the strings cbt_settings read into o. */
+void cbt_opts_free(struct cbt_opts *o);
 
 /*
  * cbt_open loads the key and connects. Returns 0, or -1 with a sentence in
@@ -67,6 +74,23 @@ const char *cbt_centre(const struct cbt *c);
 
 /* cbt_key returns the caller's key (owned by c). */
 const struct cb_key *cbt_key(const struct cbt *c);
+
+/* cbt_vkey returns the pinned verifier key (owned by c), or NULL if none. */
+const struct cb_vkey *cbt_vkey(const struct cbt *c);
+
+/*
+ * cbt_vkey_read reads a verifier key given as its line (name+hex8+base64)
+ * or as a file holding that line. Returns 0, or -1 with a sentence in err.
+ */
+int cbt_vkey_read(const char *arg, struct cb_vkey *vk, char *err,
+    size_t errlen);
+
+/*
+ * cbt_pack serializes a message into a new buffer (*len bytes; at least one
+ * byte is allocated) that the caller frees, wiping it first if it may hold
+ * a secret.
+ */
+uint8_t *cbt_pack(const ProtobufCMessage *m, size_t *len);
 
 /*
  * cbt_call signs req for method, sends it and waits. Returns the gRPC
