@@ -469,12 +469,7 @@ def coord_keys():
     check(out.startswith("key %s revoked" % key.hex), out)
     c.refused("balances", "--key", path, words=["may not", "revoked"])
     # A kiosk's key may not enrol keys: the key file made for it goes.
-    with open(os.path.join(c.dir, "kiosk.pem"), "wb") as f:
-        from cryptography.hazmat.primitives import serialization
-        f.write(kiosk.priv.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-    os.chmod(os.path.join(c.dir, "kiosk.pem"), 0o600)
+    kiosk.save(os.path.join(c.dir, "kiosk.pem"))
     c.refused("key", "enrol", "--role", "kiosk", "--label", "door 2",
               "--out", "door2.pem", "--key", "kiosk.pem",
               words=["may not", "was removed"])
@@ -698,13 +693,7 @@ def coord_errors():
               words=["127.0.0.1:%d" % port, "is carebankd running"])
     c.refused("balances", "--server", "nowhere", words=["HOST:PORT"])
     stranger = cb.Key()
-    path = os.path.join(c.dir, "stranger.pem")
-    from cryptography.hazmat.primitives import serialization
-    with open(path, "wb") as f:
-        f.write(stranger.priv.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-    os.chmod(path, 0o600)
+    path = stranger.save(os.path.join(c.dir, "stranger.pem"))
     c.refused("balances", "--key", path, words=["clock", "not enrolled"])
     os.chmod(path, 0o644)
     c.refused("balances", "--key", path, words=["chmod 600"])

@@ -20,13 +20,16 @@
 #define DEFAULT_TIMEOUT_MS 30000
 
 struct cbt {
-	struct rpcc_conn *conn;
+	struct rpcc_conn *conn; /* NULL until connected, or after a failure */
 	struct cb_key *key;
 	uint8_t kid[CB_KEY_ID_LEN];
 	char centre[64];
 	struct cb_vkey vkey;
 	int has_vkey;
-	unsigned timeout_ms;
+	unsigned timeout_ms, connect_timeout_ms;
+	char host[256];
+	uint16_t port;
+	char *server, *ca, *cert, *cert_key; /* copies, for reconnecting */
 };
 
 /* env_or keeps a value, or takes it from the environment. */
@@ -96,7 +99,7 @@ apply_line(struct cbt_opts *o, char *line)
 			return 0;
 		}
 	}
-	return -1;
+	return o->extra != NULL ? o->extra(o->extra_arg, k, v) : -1;
 }
 
 /* cbt_settings completes o from the environment and the config file. */
@@ -137,9 +140,9 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 		if (strspn(line, " \t\r") == strlen(line))
 			continue;
 		if (apply_line(o, line) != 0) {
-			snprintf(err, errlen, "%s:%d: expected server, key, "
-					      "centre, ca, cert, cert-key or "
-					      "vkey = value",
+			snprintf(err, errlen, "%s:%d: expected a known setting "
+					      "(server, key, centre, ca, cert, "
+					      "cert-key, vkey, ...) = value",
 			    path, n);
 			free(buf);
 			free(path);
@@ -194,16 +197,19 @@ split_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
 	return 0;
 }
 
-/* cbt_open loads the key and connects to the server. */
+/* dup_or_null copies an optional string. */
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? cb_xstrdup(s) : NULL;
+}
+
+/* cbt_open loads the key and, unless lazy, connects to the server. */
 int
 cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
     size_t errlen)
 {
-	struct rpcc_tls tls = {o->ca, o->cert, o->cert_key, NULL};
-	struct rpcc_options ro;
 	struct cbt *c;
-	char host[256], why[256] = "";
-	uint16_t port;
 	int rc;
 
 	if (o->server == NULL || o->key == NULL || o->centre == NULL) {
@@ -217,14 +223,16 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 					"CENTRE");
 		return -1;
 	}
-	if (split_addr(o->server, host, sizeof(host), &port) != 0) {
+	c = cb_xcalloc(1, sizeof(*c));
+	if (split_addr(o->server, c->host, sizeof(c->host), &c->port) != 0) {
 		snprintf(err, errlen, "server \"%s\" is not HOST:PORT",
 		    o->server);
+		free(c);
 		return -1;
 	}
-	c = cb_xcalloc(1, sizeof(*c));
 	snprintf(c->centre, sizeof(c->centre), "%s", o->centre);
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->connect_timeout_ms = o->connect_timeout_ms;
 	if (o->vkey != NULL) {
 		if (cbt_vkey_read(o->vkey, &c->vkey, err, errlen) != 0) {
 			free(c);
@@ -240,18 +248,53 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 		return -1;
 	}
 	cb_key_id(c->key, c->kid);
-	rpcc_options_init(&ro);
-	ro.errbuf = why;
-	ro.errbuf_size = sizeof(why);
-	if ((rc = rpcc_conn_open_opts(host, port, o->ca ? &tls : NULL, &ro,
-		 &c->conn)) != 0) {
-		snprintf(err, errlen, "cannot reach %s: %s", o->server,
-		    why[0] ? why : rpcc_strerror(rc));
-		cb_key_free(c->key);
-		free(c);
+	c->server = cb_xstrdup(o->server);
+	c->ca = dup_or_null(o->ca);
+	c->cert = dup_or_null(o->cert);
+	c->cert_key = dup_or_null(o->cert_key);
+	if (!o->lazy && cbt_connect(c, err, errlen) != 0) {
+		cbt_close(c);
 		return -1;
 	}
 	*out = c;
+	return 0;
+}
+
+/* drop closes a failed connection so the next call opens another. */
+static void
+drop(struct cbt *c)
+{
+	rpcc_conn_close(c->conn);
+	c->conn = NULL;
+}
+
+/* cbt_connect opens a connection unless a healthy one is open. */
+int
+cbt_connect(struct cbt *c, char *err, size_t errlen)
+{
+	struct rpcc_tls tls = {c->ca, c->cert, c->cert_key, NULL};
+	struct rpcc_options ro;
+	char why[256] = "";
+	int rc;
+
+	/* A pump without waiting notices a server that has gone away. */
+	if (c->conn != NULL &&
+	    (rpcc_pump(c->conn, 0) < 0 || rpcc_conn_error(c->conn) != NULL))
+		drop(c);
+	if (c->conn != NULL)
+		return 0;
+	rpcc_options_init(&ro);
+	ro.errbuf = why;
+	ro.errbuf_size = sizeof(why);
+	if (c->connect_timeout_ms != 0)
+		ro.connect_timeout_ms = c->connect_timeout_ms;
+	if ((rc = rpcc_conn_open_opts(c->host, c->port, c->ca ? &tls : NULL,
+		 &ro, &c->conn)) != 0) {
+		c->conn = NULL;
+		snprintf(err, errlen, "cannot reach %s: %s", c->server,
+		    why[0] ? why : rpcc_strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -263,6 +306,10 @@ cbt_close(struct cbt *c)
 		return;
 	rpcc_conn_close(c->conn);
 	cb_key_free(c->key);
+	free(c->server);
+	free(c->ca);
+	free(c->cert);
+	free(c->cert_key);
 	free(c);
 }
 
@@ -367,7 +414,7 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 	struct rpcc_result res = {0};
 	struct signed_md s;
 	const struct rpc_md *ref;
-	int rc;
+	int rc = RPCC_ECLOSED;
 
 	memset(r, 0, sizeof(*r));
 	if ((rc = sign(c, method, req, len, &s)) != 0) {
@@ -377,15 +424,28 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 		return r->status;
 	}
 	rq.md = s.md;
-	rc = rpcc_unary(c->conn, &rq, &res);
-	if (rc < 0) {
-		r->status = 14; /* UNAVAILABLE: no call could start */
+	/* A call that could not start sent nothing: one more try on a new
+	 * connection is safe. */
+	for (int tries = 0; tries < 2; tries++) {
+		if (cbt_connect(c, r->message, sizeof(r->message)) != 0) {
+			r->status = 14; /* UNAVAILABLE */
+			return r->status;
+		}
+		rpcc_result_free(&res);
+		if ((rc = rpcc_unary(c->conn, &rq, &res)) >= 0)
+			break;
 		snprintf(r->message, sizeof(r->message), "%s",
 		    rpcc_conn_error(c->conn) ? rpcc_conn_error(c->conn) :
 					       rpcc_strerror(rc));
+		drop(c);
+	}
+	if (rc < 0) {
+		r->status = 14; /* UNAVAILABLE: no call could start */
 		rpcc_result_free(&res);
 		return r->status;
 	}
+	if (res.error == RPCC_ECLOSED || rpcc_conn_error(c->conn) != NULL)
+		drop(c);
 	r->status = res.status;
 	snprintf(r->message, sizeof(r->message), "%s", res.message);
 	ref = rpcc_md_find(res.trailers, res.ntrailers, "carebank-refusal");
@@ -433,11 +493,14 @@ cbt_stream_start(struct cbt *c, const char *method,
 {
 	struct rpcc_request rq = {method, NULL, 0, NULL, 4, 0};
 	struct signed_md s;
+	char why[256];
 	size_t len;
 	uint8_t *buf = cbt_pack(req, &len);
 	int rc;
 
-	if ((rc = sign(c, method, buf, len, &s)) == 0) {
+	if (cbt_connect(c, why, sizeof(why)) != 0)
+		rc = RPCC_ECLOSED;
+	else if ((rc = sign(c, method, buf, len, &s)) == 0) {
 		rq.msg = buf;
 		rq.len = len;
 		rq.md = s.md;
