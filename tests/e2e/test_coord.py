@@ -20,6 +20,8 @@ path in $COORD_BIN) against a real carebankd on 127.0.0.1 port 0.
                       key file too open, a receipt that does not verify
                       against the pinned key: exit 1 and what to do; the
                       config file stands in for flags
+  e2e.coord_retry     a write whose answer is lost is sent again with the
+                      same request id and made once
 """
 import csv
 import io
@@ -734,7 +736,91 @@ def coord_errors():
     s.cleanup()
 
 
+class BlackholeProxy:
+    """A TCP proxy to the server that, on its first connection only,
+    stops passing the server's bytes back once the client has sent its
+    request: the server makes the entry, the client never hears."""
+
+    def __init__(self, port):
+        import socket
+        import threading
+        self.port = port
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.addr = "127.0.0.1:%d" % self.lsock.getsockname()[1]
+        self.conns = 0
+        self.sent = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.conns += 1
+            first = self.conns == 1
+            u = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self.pipe, args=(c, u, first, True),
+                             daemon=True).start()
+            threading.Thread(target=self.pipe, args=(u, c, first, False),
+                             daemon=True).start()
+
+    def pipe(self, src, dst, first, upstream):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                for sock in (src, dst):
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+                return
+            if upstream and first:
+                self.sent += len(data)
+            # The preface and settings are well under 200 bytes; a
+            # signed request is more.
+            if first and not upstream and self.sent > 200:
+                continue
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self):
+        self.lsock.close()
+
+
+def coord_retry():
+    """A write whose answer never comes is sent again, on a new
+    connection, with the same request id: the server answers with the
+    first receipt, and the entry is made once."""
+    s = server()
+    c = Coord(s)
+    proxy = BlackholeProxy(s.port)
+    out = c.ok("family", "add", "--server", proxy.addr, "--timeout", "2")
+    eq(proxy.conns, 2, "a second connection after the first went quiet")
+    check(re.match(r"family f1 enrolled\n", out), out)
+    r = s.client().call(cb.A + "GetCheckpoint")
+    eq(cb.spb.CheckpointReply.FromString(r.raw).size, 2,
+       "the centre's entry and the family's, once")
+    proxy.close()
+    s.stop()
+    log = s.log_text()
+    eq(len(re.findall(r"method=/carebank.v1.Coordinator/EnrolFamily "
+                      r"\S+ status=OK", log)), 2,
+       "the server answered both tries: %s" % log)
+    s.cleanup()
+
+
 if __name__ == "__main__":
     cb.main({"coord_day": coord_day, "coord_keys": coord_keys,
              "coord_pin": coord_pin, "coord_usage": coord_usage,
-             "coord_errors": coord_errors}, __doc__)
+             "coord_errors": coord_errors, "coord_retry": coord_retry},
+            __doc__)
