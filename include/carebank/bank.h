@@ -71,6 +71,9 @@ struct cb_bank_op {
 	uint64_t index;              /* the index the entry will have */
 	int64_t server_time_ms;
 	const cb_signed_call *call;  /* signature already verified */
+	bool flat;                   /* cb_bank_execute: no nested transaction;
+					a refusal leaves the batch to be
+					abandoned (replay, where one is fatal) */
 	/* Outputs. */
 	int refusal;                 /* a Carebank__V1__Refusal; 0: accepted */
 	uint8_t request_id[CB_REQUEST_ID_LEN];
@@ -94,7 +97,7 @@ void cb_bank_op_free(struct cb_bank_op *op);
 /*
  * cb_bank_execute is the whole write path for one request in a batch: a
  * nested transaction, the rules, and on acceptance the append (with the
- * request id and the SHA-256 of the request bytes for idempotency). On
+ * request id and cb_bank_request_hash of the call for idempotency). On
  * refusal nothing is left behind. Returns 0 (see op->refusal and, when
  * accepted, *out), or a storage code (the batch may then be poisoned).
  * A request id already used is not this function's business: look it up
@@ -102,6 +105,15 @@ void cb_bank_op_free(struct cb_bank_op *op);
  */
 int cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
     struct cb_appended *out) CB_MUST_CHECK;
+
+/*
+ * cb_bank_request_hash is what an idempotency record keeps of a request:
+ * SHA-256 of the method's length (u32 big-endian), the method and the
+ * request bytes. A request id retried with the same method and bytes gets
+ * the original receipt; anything else under that id is another request.
+ */
+void cb_bank_request_hash(const char *method, const uint8_t *request,
+    size_t len, uint8_t out[CB_HASH_LEN]);
 
 /* cb_refusal_name names a refusal ("REFUSAL_ROOM_FULL"). */
 const char *cb_refusal_name(int refusal);

@@ -64,6 +64,21 @@ void cb_logcheck_free(struct cb_logcheck *lc);
 int cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index,
     const uint8_t *leaf, size_t len, cb_entry **out);
 
+struct cb_sigpool;
+
+/*
+ * cb_logcheck_use_pool makes the checker queue actors' signature checks in
+ * pool (sigpool.h) instead of doing them in line; cb_logcheck_finish must
+ * then be called once the last leaf is in, before trusting the result.
+ */
+void cb_logcheck_use_pool(struct cb_logcheck *lc, struct cb_sigpool *pool);
+
+/*
+ * cb_logcheck_finish waits for queued signature checks and puts the
+ * earliest failure, of any kind, in the report. Returns the report's code.
+ */
+int cb_logcheck_finish(struct cb_logcheck *lc);
+
 /* cb_logcheck_size is the number of leaves checked so far. */
 uint64_t cb_logcheck_size(const struct cb_logcheck *lc);
 

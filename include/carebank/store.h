@@ -65,7 +65,7 @@ struct cb_appended {
 /* An idempotency record: the entry a request id made. */
 struct cb_request_record {
 	uint64_t index;
-	uint8_t request_hash[CB_HASH_LEN]; /* SHA-256 of the request bytes */
+	uint8_t request_hash[CB_HASH_LEN]; /* cb_bank_request_hash (bank.h) */
 };
 
 /*
@@ -137,6 +137,14 @@ int cb_store_checkpoint(struct cb_store *store, const char *id,
     uint64_t want, char **note, size_t *len, uint64_t *size) CB_MUST_CHECK;
 
 /*
+ * cb_store_checkpoint_covering copies the first signed checkpoint that
+ * includes entry index (the one signed by the batch that appended it) into
+ * a new buffer, as cb_store_checkpoint. Returns 0 or CB_ENOTFOUND.
+ */
+int cb_store_checkpoint_covering(struct cb_store *store, const char *id,
+    uint64_t index, char **note, size_t *len, uint64_t *size) CB_MUST_CHECK;
+
+/*
  * cb_store_checkpoints calls fn for every signed checkpoint of the centre in
  * size order, in one read transaction (note valid only during the call).
  */
@@ -198,6 +206,16 @@ int cb_batch_begin(struct cb_store *store, struct cb_batch **out) CB_MUST_CHECK;
 int cb_batch_request_begin(struct cb_batch *batch) CB_MUST_CHECK;
 int cb_batch_request_end(struct cb_batch *batch, bool keep) CB_MUST_CHECK;
 
+/*
+ * cb_batch_centre_create records a new centre in the batch (not inside a
+ * nested request), so that it and its first entries commit together. key,
+ * borrowed until the batch is freed, signs the centre's checkpoint at commit;
+ * install it with cb_store_set_log_key afterwards for later batches. Returns
+ * as cb_store_centre_create.
+ */
+int cb_batch_centre_create(struct cb_batch *batch, const char *id,
+    const char *origin, const struct cb_key *key) CB_MUST_CHECK;
+
 /* cb_batch_next tells the index the centre's next entry will get. */
 int cb_batch_next(struct cb_batch *batch, const char *id,
     uint64_t *index) CB_MUST_CHECK;
@@ -218,6 +236,14 @@ int cb_batch_append(struct cb_batch *batch, const char *id, cb_entry *e,
     const uint8_t reqid[CB_REQUEST_ID_LEN],
     const uint8_t request_hash[CB_HASH_LEN],
     struct cb_appended *out) CB_MUST_CHECK;
+
+/*
+ * cb_batch_dir_get reads a directory record as the batch sees it (its own
+ * writes, nested request included), copied as cb_store_dir_get does, so a
+ * read-modify-write of the directory is atomic within the writer's batch.
+ */
+int cb_batch_dir_get(struct cb_batch *batch, const char *id, const void *key,
+    size_t klen, uint8_t **val, size_t *len) CB_MUST_CHECK;
 
 /* cb_batch_dir_put and cb_batch_dir_del change the personal-data directory. */
 int cb_batch_dir_put(struct cb_batch *batch, const char *id, const void *key,
@@ -263,7 +289,18 @@ int cb_store_snapshot(struct cb_store *store,
     struct cb_snapshot **out) CB_MUST_CHECK;
 int cb_snapshot_views(struct cb_snapshot *snap, const char *id,
     struct cb_kv *kv) CB_MUST_CHECK;
+/* cb_snapshot_centre reads a centre's record (its log size) in the snapshot. */
+int cb_snapshot_centre(struct cb_snapshot *snap, const char *id,
+    struct cb_centre_info *info) CB_MUST_CHECK;
 void cb_snapshot_free(struct cb_snapshot *snap);
+
+/*
+ * cb_snapshot_dir_get reads a directory record in the snapshot's read
+ * transaction, copied as cb_store_dir_get does, so a report's names and its
+ * numbers come from one moment.
+ */
+int cb_snapshot_dir_get(struct cb_snapshot *snap, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len) CB_MUST_CHECK;
 
 /* cb_batch_free aborts the batch if it was not committed, and frees it. */
 void cb_batch_free(struct cb_batch *batch);

@@ -16,6 +16,7 @@
 /* A centre the batch has read or written. */
 struct batch_centre {
 	struct store_centre c;
+	const struct cb_key *key; /* set when the batch created the centre */
 	bool touched; /* appended to in this batch */
 	char *note;   /* checkpoint signed at commit */
 	size_t notelen;
@@ -194,6 +195,27 @@ cb_batch_request_end(struct cb_batch *b, bool keep)
 	return rc;
 }
 
+/* cb_batch_centre_create records a new centre inside the batch. */
+int
+cb_batch_centre_create(struct cb_batch *b, const char *id, const char *origin,
+    const struct cb_key *key)
+{
+	struct batch_centre *bc;
+	int rc;
+
+	if (b->done || b->child != NULL || !cb_key_can_sign(key))
+		return CB_EINVAL;
+	if (b->failed)
+		return b->failed;
+	if ((rc = store_centre_put(b->store, b->txn, id, origin,
+		 cb_key_public(key))) != 0)
+		return poison(b, rc);
+	if ((rc = centre_get(b, id, &bc)) != 0)
+		return rc;
+	bc->key = key;
+	return 0;
+}
+
 /* cb_batch_next tells the next index of a centre's log. */
 int
 cb_batch_next(struct cb_batch *b, const char *id, uint64_t *index)
@@ -212,7 +234,7 @@ static void
 request_key(uint8_t key[4 + CB_REQUEST_ID_LEN], uint32_t no,
     const uint8_t reqid[CB_REQUEST_ID_LEN])
 {
-	store_be_put(key, no, 4);
+	cb_be_put(key, no, 4);
 	memcpy(key + 4, reqid, CB_REQUEST_ID_LEN);
 }
 
@@ -233,7 +255,7 @@ cb_batch_request(struct cb_batch *b, const char *id,
 		return poison(b, store_mdb_code(rc));
 	if (v.mv_size != REQ_REC_LEN)
 		return CB_ECORRUPT;
-	rec->index = store_be_get(v.mv_data, 8);
+	rec->index = cb_be_get(v.mv_data, 8);
 	memcpy(rec->request_hash, (uint8_t *)v.mv_data + 8, CB_HASH_LEN);
 	return 0;
 }
@@ -282,15 +304,15 @@ cb_batch_append(struct cb_batch *b, const char *id, cb_entry *e,
 	}
 	if (reqid != NULL) {
 		request_key(key, bc->c.no, reqid);
-		store_be_put(rec, e->index, 8);
+		cb_be_put(rec, e->index, 8);
 		memcpy(rec + 8, request_hash, CB_HASH_LEN);
 		rc = put_record(b, b->store->db.requests, key, sizeof(key),
 		    rec, sizeof(rec));
 		if (rc != 0)
 			goto out;
 	}
-	store_be_put(lkey, bc->c.no, 4);
-	store_be_put(lkey + 4, e->index, 8);
+	cb_be_put(lkey, bc->c.no, 4);
+	cb_be_put(lkey + 4, e->index, 8);
 	rc = put_record(b, b->store->db.leaves, lkey, sizeof(lkey), leaf, len);
 	if (rc == CB_EEXIST)
 		rc = CB_ECORRUPT; /* an index is never written twice */
@@ -317,9 +339,19 @@ dir_key(uint8_t *kb, uint32_t no, const void *key, size_t klen)
 {
 	if (klen == 0 || klen > DIR_KEY_MAX)
 		return 0;
-	store_be_put(kb, no, 4);
+	cb_be_put(kb, no, 4);
 	memcpy(kb + 4, key, klen);
 	return 4 + klen;
+}
+
+/* cb_batch_dir_get reads a personal-data record as the batch sees it. */
+int
+cb_batch_dir_get(struct cb_batch *b, const char *id, const void *key,
+    size_t klen, uint8_t **val, size_t *len)
+{
+	if (b->failed)
+		return b->failed;
+	return store_dir_get(b->store, cur_txn(b), id, key, klen, val, len);
 }
 
 /* cb_batch_dir_put writes a personal-data record. */
@@ -411,7 +443,8 @@ sign_centre(struct cb_batch *b, struct batch_centre *bc)
 	struct store_io_ctx ioctx = {b->store, b->txn, bc->c.no};
 	struct cb_merkle_io io;
 	struct cb_checkpoint cp = {0};
-	struct cb_key *key = store_key_find(b->store, bc->c.id);
+	const struct cb_key *key =
+	    bc->key ? bc->key : store_key_find(b->store, bc->c.id);
 	uint8_t ckey[12];
 	int rc;
 
@@ -426,8 +459,8 @@ sign_centre(struct cb_batch *b, struct batch_centre *bc)
 		return rc;
 	if ((rc = cb_checkpoint_sign(&cp, key, &bc->note, &bc->notelen)) != 0)
 		return rc;
-	store_be_put(ckey, bc->c.no, 4);
-	store_be_put(ckey + 4, cp.size, 8);
+	cb_be_put(ckey, bc->c.no, 4);
+	cb_be_put(ckey + 4, cp.size, 8);
 	if ((rc = put_record(b, b->store->db.checkpoints, ckey, sizeof(ckey),
 		 bc->note, bc->notelen)) != 0)
 		return rc == CB_EEXIST ? CB_ECORRUPT : rc;

@@ -11,6 +11,7 @@
 #include "carebank/call.h"
 #include "carebank/logcheck.h"
 #include "carebank/merkle.h"
+#include "carebank/sigpool.h"
 #include "carebank/sign.h"
 #include "carebank/xalloc.h"
 
@@ -30,6 +31,7 @@ struct cb_logcheck {
 	uint8_t prev[CB_HASH_LEN];
 	struct lc_key *keys; /* sorted by id */
 	size_t nkeys;
+	struct cb_sigpool *pool; /* signatures checked there, if set */
 };
 
 /* cb_report_fail keeps the first failure. */
@@ -180,6 +182,12 @@ check_call(struct cb_logcheck *lc, const cb_entry *e)
 	if (lc->keys[at].revoked)
 		return fail(lc, CB_EUNKNOWNKEY, e->index,
 		    "its call is signed by a revoked key");
+	if (lc->pool != NULL) {
+		cb_sigpool_add(lc->pool, lc->keys[at].key, e->index, c->method,
+		    c->client_time_ms, c->request.data, c->request.len,
+		    c->signature.data);
+		return 0;
+	}
 	if (cb_call_verify(lc->keys[at].key, c->method, c->client_time_ms,
 		c->request.data, c->request.len, c->signature.data) != 0)
 		return fail(lc, CB_ESIG, e->index,
@@ -288,4 +296,31 @@ void
 cb_logcheck_last_leaf(const struct cb_logcheck *lc, uint8_t hash[CB_HASH_LEN])
 {
 	memcpy(hash, lc->prev, CB_HASH_LEN);
+}
+
+/* cb_logcheck_use_pool hands signature checks to a pool. */
+void
+cb_logcheck_use_pool(struct cb_logcheck *lc, struct cb_sigpool *pool)
+{
+	lc->pool = pool;
+}
+
+/* cb_logcheck_finish waits for the pool and reports the earliest failure. */
+int
+cb_logcheck_finish(struct cb_logcheck *lc)
+{
+	struct cb_report *r = lc->report;
+	uint64_t bad;
+
+	if (lc->pool == NULL || cb_sigpool_wait(lc->pool, &bad) == 0)
+		return r->code;
+	/* A bad signature before the first other failure is the first. */
+	if (r->code == 0 || bad < r->index) {
+		r->code = 0;
+		fail(lc, CB_ESIG, bad, "%s",
+		    "the actor's signature on its call does not verify");
+		if (r->entries > bad)
+			r->entries = bad;
+	}
+	return r->code;
 }

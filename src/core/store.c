@@ -163,7 +163,7 @@ centre_parse(const MDB_val *v, struct store_centre *c)
 	olen = p[4 + CB_ED25519_PUBLIC_LEN];
 	if (v->mv_size != CENTRE_REC_MIN + olen)
 		return CB_ECORRUPT;
-	c->no = (uint32_t)store_be_get(p, 4);
+	c->no = (uint32_t)cb_be_get(p, 4);
 	memcpy(c->log_pub, p + 4, CB_ED25519_PUBLIC_LEN);
 	memcpy(c->origin, p + CENTRE_REC_MIN, olen);
 	c->origin[olen] = '\0';
@@ -189,16 +189,16 @@ store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
 	memcpy(c->id, id, k.mv_size + 1);
 	if ((rc = centre_parse(&v, c)) != 0)
 		return rc;
-	store_be_put(nokey, c->no, 4);
+	cb_be_put(nokey, c->no, 4);
 	k.mv_data = nokey;
 	k.mv_size = sizeof(nokey);
 	if ((rc = mdb_get(txn, store->db.meta, &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? CB_ECORRUPT : store_mdb_code(rc);
 	if (v.mv_size != META_LEN)
 		return CB_ECORRUPT;
-	c->size = store_be_get(v.mv_data, 8);
+	c->size = cb_be_get(v.mv_data, 8);
 	memcpy(c->last_leaf_hash, (uint8_t *)v.mv_data + 8, CB_HASH_LEN);
-	c->signed_size = store_be_get((uint8_t *)v.mv_data + 8 + CB_HASH_LEN,
+	c->signed_size = cb_be_get((uint8_t *)v.mv_data + 8 + CB_HASH_LEN,
 	    8);
 	return 0;
 }
@@ -211,16 +211,16 @@ store_meta_put(struct cb_store *store, MDB_txn *txn,
 	uint8_t key[4], val[META_LEN];
 	MDB_val k = {sizeof(key), key}, v = {sizeof(val), val};
 
-	store_be_put(key, c->no, 4);
-	store_be_put(val, c->size, 8);
+	cb_be_put(key, c->no, 4);
+	cb_be_put(val, c->size, 8);
 	memcpy(val + 8, c->last_leaf_hash, CB_HASH_LEN);
-	store_be_put(val + 8 + CB_HASH_LEN, c->signed_size, 8);
+	cb_be_put(val + 8 + CB_HASH_LEN, c->signed_size, 8);
 	return store_mdb_code(mdb_put(txn, store->db.meta, &k, &v, 0));
 }
 
-/* info_of copies the public part of a centre. */
-static void
-info_of(const struct store_centre *c, struct cb_centre_info *info)
+/* store_centre_info copies the public part of a centre. */
+void
+store_centre_info(const struct store_centre *c, struct cb_centre_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	memcpy(info->id, c->id, sizeof(info->id));
@@ -230,32 +230,27 @@ info_of(const struct store_centre *c, struct cb_centre_info *info)
 	info->signed_size = c->signed_size;
 }
 
-/* cb_store_centre_create records a new, empty centre. */
+/* store_centre_put records a new, empty centre in txn. */
 int
-cb_store_centre_create(struct cb_store *store, const char *id,
+store_centre_put(struct cb_store *store, MDB_txn *txn, const char *id,
     const char *origin, const uint8_t log_pub[CB_ED25519_PUBLIC_LEN])
 {
 	struct store_centre c = {0};
 	struct cb_vkey vk;
 	MDB_stat st;
-	MDB_txn *txn;
 	MDB_val k, v;
 	uint8_t rec[CENTRE_REC_MIN + CB_ORIGIN_MAX];
 	size_t olen = strlen(origin);
 	int rc;
 
-	if (store->read_only)
-		return CB_EINVAL;
 	/* The origin names the log's signing key in its checkpoints. */
 	if (!cb_centre_id_valid(id) || olen > CB_ORIGIN_MAX ||
 	    cb_vkey_make(origin, log_pub, &vk) != 0)
 		return CB_EINVAL;
-	if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
-		return store_mdb_code(rc);
 	if ((rc = mdb_stat(txn, store->db.centres, &st)) != 0)
-		goto fail;
+		return store_mdb_code(rc);
 	c.no = (uint32_t)st.ms_entries + 1;
-	store_be_put(rec, c.no, 4);
+	cb_be_put(rec, c.no, 4);
 	memcpy(rec + 4, log_pub, CB_ED25519_PUBLIC_LEN);
 	rec[4 + CB_ED25519_PUBLIC_LEN] = (uint8_t)olen;
 	memcpy(rec + CENTRE_REC_MIN, origin, olen);
@@ -265,15 +260,27 @@ cb_store_centre_create(struct cb_store *store, const char *id,
 	v.mv_size = CENTRE_REC_MIN + olen;
 	if ((rc = mdb_put(txn, store->db.centres, &k, &v, MDB_NOOVERWRITE)) !=
 	    0)
-		goto fail;
-	if ((rc = store_meta_put(store, txn, &c)) != 0) {
+		return store_mdb_code(rc);
+	return store_meta_put(store, txn, &c);
+}
+
+/* cb_store_centre_create records a new, empty centre. */
+int
+cb_store_centre_create(struct cb_store *store, const char *id,
+    const char *origin, const uint8_t log_pub[CB_ED25519_PUBLIC_LEN])
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (store->read_only)
+		return CB_EINVAL;
+	if ((rc = mdb_txn_begin(store->env, NULL, 0, &txn)) != 0)
+		return store_mdb_code(rc);
+	if ((rc = store_centre_put(store, txn, id, origin, log_pub)) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
 	return store_mdb_code(mdb_txn_commit(txn));
-fail:
-	mdb_txn_abort(txn);
-	return store_mdb_code(rc);
 }
 
 /* cb_store_centre reads a centre in a read transaction. */
@@ -290,7 +297,7 @@ cb_store_centre(struct cb_store *store, const char *id,
 	rc = store_centre_load(store, txn, id, &c);
 	mdb_txn_abort(txn);
 	if (rc == 0)
-		info_of(&c, info);
+		store_centre_info(&c, info);
 	return rc;
 }
 
@@ -324,7 +331,7 @@ cb_store_centres(struct cb_store *store,
 		id[k.mv_size] = '\0';
 		if ((rc = store_centre_load(store, txn, id, &c)) != 0)
 			break;
-		info_of(&c, &info);
+		store_centre_info(&c, &info);
 		if ((rc = fn(ctx, &info)) != 0)
 			break;
 	}
@@ -403,8 +410,8 @@ cb_store_vkey(struct cb_store *store, const char *id, struct cb_vkey *vk)
 static void
 leaf_key(uint8_t key[12], uint32_t no, uint64_t index)
 {
-	store_be_put(key, no, 4);
-	store_be_put(key + 4, index, 8);
+	cb_be_put(key, no, 4);
+	cb_be_put(key + 4, index, 8);
 }
 
 /* cb_store_leaf copies one leaf out. */
@@ -462,8 +469,8 @@ cb_store_leaves(struct cb_store *store, const char *id, uint64_t start,
 	leaf_key(key, c.no, start);
 	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	for (uint64_t i = start; mrc == 0; i++) {
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != c.no ||
-		    store_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no ||
+		    cb_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
 			rc = CB_ECORRUPT;
 			break;
 		}
@@ -508,10 +515,20 @@ store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
 	mdb_cursor_close(cur);
 	if (rc != 0)
 		return store_mdb_code(rc);
-	if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != no)
+	if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != no)
 		return CB_ENOTFOUND;
-	*size = store_be_get((uint8_t *)k.mv_data + 4, 8);
+	*size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
 	return 0;
+}
+
+/* copy_note copies a stored note out, NUL-terminated. */
+static void
+copy_note(const MDB_val *v, char **note, size_t *len)
+{
+	*note = cb_xmalloc(v->mv_size + 1);
+	memcpy(*note, v->mv_data, v->mv_size);
+	(*note)[v->mv_size] = '\0';
+	*len = v->mv_size;
 }
 
 /* cb_store_checkpoint copies out a signed checkpoint. */
@@ -528,12 +545,42 @@ cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
 		return rc;
 	if ((rc = store_centre_load(store, txn, id, &c)) == 0)
 		rc = store_checkpoint_get(store, txn, c.no, want, &v, size);
+	if (rc == 0)
+		copy_note(&v, note, len);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* cb_store_checkpoint_covering finds the first checkpoint past index. */
+int
+cb_store_checkpoint_covering(struct cb_store *store, const char *id,
+    uint64_t index, char **note, size_t *len, uint64_t *size)
+{
+	struct store_centre c;
+	uint8_t key[12];
+	MDB_val k = {sizeof(key), key}, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	int rc;
+
+	if (index == UINT64_MAX)
+		return CB_ENOTFOUND;
+	if ((rc = read_begin(store, &txn)) != 0)
+		return rc;
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0 ||
+	    (rc = store_mdb_code(mdb_cursor_open(txn, store->db.checkpoints,
+		 &cur))) != 0)
+		goto out;
+	leaf_key(key, c.no, index + 1);
+	rc = store_mdb_code(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
+	if (rc == 0 && (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no))
+		rc = CB_ENOTFOUND;
 	if (rc == 0) {
-		*note = cb_xmalloc(v.mv_size + 1);
-		memcpy(*note, v.mv_data, v.mv_size);
-		(*note)[v.mv_size] = '\0';
-		*len = v.mv_size;
+		*size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
+		copy_note(&v, note, len);
 	}
+out:
+	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -560,9 +607,9 @@ cb_store_checkpoints(struct cb_store *store, const char *id,
 	leaf_key(key, c.no, 0);
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != c.no)
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no)
 			break;
-		rc = fn(ctx, store_be_get((uint8_t *)k.mv_data + 4, 8),
+		rc = fn(ctx, cb_be_get((uint8_t *)k.mv_data + 4, 8),
 		    v.mv_data, v.mv_size);
 		if (rc != 0)
 			goto out;
@@ -584,9 +631,9 @@ io_get(void *vctx, unsigned level, uint64_t index, uint8_t hash[CB_HASH_LEN])
 	MDB_val k = {sizeof(key), key}, v;
 	int rc;
 
-	store_be_put(key, ctx->no, 4);
+	cb_be_put(key, ctx->no, 4);
 	key[4] = (uint8_t)level;
-	store_be_put(key + 5, index, 8);
+	cb_be_put(key + 5, index, 8);
 	if ((rc = mdb_get(ctx->txn, ctx->store->db.hashes, &k, &v)) != 0)
 		return store_mdb_code(rc);
 	if (v.mv_size != CB_HASH_LEN)
@@ -606,9 +653,9 @@ io_put(void *vctx, unsigned level, uint64_t index,
 	MDB_val v = {CB_HASH_LEN, (void *)(uintptr_t)hash};
 	int rc;
 
-	store_be_put(key, ctx->no, 4);
+	cb_be_put(key, ctx->no, 4);
 	key[4] = (uint8_t)level;
-	store_be_put(key + 5, index, 8);
+	cb_be_put(key + 5, index, 8);
 	rc = mdb_put(ctx->txn, ctx->store->db.hashes, &k, &v, MDB_NOOVERWRITE);
 	return rc == MDB_KEYEXIST ? CB_ECORRUPT : store_mdb_code(rc);
 }
@@ -726,14 +773,14 @@ cb_store_request(struct cb_store *store, const char *id,
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
 	if ((rc = store_centre_load(store, txn, id, &c)) == 0) {
-		store_be_put(key, c.no, 4);
+		cb_be_put(key, c.no, 4);
 		memcpy(key + 4, reqid, CB_REQUEST_ID_LEN);
 		rc = store_mdb_code(mdb_get(txn, store->db.requests, &k, &v));
 	}
 	if (rc == 0 && v.mv_size != REQ_REC_LEN)
 		rc = CB_ECORRUPT;
 	if (rc == 0) {
-		rec->index = store_be_get(v.mv_data, 8);
+		rec->index = cb_be_get(v.mv_data, 8);
 		memcpy(rec->request_hash, (uint8_t *)v.mv_data + 8,
 		    CB_HASH_LEN);
 	}
@@ -741,30 +788,41 @@ cb_store_request(struct cb_store *store, const char *id,
 	return rc;
 }
 
+/* store_dir_get reads a personal-data record in txn. */
+int
+store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len)
+{
+	struct store_centre c;
+	uint8_t kb[4 + DIR_KEY_MAX];
+	MDB_val k = {4 + klen, kb}, v;
+	int rc;
+
+	if (klen == 0 || klen > DIR_KEY_MAX)
+		return CB_EINVAL;
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
+		return rc;
+	cb_be_put(kb, c.no, 4);
+	memcpy(kb + 4, key, klen);
+	if ((rc = store_mdb_code(mdb_get(txn, store->db.directory, &k,
+		 &v))) != 0)
+		return rc;
+	*val = cb_xmemdup(v.mv_size ? v.mv_data : "", v.mv_size ? v.mv_size : 1);
+	*len = v.mv_size;
+	return 0;
+}
+
 /* cb_store_dir_get reads a personal-data record. */
 int
 cb_store_dir_get(struct cb_store *store, const char *id, const void *key,
     size_t klen, uint8_t **val, size_t *len)
 {
-	struct store_centre c;
-	uint8_t kb[4 + DIR_KEY_MAX];
-	MDB_val k = {4 + klen, kb}, v;
 	MDB_txn *txn;
 	int rc;
 
-	if (klen == 0 || klen > DIR_KEY_MAX)
-		return CB_EINVAL;
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
-	if ((rc = store_centre_load(store, txn, id, &c)) == 0) {
-		store_be_put(kb, c.no, 4);
-		memcpy(kb + 4, key, klen);
-		rc = store_mdb_code(mdb_get(txn, store->db.directory, &k, &v));
-	}
-	if (rc == 0) {
-		*val = cb_xmemdup(v.mv_data, v.mv_size);
-		*len = v.mv_size;
-	}
+	rc = store_dir_get(store, txn, id, key, klen, val, len);
 	mdb_txn_abort(txn);
 	return rc;
 }

@@ -23,6 +23,7 @@
 
 #include <lmdb.h>
 
+#include "carebank/codec.h"
 #include "carebank/store.h"
 
 #define CENTRE_REC_MIN (4 + CB_ED25519_PUBLIC_LEN + 1)
@@ -63,31 +64,28 @@ struct store_centre {
 	uint64_t signed_size;
 };
 
-/* store_be_put writes the low n bytes of v big-endian at p. */
-static inline void
-store_be_put(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-/* store_be_get reads n bytes big-endian at p. */
-static inline uint64_t
-store_be_get(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* store_mdb_code translates an LMDB or errno code into a cb_err code. */
 int store_mdb_code(int rc);
+
+/*
+ * store_dir_get copies the directory record key of centre id, as txn sees
+ * it, into a new buffer (*val, *len) the caller frees. Returns 0,
+ * CB_ENOTFOUND (no such centre or record) or CB_EINVAL (bad key length).
+ */
+int store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
+    const void *key, size_t klen, uint8_t **val, size_t *len);
 
 /* store_centre_load reads a centre's record and meta in txn. */
 int store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
     struct store_centre *c);
+
+/* store_centre_info copies the public part of a centre into info. */
+void store_centre_info(const struct store_centre *c,
+    struct cb_centre_info *info);
+
+/* store_centre_put records a new centre in txn (see cb_store_centre_create). */
+int store_centre_put(struct cb_store *store, MDB_txn *txn, const char *id,
+    const char *origin, const uint8_t log_pub[CB_ED25519_PUBLIC_LEN]);
 
 /* store_meta_put writes a centre's meta record in txn. */
 int store_meta_put(struct cb_store *store, MDB_txn *txn,

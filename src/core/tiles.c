@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "carebank/file.h"
+#include "carebank/sigpool.h"
 #include "carebank/tiles.h"
 #include "carebank/xalloc.h"
 
@@ -63,6 +64,7 @@ struct tctx {
 	const char *dir;
 	uint64_t size;
 	struct cb_report *r;
+	const struct cb_tiles_check *chk;
 	struct tile_cache tiles[8]; /* levels 0..7 cover 2^64 leaves */
 	struct mismatch first;      /* the first disagreement, any level */
 	struct mismatch leaf;       /* the first at level 0 */
@@ -168,6 +170,49 @@ blame(struct tctx *t, const struct cb_checkpoint *cp,
 	    (unsigned long long)i, t->leaf.tile);
 }
 
+/* after_leaf runs the caller's leaf hook and the since check. */
+static int
+after_leaf(struct tctx *t, struct cb_logcheck *lc, uint64_t index,
+    const uint8_t *leaf, size_t len)
+{
+	const struct cb_checkpoint *since = t->chk ? t->chk->since : NULL;
+	uint8_t root[CB_HASH_LEN];
+	int rc;
+
+	if (t->chk != NULL && t->chk->leaf != NULL &&
+	    (rc = t->chk->leaf(t->chk->ctx, index, leaf, len)) != 0)
+		return rc;
+	if (since != NULL && cb_logcheck_size(lc) == since->size) {
+		cb_logcheck_root(lc, root);
+		if (!cb_hash_equal(root, since->root))
+			return cb_report_fail(t->r, CB_EINCONSISTENT,
+			    since->size, "since",
+			    "the first %llu entries are not the log the earlier "
+			    "checkpoint signed: the log was rewritten",
+			    (unsigned long long)since->size);
+	}
+	return 0;
+}
+
+/* name_bundle prefixes a failure at an entry with the bundle holding it. */
+static void
+name_bundle(struct tctx *t)
+{
+	char rel[CB_TILE_PATH_MAX];
+	char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
+	uint64_t n = t->r->index / CB_TILE_WIDTH;
+	uint64_t first = n * CB_TILE_WIDTH;
+
+	if (t->r->code == 0 || strncmp(t->r->where, "entry ", 6) != 0)
+		return;
+	cb_tile_path(rel, CB_TILE_ENTRIES, n,
+	    t->size - first >= CB_TILE_WIDTH ? CB_TILE_WIDTH :
+					      (unsigned)(t->size - first));
+	snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
+	memcpy(t->r->where, where, sizeof(t->r->where) - 1);
+	t->r->where[sizeof(t->r->where) - 1] = '\0';
+}
+
 /* check_bundle parses one entry bundle and checks its leaves. */
 static int
 check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
@@ -195,22 +240,80 @@ check_bundle(struct tctx *t, struct cb_logcheck *lc, uint64_t n)
 			break;
 		}
 		rc = cb_logcheck_leaf(lc, first + i, buf + off + 2, elen, NULL);
+		if (rc == 0)
+			rc = after_leaf(t, lc, first + i, buf + off + 2, elen);
 		off += 2 + elen;
 	}
 	if (rc == 0 && off != len)
 		rc = cb_report_fail(t->r, CB_ECORRUPT, first + w, rel,
 		    "the bundle has %zu bytes after its %u entries", len - off,
 		    w);
-	if (rc != 0 && strncmp(t->r->where, "entry ", 6) == 0) {
-		/* Name the file as well as the entry that failed in it. */
-		char where[CB_TILE_PATH_MAX + sizeof(t->r->where) + 2];
-
-		snprintf(where, sizeof(where), "%s: %s", rel, t->r->where);
-		memcpy(t->r->where, where, sizeof(t->r->where) - 1);
-		t->r->where[sizeof(t->r->where) - 1] = '\0';
-	}
 	free(buf);
 	return rc;
+}
+
+/* tile_get reads a subtree hash from the tiles, computing levels between
+ * tile levels from the tile below. */
+static int
+tile_get(void *ctx, unsigned level, uint64_t index, uint8_t hash[CB_HASH_LEN])
+{
+	struct tctx *t = ctx;
+	unsigned L = level / CB_TILE_HEIGHT;
+	uint8_t l[CB_HASH_LEN], r[CB_HASH_LEN];
+	int rc;
+
+	if (L >= 8)
+		return CB_ENOTFOUND;
+	if (level % CB_TILE_HEIGHT != 0) {
+		if ((rc = tile_get(ctx, level - 1, 2 * index, l)) != 0 ||
+		    (rc = tile_get(ctx, level - 1, 2 * index + 1, r)) != 0)
+			return rc;
+		cb_merkle_node_hash(l, r, hash);
+		return 0;
+	}
+	if (((index + 1) << level) > t->size || (index + 1) << level == 0)
+		return CB_ENOTFOUND;
+	if ((t->tiles[L].hashes == NULL ||
+		t->tiles[L].n != index / CB_TILE_WIDTH) &&
+	    (rc = load_tile(t, L, index / CB_TILE_WIDTH)) != 0)
+		return rc;
+	memcpy(hash,
+	    t->tiles[L].hashes + (index % CB_TILE_WIDTH) * CB_HASH_LEN,
+	    CB_HASH_LEN);
+	return 0;
+}
+
+/* prove_since checks a consistency proof, made from the tiles, from the
+ * earlier checkpoint to this one. */
+static int
+prove_since(struct tctx *t, const struct cb_checkpoint *since,
+    const struct cb_checkpoint *cp)
+{
+	struct cb_merkle_io io = {t, tile_get, NULL};
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN];
+	size_t n;
+	int rc;
+
+	if (since->size > cp->size)
+		return cb_report_fail(t->r, CB_EINCONSISTENT, since->size,
+		    "since",
+		    "the earlier checkpoint (%llu entries) is larger than "
+		    "this log (%llu)",
+		    (unsigned long long)since->size,
+		    (unsigned long long)cp->size);
+	if ((rc = cb_merkle_consistency_proof(&io, since->size, cp->size,
+		 proof, &n)) != 0)
+		return cb_report_fail(t->r, rc, since->size, "since",
+		    "no consistency proof can be made from the tiles: %s",
+		    cb_strerror(rc));
+	if (cb_merkle_verify_consistency(since->size, cp->size, proof, n,
+		since->root, cp->root) != 0)
+		return cb_report_fail(t->r, CB_EINCONSISTENT, since->size,
+		    "since",
+		    "the consistency proof from %llu to %llu entries fails",
+		    (unsigned long long)since->size,
+		    (unsigned long long)cp->size);
+	return 0;
 }
 
 /* cb_tiles_verify checks an exported directory from its checkpoint down. */
@@ -218,9 +321,19 @@ int
 cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
     struct cb_checkpoint *cpout, struct cb_report *report)
 {
-	struct tctx t = {.dir = dir, .r = report};
+	return cb_tiles_verify_with(dir, vk, NULL, cpout, report);
+}
+
+/* cb_tiles_verify_with checks an export, with the auditor's extras. */
+int
+cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
+    const struct cb_tiles_check *chk, struct cb_checkpoint *cpout,
+    struct cb_report *report)
+{
+	struct tctx t = {.dir = dir, .r = report, .chk = chk};
 	struct cb_checkpoint cp;
 	struct cb_logcheck *lc = NULL;
+	struct cb_sigpool *pool = NULL;
 	uint8_t *note, root[CB_HASH_LEN];
 	size_t len;
 	int rc;
@@ -237,18 +350,130 @@ cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
 		    vk->name, cb_strerror(rc));
 	t.size = cp.size;
 	lc = cb_logcheck_new(NULL, on_node, &t, report);
+	if (cb_sigpool_new(0, &pool) == 0)
+		cb_logcheck_use_pool(lc, pool);
 	for (uint64_t n = 0; rc == 0 && n * CB_TILE_WIDTH < cp.size; n++)
 		rc = check_bundle(&t, lc, n);
+	/* Signatures were checked beside the walk: the first failure wins. */
+	if (pool != NULL)
+		rc = cb_logcheck_finish(lc);
+	name_bundle(&t);
 	if (rc == 0) {
 		cb_logcheck_root(lc, root);
 		rc = blame(&t, &cp, root);
 	}
+	if (rc == 0 && chk != NULL && chk->since != NULL)
+		rc = prove_since(&t, chk->since, &cp);
 	if (rc == 0) {
 		report->checkpoints = 1;
 		*cpout = cp;
 	}
 	cb_logcheck_free(lc);
+	cb_sigpool_free(pool);
 	for (unsigned L = 0; L < 8; L++)
 		free(t.tiles[L].hashes);
 	return rc;
+}
+
+struct cb_tiles_reader {
+	struct tctx t;
+	struct cb_report *report;
+};
+
+/* cb_tiles_open reads and opens an export's checkpoint. */
+int
+cb_tiles_open(const char *dir, const struct cb_vkey *vk,
+    struct cb_tiles_reader **out, struct cb_checkpoint *cp,
+    struct cb_report *report)
+{
+	struct cb_tiles_reader *r;
+	uint8_t *note;
+	size_t len;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint cannot be read: %s", cb_strerror(rc));
+	rc = cb_checkpoint_open((const char *)note, len, vk, cp);
+	free(note);
+	if (rc != 0)
+		return cb_report_fail(report, rc, 0, "checkpoint",
+		    "the checkpoint does not open with the key %s: %s",
+		    vk->name, cb_strerror(rc));
+	r = cb_xcalloc(1, sizeof(*r));
+	r->t.dir = dir;
+	r->t.size = cp->size;
+	r->t.r = report;
+	r->report = report;
+	*out = r;
+	return 0;
+}
+
+/* cb_tiles_read_leaves walks a range of the export's entry bundles. */
+int
+cb_tiles_read_leaves(struct cb_tiles_reader *r, uint64_t start, uint64_t end,
+    int (*fn)(void *ctx, uint64_t index, const uint8_t *leaf, size_t len),
+    void *ctx)
+{
+	uint64_t size = r->t.size;
+	int rc = 0;
+
+	if (end > size || start > end)
+		return CB_ERANGE;
+	for (uint64_t n = start / CB_TILE_WIDTH;
+	     rc == 0 && n * CB_TILE_WIDTH < end; n++) {
+		uint64_t first = n * CB_TILE_WIDTH;
+		unsigned w = size - first >= CB_TILE_WIDTH ?
+				 CB_TILE_WIDTH :
+				 (unsigned)(size - first);
+		char rel[CB_TILE_PATH_MAX];
+		uint8_t *buf;
+		size_t len, off = 0;
+
+		cb_tile_path(rel, CB_TILE_ENTRIES, n, w);
+		if ((rc = read_rel(r->t.dir, rel, BUNDLE_MAX, &buf, &len)) != 0)
+			return cb_report_fail(r->report, rc, first, rel,
+			    "the entry bundle cannot be read: %s",
+			    cb_strerror(rc));
+		for (unsigned i = 0; i < w && rc == 0; i++) {
+			size_t elen;
+
+			if (len - off < 2 ||
+			    len - off - 2 < (elen = (size_t)buf[off] << 8 |
+						     buf[off + 1])) {
+				rc = cb_report_fail(r->report, CB_ECORRUPT,
+				    first + i, rel, "the bundle is cut short");
+				break;
+			}
+			if (first + i >= start && first + i < end)
+				rc = fn(ctx, first + i, buf + off + 2, elen);
+			off += 2 + elen;
+		}
+		free(buf);
+	}
+	return rc;
+}
+
+/* cb_tiles_inclusion builds an inclusion proof from the hash tiles. */
+int
+cb_tiles_inclusion(struct cb_tiles_reader *r, uint64_t index, uint64_t size,
+    uint8_t proof[][CB_HASH_LEN], size_t *n)
+{
+	struct cb_merkle_io io = {&r->t, tile_get, NULL};
+
+	if (size > r->t.size)
+		return CB_ERANGE;
+	return cb_merkle_inclusion_proof(&io, index, size, proof, n);
+}
+
+/* cb_tiles_close frees the reader and its cached tiles. */
+void
+cb_tiles_close(struct cb_tiles_reader *r)
+{
+	if (r == NULL)
+		return;
+	for (unsigned L = 0; L < 8; L++)
+		free(r->t.tiles[L].hashes);
+	free(r);
 }

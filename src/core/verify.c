@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/sigpool.h"
 #include "carebank/verify.h"
 #include "carebank/xalloc.h"
 #include "store_int.h"
@@ -43,16 +44,16 @@ load_checkpoints(struct vctx *v)
 		    "the origin %s is not a valid key name", v->c.origin);
 	if ((mrc = mdb_cursor_open(v->txn, v->store->db.checkpoints, &cur)))
 		return store_mdb_code(mrc);
-	store_be_put(key, v->c.no, 4);
-	store_be_put(key + 4, 0, 8);
+	cb_be_put(key, v->c.no, 4);
+	cb_be_put(key + 4, 0, 8);
 	for (mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
 		struct cb_checkpoint cp;
 		uint64_t size;
 
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != v->c.no)
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != v->c.no)
 			break;
-		size = store_be_get((uint8_t *)k.mv_data + 4, 8);
+		size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
 		snprintf(where, sizeof(where), "checkpoint %llu",
 		    (unsigned long long)size);
 		if ((rc = cb_checkpoint_open(val.mv_data, val.mv_size, &vk,
@@ -167,20 +168,20 @@ walk_leaves(struct vctx *v)
 
 	if ((mrc = mdb_cursor_open(v->txn, v->store->db.leaves, &cur)) != 0)
 		return store_mdb_code(mrc);
-	store_be_put(key, v->c.no, 4);
-	store_be_put(key + 4, 0, 8);
+	cb_be_put(key, v->c.no, 4);
+	cb_be_put(key + 4, 0, 8);
 	for (mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), i++) {
 		char where[48];
 
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != v->c.no)
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != v->c.no)
 			break;
-		if (store_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
+		if (cb_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
 			snprintf(where, sizeof(where), "entry %llu",
 			    (unsigned long long)i);
 			rc = cb_report_fail(v->r, CB_ECORRUPT, i, where,
 			    "the log has a gap: the next stored index is %llu",
-			    (unsigned long long)store_be_get(
+			    (unsigned long long)cb_be_get(
 				(uint8_t *)k.mv_data + 4, 8));
 			break;
 		}
@@ -201,6 +202,7 @@ cb_verify_store(struct cb_store *store, const char *id,
     struct cb_report *report)
 {
 	struct vctx v = {.store = store, .r = report};
+	struct cb_sigpool *pool = NULL;
 	int rc;
 
 	memset(report, 0, sizeof(*report));
@@ -213,14 +215,19 @@ cb_verify_store(struct cb_store *store, const char *id,
 		goto out;
 	}
 	v.lc = cb_logcheck_new(id, on_node, &v, report);
+	if (cb_sigpool_new(0, &pool) == 0)
+		cb_logcheck_use_pool(v.lc, pool);
 	if ((rc = load_checkpoints(&v)) == 0 && (rc = walk_leaves(&v)) == 0)
 		rc = check_meta(&v);
+	if (pool != NULL && cb_logcheck_finish(v.lc) != 0)
+		rc = report->code;
 	if (rc != 0 && report->code == 0)
 		cb_report_fail(report, rc, cb_logcheck_size(v.lc), "store",
 		    "reading the log failed: %s", cb_strerror(rc));
 	rc = report->code;
 out:
 	cb_logcheck_free(v.lc);
+	cb_sigpool_free(pool);
 	free(v.roots);
 	mdb_txn_abort(v.txn);
 	return rc;

@@ -49,7 +49,7 @@ make_key(uint8_t *kb, uint32_t no, const void *key, size_t klen)
 {
 	if (klen > VIEW_KEY_MAX)
 		return 0;
-	store_be_put(kb, no, 4);
+	cb_be_put(kb, no, 4);
 	if (klen)
 		memcpy(kb + 4, key, klen);
 	return 4 + klen;
@@ -257,6 +257,27 @@ cb_snapshot_views(struct cb_snapshot *s, const char *id, struct cb_kv *kv)
 	s->kept[s->nkept++] = v;
 	bind(v, kv);
 	return 0;
+}
+
+/* cb_snapshot_centre reads a centre's record as of the snapshot. */
+int
+cb_snapshot_centre(struct cb_snapshot *s, const char *id,
+    struct cb_centre_info *info)
+{
+	struct store_centre c;
+	int rc;
+
+	if ((rc = store_centre_load(s->store, s->txn, id, &c)) == 0)
+		store_centre_info(&c, info);
+	return rc;
+}
+
+/* cb_snapshot_dir_get reads a personal-data record in the snapshot. */
+int
+cb_snapshot_dir_get(struct cb_snapshot *s, const char *id, const void *key,
+    size_t klen, uint8_t **val, size_t *len)
+{
+	return store_dir_get(s->store, s->txn, id, key, klen, val, len);
 }
 
 /* cb_snapshot_free ends the read transaction. */

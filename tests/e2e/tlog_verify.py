@@ -33,7 +33,8 @@ def sha256(*parts):
 
 
 def parse_vkey(line):
-    name, keyid, key = line.strip().split("+")
+    # The key is base64, which may hold "+": split at the first two only.
+    name, keyid, key = line.strip().split("+", 2)
     raw = base64.b64decode(key, validate=True)
     if len(raw) != 33 or raw[0] != 1:
         raise Bad("verifier key is not an Ed25519 key")

@@ -15,17 +15,17 @@
  * and both predictions.
  *
  * Readings taken where the documents leave room: which refusal wins when
- * several apply is the order the implementation checks in; a donation cap
- * of 0 allows no gifts (a cap of zero minutes); a settlement's pool is split
- * by water-filling (families whose pro-rata share reaches their cap get the
- * cap, the rest is split again) and then by largest remainder, ties to the
- * lower family id; buy-back takes ceil(share * 60 / rate) minutes; taking
- * back a volunteer's credit charges what is gone below the floor as care,
- * in the period of the reversal; a coordinator's closing, settled or not,
- * ends the child's session (no later check-in may start before it, and the
- * check-out before it can no longer be reversed); starting a shift withdraws
- * any offer of it and frees both shifts of an exchange; a reversal that
- * would move the minutes of a family that has left is refused FAMILY_LEFT.
+ * several apply is the order the implementation checks in; a settlement's
+ * pool is split by water-filling (families whose pro-rata share reaches
+ * their cap get the cap, the rest is split again) and then by largest
+ * remainder, ties to the lower family id; buy-back takes ceil(share * 60 /
+ * rate) minutes; taking back a volunteer's credit charges what is gone
+ * below the floor as care, in the period of the reversal; a coordinator's
+ * closing, settled or not, ends the child's session (no later check-in may
+ * start before it, and the check-out before it can no longer be reversed);
+ * starting a shift withdraws any offer of it and frees both shifts of an
+ * exchange; a reversal that would move the minutes of a family that has
+ * left is refused FAMILY_LEFT.
  *
  * CB_SEED=n (or "random") and CB_OPS=n choose the workload.
  */
@@ -855,7 +855,7 @@ offer(struct model *m, const Carebank__V1__OfferSwapRequest *r)
 	if (!lookup(m, 'a', r->to_adult, &to))
 		return false;
 	if (m->shift[s].adult == to)
-		return refuse(m, X(CONFLICT));
+		return refuse(m, X(ALREADY_ASSIGNED));
 	if ((int)r->kind == EXCHANGE) {
 		if (!offerable(m, r->other_shift, &o))
 			return false;
@@ -1127,7 +1127,7 @@ donate(struct model *m, const Carebank__V1__DonateRequest *r)
 		return false;
 	if (from == to)
 		return refuse(m, X(SAME_FAMILY));
-	if (r->minutes > m->pol.cap)
+	if (m->pol.cap != 0 && r->minutes > m->pol.cap)
 		return refuse(m, X(DONATION_CAP));
 	if (m->fam[from].minutes < r->minutes)
 		return refuse(m, X(INSUFFICIENT_MINUTES));
@@ -1234,11 +1234,13 @@ settle(struct model *m, const Carebank__V1__SettleRequest *r)
 	size_t n = 0;
 	bool ok = true;
 
-	if (p <= 0 || (p < m->server && wl_period_start(m->pol.period,
-					    m->pol.offset, p) != p))
+	if (p <= 0)
 		return refuse(m, X(CONFLICT));
-	if (p >= m->server ||
-	    wl_period_end(m->pol.period, m->pol.offset, p) > m->server)
+	if (p > m->server)
+		return refuse(m, X(PERIOD_NOT_OVER));
+	if (wl_period_start(m->pol.period, m->pol.offset, p) != p)
+		return refuse(m, X(CONFLICT));
+	if (wl_period_end(m->pol.period, m->pol.offset, p) > m->server)
 		return refuse(m, X(PERIOD_NOT_OVER));
 	for (size_t i = 0; i < m->nsettled; i++)
 		if (m->settled[i] == p)
@@ -1357,7 +1359,9 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		/* A family that has left settled its minutes for good. */
 		if (!family_here(m, e->fam) || !family_here(m, e->to_fam))
 			return false;
-		if (m->fam[e->to_fam].minutes < e->amount)
+		/* Taken back below the floor, the gift paid for care that
+		 * would otherwise have been charged in cash. */
+		if (m->fam[e->to_fam].minutes - e->amount < m->pol.floor)
 			return refuse(m, X(DEPENDENT_ENTRIES));
 		return move(m, 2 * e->to_fam, 2 * e->fam, e->amount);
 	case MV_CHILD_IN:

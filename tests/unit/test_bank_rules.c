@@ -2,6 +2,9 @@
  * Bank rules, basic paths: a volunteer earns minutes, care spends them down
  * to the floor and charges the rest in cash by the cumulative rule, cash pays
  * the debt into the fund, and the log verifies and replays to the same views.
+ * Then single rules: working a shift offered in an exchange, rounding once
+ * per session by policy, and billing periods (months and weeks, in the
+ * centre's local time) each starting the cumulative charge again.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -75,91 +78,146 @@ test_rules_smoke(void **state)
 	tb_close(&t);
 }
 
-/* set_rate changes only the policy's hourly rate (the rest: the defaults). */
-static void
-set_rate(struct tb *t, int64_t rate)
-{
-	Carebank__V1__SetPolicyRequest req =
-	    CAREBANK__V1__SET_POLICY_REQUEST__INIT;
-	Carebank__V1__Policy p = CAREBANK__V1__POLICY__INIT;
-	Carebank__V1__Rounding r = CAREBANK__V1__ROUNDING__INIT;
-
-	r.care_minutes = 1;
-	r.volunteer_minutes = 1;
-	p.rounding = &r;
-	p.rate_fen_per_hour = rate;
-	p.floor_minutes = -120;
-	p.billing_period = CAREBANK__V1__BILLING_PERIOD__BILLING_PERIOD_MONTH;
-	p.utc_offset_minutes = 480;
-	p.swaps_need_approval = 1;
-	p.late_limit_ms = 72 * TB_HOUR;
-	p.clock_skew_ms = 2 * TB_MIN;
-	p.buy_back = 1;
-	p.donation_cap_minutes = 600;
-	p.ratio_soft = 4;
-	p.ratio_hard = 6;
-	p.pin_max_failures = 5;
-	p.pin_lockout_ms = 15 * TB_MIN;
-	p.leave_positive = CAREBANK__V1__LEAVE_POSITIVE__LEAVE_POSITIVE_BUY_BACK;
-	req.policy = &p;
-	assert_int_equal(tb_call(t, t->coord, TB_C("SetPolicy"), &req), 0);
-}
-
 /*
- * A care charge reversed after the rate changed is refunded what it cost,
- * not repriced at the new rate; charges at the new rate start a cumulative
- * total of their own within the period.
+ * Working a shift answers any open offer of it; for an exchange, that frees
+ * both of its shifts, so each can be offered again.
  */
 static void
-test_rules_reverse_after_rate_change(void **state)
+test_rules_working_an_offered_exchange(void **state)
 {
 	struct tb t;
-	const char *f1, *f2, *a1, *a2, *c1, *c2, *room, *s2;
-	Carebank__V1__ReverseRequest rev = CAREBANK__V1__REVERSE_REQUEST__INIT;
-	uint64_t first;
+	const char *f1, *a1, *f2, *a2, *a3, *room, *s1, *s2, *w;
 
 	(void)state;
 	tb_open(&t, NULL);
 	f1 = tb_family(&t);
 	a1 = tb_adult(&t, f1);
-	c1 = tb_child(&t, f1, a1);
-	c2 = tb_child(&t, f1, a1);
 	f2 = tb_family(&t);
 	a2 = tb_adult(&t, f2);
+	a3 = tb_adult(&t, f2);
 	room = tb_room(&t);
-	t.now += 8 * TB_HOUR;
-	s2 = tb_shift(&t, room, t.now, t.now + 10 * TB_HOUR, a2);
+	t.now += TB_DAY;
+	s1 = tb_shift(&t, room, t.now, t.now + TB_HOUR, a1);
+	s2 = tb_shift(&t, room, t.now + TB_DAY, t.now + TB_DAY + TB_HOUR, a2);
+	assert_int_equal(tb_offer(&t, s1, a2, s2), 0);
+	w = tb_id(&t);
+	/* a1 comes after all, before a2 has answered. */
+	assert_int_equal(tb_shift_in(&t, s1, a1), 0);
+	assert_int_equal(tb_answer(&t, w, a2, 1), R(SWAP_STATE));
+	/* a2's shift is a2's to offer again. */
+	assert_int_equal(tb_offer(&t, s2, a3, NULL), 0);
+	assert_int_equal(tb_answer(&t, tb_id(&t), a3, 0), 0);
+	/* The same, the other way round: a2 works the other half. */
+	s1 = tb_shift(&t, room, t.now + 2 * TB_DAY,
+	    t.now + 2 * TB_DAY + TB_HOUR, a1);
+	assert_int_equal(tb_offer(&t, s1, a2, s2), 0);
+	t.now += TB_DAY;
 	assert_int_equal(tb_shift_in(&t, s2, a2), 0);
-
-	/* 130 minutes: 120 down to the floor, 10 in cash at 2000 fen an
-	 * hour, R(10) = 333. */
-	assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
-	t.now += 130 * TB_MIN;
-	assert_int_equal(tb_child_out(&t, c1, a1), 0);
-	assert_int_equal(t.op.result.charge_fen, 333);
-	first = t.index;
-
-	/* At 3000 fen an hour 10 more minutes cost R(10) = 500, billed
-	 * apart from the 10 minutes billed at 2000 (a sibling, so that the
-	 * first check-out stays reversible). */
-	set_rate(&t, 3000);
-	assert_int_equal(tb_child_in(&t, c2, room, a1), 0);
-	t.now += 10 * TB_MIN;
-	assert_int_equal(tb_child_out(&t, c2, a1), 0);
-	assert_int_equal(t.op.result.charge_fen, 500);
-	assert_int_equal(tb_owed(&t, f1), 833);
-
-	/* Reversing the first refunds its 333 fen, not 500 (its minutes
-	 * repriced) nor R(20) - R(10) at the new rate. */
-	rev.entry = first;
-	rev.reason = "wrong child";
-	assert_int_equal(tb_call(&t, t.coord, TB_C("Reverse"), &rev), 0);
-	assert_int_equal(t.op.result.charge_fen, -333);
-	assert_int_equal(tb_owed(&t, f1), 500);
-	assert_int_equal(tb_minutes(&t, f1), 0);
-	assert_int_equal(tb_shift_out(&t, s2, a2), 0);
+	assert_int_equal(tb_offer(&t, s1, a3, NULL), 0);
 	tb_check(&t);
 	tb_close(&t);
+}
+
+/*
+ * Rounding once per session, by policy: care up to 15 minutes, volunteering
+ * down to 15. 61 minutes of care cost 75; an hour and a millisecond is a
+ * 61st minute begun, 75 again; 59 minutes volunteered earn 45, 74 minutes
+ * 59 seconds earn 60.
+ */
+static void
+test_rules_rounding(void **state)
+{
+	struct tb t;
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	const char *f1, *a1, *c1, *room, *s1, *s2;
+	int64_t start;
+
+	(void)state;
+	tb_policy(&p, &r);
+	r.care_minutes = 15;
+	r.volunteer_minutes = 15;
+	tb_open(&t, &p);
+	f1 = tb_family(&t);
+	a1 = tb_adult(&t, f1);
+	c1 = tb_child(&t, f1, a1);
+	room = tb_room(&t);
+	start = t.now;
+	s1 = tb_shift(&t, room, start, start + TB_HOUR, a1);
+	s2 = tb_shift(&t, room, start + TB_HOUR, start + 3 * TB_HOUR, a1);
+	assert_int_equal(tb_shift_in(&t, s1, a1), 0);
+	assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
+	t.now = start + 59 * TB_MIN;
+	assert_int_equal(tb_shift_out(&t, s1, a1), 0);
+	assert_int_equal(t.op.result.credit, 45);
+	assert_int_equal(tb_shift_in(&t, s2, a1), 0);
+	t.now = start + 61 * TB_MIN;
+	assert_int_equal(tb_child_out(&t, c1, a1), 0);
+	assert_int_equal(t.op.result.care_minutes, 75);
+	assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
+	t.now += TB_HOUR + 1;
+	assert_int_equal(tb_child_out(&t, c1, a1), 0);
+	assert_int_equal(t.op.result.care_minutes, 75);
+	t.now = start + 59 * TB_MIN + 74 * TB_MIN + 59000;
+	assert_int_equal(tb_shift_out(&t, s2, a1), 0);
+	assert_int_equal(t.op.result.credit, 60);
+	tb_check(&t);
+	tb_close(&t);
+}
+
+/*
+ * The cumulative charge starts again with each billing period, in the
+ * centre's local time (UTC+8). With a floor of 0 every minute is cash: a
+ * first minute costs R(1) = 2030 / 60 = 33, a second in the same period
+ * R(2) - R(1) = 4030 / 60 - 33 = 67 - 33 = 34, and the first of a new
+ * period 33 again. Each visit lasts a millisecond (a minute begun, so
+ * one minute) and ends at the times given around the boundary: an hour
+ * before, a millisecond before, at it, an hour after.
+ */
+static void
+period_boundary(int period, int64_t boundary)
+{
+	static const int64_t charge[] = {33, 34, 33, 34};
+	const int64_t end[] = {boundary - TB_HOUR, boundary - 1, boundary,
+	    boundary + TB_HOUR};
+	struct tb t;
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	const char *f1, *a1, *c1, *room, *s1;
+
+	tb_policy(&p, &r);
+	p.floor_minutes = 0;
+	p.billing_period = period;
+	tb_open(&t, &p);
+	f1 = tb_family(&t);
+	a1 = tb_adult(&t, f1);
+	c1 = tb_child(&t, f1, a1);
+	room = tb_room(&t);
+	t.now = boundary - 2 * TB_HOUR;
+	s1 = tb_shift(&t, room, t.now, t.now + 12 * TB_HOUR, a1);
+	assert_int_equal(tb_shift_in(&t, s1, a1), 0);
+	for (int i = 0; i < 4; i++) {
+		t.now = end[i] - 1;
+		assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
+		t.now = end[i];
+		assert_int_equal(tb_child_out(&t, c1, a1), 0);
+		assert_int_equal(t.op.result.charge_fen, charge[i]);
+	}
+	assert_int_equal(tb_owed(&t, f1), 33 + 34 + 33 + 34);
+	tb_check(&t);
+	tb_close(&t);
+}
+
+/* Months: 1 February 00:00 local (31 January 16:00 UTC) starts February.
+ * Weeks run Monday to Sunday: Monday 4 January 00:00 local starts one. */
+static void
+test_rules_billing_periods(void **state)
+{
+	(void)state;
+	period_boundary(CAREBANK__V1__BILLING_PERIOD__BILLING_PERIOD_MONTH,
+	    TB_FEB);
+	period_boundary(CAREBANK__V1__BILLING_PERIOD__BILLING_PERIOD_WEEK,
+	    TB_JAN + 3 * TB_DAY);
 }
 
 int
@@ -167,7 +225,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules_smoke),
-		cmocka_unit_test(test_rules_reverse_after_rate_change),
+		cmocka_unit_test(test_rules_working_an_offered_exchange),
+		cmocka_unit_test(test_rules_rounding),
+		cmocka_unit_test(test_rules_billing_periods),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,8 @@
 #include "testbank.h"
 #include "testutil.h"
 
-/* key_of makes the key of a seed filled with b. */
-static struct cb_key *
-key_of(uint8_t b)
+struct cb_key *
+tb_key(uint8_t b)
 {
 	uint8_t seed[32];
 	struct cb_key *k;
@@ -52,25 +51,22 @@ set_common(struct tb *t, ProtobufCMessage *m, uint8_t *id)
 }
 
 int
-tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
+tb_call_bytes(struct tb *t, const struct cb_key *key, const char *method,
+    const uint8_t *bytes, size_t len)
 {
 	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
-	uint8_t id[16], kid[CB_KEY_ID_LEN], sig[64], *bytes;
-	size_t len;
+	uint8_t kid[CB_KEY_ID_LEN], sig[64];
 	struct cb_batch *b;
 	struct cb_appended out;
 	int rc;
 
 	cb_bank_op_free(&t->op);
-	set_common(t, req, id);
-	bytes = cb_xmalloc(protobuf_c_message_get_packed_size(req) + 1);
-	len = protobuf_c_message_pack(req, bytes);
 	cb_key_id(key, kid);
 	assert_int_equal(cb_call_sign(key, method, t->now, bytes, len, sig), 0);
 	call.key_id = (ProtobufCBinaryData){CB_KEY_ID_LEN, kid};
 	call.method = (char *)(uintptr_t)method;
 	call.client_time_ms = t->now;
-	call.request = (ProtobufCBinaryData){len, bytes};
+	call.request = (ProtobufCBinaryData){len, (uint8_t *)(uintptr_t)bytes};
 	call.signature = (ProtobufCBinaryData){64, sig};
 	memset(&t->op, 0, sizeof(t->op));
 	t->op.centre = TB_CENTRE;
@@ -83,7 +79,6 @@ tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
 	assert_int_equal(cb_batch_commit(b), 0);
 	cb_batch_free(b);
 	t->op.call = NULL; /* it was on our stack */
-	free(bytes);
 	if (t->op.refusal == 0) {
 		t->index = out.index;
 		snprintf(t->id, sizeof(t->id), "%s", t->op.result.id);
@@ -91,20 +86,37 @@ tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
 	return t->op.refusal;
 }
 
+int
+tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
+{
+	uint8_t id[16], *bytes;
+	size_t len;
+	int rc;
+
+	set_common(t, req, id);
+	bytes = cb_xmalloc(protobuf_c_message_get_packed_size(req) + 1);
+	len = protobuf_c_message_pack(req, bytes);
+	rc = tb_call_bytes(t, key, method, bytes, len);
+	free(bytes);
+	return rc;
+}
+
 void
 tb_open(struct tb *t, const Carebank__V1__Policy *policy)
 {
 	Carebank__V1__CreateCentreRequest cr =
 	    CAREBANK__V1__CREATE_CENTRE_REQUEST__INIT;
-	Carebank__V1__EnrolKeyRequest ek = CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
-	struct cb_key *logkey = key_of(2);
+	Carebank__V1__EnrolKeyRequest ek =
+	    CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
+	struct cb_key *logkey = tb_key(2);
 	uint8_t pub[32], kpub[32];
 
 	memset(t, 0, sizeof(*t));
 	t->dir = tu_tmpdir("bank");
-	t->coord = key_of(1);
-	t->kiosk = key_of(3);
+	t->coord = tb_key(1);
+	t->kiosk = tb_key(3);
 	t->now = TB_T0;
+	t->seq = 1; /* request id 0 stays free: refusals before parsing */
 	assert_int_equal(cb_store_open(t->dir, NULL, &t->store), 0);
 	assert_int_equal(cb_store_centre_create(t->store, TB_CENTRE, TB_ORIGIN,
 			     cb_key_public(logkey)),
@@ -181,6 +193,23 @@ tb_owed(struct tb *t, const char *family)
 	return tb_balance(t, a);
 }
 
+size_t
+tb_subsidies(struct tb *t, int64_t *out, size_t max)
+{
+	size_t n = 0;
+
+	assert_non_null(t->op.entry);
+	for (size_t i = 0; i < t->op.entry->n_postings; i++) {
+		const cb_posting *p = t->op.entry->postings[i];
+
+		if (strcmp(p->account, "centre/subsidies") != 0)
+			continue;
+		assert_true(n < max);
+		out[n++] = p->amount;
+	}
+	return n;
+}
+
 void
 tb_check(struct tb *t)
 {
@@ -195,14 +224,245 @@ tb_check(struct tb *t)
 	free(scratch);
 }
 
+void
+tb_policy(Carebank__V1__Policy *p, Carebank__V1__Rounding *r)
+{
+	carebank__v1__policy__init(p);
+	carebank__v1__rounding__init(r);
+	r->care_minutes = 1;
+	r->volunteer_minutes = 1;
+	p->rate_fen_per_hour = 2000;
+	p->floor_minutes = -120;
+	p->rounding = r;
+	p->billing_period = CAREBANK__V1__BILLING_PERIOD__BILLING_PERIOD_MONTH;
+	p->utc_offset_minutes = 480;
+	p->swaps_need_approval = 1;
+	p->late_limit_ms = 72 * TB_HOUR;
+	p->clock_skew_ms = 2 * TB_MIN;
+	p->reserve_fen = 0;
+	p->surplus_threshold_minutes = 0;
+	p->buy_back = 1;
+	p->donation_cap_minutes = 600;
+	p->ratio_soft = 4;
+	p->ratio_hard = 6;
+	p->pin_max_failures = 5;
+	p->pin_lockout_ms = 15 * TB_MIN;
+	p->leave_positive =
+	    CAREBANK__V1__LEAVE_POSITIVE__LEAVE_POSITIVE_BUY_BACK;
+}
+
+uint64_t
+tb_size(struct tb *t)
+{
+	struct cb_centre_info info;
+
+	assert_int_equal(cb_store_centre(t->store, TB_CENTRE, &info), 0);
+	return info.size;
+}
+
+void *
+tb_view(struct tb *t, const char *key, const ProtobufCMessageDescriptor *d)
+{
+	struct cb_snapshot *s;
+	struct cb_kv kv;
+	const uint8_t *v;
+	size_t len;
+	ProtobufCMessage *m = NULL;
+	int rc;
+
+	assert_int_equal(cb_store_snapshot(t->store, &s), 0);
+	assert_int_equal(cb_snapshot_views(s, TB_CENTRE, &kv), 0);
+	rc = kv.get(kv.ctx, key, strlen(key), &v, &len);
+	if (rc == 0)
+		assert_non_null(m = protobuf_c_message_unpack(d, NULL, len, v));
+	else
+		assert_int_equal(rc, CB_ENOTFOUND);
+	cb_snapshot_free(s);
+	return m;
+}
+
+/* A view record, copied. */
+struct rec {
+	uint8_t *key, *val;
+	size_t klen, vlen;
+};
+
+struct tb_state {
+	struct rec *v;
+	size_t n;
+	uint64_t size;
+};
+
+/* take_one copies one view record during a scan. */
+static int
+take_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct tb_state *s = ctx;
+
+	s->v = cb_xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = (struct rec){cb_xmemdup(key, klen),
+	    cb_xmemdup(val, vlen), klen, vlen};
+	return 0;
+}
+
+struct tb_state *
+tb_state_take(struct tb *t)
+{
+	struct tb_state *st = cb_xcalloc(1, sizeof(*st));
+	struct cb_snapshot *s;
+	struct cb_kv kv;
+
+	assert_int_equal(cb_store_snapshot(t->store, &s), 0);
+	assert_int_equal(cb_snapshot_views(s, TB_CENTRE, &kv), 0);
+	assert_int_equal(kv.scan(kv.ctx, "", 0, take_one, st), 0);
+	cb_snapshot_free(s);
+	st->size = tb_size(t);
+	return st;
+}
+
+void
+tb_state_same(struct tb *t, const struct tb_state *before)
+{
+	struct tb_state *now = tb_state_take(t);
+	size_t i;
+
+	if (now->size != before->size)
+		fail_msg("the log grew from %llu to %llu entries",
+		    (unsigned long long)before->size,
+		    (unsigned long long)now->size);
+	for (i = 0; i < now->n && i < before->n; i++) {
+		const struct rec *x = &before->v[i], *y = &now->v[i];
+
+		if (x->klen != y->klen || memcmp(x->key, y->key, x->klen) != 0)
+			fail_msg("view %.*s appeared or vanished",
+			    (int)(x->klen < y->klen ? x->klen : y->klen),
+			    (const char *)(x->klen < y->klen ? x->key :
+							       y->key));
+		if (x->vlen != y->vlen || memcmp(x->val, y->val, x->vlen) != 0)
+			fail_msg("view %.*s changed", (int)x->klen,
+			    (const char *)x->key);
+	}
+	if (now->n != before->n)
+		fail_msg("%zu views before, %zu after", before->n, now->n);
+	tb_state_free(now);
+}
+
+void
+tb_state_free(struct tb_state *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->v[i].key);
+		free(s->v[i].val);
+	}
+	free(s->v);
+	free(s);
+}
+
+void
+tb_refused_check(struct tb *t, const char *call, int got, int want,
+    const struct tb_state *before)
+{
+	struct cb_request_record rec;
+
+	if (got != want)
+		fail_msg("%s: want %s, got %s (%s)", call,
+		    cb_refusal_name(want), cb_refusal_name(got),
+		    got ? t->op.message : "accepted");
+	if (t->op.message[0] == '\0')
+		fail_msg("%s: refused without a message", call);
+	assert_null(t->op.entry);
+	tb_state_same(t, before);
+	assert_int_equal(cb_store_request(t->store, TB_CENTRE,
+			     t->op.request_id, &rec),
+	    CB_ENOTFOUND);
+}
+
+/* sum_one adds an account's balance to the sum of its unit. */
+static int
+sum_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	int64_t *sums = ctx, bal = 0;
+	static const char m[] = "/minutes", ct[] = "b/centre/time";
+	uint64_t u = 0;
+	int minutes;
+
+	assert_int_equal(vlen, 8);
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | val[i];
+	bal = (int64_t)u;
+	minutes = (klen > sizeof(m) - 1 &&
+		      memcmp(key + klen - (sizeof(m) - 1), m, sizeof(m) - 1) ==
+			  0) ||
+		  (klen == sizeof(ct) - 1 && memcmp(key, ct, klen) == 0);
+	/* Wrapping sums: any overflow cancels out if the books balance. */
+	sums[minutes] = (int64_t)((uint64_t)sums[minutes] + (uint64_t)bal);
+	return 0;
+}
+
+void
+tb_books_expect(struct tb *t, const char *const *families, size_t n,
+    const struct tb_books *want)
+{
+	static const struct {
+		const char *account;
+		size_t off;
+	} centre[] = {
+		{"centre/time", offsetof(struct tb_books, time)},
+		{"centre/fund", offsetof(struct tb_books, fund)},
+		{"centre/income", offsetof(struct tb_books, income)},
+		{"centre/supplies", offsetof(struct tb_books, supplies)},
+		{"centre/subsidies", offsetof(struct tb_books, subsidies)},
+	};
+	struct cb_snapshot *s;
+	struct cb_kv kv;
+	int64_t sums[2] = {0, 0}, got;
+
+	assert_true(n <= TB_FAMILIES);
+	for (size_t i = 0; i < n; i++) {
+		if ((got = tb_minutes(t, families[i])) != want->minutes[i])
+			fail_msg("family %s has %lld minutes, not %lld",
+			    families[i], (long long)got,
+			    (long long)want->minutes[i]);
+		if ((got = tb_owed(t, families[i])) != want->owed[i])
+			fail_msg("family %s owes %lld fen, not %lld",
+			    families[i], (long long)got,
+			    (long long)want->owed[i]);
+	}
+	for (size_t i = 0; i < sizeof(centre) / sizeof(centre[0]); i++) {
+		int64_t w = *(const int64_t *)((const char *)want +
+					       centre[i].off);
+
+		if ((got = tb_balance(t, centre[i].account)) != w)
+			fail_msg("%s is %lld, not %lld", centre[i].account,
+			    (long long)got, (long long)w);
+	}
+	assert_int_equal(cb_store_snapshot(t->store, &s), 0);
+	assert_int_equal(cb_snapshot_views(s, TB_CENTRE, &kv), 0);
+	assert_int_equal(kv.scan(kv.ctx, "b/", 2, sum_one, sums), 0);
+	cb_snapshot_free(s);
+	if (sums[0] != 0 || sums[1] != 0)
+		fail_msg("the accounts sum to %lld fen and %lld minutes",
+		    (long long)sums[0], (long long)sums[1]);
+}
+
+const char *
+tb_id(struct tb *t)
+{
+	t->ids = cb_xreallocarray(t->ids, t->nids + 1, sizeof(*t->ids));
+	return t->ids[t->nids++] = cb_xstrdup(t->id);
+}
+
 /* must makes a set-up call that has to be accepted; returns the new id. */
 static const char *
 must(struct tb *t, const char *method, void *req)
 {
 	if (tb_call(t, t->coord, method, req) != 0)
 		fail_msg("%s refused: %s", method, t->op.message);
-	t->ids = cb_xreallocarray(t->ids, t->nids + 1, sizeof(*t->ids));
-	return t->ids[t->nids++] = cb_xstrdup(t->id);
+	return tb_id(t);
 }
 
 const char *
@@ -228,19 +488,30 @@ const char *
 tb_child(struct tb *t, const char *family, const char *pickup)
 {
 	Carebank__V1__AddChildRequest r = CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
-	Carebank__V1__SetPickupRequest p = CAREBANK__V1__SET_PICKUP_REQUEST__INIT;
-	char *auth[1] = {(char *)(uintptr_t)pickup};
 	const char *id;
 
 	r.family = (char *)(uintptr_t)family;
 	id = must(t, TB_C("AddChild"), &r);
-	if (pickup != NULL) {
-		p.child = (char *)(uintptr_t)id;
-		p.authorised = auth;
-		p.n_authorised = 1;
-		must(t, TB_C("SetPickup"), &p);
-	}
+	if (pickup != NULL && tb_pickup(t, id, pickup, NULL, NULL) != 0)
+		fail_msg("SetPickup refused: %s", t->op.message);
 	return id;
+}
+
+int
+tb_pickup(struct tb *t, const char *child, const char *auth1,
+    const char *auth2, const char *refused)
+{
+	Carebank__V1__SetPickupRequest r =
+	    CAREBANK__V1__SET_PICKUP_REQUEST__INIT;
+	char *a[2] = {(char *)(uintptr_t)auth1, (char *)(uintptr_t)auth2};
+	char *n[1] = {(char *)(uintptr_t)refused};
+
+	r.child = (char *)(uintptr_t)child;
+	r.authorised = a;
+	r.n_authorised = auth2 ? 2 : auth1 ? 1 : 0;
+	r.refused = n;
+	r.n_refused = refused ? 1 : 0;
+	return tb_call(t, t->coord, TB_C("SetPickup"), &r);
 }
 
 const char *
@@ -252,8 +523,8 @@ tb_room(struct tb *t)
 	return must(t, TB_C("AddRoom"), &r);
 }
 
-const char *
-tb_shift(struct tb *t, const char *room, int64_t start, int64_t end,
+int
+tb_schedule(struct tb *t, const char *room, int64_t start, int64_t end,
     const char *adult)
 {
 	Carebank__V1__ScheduleShiftRequest r =
@@ -263,12 +534,64 @@ tb_shift(struct tb *t, const char *room, int64_t start, int64_t end,
 	r.start_ms = start;
 	r.end_ms = end;
 	r.adult = (char *)(uintptr_t)adult;
-	return must(t, TB_C("ScheduleShift"), &r);
+	return tb_call(t, t->coord, TB_C("ScheduleShift"), &r);
+}
+
+const char *
+tb_shift(struct tb *t, const char *room, int64_t start, int64_t end,
+    const char *adult)
+{
+	if (tb_schedule(t, room, start, end, adult) != 0)
+		fail_msg("ScheduleShift refused: %s", t->op.message);
+	return tb_id(t);
 }
 
 int
-tb_child_in(struct tb *t, const char *child, const char *room,
-    const char *adult)
+tb_cancel(struct tb *t, const char *shift)
+{
+	Carebank__V1__CancelShiftRequest r =
+	    CAREBANK__V1__CANCEL_SHIFT_REQUEST__INIT;
+
+	r.shift = (char *)(uintptr_t)shift;
+	r.reason = "the centre is closed";
+	return tb_call(t, t->coord, TB_C("CancelShift"), &r);
+}
+
+void
+tb_earn(struct tb *t, const char *room, const char *adult, int64_t minutes)
+{
+	while (minutes > 0) {
+		int64_t m = minutes < 24 * 60 ? minutes : 24 * 60;
+		const char *s = tb_shift(t, room, t->now, t->now + m * TB_MIN,
+		    adult);
+
+		if (tb_shift_in(t, s, adult) != 0)
+			fail_msg("StartShift refused: %s", t->op.message);
+		t->now += m * TB_MIN;
+		if (tb_shift_out(t, s, adult) != 0)
+			fail_msg("EndShift refused: %s", t->op.message);
+		assert_int_equal(t->op.result.credit, m);
+		minutes -= m;
+	}
+}
+
+/* door runs a kiosk call that carries an event time and a presence. */
+static int
+door(struct tb *t, const char *method, void *req)
+{
+	const ProtobufCFieldDescriptor *fp =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		((ProtobufCMessage *)req)->descriptor, "presence");
+
+	assert_non_null(fp);
+	*(int *)((char *)req + fp->offset) =
+	    CAREBANK__V1__PRESENCE__PRESENCE_PIN;
+	return tb_call(t, t->kiosk, method, req);
+}
+
+int
+tb_child_in_at(struct tb *t, const char *child, const char *room,
+    const char *adult, int64_t event)
 {
 	Carebank__V1__ChildCheckInRequest r =
 	    CAREBANK__V1__CHILD_CHECK_IN_REQUEST__INIT;
@@ -276,42 +599,246 @@ tb_child_in(struct tb *t, const char *child, const char *room,
 	r.child = (char *)(uintptr_t)child;
 	r.room = (char *)(uintptr_t)room;
 	r.adult = (char *)(uintptr_t)adult;
-	r.presence = CAREBANK__V1__PRESENCE__PRESENCE_PIN;
-	return tb_call(t, t->kiosk, TB_K("CheckInChild"), &r);
+	r.event_time_ms = event;
+	return door(t, TB_K("CheckInChild"), &r);
 }
 
 int
-tb_child_out(struct tb *t, const char *child, const char *adult)
+tb_child_in(struct tb *t, const char *child, const char *room,
+    const char *adult)
+{
+	return tb_child_in_at(t, child, room, adult, 0);
+}
+
+int
+tb_child_out_at(struct tb *t, const char *child, const char *adult,
+    int64_t event)
 {
 	Carebank__V1__ChildCheckOutRequest r =
 	    CAREBANK__V1__CHILD_CHECK_OUT_REQUEST__INIT;
 
 	r.child = (char *)(uintptr_t)child;
 	r.adult = (char *)(uintptr_t)adult;
-	r.presence = CAREBANK__V1__PRESENCE__PRESENCE_PIN;
-	return tb_call(t, t->kiosk, TB_K("CheckOutChild"), &r);
+	r.event_time_ms = event;
+	return door(t, TB_K("CheckOutChild"), &r);
 }
 
 int
-tb_shift_in(struct tb *t, const char *shift, const char *adult)
+tb_child_out(struct tb *t, const char *child, const char *adult)
+{
+	return tb_child_out_at(t, child, adult, 0);
+}
+
+int
+tb_shift_in_at(struct tb *t, const char *shift, const char *adult,
+    int64_t event)
 {
 	Carebank__V1__VolunteerCheckInRequest r =
 	    CAREBANK__V1__VOLUNTEER_CHECK_IN_REQUEST__INIT;
 
 	r.shift = (char *)(uintptr_t)shift;
 	r.adult = (char *)(uintptr_t)adult;
-	r.presence = CAREBANK__V1__PRESENCE__PRESENCE_PIN;
-	return tb_call(t, t->kiosk, TB_K("StartShift"), &r);
+	r.event_time_ms = event;
+	return door(t, TB_K("StartShift"), &r);
 }
 
 int
-tb_shift_out(struct tb *t, const char *shift, const char *adult)
+tb_shift_in(struct tb *t, const char *shift, const char *adult)
+{
+	return tb_shift_in_at(t, shift, adult, 0);
+}
+
+int
+tb_shift_out_at(struct tb *t, const char *shift, const char *adult,
+    int64_t event)
 {
 	Carebank__V1__VolunteerCheckOutRequest r =
 	    CAREBANK__V1__VOLUNTEER_CHECK_OUT_REQUEST__INIT;
 
 	r.shift = (char *)(uintptr_t)shift;
 	r.adult = (char *)(uintptr_t)adult;
-	r.presence = CAREBANK__V1__PRESENCE__PRESENCE_PIN;
-	return tb_call(t, t->kiosk, TB_K("EndShift"), &r);
+	r.event_time_ms = event;
+	return door(t, TB_K("EndShift"), &r);
+}
+
+int
+tb_shift_out(struct tb *t, const char *shift, const char *adult)
+{
+	return tb_shift_out_at(t, shift, adult, 0);
+}
+
+int
+tb_offer(struct tb *t, const char *shift, const char *to, const char *other)
+{
+	Carebank__V1__OfferSwapRequest r =
+	    CAREBANK__V1__OFFER_SWAP_REQUEST__INIT;
+
+	r.shift = (char *)(uintptr_t)shift;
+	r.to_adult = (char *)(uintptr_t)to;
+	r.kind = other ? CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE :
+			 CAREBANK__V1__SWAP_KIND__SWAP_KIND_COVER;
+	r.other_shift = (char *)(uintptr_t)(other ? other : "");
+	return tb_call(t, t->kiosk, TB_K("OfferSwap"), &r);
+}
+
+int
+tb_answer(struct tb *t, const char *swap, const char *adult, int accept)
+{
+	Carebank__V1__AnswerSwapRequest r =
+	    CAREBANK__V1__ANSWER_SWAP_REQUEST__INIT;
+
+	r.swap = (char *)(uintptr_t)swap;
+	r.adult = (char *)(uintptr_t)adult;
+	r.accept = accept;
+	return tb_call(t, t->kiosk, TB_K("AnswerSwap"), &r);
+}
+
+int
+tb_withdraw(struct tb *t, const char *swap)
+{
+	Carebank__V1__WithdrawSwapRequest r =
+	    CAREBANK__V1__WITHDRAW_SWAP_REQUEST__INIT;
+
+	r.swap = (char *)(uintptr_t)swap;
+	return tb_call(t, t->kiosk, TB_K("WithdrawSwap"), &r);
+}
+
+int
+tb_approve(struct tb *t, const char *swap, int approve)
+{
+	Carebank__V1__ApproveSwapRequest r =
+	    CAREBANK__V1__APPROVE_SWAP_REQUEST__INIT;
+
+	r.swap = (char *)(uintptr_t)swap;
+	r.approve = approve;
+	return tb_call(t, t->coord, TB_C("ApproveSwap"), &r);
+}
+
+int
+tb_cash(struct tb *t, const char *family, int64_t fen)
+{
+	Carebank__V1__RecordCashRequest r =
+	    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+
+	r.family = (char *)(uintptr_t)family;
+	r.amount_fen = fen;
+	r.receipt = "R-0001";
+	return tb_call(t, t->coord, TB_C("RecordCash"), &r);
+}
+
+int
+tb_supplies(struct tb *t, int64_t fen)
+{
+	Carebank__V1__BuySuppliesRequest r =
+	    CAREBANK__V1__BUY_SUPPLIES_REQUEST__INIT;
+
+	r.amount_fen = fen;
+	r.memo = "paints and clay";
+	r.receipt = "S-0001";
+	return tb_call(t, t->coord, TB_C("BuySupplies"), &r);
+}
+
+int
+tb_donate(struct tb *t, const char *from, const char *to, int64_t minutes)
+{
+	Carebank__V1__DonateRequest r = CAREBANK__V1__DONATE_REQUEST__INIT;
+
+	r.from_family = (char *)(uintptr_t)from;
+	r.to_family = (char *)(uintptr_t)to;
+	r.minutes = minutes;
+	return tb_call(t, t->coord, TB_C("Donate"), &r);
+}
+
+int
+tb_settle(struct tb *t, int64_t period_start)
+{
+	Carebank__V1__SettleRequest r = CAREBANK__V1__SETTLE_REQUEST__INIT;
+
+	r.period_start_ms = period_start;
+	return tb_call(t, t->coord, TB_C("Settle"), &r);
+}
+
+int
+tb_reverse(struct tb *t, uint64_t entry)
+{
+	Carebank__V1__ReverseRequest r = CAREBANK__V1__REVERSE_REQUEST__INIT;
+
+	r.entry = entry;
+	r.reason = "recorded by mistake";
+	return tb_call(t, t->coord, TB_C("Reverse"), &r);
+}
+
+int
+tb_leave(struct tb *t, const char *family, int negative)
+{
+	Carebank__V1__LeaveFamilyRequest r =
+	    CAREBANK__V1__LEAVE_FAMILY_REQUEST__INIT;
+
+	r.family = (char *)(uintptr_t)family;
+	r.negative = negative;
+	return tb_call(t, t->coord, TB_C("LeaveFamily"), &r);
+}
+
+/* close_session closes a child's session or a shift nobody ended. */
+static int
+close_session(struct tb *t, const char *child, const char *shift,
+    int64_t end, int settle)
+{
+	Carebank__V1__CloseSessionRequest r =
+	    CAREBANK__V1__CLOSE_SESSION_REQUEST__INIT;
+
+	r.child = (char *)(uintptr_t)child;
+	r.shift = (char *)(uintptr_t)shift;
+	r.end_ms = end;
+	r.settle = settle;
+	r.reason = "forgotten at the end of the day";
+	return tb_call(t, t->coord, TB_C("CloseSession"), &r);
+}
+
+int
+tb_close_child(struct tb *t, const char *child, int64_t end, int settle)
+{
+	return close_session(t, child, "", end, settle);
+}
+
+int
+tb_close_shift(struct tb *t, const char *shift, int64_t end, int settle)
+{
+	return close_session(t, "", shift, end, settle);
+}
+
+int
+tb_set_policy(struct tb *t, const Carebank__V1__Policy *p)
+{
+	Carebank__V1__SetPolicyRequest r =
+	    CAREBANK__V1__SET_POLICY_REQUEST__INIT;
+
+	r.policy = (Carebank__V1__Policy *)(uintptr_t)p;
+	return tb_call(t, t->coord, TB_C("SetPolicy"), &r);
+}
+
+int
+tb_enrol(struct tb *t, const struct cb_key *key, int role)
+{
+	Carebank__V1__EnrolKeyRequest r = CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
+	uint8_t pub[32];
+
+	memcpy(pub, cb_key_public(key), sizeof(pub));
+	r.public_key = (ProtobufCBinaryData){sizeof(pub), pub};
+	r.role = role;
+	r.label = "test key";
+	return tb_call(t, t->coord, TB_C("EnrolKey"), &r);
+}
+
+int
+tb_revoke(struct tb *t, const struct cb_key *key)
+{
+	Carebank__V1__RevokeKeyRequest r =
+	    CAREBANK__V1__REVOKE_KEY_REQUEST__INIT;
+	uint8_t kid[CB_KEY_ID_LEN];
+
+	cb_key_id(key, kid);
+	r.key_id = (ProtobufCBinaryData){sizeof(kid), kid};
+	r.reason = "device lost";
+	return tb_call(t, t->coord, TB_C("RevokeKey"), &r);
 }

@@ -204,21 +204,22 @@ check_time(struct bank *b, const ProtobufCMessage *req, cb_entry *e)
 	t = *(const int64_t *)((const char *)req + f->offset);
 	if (t == 0)
 		return 0;
-	/* A distance from the server's clock too large for int64 (a kiosk
-	 * may send any time at all) is beyond every limit. */
-	if (t > server && (__builtin_sub_overflow(t, server, &d) ||
-			      d > b->policy->clock_skew_ms))
+	/* How far the event is from now; a kiosk may send any time, so a
+	 * difference beyond int64 is clamped (it is far outside both
+	 * limits) rather than computed with overflow. */
+	if (__builtin_sub_overflow(t, server, &d))
+		d = t > server ? INT64_MAX : INT64_MIN;
+	if (d > b->policy->clock_skew_ms)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_IN_FUTURE,
 		    "the event is %lld s in the future; check the kiosk's clock",
-		    (long long)(t / 1000 - server / 1000));
-	if (t < server && (__builtin_sub_overflow(server, t, &d) ||
-			      d > b->policy->late_limit_ms))
+		    (long long)(d / 1000));
+	if (d < -b->policy->late_limit_ms)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_EVENT_TOO_LATE,
 		    "the event is older than the centre accepts (%lld h)",
 		    (long long)(b->policy->late_limit_ms / 3600000));
 	b->now = t;
 	e->event_time_ms = t;
-	e->late = t < server && server - t > b->policy->clock_skew_ms;
+	e->late = d < -b->policy->clock_skew_ms;
 	return 0;
 }
 
@@ -291,6 +292,31 @@ write_statements(struct bank *b)
 	return 0;
 }
 
+/* put_result keeps what the entry did, so a retry gets the same receipt. */
+static int
+put_result(struct bank *b)
+{
+	const struct cb_bank_result *r = &b->op->result;
+	Carebank__V1__Result m = CAREBANK__V1__RESULT__INIT;
+	char key[KEY_MAX];
+
+	m.id = UNCONST(r->id);
+	m.family = UNCONST(r->family);
+	m.minutes = r->minutes;
+	m.owed_fen = r->owed_fen;
+	m.care_minutes = r->care_minutes;
+	m.covered = r->covered;
+	m.charge_fen = r->charge_fen;
+	m.credit = r->credit;
+	m.fund_fen = r->fund_fen;
+	m.ratio_warning = r->ratio_warning;
+	m.late = r->late;
+	m.review = r->review;
+	return st_put(b, bank_key(key, "x/%016llx",
+			     (unsigned long long)b->index),
+	    &m);
+}
+
 /* finish assembles the accepted entry and its bookkeeping records. */
 static int
 finish(struct bank *b, cb_entry *e)
@@ -330,6 +356,8 @@ finish(struct bank *b, cb_entry *e)
 	b->op->result.late = e->late;
 	b->op->result.review = e->review;
 	b->op->entry = e;
+	if ((rc = put_result(b)) != 0)
+		return rc;
 	return write_statements(b);
 }
 
@@ -386,6 +414,25 @@ cb_bank_op_free(struct cb_bank_op *op)
 	op->entry = NULL;
 }
 
+/* cb_bank_request_hash hashes a call's method and request bytes. */
+void
+cb_bank_request_hash(const char *method, const uint8_t *request, size_t len,
+    uint8_t out[CB_HASH_LEN])
+{
+	size_t mlen = strlen(method);
+	uint8_t *buf = cb_xmalloc(4 + mlen + len);
+
+	buf[0] = (uint8_t)(mlen >> 24);
+	buf[1] = (uint8_t)(mlen >> 16);
+	buf[2] = (uint8_t)(mlen >> 8);
+	buf[3] = (uint8_t)mlen;
+	memcpy(buf + 4, method, mlen);
+	if (len)
+		memcpy(buf + 4 + mlen, request, len);
+	SHA256(buf, 4 + mlen + len, out);
+	free(buf);
+}
+
 /* cb_bank_execute applies and appends one request in a nested txn. */
 int
 cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
@@ -395,15 +442,18 @@ cb_bank_execute(struct cb_batch *batch, struct cb_bank_op *op,
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	int rc, end;
 
-	if ((rc = cb_batch_request_begin(batch)) != 0)
+	if (!op->flat && (rc = cb_batch_request_begin(batch)) != 0)
 		return rc;
 	if ((rc = cb_batch_next(batch, op->centre, &op->index)) == 0 &&
 	    (rc = cb_batch_views(batch, op->centre, &kv)) == 0 &&
 	    (rc = cb_bank_apply(&kv, op)) == 0 && op->refusal == 0) {
-		SHA256(op->call->request.data, op->call->request.len, h);
+		cb_bank_request_hash(op->call->method, op->call->request.data,
+		    op->call->request.len, h);
 		rc = cb_batch_append(batch, op->centre, op->entry,
 		    op->request_id, h, out);
 	}
+	if (op->flat)
+		return rc;
 	end = cb_batch_request_end(batch, rc == 0 && op->refusal == 0);
 	return rc ? rc : end;
 }

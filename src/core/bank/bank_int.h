@@ -16,6 +16,7 @@
  *   t/<family>/<index>     StatementLine
  *   g/<index>              FlagState (flagged for review)
  *   z/<period>             SettlementState
+ *   x/<index>              Result of an accepted entry (for receipts)
  * Indexes and periods (a period is its start in Unix milliseconds) are 16
  * lowercase hex digits, so keys sort in time order.
  *
@@ -32,6 +33,7 @@
 #define CAREBANK_BANK_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "carebank/arena.h"
@@ -43,6 +45,8 @@
 #define UNCONST(p) ((void *)(uintptr_t)(p))
 #define ID_MAX       24
 #define KEY_MAX      64
+#define TEXT_MAX     128 /* memos, receipts, reasons */
+#define LABEL_MAX    64  /* room and key labels */
 
 #define UNIT_MINUTES CAREBANK__V1__UNIT__UNIT_MINUTES
 #define UNIT_FEN     CAREBANK__V1__UNIT__UNIT_FEN
@@ -97,6 +101,13 @@ void bank_flag(struct bank *b, const char *why);
 int st_get(struct bank *b, const char *key,
     const ProtobufCMessageDescriptor *d, void *out);
 int st_put(struct bank *b, const char *key, const void *msg);
+
+/*
+ * bank_text refuses a free text that is missing (when required) or longer
+ * than max bytes, so that every accepted request's entry fits in a leaf.
+ */
+int bank_text(struct bank *b, const char *what, const char *s, int required,
+    size_t max);
 
 /* bank_key formats a state key into buf (KEY_MAX bytes). */
 const char *bank_key(char *buf, const char *fmt, ...)
@@ -189,9 +200,9 @@ int rule_settle(struct bank *b, const ProtobufCMessage *req);
 int rule_reverse(struct bank *b, const ProtobufCMessage *req);
 
 /*
- * bank_close_swap ends swap id in status st (a SwapStatus), freeing both of
- * its shifts for new offers and, when st is DONE, handing each to its new
- * adult (roster.c).
+ * bank_close_swap ends swap id in status st (a SwapStatus) and frees both of
+ * its shifts for new offers; when st is DONE, the shifts change hands
+ * (roster.c).
  */
 int bank_close_swap(struct bank *b, const char *id, swap_state *w, int st);
 

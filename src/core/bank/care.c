@@ -15,7 +15,6 @@
 
 #define R(n)       CAREBANK__V1__REFUSAL__REFUSAL_##n
 #define MINUTE_MS  60000LL
-#define LABEL_MAX  64
 
 /* rule_add_room makes a room; a zero ratio means the policy's. */
 int
@@ -25,10 +24,10 @@ rule_add_room(struct bank *b, const ProtobufCMessage *req)
 	room_state rs = CAREBANK__V1__ROOM_STATE__INIT;
 	char key[KEY_MAX];
 	const char *id;
+	int rc;
 
-	if (r->label[0] == '\0' || strlen(r->label) > LABEL_MAX)
-		return bank_refuse(b, R(MISSING_FIELD),
-		    "a room needs a label of at most %d bytes", LABEL_MAX);
+	if ((rc = bank_text(b, "room's label", r->label, 1, LABEL_MAX)) != 0)
+		return rc;
 	if (r->ratio_soft < 0 || r->ratio_hard < 0 || r->ratio_soft > 50 ||
 	    r->ratio_hard > 50 ||
 	    (r->ratio_soft && r->ratio_hard && r->ratio_soft > r->ratio_hard))

@@ -112,9 +112,8 @@ enrol(struct bank *b, const ProtobufCBinaryData *pub, int role,
 	    role > CAREBANK__V1__ROLE__ROLE_AUDITOR)
 		return bank_refuse(b, R(MISSING_FIELD),
 		    "say which role the key has");
-	if (strlen(label) > 64)
-		return bank_refuse(b, R(MISSING_FIELD),
-		    "a key label is at most 64 bytes");
+	if ((rc = bank_text(b, "key's label", label, 0, LABEL_MAX)) != 0)
+		return rc;
 	cb_key_id_of(pub->data, id);
 	cb_hex_encode(id, CB_KEY_ID_LEN, hex);
 	bank_key(skey, "k/%s", hex);
@@ -128,6 +127,7 @@ enrol(struct bank *b, const ProtobufCBinaryData *pub, int role,
 	k.role = role;
 	k.enrolled = b->index;
 	k.label = UNCONST(label);
+	k.public_key = *pub;
 	if ((rc = st_put(b, skey, &k)) != 0)
 		return rc;
 	kc = cb_arena_alloc(b->arena, sizeof(*kc));
@@ -251,6 +251,8 @@ rule_revoke_key(struct bank *b, const ProtobufCMessage *req)
 	if (r->key_id.len != CB_KEY_ID_LEN)
 		return bank_refuse(b, R(MISSING_FIELD),
 		    "a key id is 8 bytes");
+	if ((rc = bank_text(b, "reason", r->reason, 0, TEXT_MAX)) != 0)
+		return rc;
 	cb_hex_encode(r->key_id.data, CB_KEY_ID_LEN, hex);
 	rc = st_get(b, bank_key(skey, "k/%s", hex),
 	    &carebank__v1__key_state__descriptor, &k);

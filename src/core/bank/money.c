@@ -2,28 +2,15 @@
  * Money and gifts of time. Cash a family pays goes into the fund and off
  * what it owes; supplies (each with a memo and a receipt reference) are
  * bought from the fund and never for more than it holds; a family may give
- * minutes it has to another family, up to the policy's cap per gift.
+ * minutes it has to another family, up to the policy's cap per gift (a cap
+ * of 0 means none).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bank_int.h"
 
-#define R(n)     CAREBANK__V1__REFUSAL__REFUSAL_##n
-#define TEXT_MAX 128
-
-/* text_ok refuses an empty or overlong text field. */
-static int
-text_ok(struct bank *b, const char *what, const char *s, int required)
-{
-	if (required && s[0] == '\0')
-		return bank_refuse(b, R(MISSING_FIELD), "the %s is missing",
-		    what);
-	if (strlen(s) > TEXT_MAX)
-		return bank_refuse(b, R(TOO_LONG),
-		    "the %s is longer than %d bytes", what, TEXT_MAX);
-	return 0;
-}
+#define R(n) CAREBANK__V1__REFUSAL__REFUSAL_##n
 
 /* rule_record_cash takes cash from a family (even one that has left). */
 int
@@ -38,7 +25,8 @@ rule_record_cash(struct bank *b, const ProtobufCMessage *req)
 	if (r->amount_fen <= 0)
 		return bank_refuse(b, R(AMOUNT_NOT_POSITIVE),
 		    "an amount of cash is more than 0 fen");
-	if ((rc = text_ok(b, "receipt reference", r->receipt, 0)) != 0)
+	if ((rc = bank_text(b, "receipt reference", r->receipt, 0,
+		 TEXT_MAX)) != 0)
 		return rc;
 	/* A family that has left may still pay what it owes. */
 	rc = st_get(b, bank_key(key, "f/%s", r->family),
@@ -73,8 +61,9 @@ rule_buy_supplies(struct bank *b, const ProtobufCMessage *req)
 	if (r->amount_fen <= 0)
 		return bank_refuse(b, R(AMOUNT_NOT_POSITIVE),
 		    "a purchase costs more than 0 fen");
-	if ((rc = text_ok(b, "memo", r->memo, 1)) != 0 ||
-	    (rc = text_ok(b, "receipt reference", r->receipt, 1)) != 0 ||
+	if ((rc = bank_text(b, "memo", r->memo, 1, TEXT_MAX)) != 0 ||
+	    (rc = bank_text(b, "receipt reference", r->receipt, 1,
+		 TEXT_MAX)) != 0 ||
 	    (rc = bank_balance(b, "centre/fund", &fund)) != 0)
 		return rc;
 	if (fund < r->amount_fen)
@@ -111,7 +100,7 @@ rule_donate(struct bank *b, const ProtobufCMessage *req)
 	if (strcmp(r->from_family, r->to_family) == 0)
 		return bank_refuse(b, R(SAME_FAMILY),
 		    "a family cannot give minutes to itself");
-	if (r->minutes > cap)
+	if (cap != 0 && r->minutes > cap)
 		return bank_refuse(b, R(DONATION_CAP),
 		    "a gift is at most %lld minutes here", (long long)cap);
 	if ((rc = bank_balance(b, bank_account(b, r->from_family, "minutes"),

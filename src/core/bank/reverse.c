@@ -12,10 +12,12 @@
  * An entry that later entries build on is refused (DEPENDENT_ENTRIES): a
  * check-out when the child has been checked in since (or its next session
  * was closed), a check-in whose session has ended, a gift the receiver has
- * already spent. Whatever would move the minutes of a family that has left
- * is refused FAMILY_LEFT: leaving settled them for good. Undoing a care
- * charge unbills its cash minutes in their own period at their own rate, so
- * the refund is what they cost and each period's charges at each rate still
+ * spent on care that would otherwise have been charged (taking it back
+ * would put the receiver below the floor). Nothing that moved the minutes
+ * of a family that has since left is reversed (FAMILY_LEFT): a family that
+ * left keeps no minutes; its cash can still be. Undoing a care charge
+ * unbills its cash minutes in their own period at their own rate, so the
+ * refund is what they cost and each period's charges at each rate still
  * sum to R(their minutes); taking back volunteer minutes the family has
  * spent charges the shortfall below the floor in cash, as care.
  */
@@ -57,22 +59,29 @@ undo_cash(struct bank *b, const move_state *mv)
 	return undo_postings(b, mv);
 }
 
-/* undo_gift takes a gift of minutes back from the receiver. Both families
- * must still be at the centre: one that left has settled its minutes. */
+/*
+ * undo_gift takes a gift of minutes back from the receiver. Both families
+ * must still be at the centre (one that left keeps no minutes), and the
+ * receiver must be able to give the minutes back without going below the
+ * floor: if it cannot, the gift paid for care that would otherwise have
+ * been charged in cash.
+ */
 static int
 undo_gift(struct bank *b, const move_state *mv)
 {
-	family_state *f;
-	int64_t bal;
+	family_state *from, *to;
+	int64_t bal, after;
 	int rc;
 
-	if ((rc = bank_family(b, mv->family, &f)) != 0 ||
-	    (rc = bank_family(b, mv->to_family, &f)) != 0 ||
+	if ((rc = bank_family(b, mv->family, &from)) != 0 ||
+	    (rc = bank_family(b, mv->to_family, &to)) != 0 ||
 	    (rc = bank_balance(b, bank_account(b, mv->to_family, "minutes"),
 		 &bal)) != 0)
 		return rc;
-	if (bal < mv->amount)
-		return DEPENDS("family %s has spent the minutes it was given",
+	if (__builtin_sub_overflow(bal, mv->amount, &after) ||
+	    after < b->policy->floor_minutes)
+		return DEPENDS("family %s has spent the minutes it was given "
+			       "on care that would otherwise be charged",
 		    mv->to_family);
 	return undo_postings(b, mv);
 }
@@ -233,9 +242,9 @@ rule_reverse(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if (r->reason[0] == '\0')
-		return bank_refuse(b, R(MISSING_FIELD),
-		    "say why the entry is reversed");
+	if ((rc = bank_text(b, "reason for the reversal", r->reason, 1,
+		 TEXT_MAX)) != 0)
+		return rc;
 	if (r->entry >= b->index)
 		return bank_refuse(b, R(UNKNOWN_ENTRY),
 		    "the log has no entry %llu yet",

@@ -31,7 +31,7 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = bank_room(b, r->room, &room)) != 0 ||
 	    (rc = bank_adult(b, r->adult, &a)) != 0)
 		return rc;
-	/* In this order, so that end - start cannot overflow. */
+	/* start > 0 first, so that end - start cannot overflow. */
 	if (r->start_ms <= 0 || r->end_ms <= r->start_ms ||
 	    r->end_ms - r->start_ms > DAY_MS)
 		return bank_refuse(b, R(SHIFT_TIMES),
@@ -46,8 +46,7 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	return st_put(b, bank_key(key, "s/%s", id), &s);
 }
 
-/* bank_close_swap ends a swap in status st and frees its shifts for
- * offers. */
+/* bank_close_swap ends a swap in status st and frees its shifts. */
 int
 bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 {
@@ -85,7 +84,8 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	if ((rc = bank_shift(b, r->shift, &s)) != 0)
+	if ((rc = bank_shift(b, r->shift, &s)) != 0 ||
+	    (rc = bank_text(b, "reason", r->reason, 0, TEXT_MAX)) != 0)
 		return rc;
 	if (s->status == CANCELLED)
 		return bank_refuse(b, R(SHIFT_CANCELLED),
@@ -143,7 +143,7 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 	    (rc = bank_adult(b, r->to_adult, &a)) != 0)
 		return rc;
 	if (strcmp(s->adult, r->to_adult) == 0)
-		return bank_refuse(b, R(CONFLICT),
+		return bank_refuse(b, R(ALREADY_ASSIGNED),
 		    "shift %s is %s's already", r->shift, r->to_adult);
 	if (r->kind == CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE) {
 		if ((rc = offerable(b, r->other_shift, &o)) != 0)

@@ -194,15 +194,17 @@ rule_settle(struct bank *b, const ProtobufCMessage *req)
 	char key[KEY_MAX];
 	int rc;
 
-	/* A period that starts now or later is not over; saying so before
-	 * any calendar arithmetic keeps that arithmetic within the times a
-	 * centre lives in (the request may hold any int64). */
-	if (p <= 0 || (p < b->op->server_time_ms &&
-			  bank_period_start(b->policy, p) != p))
+	/* p is a peer's: bound it before the calendar arithmetic. */
+	if (p <= 0)
 		return bank_refuse(b, R(CONFLICT),
 		    "%lld is not the start of a billing period", (long long)p);
-	if (p >= b->op->server_time_ms ||
-	    bank_period_end(b->policy, p) > b->op->server_time_ms)
+	if (p > b->op->server_time_ms)
+		return bank_refuse(b, R(PERIOD_NOT_OVER),
+		    "the period has not begun yet");
+	if (bank_period_start(b->policy, p) != p)
+		return bank_refuse(b, R(CONFLICT),
+		    "%lld is not the start of a billing period", (long long)p);
+	if (bank_period_end(b->policy, p) > b->op->server_time_ms)
 		return bank_refuse(b, R(PERIOD_NOT_OVER),
 		    "the period is not over yet");
 	bank_key(key, "z/%016llx", (unsigned long long)p);

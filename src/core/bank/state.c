@@ -47,6 +47,20 @@ st_put(struct bank *b, const char *key, const void *msg)
 	return b->kv->put(b->kv->ctx, key, strlen(key), buf, n);
 }
 
+/* bank_text refuses an empty (if required) or overlong text field. */
+int
+bank_text(struct bank *b, const char *what, const char *s, int required,
+    size_t max)
+{
+	if (required && s[0] == '\0')
+		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_MISSING_FIELD,
+		    "the %s is missing", what);
+	if (strlen(s) > max)
+		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_TOO_LONG,
+		    "the %s is longer than %zu bytes", what, max);
+	return 0;
+}
+
 /* bank_key formats a key into buf. */
 const char *
 bank_key(char *buf, const char *fmt, ...)

@@ -1,10 +1,12 @@
 /*
  * Volunteer shifts as they are worked, and sessions nobody closed. Only the
  * adult responsible for a shift (after any swap) may check in to it, from an
- * hour before its start until its end; the minutes worked, rounded down once
- * per session, are credited to that adult's family: one minute volunteered,
- * one care minute. A session left open is closed by the coordinator and
- * flagged; it is credited or charged only when the coordinator says so.
+ * hour before its start until its end; doing so withdraws any open offer of
+ * the shift (and frees both shifts of an exchange). The minutes worked,
+ * rounded down once per session, are credited to that adult's family: one
+ * minute volunteered, one care minute. A session left open is closed by the
+ * coordinator and flagged; it is credited or charged only when the
+ * coordinator says so.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "bank_int.h"
 
 #define R(n)      CAREBANK__V1__REFUSAL__REFUSAL_##n
+#define WITHDRAWN CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_WITHDRAWN
 #define MINUTE_MS 60000LL
 #define EARLY_MS  (60 * MINUTE_MS)
 
@@ -51,15 +54,14 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = bank_room(b, s->room, &room)) != 0)
 		return rc;
 	if (s->swap[0] != '\0') {
-		/* Working the shift answers any offer of it: the offer is
-		 * withdrawn, and both shifts of an exchange are free again. */
+		/* Working the shift answers any offer of it, and frees the
+		 * other shift of an exchange. */
 		swap_state *w;
 
 		if ((rc = bank_swap(b, s->swap, &w)) != 0 ||
-		    (rc = bank_close_swap(b, s->swap, w,
-			 CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_WITHDRAWN)) != 0 ||
-		    (rc = bank_shift(b, r->shift, &s)) != 0)
+		    (rc = bank_close_swap(b, s->swap, w, WITHDRAWN)) != 0)
 			return rc;
+		s->swap = "";
 	}
 	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING;
 	s->worker = r->adult;
@@ -236,7 +238,7 @@ int
 rule_close_session(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__CloseSessionRequest *r = (const void *)req;
-	int child = r->child[0] != '\0', shift = r->shift[0] != '\0';
+	int child = r->child[0] != '\0', shift = r->shift[0] != '\0', rc;
 
 	if (child == shift)
 		return bank_refuse(b, R(CONFLICT),
@@ -244,9 +246,9 @@ rule_close_session(struct bank *b, const ProtobufCMessage *req)
 	if (r->end_ms <= 0 || r->end_ms > b->op->server_time_ms)
 		return bank_refuse(b, R(EVENT_IN_FUTURE),
 		    "a session is closed at a time that has passed");
-	if (r->reason[0] == '\0')
-		return bank_refuse(b, R(MISSING_FIELD),
-		    "say why the session is being closed");
+	if ((rc = bank_text(b, "reason for closing the session", r->reason, 1,
+		 TEXT_MAX)) != 0)
+		return rc;
 	bank_flag(b, r->reason);
 	return child ? close_child(b, r) : close_shift(b, r);
 }

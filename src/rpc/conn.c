@@ -1,0 +1,377 @@
+/*
+ * One client connection: a bufferevent (TCP or OpenSSL) joined to an HTTP/2
+ * session. Reading stops while conn_send_buffer bytes wait unsent, so a client
+ * that never reads holds bounded memory and stalls only itself. One timer
+ * enforces the handshake deadline, the idle timeout and the closing linger;
+ * every close goes through rpc_conn_close with a reason.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "carebank/rpc.h"
+#include "carebank/xalloc.h"
+
+#include "conn.h"
+#include "server.h"
+#include "session.h"
+#include "tls.h"
+
+/* How long a closing connection may take to send its last frames. */
+#define LINGER_MS 1000
+
+/* opts returns the server options. */
+static const struct rpc_options *
+opts(const struct rpc_conn *c)
+{
+	return rpc_server_opts(c->srv);
+}
+
+/* ms_to_tv converts milliseconds (at least one) to a timeval. */
+static void
+ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	if (ms < 1)
+		ms = 1;
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
+}
+
+/* arm sets the timer to fire after ms milliseconds. */
+static void
+arm(struct rpc_conn *c, int64_t ms)
+{
+	struct timeval tv;
+
+	ms_to_tv(ms, &tv);
+	evtimer_add(c->timer, &tv);
+}
+
+/* linger stops reading and gives the last frames a moment to leave. */
+static void
+linger(struct rpc_conn *c, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = reason;
+	bufferevent_disable(c->bev, EV_READ);
+	arm(c, LINGER_MS);
+}
+
+/*
+ * flush moves frames to the socket buffer and applies backpressure.
+ * Returns -1 if the connection was closed (and freed), else 0.
+ */
+static int
+flush(struct rpc_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t limit = opts(c)->conn_send_buffer;
+	int paused;
+
+	if (evbuffer_get_length(out) < limit &&
+	    rpc_session_flush(c->sess, out, limit) != 0) {
+		linger(c, rpc_session_error(c->sess));
+		return 0;
+	}
+	if (rpc_session_finished(c->sess)) {
+		if (evbuffer_get_length(out) == 0) {
+			rpc_conn_close(c, c->closing ? c->closing : "done",
+			               RPC_CANCEL_CLOSED);
+			return -1;
+		}
+		linger(c, "done");
+		return 0;
+	}
+	if (c->closing)
+		return 0;
+	paused = evbuffer_get_length(out) >= limit ||
+	         rpc_session_input_paused(c->sess);
+	if (paused && !c->read_paused) {
+		c->read_paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	} else if (!paused && c->read_paused) {
+		c->read_paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		/* Input that arrived before the pause is still buffered. */
+		event_active(c->flush_ev, EV_READ, 0);
+	}
+	return 0;
+}
+
+/* consume feeds buffered input to the session. Returns -1 if it closed. */
+static int
+consume(struct rpc_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n;
+
+	while (!c->read_paused && !c->closing &&
+	       (n = evbuffer_get_contiguous_space(in)) > 0) {
+		int rc = rpc_session_recv(c->sess,
+		                          evbuffer_pullup(in, (ssize_t)n), n);
+
+		evbuffer_drain(in, n);
+		if (rc != 0) {
+			linger(c, rpc_session_error(c->sess));
+			break;
+		}
+		if (!c->ready && rpc_session_ready(c->sess)) {
+			c->ready = 1;
+			if (opts(c)->idle_timeout_ms)
+				arm(c, opts(c)->idle_timeout_ms);
+			else
+				evtimer_del(c->timer);
+		}
+		if (flush(c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* on_read handles bytes from the client. */
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	if (consume(c) == 0)
+		flush(c);
+}
+
+/* on_write continues output once the socket buffer drained. */
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	if (c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
+		return;
+	}
+	flush(c);
+}
+
+/* handshake_done checks ALPN and notes a client certificate. */
+static void
+handshake_done(struct rpc_conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	char subject[256];
+
+	if (!rpc_tls_alpn_ok(ssl)) {
+		rpc_conn_close(c, "TLS client did not negotiate ALPN h2",
+		               RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (rpc_tls_peer_subject(ssl, subject, sizeof(subject)) == 0)
+		rpc_session_set_peer_cert(c->sess, subject);
+}
+
+/* on_event handles end of file, errors and the end of the TLS handshake. */
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct rpc_conn *c = arg;
+	char buf[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		handshake_done(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		rpc_conn_close(c, "client stopped reading", RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		rpc_conn_close(c, "client closed the connection",
+		               RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		unsigned long tls =
+		    c->tls ? bufferevent_get_openssl_error(bev) : 0;
+		int err = EVUTIL_SOCKET_ERROR();
+		const char *why = tls   ? rpc_tls_error(tls, buf, sizeof(buf))
+		                  : err ? evutil_socket_error_to_string(err)
+		                        : "connection error";
+
+		rpc_conn_close(c, why, RPC_CANCEL_CLOSED);
+	}
+}
+
+/* on_timer enforces the handshake deadline, the idle limit and lingering. */
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_conn *c = arg;
+	const struct rpc_options *o = opts(c);
+	int64_t idle_ms;
+
+	if (c->closing) {
+		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (!c->ready) {
+		rpc_conn_close(c, "no HTTP/2 preface in time",
+		               RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (o->idle_timeout_ms == 0)
+		return;
+	if (rpc_session_active(c->sess) > 0) {
+		arm(c, o->idle_timeout_ms);
+		return;
+	}
+	idle_ms = (rpc_now_ns() - rpc_session_idle_since(c->sess)) / 1000000;
+	if (idle_ms + 1 < (int64_t)o->idle_timeout_ms) {
+		arm(c, (int64_t)o->idle_timeout_ms - idle_ms);
+		return;
+	}
+	rpc_session_goaway(c->sess);
+	linger(c, "idle timeout");
+	flush(c);
+}
+
+/* on_kick runs a flush requested by a completion or a timer. */
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	if (what & EV_READ)
+		on_read(c->bev, c);
+	else
+		flush(c);
+}
+
+/* kick schedules a flush for the loop's next turn. */
+static void
+kick(void *arg)
+{
+	struct rpc_conn *c = arg;
+
+	event_active(c->flush_ev, EV_WRITE, 0);
+}
+
+/* format_peer writes "ip:port" or "[ip6]:port". */
+static void
+format_peer(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(s4->sin_port));
+	} else
+		snprintf(buf, size, "unknown");
+}
+
+/* make_bev wraps the socket, in TLS when ctx is set. */
+static struct bufferevent *
+make_bev(struct event_base *base, evutil_socket_t fd, SSL_CTX *ctx)
+{
+	SSL *ssl;
+	struct bufferevent *bev;
+
+	if (ctx == NULL)
+		return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(
+	    base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		SSL_free(ssl);
+	else
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* rpc_conn_new serves an accepted socket; on failure the socket is closed. */
+int
+rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
+             const struct sockaddr *sa, SSL_CTX *ctx)
+{
+	struct event_base *base = rpc_server_base(srv);
+	struct rpc_session_owner owner;
+	struct rpc_conn *c = cb_xcalloc(1, sizeof(*c));
+	struct timeval wtv;
+	int one = 1;
+
+	c->srv = srv;
+	c->tls = ctx != NULL;
+	format_peer(sa, c->peer, sizeof(c->peer));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c->bev = make_bev(base, fd, ctx)) == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return CB_EIO;
+	}
+	owner.kick = kick;
+	owner.owner = c;
+	c->timer = evtimer_new(base, on_timer, c);
+	c->flush_ev = event_new(base, -1, 0, on_kick, c);
+	if (c->timer == NULL || c->flush_ev == NULL ||
+	    rpc_session_new(srv, c->peer, &owner, &c->sess) != 0) {
+		if (c->timer)
+			event_free(c->timer);
+		if (c->flush_ev)
+			event_free(c->flush_ev);
+		bufferevent_free(c->bev);
+		free(c);
+		return CB_ENOMEM;
+	}
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	                         rpc_server_opts(srv)->conn_send_buffer / 2, 0);
+	/* A client that takes none of our output for this long is gone. */
+	ms_to_tv(rpc_server_opts(srv)->write_timeout_ms, &wtv);
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	arm(c, rpc_server_opts(srv)->handshake_timeout_ms);
+	rpc_server_conn_opened(srv, c);
+	flush(c);
+	return 0;
+}
+
+/* rpc_conn_drain sends GOAWAY; the connection closes once its calls end. */
+void
+rpc_conn_drain(struct rpc_conn *c)
+{
+	if (c->closing)
+		return;
+	rpc_session_goaway(c->sess);
+	flush(c);
+}
+
+/* rpc_conn_close is the one way a connection ends. */
+void
+rpc_conn_close(struct rpc_conn *c, const char *reason, int cancel)
+{
+	rpc_server_log(c->srv, "connection %s closed: %s", c->peer, reason);
+	rpc_session_free(c->sess, cancel);
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	event_free(c->flush_ev);
+	rpc_server_conn_closed(c->srv, c);
+	free(c);
+}

@@ -1,0 +1,46 @@
+/*
+ * Internal: client connections (conn.c).
+ */
+#ifndef RPC_CONN_H
+#define RPC_CONN_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+#include <openssl/ssl.h>
+
+struct rpc_server;
+struct rpc_session;
+struct bufferevent;
+struct event;
+
+struct rpc_conn {
+	TAILQ_ENTRY(rpc_conn) entry;
+	struct rpc_server *srv;
+	struct bufferevent *bev;
+	struct rpc_session *sess;
+	struct event *timer;    /* handshake, idle, linger */
+	struct event *flush_ev; /* flush or resume reading on the next turn */
+	char peer[64];
+	const char *closing; /* reason, once the connection is ending */
+	int tls;
+	int ready; /* client preface and SETTINGS received */
+	int read_paused;
+};
+
+/*
+ * rpc_conn_new serves an accepted socket (TLS when ctx is set) and
+ * registers it with the server. Returns 0, or CB_EIO or CB_ENOMEM after
+ * closing fd.
+ */
+int rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
+                 const struct sockaddr *sa, SSL_CTX *ctx);
+
+/* rpc_conn_drain sends GOAWAY and closes once the open calls end. */
+void rpc_conn_drain(struct rpc_conn *c);
+
+/* rpc_conn_close closes and frees c; calls end with cancel (rpc_cancel). */
+void rpc_conn_close(struct rpc_conn *c, const char *reason, int cancel);
+
+#endif

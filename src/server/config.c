@@ -1,0 +1,292 @@
+/*
+ * carebankd's configuration: a file of "key = value" lines ('#' starts a
+ * comment), the same settings as the command-line flags, which win. The
+ * checks here are the ones `carebankd check-config` reports: every value
+ * parses and is in range, cleartext listens only on loopback, the metrics
+ * port is loopback only.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carebank/file.h"
+#include "carebank/xalloc.h"
+#include "srv.h"
+
+#define CONFIG_MAX (64 * 1024)
+
+/* srv_config_defaults fills the defaults. */
+void
+srv_config_defaults(struct srv_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_batch = 1024;
+	c->time_window_ms = 5 * 60 * 1000;
+	c->drain_ms = 10000;
+	c->max_message = 4u << 20;
+}
+
+/* srv_config_free frees the strings. */
+void
+srv_config_free(struct srv_config *c)
+{
+	free(c->data);
+	for (int i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->client_ca);
+	free(c->metrics);
+	free(c->port_file);
+}
+
+/* parse_u64 reads a decimal in [lo, hi]. */
+static int
+parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* set_string replaces a string setting. */
+static void
+set_string(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = cb_xstrdup(v);
+}
+
+/*
+ * srv_config_set applies one setting; used for file lines and flags alike.
+ * Returns 0, or -1 with a message in err.
+ */
+static int
+config_set(struct srv_config *c, const char *key, const char *v, char *err,
+    size_t errlen)
+{
+	uint64_t n;
+
+	if (strcmp(key, "data") == 0) {
+		set_string(&c->data, v);
+	} else if (strcmp(key, "listen") == 0) {
+		if (c->nlisten == SRV_MAX_LISTEN) {
+			snprintf(err, errlen, "at most %d listen addresses",
+			    SRV_MAX_LISTEN);
+			return -1;
+		}
+		c->listen[c->nlisten++] = cb_xstrdup(v);
+	} else if (strcmp(key, "tls-cert") == 0) {
+		set_string(&c->tls_cert, v);
+	} else if (strcmp(key, "tls-key") == 0) {
+		set_string(&c->tls_key, v);
+	} else if (strcmp(key, "client-ca") == 0) {
+		set_string(&c->client_ca, v);
+	} else if (strcmp(key, "metrics") == 0) {
+		set_string(&c->metrics, v);
+	} else if (strcmp(key, "port-file") == 0) {
+		set_string(&c->port_file, v);
+	} else if (strcmp(key, "workers") == 0) {
+		if (parse_u64(v, 0, 256, &n) != 0)
+			goto range;
+		c->workers = (unsigned)n;
+	} else if (strcmp(key, "max-batch") == 0) {
+		if (parse_u64(v, 1, 65536, &n) != 0)
+			goto range;
+		c->max_batch = (unsigned)n;
+	} else if (strcmp(key, "time-window-ms") == 0) {
+		if (parse_u64(v, 1000, 24 * 3600 * 1000ull, &n) != 0)
+			goto range;
+		c->time_window_ms = (int64_t)n;
+	} else if (strcmp(key, "drain-ms") == 0) {
+		if (parse_u64(v, 0, 600000, &n) != 0)
+			goto range;
+		c->drain_ms = (unsigned)n;
+	} else if (strcmp(key, "map-size-mb") == 0) {
+		if (parse_u64(v, 1, 1u << 24, &n) != 0)
+			goto range;
+		c->map_size = n << 20;
+	} else if (strcmp(key, "max-message-bytes") == 0) {
+		if (parse_u64(v, 1024, 64u << 20, &n) != 0)
+			goto range;
+		c->max_message = (size_t)n;
+	} else {
+		snprintf(err, errlen, "unknown setting \"%s\"", key);
+		return -1;
+	}
+	return 0;
+range:
+	snprintf(err, errlen, "%s: \"%s\" is not a number in range", key, v);
+	return -1;
+}
+
+/* trim strips leading and trailing blanks in place. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* srv_config_file reads a configuration file over c. */
+int
+srv_config_file(struct srv_config *c, const char *path, char *err,
+    size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	char *line, *save = NULL, msg[160];
+	int rc, lineno = 0;
+
+	if ((rc = cb_file_read(path, CONFIG_MAX, &buf, &len)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, cb_strerror(rc));
+		return -1;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: not a text file", path);
+		free(buf);
+		return -1;
+	}
+	for (line = strtok_r((char *)buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *hash = strchr(line, '#'), *eq, *key, *val;
+
+		lineno++;
+		if (hash != NULL)
+			*hash = '\0';
+		line = trim(line);
+		if (*line == '\0')
+			continue;
+		if ((eq = strchr(line, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected key = value",
+			    path, lineno);
+			free(buf);
+			return -1;
+		}
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		if (config_set(c, key, val, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			free(buf);
+			return -1;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+/* srv_config_flag applies a command-line setting. */
+int
+srv_config_flag(struct srv_config *c, const char *key, const char *v,
+    char *err, size_t errlen)
+{
+	return config_set(c, key, v, err, errlen);
+}
+
+/* srv_config_parse_addr splits HOST:PORT or [V6]:PORT. */
+int
+srv_config_parse_addr(const char *s, char *host, size_t hostlen,
+    uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	uint64_t p;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen || parse_u64(colon + 1, 0, 65535, &p))
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, hostlen, "127.0.0.1");
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* is_loopback says whether a numeric host is a loopback address. */
+static int
+is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+}
+
+/* srv_config_check validates the whole configuration. */
+int
+srv_config_check(const struct srv_config *c, char *err, size_t errlen)
+{
+	char host[64];
+	uint16_t port;
+	int tls = c->tls_cert != NULL || c->tls_key != NULL;
+
+	if (c->data == NULL) {
+		snprintf(err, errlen, "no data directory (--data)");
+		return -1;
+	}
+	if (c->nlisten == 0) {
+		snprintf(err, errlen, "no listen address (--listen HOST:PORT)");
+		return -1;
+	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		snprintf(err, errlen, "TLS needs both --tls-cert and --tls-key");
+		return -1;
+	}
+	if (c->client_ca != NULL && !tls) {
+		snprintf(err, errlen, "--client-ca needs TLS");
+		return -1;
+	}
+	for (int i = 0; i < c->nlisten; i++) {
+		if (srv_config_parse_addr(c->listen[i], host, sizeof(host),
+			&port) != 0) {
+			snprintf(err, errlen,
+			    "listen address \"%s\" is not HOST:PORT",
+			    c->listen[i]);
+			return -1;
+		}
+		if (!tls && !is_loopback(host)) {
+			snprintf(err, errlen,
+			    "%s is not loopback: cleartext is only allowed on "
+			    "loopback; give --tls-cert and --tls-key",
+			    c->listen[i]);
+			return -1;
+		}
+	}
+	if (c->metrics != NULL &&
+	    (srv_config_parse_addr(c->metrics, host, sizeof(host), &port) !=
+		    0 ||
+		!is_loopback(host))) {
+		snprintf(err, errlen,
+		    "metrics address \"%s\" must be loopback HOST:PORT",
+		    c->metrics);
+		return -1;
+	}
+	return 0;
+}

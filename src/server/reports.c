@@ -1,0 +1,380 @@
+/*
+ * The coordinator's reports: balances, a family's statement, the fund,
+ * flagged entries, who is present and the roster. Each is read from one
+ * snapshot on a worker, so its numbers agree with each other, by a fill
+ * function that report() runs: it returns 0 to have the report sent, a
+ * storage code to have it fail, or 1 when it has answered the call itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reads.h"
+
+typedef int (*report_fill)(struct srv_read *r, struct srv_job *j,
+    void *rep);
+
+/* REPORT defines a method's handler: its reply type, fill and subject. */
+#define REPORT(fn, type, init, fill, what)                                    \
+	void fn(struct srv *s, struct srv_job *j)                             \
+	{                                                                     \
+		type rep = init;                                              \
+		report(s, j, fill, &rep, what);                               \
+	}
+
+/* report runs one report's fill in a snapshot and answers the call. */
+static void
+report(struct srv *s, struct srv_job *j, report_fill fill, void *rep,
+    const char *what)
+{
+	struct srv_read r;
+	int rc;
+
+	if (srv_read_open(s, j, &r) == 0) {
+		if ((rc = fill(&r, j, rep)) == 0)
+			srv_reply(j, rep);
+		else if (rc < 0)
+			srv_read_fail(j, rc, what);
+	}
+	srv_read_close(&r);
+}
+
+/* balances_of fills one family's line of the balances report. */
+static int
+balances_of(struct srv_read *r, const struct srv_record *f,
+    Carebank__V1__FamilyBalance *b)
+{
+	const Carebank__V1__FamilyState *st = f->msg;
+	int rc;
+
+	carebank__v1__family_balance__init(b);
+	b->family = (char *)(uintptr_t)f->id;
+	b->name = (char *)(uintptr_t)srv_read_name(r, f->id);
+	b->left = st->left;
+	if ((rc = srv_read_family_balances(r, f->id, &b->minutes,
+		 &b->owed_fen)) != 0)
+		return rc;
+	/* At the floor, further care is charged in cash. */
+	b->at_floor = b->minutes <= r->policy->floor_minutes;
+	return 0;
+}
+
+/* balances fills the balances report. */
+static int
+balances(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	Carebank__V1__BalancesReport *rep = arg;
+	struct srv_record *fams;
+	int64_t time;
+	size_t n;
+	int rc;
+
+	if ((rc = srv_read_kind(r, 'f', &carebank__v1__family_state__descriptor,
+		 &fams, &n)) != 0)
+		return rc;
+	rep->families = (void *)srv_read_array(r, n, sizeof(**rep->families));
+	rep->n_families = n;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = balances_of(r, &fams[i], rep->families[i])) != 0)
+			return rc;
+	if ((rc = srv_read_balance(r, "centre/fund", &rep->fund_fen)) != 0 ||
+	    (rc = srv_read_balance(r, "centre/time", &time)) != 0)
+		return rc;
+	/* centre/time is minus every family's minutes. */
+	rep->time_issued = -time;
+	return 0;
+}
+
+/* srv_balances (Coordinator.Balances): every family, the fund, the time. */
+REPORT(srv_balances, Carebank__V1__BalancesReport,
+    CAREBANK__V1__BALANCES_REPORT__INIT, balances, "the balances")
+
+/*
+ * period_start finds the start of the billing period holding t, in the
+ * centre's local time, for the statement's default. (The bank has its own
+ * calendar arithmetic for billing; a report default can use the C library's
+ * UTC functions, which depend on nothing but their arguments.)
+ */
+static int64_t
+period_start(const srv_policy *p, int64_t t)
+{
+	int64_t off = (int64_t)p->utc_offset_minutes * 60000;
+	time_t local = (time_t)((t + off) / 1000), start;
+	struct tm tm;
+
+	gmtime_r(&local, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	if (p->billing_period ==
+	    CAREBANK__V1__BILLING_PERIOD__BILLING_PERIOD_WEEK) {
+		start = timegm(&tm) - (time_t)((tm.tm_wday + 6) % 7) * 86400;
+	} else {
+		tm.tm_mday = 1;
+		start = timegm(&tm);
+	}
+	return (int64_t)start * 1000 - off;
+}
+
+/* statement_window checks the request's family and times; 0, or answered. */
+static int
+statement_window(struct srv_read *r, struct srv_job *j,
+    const Carebank__V1__StatementRequest *q, int64_t *from, int64_t *to)
+{
+	if (q->family[0] == '\0') {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT, "say which family");
+		return 1;
+	}
+	if (q->from_ms < 0 || q->to_ms < 0) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "from_ms and to_ms are Unix milliseconds, or 0");
+		return 1;
+	}
+	*from = q->from_ms ? q->from_ms : period_start(r->policy, r->now);
+	*to = q->to_ms ? q->to_ms : r->now;
+	if (*from > *to) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "from_ms (%lld) is after to_ms (%lld)", (long long)*from,
+		    (long long)*to);
+		return 1;
+	}
+	return 0;
+}
+
+/* statement fills a family's statement. */
+static int
+statement(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	const Carebank__V1__StatementRequest *q = (const void *)j->req;
+	Carebank__V1__Statement *st = arg;
+	Carebank__V1__FamilyState *f;
+	struct srv_record *lines;
+	int64_t from, to;
+	char prefix[SRV_ID_MAX + 4];
+	size_t n;
+	int rc;
+
+	if ((rc = statement_window(r, j, q, &from, &to)) != 0)
+		return rc;
+	rc = srv_read_get(r, 'f', q->family,
+	    &carebank__v1__family_state__descriptor, &f);
+	if (rc == CB_ENOTFOUND) {
+		srv_fail(j, RPC_STATUS_NOT_FOUND, "there is no family %s here",
+		    q->family);
+		return 1;
+	}
+	snprintf(prefix, sizeof(prefix), "t/%s/", q->family);
+	if (rc != 0 ||
+	    (rc = srv_read_all(r, prefix,
+		 &carebank__v1__statement_line__descriptor, &lines, &n)) != 0 ||
+	    (rc = srv_read_family_balances(r, q->family, &st->minutes,
+		 &st->owed_fen)) != 0)
+		return rc;
+	st->family = q->family;
+	st->name = (char *)(uintptr_t)srv_read_name(r, q->family);
+	st->lines = (void *)srv_read_array(r, n, sizeof(**st->lines));
+	for (size_t i = 0; i < n; i++) {
+		const Carebank__V1__StatementLine *l = lines[i].msg;
+		Carebank__V1__StatementEntry *e = st->lines[st->n_lines];
+
+		if (l->time_ms < from || l->time_ms > to)
+			continue;
+		carebank__v1__statement_entry__init(e);
+		e->entry = l->entry;
+		e->time_ms = l->time_ms;
+		e->what = l->what;
+		e->minutes = l->minutes;
+		e->fen = l->fen;
+		e->minutes_balance = l->minutes_balance;
+		e->owed_balance = l->owed_balance;
+		st->n_lines++;
+	}
+	return 0;
+}
+
+/*
+ * srv_statement (Coordinator.GetStatement): a family's lines with
+ * from_ms <= time <= to_ms (by default, the current billing period up to
+ * now), and its balances now.
+ */
+REPORT(srv_statement, Carebank__V1__Statement,
+    CAREBANK__V1__STATEMENT__INIT, statement, "the statement")
+
+/*
+ * fund fills the fund report. The fund holds what families paid less what
+ * was spent on supplies and paid out as subsidies, so what was received
+ * (net of reversals) is the sum of those three accounts; income is what
+ * care was charged (centre/income runs negative); owed sums the families.
+ */
+static int
+fund(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	Carebank__V1__FundReport *rep = arg;
+	struct srv_record *fams;
+	int64_t income, minutes, owed;
+	size_t n;
+	int rc;
+
+	if ((rc = srv_read_balance(r, "centre/fund", &rep->fund_fen)) != 0 ||
+	    (rc = srv_read_balance(r, "centre/income", &income)) != 0 ||
+	    (rc = srv_read_balance(r, "centre/supplies",
+		 &rep->supplies_fen)) != 0 ||
+	    (rc = srv_read_balance(r, "centre/subsidies",
+		 &rep->subsidies_fen)) != 0 ||
+	    (rc = srv_read_kind(r, 'f',
+		 &carebank__v1__family_state__descriptor, &fams, &n)) != 0)
+		return rc;
+	rep->income_fen = -income;
+	rep->received_fen = rep->fund_fen + rep->supplies_fen +
+	    rep->subsidies_fen;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = srv_read_family_balances(r, fams[i].id, &minutes,
+			 &owed)) != 0)
+			return rc;
+		rep->owed_fen += owed;
+	}
+	return 0;
+}
+
+/* srv_fund (Coordinator.Fund): the fund and where its money went. */
+REPORT(srv_fund, Carebank__V1__FundReport,
+    CAREBANK__V1__FUND_REPORT__INIT, fund, "the fund")
+
+/* flagged fills the list of entries flagged for review, in log order. */
+static int
+flagged(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	Carebank__V1__FlaggedReport *rep = arg;
+	struct srv_record *flags;
+	size_t n;
+	int rc;
+
+	if ((rc = srv_read_all(r, "g/", &carebank__v1__flag_state__descriptor,
+		 &flags, &n)) != 0)
+		return rc;
+	rep->flags = (void *)srv_read_array(r, n, sizeof(**rep->flags));
+	rep->n_flags = n;
+	for (size_t i = 0; i < n; i++) {
+		const Carebank__V1__FlagState *g = flags[i].msg;
+
+		carebank__v1__flag__init(rep->flags[i]);
+		rep->flags[i]->entry = g->entry;
+		rep->flags[i]->what = g->what;
+	}
+	return 0;
+}
+
+/* srv_flagged (Coordinator.Flagged): entries flagged for review. */
+REPORT(srv_flagged, Carebank__V1__FlaggedReport,
+    CAREBANK__V1__FLAGGED_REPORT__INIT, flagged, "the flags")
+
+/* room_of finds a room's line by id, or NULL. */
+static Carebank__V1__RoomPresence *
+room_of(Carebank__V1__PresentReport *rep, const char *id)
+{
+	for (size_t i = 0; i < rep->n_rooms; i++)
+		if (strcmp(rep->rooms[i]->room, id) == 0)
+			return rep->rooms[i];
+	return NULL;
+}
+
+/* present_fill puts the children and volunteers in their rooms. */
+static int
+present_fill(struct srv_read *r, Carebank__V1__PresentReport *rep)
+{
+	struct srv_record *kids, *shifts;
+	size_t nk, ns;
+	int rc;
+
+	if ((rc = srv_read_kind(r, 'c', &carebank__v1__child_state__descriptor,
+		 &kids, &nk)) != 0 ||
+	    (rc = srv_read_kind(r, 's', &carebank__v1__shift_state__descriptor,
+		 &shifts, &ns)) != 0)
+		return rc;
+	for (size_t i = 0; i < rep->n_rooms; i++) {
+		rep->rooms[i]->children = cb_arena_alloc(r->arena,
+		    (nk ? nk : 1) * sizeof(char *));
+		rep->rooms[i]->adults = cb_arena_alloc(r->arena,
+		    (ns ? ns : 1) * sizeof(char *));
+	}
+	for (size_t i = 0; i < nk; i++) {
+		const Carebank__V1__ChildState *c = kids[i].msg;
+		Carebank__V1__RoomPresence *p = room_of(rep, c->room);
+
+		if (c->room[0] != '\0' && p != NULL)
+			p->children[p->n_children++] =
+			    (char *)(uintptr_t)kids[i].id;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		const Carebank__V1__ShiftState *sh = shifts[i].msg;
+		Carebank__V1__RoomPresence *p = room_of(rep, sh->room);
+
+		if (sh->status ==
+			CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING &&
+		    p != NULL)
+			p->adults[p->n_adults++] = sh->worker;
+	}
+	return 0;
+}
+
+/* present fills each room with who is in it and its ratios in force. */
+static int
+present(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	Carebank__V1__PresentReport *rep = arg;
+	struct srv_record *rooms;
+	size_t n;
+	int rc;
+
+	if ((rc = srv_read_kind(r, 'r', &carebank__v1__room_state__descriptor,
+		 &rooms, &n)) != 0)
+		return rc;
+	rep->rooms = (void *)srv_read_array(r, n, sizeof(**rep->rooms));
+	rep->n_rooms = n;
+	for (size_t i = 0; i < n; i++) {
+		const Carebank__V1__RoomState *st = rooms[i].msg;
+		Carebank__V1__RoomPresence *p = rep->rooms[i];
+
+		carebank__v1__room_presence__init(p);
+		p->room = (char *)(uintptr_t)rooms[i].id;
+		p->label = st->label;
+		p->ratio_soft = st->ratio_soft ? st->ratio_soft :
+						 r->policy->ratio_soft;
+		p->ratio_hard = st->ratio_hard ? st->ratio_hard :
+						 r->policy->ratio_hard;
+	}
+	return present_fill(r, rep);
+}
+
+/*
+ * srv_present (Coordinator.Present): each room with the children checked
+ * in to it, the volunteers working in it, and its ratios in force.
+ */
+REPORT(srv_present, Carebank__V1__PresentReport,
+    CAREBANK__V1__PRESENT_REPORT__INIT, present, "who is present")
+
+/* roster fills every shift, by start time, and every swap. */
+static int
+roster(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	Carebank__V1__RosterReport *rep = arg;
+	struct srv_record *shifts, *swaps;
+	size_t ns, nw;
+	int rc;
+
+	if ((rc = srv_read_roster(r, &shifts, &ns, &swaps, &nw)) != 0)
+		return rc;
+	rep->shifts = (void *)srv_read_array(r, ns, sizeof(**rep->shifts));
+	rep->n_shifts = ns;
+	for (size_t i = 0; i < ns; i++)
+		srv_view_shift(rep->shifts[i], shifts[i].id, shifts[i].msg);
+	qsort(rep->shifts, ns, sizeof(*rep->shifts), srv_view_by_start);
+	rep->swaps = (void *)srv_read_array(r, nw, sizeof(**rep->swaps));
+	rep->n_swaps = nw;
+	for (size_t i = 0; i < nw; i++)
+		srv_view_swap(rep->swaps[i], swaps[i].id, swaps[i].msg);
+	return 0;
+}
+
+/* srv_roster (Coordinator.Roster): every shift by time, every swap. */
+REPORT(srv_roster, Carebank__V1__RosterReport,
+    CAREBANK__V1__ROSTER_REPORT__INIT, roster, "the roster")

@@ -1,0 +1,324 @@
+/*
+ * The server's threads (DESIGN 5.5). The event loop hands each call to a
+ * worker, which checks the signature (auth.c) and serves reads from a
+ * snapshot. Writes go on to the one writer thread, which takes whatever has
+ * queued (up to max-batch), runs each request through the rules in its own
+ * nested transaction, signs one checkpoint per touched centre, commits once,
+ * and only then answers: batches grow under load and shrink to one when idle.
+ * A commit that fails for any reason but a full store stops writes and the
+ * server, so nothing is acknowledged that was not stored.
+ */
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "srv.h"
+
+/* worker_main checks callers and serves reads, forever. */
+static void *
+worker_main(void *arg)
+{
+	struct srv *s = arg;
+	struct srv_job *j;
+	size_t n;
+
+	while ((j = srv_queue_pop(&s->work, 1, &n)) != NULL) {
+		if (rpc_call_cancelled(j->call) || srv_auth(s, j) != 0) {
+			srv_job_free(j);
+			continue;
+		}
+		if (j->m->kind == JOB_READ) {
+			j->m->fn(s, j);
+			srv_job_free(j);
+		} else {
+			srv_queue_push(&s->write, j);
+		}
+	}
+	return NULL;
+}
+
+/* request_id finds the 16-byte request id of a decoded write request. */
+static const ProtobufCBinaryData *
+request_id(const struct srv_job *j)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(j->m->request,
+		"request_id");
+
+	return (const ProtobufCBinaryData *)((const char *)j->req +
+	    f->offset);
+}
+
+/* retried answers a request id seen before: the same bytes get the
+ * original receipt, other bytes are refused. Returns 1 if it was seen. */
+static int
+retried(struct srv *s, struct srv_job *j, const ProtobufCBinaryData *id)
+{
+	struct cb_request_record rec;
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	int rc;
+
+	if (id->len != CB_REQUEST_ID_LEN)
+		return 0; /* the rules refuse it with a reason */
+	rc = cb_batch_request(s->batch, j->centre, id->data, &rec);
+	if (rc == CB_ENOTFOUND)
+		return 0;
+	if (rc != 0) {
+		srv_out_status(j, srv_status_of_code(rc),
+		    "cannot check the request id: %s", cb_strerror(rc));
+		return 1;
+	}
+	cb_bank_request_hash(j->m->path, j->bytes, j->len, h);
+	if (memcmp(h, rec.request_hash, sizeof(h)) != 0) {
+		srv_out_status(j, RPC_STATUS_ALREADY_EXISTS,
+		    "request id already used, by entry %llu, for a different "
+		    "request or method",
+		    (unsigned long long)rec.index);
+		return 1;
+	}
+	atomic_fetch_add(&s->stats.replays, 1);
+	j->out = OUT_RECEIPT;
+	j->index = rec.index;
+	return 1;
+}
+
+/*
+ * keyed makes sure the store can sign centre's checkpoint at commit: a
+ * centre made by `carebankd init` while the server runs has its key loaded
+ * on its first write. Without a key the commit would fail, and a failed
+ * commit stops the server for every centre. Returns 1 if the key is there.
+ */
+static int
+keyed(struct srv *s, struct srv_job *j)
+{
+	int rc;
+
+	for (size_t i = 0; i < s->nkeyed; i++)
+		if (strcmp(s->keyed[i], j->centre) == 0)
+			return 1;
+	if ((rc = srv_log_key_load(s, j->centre)) == 0) {
+		srv_log("info", "event=centre_added centre=%s", j->centre);
+		return 1;
+	}
+	srv_log("error", "event=no_log_key centre=%s error=\"%s\"", j->centre,
+	    cb_strerror(rc));
+	srv_out_status(j, RPC_STATUS_UNAVAILABLE,
+	    "centre %s cannot take writes here: its log key cannot be loaded "
+	    "(%s); nothing was written",
+	    j->centre, cb_strerror(rc));
+	return 0;
+}
+
+/* apply runs one write through the rules in the open batch. */
+static void
+apply(struct srv *s, struct srv_job *j)
+{
+	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	struct cb_bank_op op = {0};
+	struct cb_appended app;
+	int64_t now = srv_now_ms();
+	int rc;
+
+	if (retried(s, j, request_id(j)) || !keyed(s, j))
+		return;
+	/* Entries' server times never go backwards, even if the clock does. */
+	if (now < s->last_ms)
+		now = s->last_ms;
+	s->last_ms = now;
+	call.key_id = (ProtobufCBinaryData){CB_KEY_ID_LEN, j->key_id};
+	call.method = (char *)(uintptr_t)j->m->path;
+	call.client_time_ms = j->client_ms;
+	call.request = (ProtobufCBinaryData){j->len, j->bytes};
+	call.signature = (ProtobufCBinaryData){CB_ED25519_SIG_LEN, j->sig};
+	op.centre = j->centre;
+	op.server_time_ms = now;
+	op.call = &call;
+	rc = cb_bank_execute(s->batch, &op, &app);
+	if (rc == CB_ETOOBIG) {
+		srv_out_status(j, RPC_STATUS_RESOURCE_EXHAUSTED,
+		    "the entry would be larger than the log's 65535 bytes");
+	} else if (rc != 0) {
+		srv_out_status(j, srv_status_of_code(rc),
+		    "the request could not be applied: %s", cb_strerror(rc));
+	} else if (op.refusal != 0) {
+		atomic_fetch_add(&s->stats.refusals, 1);
+		j->out = OUT_REFUSED;
+		j->refusal = op.refusal;
+		snprintf(j->message, sizeof(j->message), "%s", op.message);
+	} else {
+		j->out = OUT_RECEIPT;
+		j->index = app.index;
+	}
+	cb_bank_op_free(&op);
+}
+
+/* answer sends a job's answer once its batch is durable. */
+static void
+answer(struct srv *s, struct srv_job *j)
+{
+	const char *name;
+	struct rpc_md md;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	switch (j->out) {
+	case OUT_NONE:
+		break;
+	case OUT_RECEIPT:
+		if ((rc = srv_receipt(s, j->centre, j->index, &buf, &len)) != 0) {
+			srv_fail(j, srv_status_of_code(rc),
+			    "entry %llu is stored but its receipt failed: %s",
+			    (unsigned long long)j->index, cb_strerror(rc));
+			break;
+		}
+		(void)rpc_call_reply(j->call, buf, len);
+		free(buf);
+		break;
+	case OUT_REFUSED:
+		name = cb_refusal_name(j->refusal);
+		md = (struct rpc_md){"carebank-refusal", (const uint8_t *)name,
+		    strlen(name)};
+		(void)rpc_call_finish(j->call, srv_status_of_refusal(j->refusal),
+		    j->message, &md, 1);
+		break;
+	case OUT_STATUS:
+		(void)rpc_call_finish(j->call, j->status, j->message, NULL, 0);
+		break;
+	case OUT_REPLY:
+		(void)rpc_call_reply(j->call, j->reply, j->replylen);
+		break;
+	}
+}
+
+/* stop_writes shuts the server down after a storage failure. */
+static void
+stop_writes(struct srv *s, int rc)
+{
+	srv_log("error", "event=commit_failed error=\"%s\" action=stopping",
+	    cb_strerror(rc));
+	atomic_store(&s->exit_code, 3);
+	rpc_server_shutdown(s->rpc, s->cfg->drain_ms);
+}
+
+/* run_batch applies a list of jobs in one batch and answers them. */
+static void
+run_batch(struct srv *s, struct srv_job *list, size_t n)
+{
+	struct srv_job *j, *next;
+	char touched[16][CB_CENTRE_ID_MAX + 1];
+	size_t ntouched = 0;
+	int64_t t0;
+	int rc;
+
+	if ((rc = cb_batch_begin(s->store, &s->batch)) != 0) {
+		for (j = list; j != NULL; j = next) {
+			next = j->next;
+			srv_fail(j, srv_status_of_code(rc),
+			    "the store takes no writes: %s", cb_strerror(rc));
+			srv_job_free(j);
+		}
+		return;
+	}
+	for (j = list; j != NULL; j = j->next) {
+		if (rpc_call_cancelled(j->call))
+			continue; /* never applied: a retry will be */
+		if (j->m->kind == JOB_WRITER)
+			j->m->fn(s, j);
+		else
+			apply(s, j);
+	}
+	t0 = rpc_now_ns();
+	rc = cb_batch_commit(s->batch);
+	t0 = rpc_now_ns() - t0;
+	atomic_fetch_add(&s->stats.batches, 1);
+	atomic_fetch_add(&s->stats.batch_entries, n);
+	atomic_fetch_add(&s->stats.commit_ns, (unsigned long long)t0);
+	if ((unsigned long long)t0 > atomic_load(&s->stats.commit_max_ns))
+		atomic_store(&s->stats.commit_max_ns, (unsigned long long)t0);
+	for (j = list; j != NULL; j = next) {
+		next = j->next;
+		if (rc != 0 && j->out != OUT_NONE)
+			srv_fail(j, srv_status_of_code(rc),
+			    rc == CB_EFULL ?
+				"the store is full: nothing was written" :
+				"the store failed: nothing was written; the "
+				"server is stopping");
+		else
+			answer(s, j);
+		if (rc == 0 && j->out == OUT_RECEIPT) {
+			size_t k;
+
+			for (k = 0; k < ntouched; k++)
+				if (strcmp(touched[k], j->centre) == 0)
+					break;
+			if (k == ntouched && ntouched < 16)
+				memcpy(touched[ntouched++], j->centre,
+				    sizeof(touched[0]));
+		}
+		srv_job_free(j);
+	}
+	cb_batch_free(s->batch);
+	s->batch = NULL;
+	for (size_t k = 0; k < ntouched; k++)
+		srv_watch_notify(s, touched[k]);
+	if (rc != 0 && rc != CB_EFULL)
+		stop_writes(s, rc);
+}
+
+/* writer_main runs batches until the queue closes. */
+static void *
+writer_main(void *arg)
+{
+	struct srv *s = arg;
+	struct srv_job *list;
+	size_t n;
+
+	while ((list = srv_queue_pop(&s->write, s->cfg->max_batch, &n)))
+		run_batch(s, list, n);
+	return NULL;
+}
+
+/* srv_dispatch hands a call, on the loop thread, to the workers. */
+void
+srv_dispatch(struct srv *s, struct srv_job *j)
+{
+	srv_queue_push(&s->work, j);
+}
+
+/* srv_work_start starts the workers and the writer. */
+int
+srv_work_start(struct srv *s)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	srv_queue_init(&s->work);
+	srv_queue_init(&s->write);
+	s->nworkers = s->cfg->workers ? s->cfg->workers :
+			  (unsigned)(cores > 0 ? cores : 2);
+	s->workers = calloc(s->nworkers, sizeof(*s->workers));
+	if (s->workers == NULL)
+		return CB_ENOMEM;
+	for (unsigned i = 0; i < s->nworkers; i++)
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+			return CB_EIO;
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		return CB_EIO;
+	return 0;
+}
+
+/* srv_work_stop drains the queues and joins every thread. */
+void
+srv_work_stop(struct srv *s)
+{
+	srv_queue_close(&s->work);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	srv_queue_close(&s->write);
+	pthread_join(s->writer, NULL);
+	free(s->workers);
+	srv_queue_destroy(&s->work);
+	srv_queue_destroy(&s->write);
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""carebank-audit against the log of a real day at a centre (the scenario
+of test_scenario.py): exports made from the data directory and through the
+Audit service are the same bytes; verify passes and recomputes the books;
+one byte changed anywhere in an export fails, naming the file; a later
+export extends the earlier checkpoint (--since) but a forged history does
+not; entries print as CSV and JSON lines that match the log; a family's
+statement verifies offline, and one with an entry left out or a balance
+changed does not.
+
+  e2e.audit_day    all of the above
+"""
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+
+
+import cbclient as cb
+import test_scenario
+from cbclient import C, check, eq
+
+
+def audit(*args):
+    r = subprocess.run([cb.ARGS.tools["carebank-audit"]] + list(args),
+                       capture_output=True, text=True, timeout=300)
+    return r.returncode, r.stdout + r.stderr
+
+
+
+def files_of(d):
+    out = []
+    for root, _, names in os.walk(d):
+        for n in names:
+            out.append(os.path.relpath(os.path.join(root, n), d))
+    return sorted(out)
+
+
+def check_exports(s, keys, work):
+    local, remote = os.path.join(work, "local"), os.path.join(work, "remote")
+    akey = keys["auditor"].save(os.path.join(work, "auditor.pem"))
+    rc, out = audit("export", "--data", s.data, "--centre", s.centre,
+                    "--out", local)
+    eq(rc, 0, "export --data: " + out)
+    rc, out = audit("export", "--server", "127.0.0.1:%d" % s.port,
+                    "--key", akey, "--centre", s.centre, "--out", remote)
+    eq(rc, 0, "export --server: " + out)
+    eq(files_of(local), files_of(remote), "the two exports' files")
+    for f in files_of(local):
+        with open(os.path.join(local, f), "rb") as a, \
+                open(os.path.join(remote, f), "rb") as b:
+            eq(a.read(), b.read(), "%s is the same in both exports" % f)
+    # A kiosk key may not export through the Audit service.
+    kkey = keys["kiosk"].save(os.path.join(work, "kiosk.pem"))
+    rc, out = audit("export", "--server", "127.0.0.1:%d" % s.port,
+                    "--key", kkey, "--centre", s.centre, "--out",
+                    os.path.join(work, "denied"))
+    check(rc == 1 and "role" in out, "kiosk export refused: " + out)
+    return local, akey
+
+
+def check_verify(s, local, fam):
+    rc, out = audit("verify", "--key", s.vkey, local)
+    eq(rc, 0, "verify: " + out)
+    check("OK" in out and "replaying the rules reproduces" in out, out)
+    # The recomputed balances are the books of the day.
+    bal = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith(("family/", "centre/")):
+            bal[parts[0]] = int(parts[1])
+    eq(bal["family/%s/minutes" % fam["A"]], 24, "A's minutes, recomputed")
+    eq(bal["family/%s/minutes" % fam["C"]], -120, "C's minutes")
+    eq(bal["centre/income"], -6000, "care charged, recomputed")
+    # A verifier key that is not the centre's is refused.
+    other = cb.Key()
+    wrong = s.vkey.rsplit("+", 1)[0].split("+")[0]
+    rc, out = audit("verify", "--key", "%s+%s+%s" % (
+        wrong, cb.sha256(wrong.encode(), b"\n\x01", other.pub)[:4].hex(),
+        cb.base64.b64encode(b"\x01" + other.pub).decode()), local)
+    check(rc == 1 and "checkpoint" in out, "a wrong key: " + out)
+
+
+def check_tamper(s, local, work):
+    """One byte changed in each kind of file fails verify, naming it."""
+    names = [f for f in files_of(local) if f != "vkey"]
+    picks = [f for f in names if f.startswith("tile/entries/")][:1] + \
+        [f for f in names if f.startswith("tile/0/")][:1] + ["checkpoint"]
+    for f in picks:
+        bad = os.path.join(work, "bad")
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(local, bad)
+        p = os.path.join(bad, f)
+        data = bytearray(open(p, "rb").read())
+        for at in (0, len(data) // 2, len(data) - 1):
+            data[at] ^= 0x01
+            open(p, "wb").write(bytes(data))
+            rc, out = audit("verify", "--key", s.vkey, bad)
+            check(rc == 1 and "FAILED" in out and f in out,
+                  "byte %d of %s changed: %s" % (at, f, out))
+            data[at] ^= 0x01
+        open(p, "wb").write(bytes(data))
+        rc, out = audit("verify", "--key", s.vkey, bad)
+        eq(rc, 0, "restored: " + out)
+
+
+def check_since(s, coord, local, akey, work):
+    saved = os.path.join(work, "earlier.checkpoint")
+    shutil.copy(os.path.join(local, "checkpoint"), saved)
+    for _ in range(3):
+        r = coord.call(C + "EnrolFamily", cb.pb.EnrolFamilyRequest())
+        check(r.ok, "EnrolFamily: %s" % r.details)
+    rc, out = audit("export", "--server", "127.0.0.1:%d" % s.port,
+                    "--key", akey, "--centre", s.centre, "--out", local)
+    eq(rc, 0, "incremental export: " + out)
+    check("(3 new)" in out, "only what is new: " + out)
+    rc, out = audit("verify", "--key", s.vkey, "--since", saved, local)
+    eq(rc, 0, "--since: " + out)
+    check("consistency proof verified" in out, out)
+    # A forged history: the same key signs a checkpoint of other entries.
+    # Here, an earlier checkpoint of the same size but another root.
+    forged = os.path.join(work, "forged.checkpoint")
+    note = open(saved, "rb").read().decode()
+    body, sig = note.split("\n\n", 1)
+    lines = body.split("\n")
+    lines[2] = cb.base64.b64encode(b"\x42" * 32).decode()
+    open(forged, "w").write("\n".join(lines) + "\n\n" + sig)
+    rc, out = audit("verify", "--key", s.vkey, "--since", forged, local)
+    check(rc == 1, "a checkpoint not signed by the key: " + out)
+
+
+def check_entries(s, local):
+    rc, out = audit("entries", "--key", s.vkey, "--jsonl", local)
+    eq(rc, 0, "entries --jsonl")
+    objs = [json.loads(line) for line in out.splitlines() if line]
+    eq([o["index"] for o in objs], list(range(len(objs))), "every entry")
+    eq(objs[0]["method"], C + "CreateCentre", "entry 0")
+    rc, out = audit("entries", "--key", s.vkey, "--csv", local)
+    eq(rc, 0, "entries --csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    income = sum(int(r["amount"]) for r in rows
+                 if r["account"] == "centre/income")
+    eq(income, -6000, "income from the CSV rows")
+    eq(sorted({int(r["index"]) for r in rows}), list(range(len(objs))),
+       "every entry has a row")
+
+
+def check_statement(s, local, fam, work):
+    path = os.path.join(work, "A.statement")
+    rc, out = audit("statement", "--key", s.vkey, "--family", fam["A"],
+                    "--out", path, local)
+    eq(rc, 0, "statement: " + out)
+    rc, out = audit("verify-statement", "--key", s.vkey, path)
+    eq(rc, 0, "verify-statement: " + out)
+    check("balance: 24 minutes; owes 0 fen" in out, out)
+    sys_path = cb.ARGS.gen_dir
+    import sys
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    from carebank.v1 import statement_pb2
+    st = statement_pb2.FamilyStatement.FromString(open(path, "rb").read())
+    check(len(st.entries) >= 3, "A's statement has its entries")
+    # One entry left out in the middle: the balances do not follow on.
+    gap = statement_pb2.FamilyStatement()
+    gap.CopyFrom(st)
+    del gap.entries[1]
+    bad = os.path.join(work, "gap.statement")
+    open(bad, "wb").write(gap.SerializeToString())
+    rc, out = audit("verify-statement", "--key", s.vkey, bad)
+    check(rc == 1 and "missing" in out, "an entry left out: " + out)
+    # A balance claimed that the entries do not give.
+    rich = statement_pb2.FamilyStatement()
+    rich.CopyFrom(st)
+    rich.minutes += 600
+    open(bad, "wb").write(rich.SerializeToString())
+    rc, out = audit("verify-statement", "--key", s.vkey, bad)
+    check(rc == 1 and "not the" in out, "a balance changed: " + out)
+    # An entry changed: its proof fails.
+    forged = statement_pb2.FamilyStatement()
+    forged.CopyFrom(st)
+    e = bytearray(forged.entries[0].entry)
+    e[-1] ^= 1
+    forged.entries[0].entry = bytes(e)
+    open(bad, "wb").write(forged.SerializeToString())
+    rc, out = audit("verify-statement", "--key", s.vkey, bad)
+    check(rc == 1 and "FAILED" in out, "an entry changed: " + out)
+
+
+def audit_day():
+    def after(s, ids, keys):
+        work = os.path.join(s.dir, "audit")
+        os.makedirs(work)
+        local, akey = check_exports(s, keys, work)
+        check_verify(s, local, ids["fam"])
+        check_tamper(s, local, work)
+        check_entries(s, local)
+        check_statement(s, local, ids["fam"], work)
+        check_since(s, s.client(), local, akey, work)
+        return 3  # check_since's families
+    test_scenario.scenario_day(after)
+
+
+if __name__ == "__main__":
+    cb.main({"audit_day": audit_day}, __doc__)

@@ -1,0 +1,599 @@
+#!/usr/bin/python3
+"""Robustness of carebank-interop-server against misbehaving clients.
+
+Usage: robust_test.py --server BIN --gen_dir DIR --test NAME
+
+Each test starts its own server (127.0.0.1, port 0), attacks it with raw
+HTTP/2 written by hand, checks that a well-behaved python3-grpcio client is
+still served promptly, then sends SIGTERM and requires a clean exit 0 (under
+the sanitizers a leak makes that status nonzero). Tests:
+
+  slowloris    half-sent prefaces, headers that never finish and silent TLS-less
+               sockets are closed by the handshake and idle timers
+  noread       a client that requests megabytes and never reads stalls only
+               itself, the server's memory stays bounded, and the write
+               timeout cuts it off
+  concurrent   1,000 connections open at once, each with a call, all answered
+  abrupt       connections cut mid-frame, mid-headers and mid-message
+  conncap      past --max-connections accept pauses, and resumes on close
+  fdlimit      with RLIMIT_NOFILE exhausted the server pauses accept, survives
+               and serves again
+  drain        SIGTERM lets an in-flight stream finish; a drain time limit
+               cuts a longer one
+  ipv6         IPv4 and IPv6 listeners side by side, each serving
+  ping         PINGs are answered with the same payload
+  tls          TLS 1.2 and 1.3 with ALPN h2 are served; a client offering only
+               http/1.1, or no ALPN, is refused; a required client
+               certificate is enforced (needs --certs)
+"""
+
+import argparse
+import os
+import re
+import resource
+import select
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import time
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = \
+    0, 1, 3, 4, 6, 7, 8
+END_STREAM, END_HEADERS = 0x1, 0x4
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+# Raw HTTP/2, enough to misbehave with.
+
+def frame(ftype, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def hpack_int(value, prefix_bits, first=0):
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = [first | limit]
+    value -= limit
+    while value >= 128:
+        out.append(value % 128 + 128)
+        value //= 128
+    out.append(value)
+    return bytes(out)
+
+
+def hpack(fields):
+    """Literal fields without indexing or Huffman: valid, if not small."""
+    out = b""
+    for name, value in fields:
+        name, value = name.encode(), value.encode()
+        out += b"\x00" + hpack_int(len(name), 7) + name
+        out += hpack_int(len(value), 7) + value
+    return out
+
+
+def request_headers(path, extra=()):
+    return hpack([(":method", "POST"), (":scheme", "http"),
+                  (":path", path), (":authority", "robust"),
+                  ("content-type", "application/grpc"),
+                  ("te", "trailers")] + list(extra))
+
+
+def grpc_message(payload):
+    return b"\x00" + struct.pack(">I", len(payload)) + payload
+
+
+def connect(port, settings=b""):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, settings))
+    return s
+
+
+def unary(stream, path, payload=b""):
+    """HEADERS and DATA(END_STREAM) of one unary call."""
+    return frame(HEADERS, END_HEADERS, stream, request_headers(path)) + \
+        frame(DATA, END_STREAM, stream, grpc_message(payload))
+
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def streaming_output_request(sizes, interval_us=0):
+    """A StreamingOutputCallRequest asking for responses of sizes."""
+    body = b""
+    for size in sizes:
+        params = b"\x08" + varint(size)
+        if interval_us:
+            params += b"\x10" + varint(interval_us)
+        body += b"\x12" + varint(len(params)) + params
+    return body
+
+
+class Reader:
+    """Reads frames from a raw connection; records what each stream got."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+        self.done = set()     # streams ended by the server
+        self.data = {}        # stream -> DATA bytes
+        self.goaway = False
+        self.closed = False
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if not r:
+            return False
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionError:
+            chunk = b""
+        if not chunk:
+            self.closed = True
+            return False
+        self.buf += chunk
+        while len(self.buf) >= 9:
+            n = struct.unpack(">I", b"\0" + self.buf[:3])[0]
+            if len(self.buf) < 9 + n:
+                break
+            ftype, flags = self.buf[3], self.buf[4]
+            stream = struct.unpack(">I", self.buf[5:9])[0] & 0x7fffffff
+            payload = self.buf[9:9 + n]
+            self.buf = self.buf[9 + n:]
+            if ftype == SETTINGS and not flags & 1:
+                self.sock.sendall(frame(SETTINGS, 1, 0, b""))
+            elif ftype == DATA:
+                self.data[stream] = self.data.get(stream, b"") + payload
+            elif ftype == GOAWAY:
+                self.goaway = True
+            if ftype in (HEADERS, DATA) and flags & END_STREAM or \
+                    ftype == RST_STREAM:
+                self.done.add(stream)
+        return True
+
+    def wait(self, stream, timeout):
+        end = time.time() + timeout
+        while stream not in self.done and not self.closed and \
+                time.time() < end:
+            self.pump(max(0.0, end - time.time()))
+        return stream in self.done
+
+
+def closed_by_server(sock, timeout):
+    """True if the server closes sock within timeout (reading what comes)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([sock], [], [], max(0.0, end - time.time()))
+        if not r:
+            continue
+        try:
+            if not sock.recv(65536):
+                return True
+        except ConnectionError:
+            return True
+    return False
+
+
+def abort(sock):
+    """Closes with RST, as a crashed client would."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# The server under test, and a well-behaved client.
+
+SERVERS = []
+
+
+class Server:
+    """One interop server; ports[i] is the port of the i-th --host."""
+
+    def __init__(self, binary, args=(), nofile=None, hosts=("127.0.0.1",)):
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        cmd = [binary, "--port", "0"]
+        for h in hosts:
+            cmd += ["--host", h]
+        self.proc = subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE,
+                                     text=True, preexec_fn=limit)
+        SERVERS.append(self.proc)
+        self.ports = []
+        for _ in hosts:
+            m = re.search(r"port (\d+)", self.proc.stdout.readline())
+            check(m is not None, "server did not start")
+            self.ports.append(int(m.group(1)))
+        self.port = self.ports[0]
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=30):
+        check(self.alive(), "server died (status %s)" % self.proc.returncode)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure("server did not drain in %ds" % timeout)
+        check(rc == 0, "server exited with status %d" % rc)
+
+
+def good_call(port, timeout=5, host="127.0.0.1"):
+    """One UnaryCall from python3-grpcio; returns its latency."""
+    from grpc.testing import messages_pb2, test_pb2_grpc
+    t0 = time.time()
+    if ":" in host:
+        host = "[%s]" % host
+    with grpc.insecure_channel("%s:%d" % (host, port)) as ch:
+        stub = test_pb2_grpc.TestServiceStub(ch)
+        resp = stub.UnaryCall(messages_pb2.SimpleRequest(response_size=100),
+                              timeout=timeout)
+    check(len(resp.payload.body) == 100, "good call payload")
+    return time.time() - t0
+
+
+# The tests.
+
+def test_slowloris(binary):
+    srv = Server(binary, ["--handshake-ms", "1000", "--idle-ms", "1500"])
+    socks = []
+    for i in range(20):
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        kind = i % 4
+        if kind == 0:
+            s.sendall(PREFACE[:10])                  # preface never ends
+        elif kind == 1:
+            pass                                     # says nothing at all
+        elif kind == 2:                              # HEADERS never end
+            hdr = frame(HEADERS, 0, 1, request_headers("/x.Y/Z"))
+            s.sendall(PREFACE + frame(SETTINGS, 0, 0, b"") + hdr)
+        else:                                        # half a frame
+            hdr = frame(HEADERS, END_HEADERS, 1,
+                        request_headers("/x.Y/Z"))
+            s.sendall(PREFACE + frame(SETTINGS, 0, 0, b"") + hdr[:20])
+        socks.append(s)
+    check(good_call(srv.port) < 2, "good client slowed down")
+    # Trickling bytes does not keep a connection alive.
+    trickle = socket.create_connection(("127.0.0.1", srv.port))
+    trickle.sendall(PREFACE + frame(SETTINGS, 0, 0, b""))
+    hdr = frame(HEADERS, END_HEADERS, 1, request_headers("/x.Y/Z"))
+    for b in hdr[:-1]:
+        try:
+            trickle.sendall(bytes([b]))
+        except ConnectionError:
+            break
+        time.sleep(0.05)
+    socks.append(trickle)
+    for i, s in enumerate(socks):
+        check(closed_by_server(s, 5), "slow connection %d not closed" % i)
+        s.close()
+    srv.stop()
+
+
+def test_noread(binary):
+    srv = Server(binary, ["--conn-buffer", "262144",
+                          "--stream-buffer", "131072",
+                          "--write-timeout-ms", "4000"])
+    base = srv.rss_kb()
+    # Huge windows, then 50 streams of 16 MiB each, and never a read.
+    settings = struct.pack(">HI", 4, 0x7fffffff)
+    s = connect(srv.port, settings)
+    s.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7fff0000)))
+    req = grpc_message(streaming_output_request([262144] * 64))
+    for i in range(50):
+        sid = 1 + 2 * i
+        s.sendall(frame(HEADERS, END_HEADERS, sid, request_headers(
+            "/grpc.testing.TestService/StreamingOutputCall")) +
+            frame(DATA, END_STREAM, sid, req))
+    time.sleep(2)
+    worst = 0
+    for _ in range(5):
+        check(good_call(srv.port) < 2, "a stalled client stalled others")
+        worst = max(worst, srv.rss_kb() - base)
+        time.sleep(0.2)
+    print("noread: rss growth %d KiB" % worst)
+    check(worst < 200 * 1024, "server memory grew by %d KiB" % worst)
+    # Taking nothing for the write timeout (4 s), the client is cut off:
+    # after that, reading finds only what was already in flight, then EOF.
+    time.sleep(5)
+    check(closed_by_server(s, 20), "a client that never reads stays on")
+    abort(s)
+    time.sleep(0.5)
+    check(good_call(srv.port) < 2, "server unwell after the stalled client")
+    srv.stop()
+
+
+def test_concurrent(binary, n=1000):
+    srv = Server(binary)
+    socks = []
+    for _ in range(n):
+        socks.append(connect(srv.port))
+    check(good_call(srv.port, 20) < 10, "good call among 1000 connections")
+    payload = unary(1, "/grpc.testing.TestService/EmptyCall")
+    for s in socks:
+        s.sendall(payload)
+    readers = {s.fileno(): Reader(s) for s in socks}
+    pending = set(readers)
+    end = time.time() + 60
+    while pending and time.time() < end:
+        r, _, _ = select.select(list(pending), [], [], 1)
+        for fd in r:
+            rd = readers[fd]
+            rd.pump(0)
+            if 1 in rd.done or rd.closed:
+                pending.discard(fd)
+    ok = sum(1 for rd in readers.values()
+             if 1 in rd.done and rd.data.get(1) == b"\0" * 5)
+    check(ok == n, "%d of %d concurrent calls answered" % (ok, n))
+    for s in socks:
+        s.close()
+    srv.stop()
+
+
+def test_abrupt(binary):
+    srv = Server(binary)
+    path = "/grpc.testing.TestService/UnaryCall"
+    hdr = frame(HEADERS, END_HEADERS, 1, request_headers(path))
+    msg = frame(DATA, 0, 1, b"\x00\x00\x00\x10\x00" + b"\x01" * 100)
+    cuts = [PREFACE[:7], PREFACE + frame(SETTINGS, 0, 0, b"")[:5],
+            PREFACE + frame(SETTINGS, 0, 0, b"") + hdr[:12],
+            PREFACE + frame(SETTINGS, 0, 0, b"") + hdr,
+            PREFACE + frame(SETTINGS, 0, 0, b"") + hdr + msg[:40],
+            PREFACE + frame(SETTINGS, 0, 0, b"") + hdr + msg]
+    big = grpc_message(streaming_output_request([1 << 20] * 8))
+    stream_call = PREFACE + frame(SETTINGS, 0, 0, b"") + frame(
+        HEADERS, END_HEADERS, 1, request_headers(
+            "/grpc.testing.TestService/StreamingOutputCall")) + \
+        frame(DATA, END_STREAM, 1, big)
+    for round_ in range(30):
+        for cut in cuts + [stream_call]:
+            s = socket.create_connection(("127.0.0.1", srv.port))
+            s.sendall(cut)
+            if cut is stream_call:
+                time.sleep(0.01)   # let the answer start, then vanish
+            if round_ % 2:
+                abort(s)
+            else:
+                s.close()
+    check(srv.alive(), "server died")
+    check(good_call(srv.port) < 2, "server unwell after abrupt clients")
+    srv.stop()
+
+
+def test_conncap(binary):
+    srv = Server(binary, ["--max-connections", "10"])
+    held = [connect(srv.port) for _ in range(10)]
+    time.sleep(0.3)
+    late = connect(srv.port)
+    late.sendall(unary(1, "/grpc.testing.TestService/EmptyCall"))
+    rd = Reader(late)
+    check(not rd.wait(1, 1.0), "a connection past the cap was served")
+    for s in held:
+        s.close()
+    check(rd.wait(1, 5.0), "accept did not resume under the cap")
+    late.close()
+    srv.stop()
+
+
+def test_fdlimit(binary):
+    srv = Server(binary, nofile=48)
+    socks = []
+    for _ in range(80):
+        try:
+            socks.append(connect(srv.port))
+        except OSError:
+            break
+    time.sleep(1)
+    check(srv.alive(), "server died when descriptors ran out")
+    for s in socks:
+        s.close()
+    time.sleep(0.5)
+    check(good_call(srv.port, 10) < 5, "server did not resume accepting")
+    srv.stop()
+
+
+def start_stream(srv, interval_us):
+    """Starts a StreamingOutputCall of five small responses, interval_us
+    apart, on a new raw connection."""
+    s = connect(srv.port)
+    req = grpc_message(streaming_output_request([10] * 5, interval_us))
+    s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(
+        "/grpc.testing.TestService/StreamingOutputCall")) +
+        frame(DATA, END_STREAM, 1, req))
+    return s
+
+
+def test_drain(binary):
+    # In flight at SIGTERM: five responses 200 ms apart all arrive.
+    srv = Server(binary, ["--grace-ms", "10000"])
+    s = start_stream(srv, 200000)
+    rd = Reader(s)
+    rd.pump(1)
+    srv.proc.send_signal(signal.SIGTERM)
+    check(rd.wait(1, 10), "in-flight stream did not finish")
+    check(rd.goaway, "no GOAWAY")
+    # Each response: prefix (5), payload field (2), body field (2), body.
+    check(len(rd.data.get(1, b"")) == 5 * (5 + 2 + 2 + 10),
+          "in-flight responses cut: %d bytes" % len(rd.data.get(1, b"")))
+    check(srv.proc.wait(10) == 0, "server exit status after drain")
+    # A drain time limit cuts a call that would take 5 s.
+    srv = Server(binary, ["--grace-ms", "500"])
+    s = start_stream(srv, 1000000)
+    time.sleep(0.2)
+    t0 = time.time()
+    srv.proc.send_signal(signal.SIGTERM)
+    check(srv.proc.wait(10) == 0, "server exit status after time limit")
+    check(time.time() - t0 < 3, "drain time limit not enforced")
+    s.close()
+
+
+def test_ipv6(binary):
+    srv = Server(binary, hosts=("::1", "127.0.0.1"))
+    check(good_call(srv.ports[0], host="::1") < 2, "IPv6 call")
+    check(good_call(srv.ports[1]) < 2, "IPv4 call")
+    s = socket.create_connection(("::1", srv.ports[0]))
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, b"") +
+              unary(1, "/grpc.testing.TestService/EmptyCall"))
+    check(Reader(s).wait(1, 5), "raw IPv6 call")
+    s.close()
+    srv.stop()
+
+
+def test_ping(binary):
+    srv = Server(binary)
+    s = connect(srv.port)
+    s.sendall(frame(PING, 0, 0, b"carebank"))
+    buf, end = b"", time.time() + 5
+    while time.time() < end and frame(PING, 1, 0, b"carebank") not in buf:
+        r, _, _ = select.select([s], [], [], 1)
+        if r:
+            buf += s.recv(65536)
+    check(frame(PING, 1, 0, b"carebank") in buf, "no PING ACK")
+    s.close()
+    srv.stop()
+
+
+def tls_client(port, certs, alpn, version=None, client_cert=False):
+    """A TLS connection to the server; returns the socket or raises."""
+    ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.pem"))
+    if alpn is not None:
+        ctx.set_alpn_protocols(alpn)
+    if version is not None:
+        ctx.minimum_version = ctx.maximum_version = version
+    if client_cert:
+        ctx.load_cert_chain(os.path.join(certs, "client.pem"),
+                            os.path.join(certs, "client.key"))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def tls_call(port, certs, **kw):
+    """An EmptyCall over TLS with hand-written frames; True if answered."""
+    s = tls_client(port, certs, ["h2"], **kw)
+    check(s.selected_alpn_protocol() == "h2", "ALPN did not pick h2")
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, b"") +
+              unary(1, "/grpc.testing.TestService/EmptyCall"))
+    want = frame(DATA, 0, 1, b"\0" * 5)
+    buf, end = b"", time.time() + 5
+    while time.time() < end and want not in buf:
+        try:
+            chunk = s.recv(65536)
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return want in buf
+
+
+def refused(fn):
+    """True if fn fails with a TLS or socket error or a closed stream."""
+    try:
+        return not fn()
+    except (ssl.SSLError, OSError):
+        return True
+
+
+def test_tls(binary, certs):
+    def tls_args(mtls=False):
+        a = ["--tls-cert", os.path.join(certs, "server.pem"),
+             "--tls-key", os.path.join(certs, "server.key")]
+        if mtls:
+            a += ["--tls-ca", os.path.join(certs, "ca.pem"),
+                  "--require-client-cert"]
+        return a
+
+    srv = Server(binary, tls_args())
+    for v in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        check(tls_call(srv.port, certs, version=v), "TLS %s call" % v)
+    check(refused(lambda: tls_client(srv.port, certs, ["http/1.1"])),
+          "a client offering only http/1.1 was accepted")
+    check(refused(lambda: tls_call_no_alpn(srv.port, certs)),
+          "a client without ALPN was served")
+    srv.stop()
+    srv = Server(binary, tls_args(mtls=True))
+    check(tls_call(srv.port, certs, client_cert=True), "call with a cert")
+    check(refused(lambda: tls_call(srv.port, certs)),
+          "a client without a certificate was served")
+    srv.stop()
+
+
+def tls_call_no_alpn(port, certs):
+    """Speaks HTTP/2 over TLS without ALPN; True if answered."""
+    s = tls_client(port, certs, None)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, b""))
+    try:
+        data = s.recv(65536)
+    except (ssl.SSLError, OSError):
+        data = b""
+    s.close()
+    return bool(data)
+
+
+TESTS = {name[5:]: fn for name, fn in globals().items()
+         if name.startswith("test_")}
+
+
+def main():
+    global grpc
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--server", required=True)
+    p.add_argument("--gen_dir", required=True)
+    p.add_argument("--test", required=True, choices=sorted(TESTS))
+    p.add_argument("--certs", help="the test CA and certificates (tls)")
+    args = p.parse_args()
+    sys.path.insert(0, args.gen_dir)
+    import grpc
+    grpc.__path__.append(args.gen_dir + "/grpc")
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit[1], limit[1]))
+    try:
+        if args.test == "tls":
+            TESTS[args.test](args.server, args.certs)
+        else:
+            TESTS[args.test](args.server)
+    except Exception as e:
+        print("FAIL %s: %r" % (args.test, e))
+        for proc in SERVERS:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        return 1
+    print("PASS %s" % args.test)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+/*
+ * Settlement arithmetic on its own. Each test sets up families with given
+ * minute balances and a fund in January, settles January in February, and
+ * checks each share, the minutes bought back, the fund and the settlement
+ * record against figures worked out by hand in the comments: shares pro
+ * rata to surplus (balance above the threshold) by largest remainder, ties
+ * to the lower family id; no share above rate * surplus / 60 rounded down,
+ * what a capped share cannot take going to the others; the reserve kept;
+ * buy-back of ceil(share * 60 / rate) minutes, never above the surplus, or
+ * none; nothing to distribute; one family.
+ *
+ * Families are enrolled first, so their ids are f2, f3, ... in order, and
+ * tb_subsidies lists the shares in the order of those ids as text.
+ */
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "carebank/v1/state.pb-c.h"
+#include "testbank.h"
+
+#define MAXF 9
+
+struct centre {
+	struct tb t;
+	size_t n;
+	const char *fam[MAXF], *adult[MAXF], *room;
+};
+
+/* open_centre makes n families (f2 ...), each with an adult, and a room. */
+static void
+open_centre(struct centre *c, const Carebank__V1__Policy *p, size_t n)
+{
+	assert_true(n <= MAXF);
+	tb_open(&c->t, p);
+	c->n = n;
+	for (size_t i = 0; i < n; i++)
+		c->fam[i] = tb_family(&c->t);
+	for (size_t i = 0; i < n; i++)
+		c->adult[i] = tb_adult(&c->t, c->fam[i]);
+	c->room = tb_room(&c->t);
+}
+
+/* earn gives each family its minutes (0: none) and the fund its fen. */
+static void
+earn(struct centre *c, const int64_t *minutes, int64_t fund)
+{
+	for (size_t i = 0; i < c->n; i++)
+		tb_earn(&c->t, c->room, c->adult[i], minutes[i]);
+	if (fund > 0)
+		assert_int_equal(tb_cash(&c->t, c->fam[0], fund), 0);
+}
+
+/*
+ * settle_january settles January on 1 February and checks the shares paid
+ * (in the order of family ids as text, families paid nothing left out)
+ * and the settlement's record.
+ */
+static void
+settle_january(struct centre *c, const int64_t *shares, size_t n,
+    int64_t pool, int64_t bought)
+{
+	struct tb *t = &c->t;
+	Carebank__V1__SettlementState *z;
+	int64_t got[MAXF], paid = 0;
+	char key[64];
+
+	t->now = TB_FEB;
+	if (tb_settle(t, TB_JAN) != 0)
+		fail_msg("settle: %s", t->op.message);
+	assert_int_equal(tb_subsidies(t, got, MAXF), n);
+	for (size_t i = 0; i < n; i++) {
+		if (got[i] != shares[i])
+			fail_msg("share %zu is %lld fen, not %lld", i,
+			    (long long)got[i], (long long)shares[i]);
+		paid += shares[i];
+	}
+	snprintf(key, sizeof(key), "z/%016llx", (unsigned long long)TB_JAN);
+	assert_non_null(
+	    z = tb_view(t, key, &carebank__v1__settlement_state__descriptor));
+	assert_int_equal(z->entry, t->index);
+	assert_int_equal(z->pool_fen, pool);
+	assert_int_equal(z->paid_fen, paid);
+	assert_int_equal(z->minutes_bought, bought);
+	protobuf_c_message_free_unpacked(&z->base, NULL);
+}
+
+/* books checks the families' minutes, the fund and the subsidies paid;
+ * no family owes anything but f2, which paid the fund in. */
+static void
+books(struct centre *c, const int64_t *minutes, int64_t fund_in,
+    int64_t fund, int64_t subsidies)
+{
+	struct tb_books want;
+	int64_t sum = 0;
+
+	memset(&want, 0, sizeof(want));
+	for (size_t i = 0; i < c->n; i++) {
+		want.minutes[i] = minutes[i];
+		sum += minutes[i];
+	}
+	want.owed[0] = -fund_in;
+	want.time = -sum;
+	want.fund = fund;
+	want.subsidies = subsidies;
+	tb_books_expect(&c->t, c->fam, c->n, &want);
+	tb_check(&c->t);
+	tb_close(&c->t);
+}
+
+/*
+ * Surpluses 1, 2 and 4 minutes share a pool of 10 fen (the caps, 33, 66
+ * and 133 fen, are far above it). Quotas 10 * s / 7: 10/7 = 1 rem 3,
+ * 20/7 = 2 rem 6, 40/7 = 5 rem 5; 8 fen given, the 2 left go to the
+ * largest remainders, 6 and 5: shares 1, 3, 6. Buy-back ceil(share * 60 /
+ * 2000): 1, 1, 1 minutes: balances 0, 1, 3.
+ */
+static void
+test_settle_largest_remainder(void **state)
+{
+	static const int64_t have[] = {1, 2, 4}, shares[] = {1, 3, 6},
+			     after[] = {0, 1, 3};
+	struct centre c;
+
+	(void)state;
+	open_centre(&c, NULL, 3);
+	earn(&c, have, 10);
+	settle_january(&c, shares, 3, 10, 3);
+	books(&c, after, 10, 0, 10);
+}
+
+/*
+ * Ties go to the lower family id, as a number: f2, f9 and f10 each have 10
+ * minutes (f3 to f8 none) and the pool is 101 fen. Quotas 1010 / 30 = 33
+ * rem 20 each; the 2 fen left go to f2 and f9, not to f10 (which sorts
+ * first as text). Shares f2 34, f9 34, f10 33; listed as text, f10 f2 f9.
+ * Buy-back ceil(34 * 60 / 2000) = ceil(1.02) = 2 and ceil(33 * 60 /
+ * 2000) = ceil(0.99) = 1.
+ */
+static void
+test_settle_ties_to_lower_id(void **state)
+{
+	static const int64_t have[] = {10, 0, 0, 0, 0, 0, 0, 10, 10},
+			     shares[] = {33, 34, 34},
+			     after[] = {8, 0, 0, 0, 0, 0, 0, 8, 9};
+	struct centre c;
+
+	(void)state;
+	open_centre(&c, NULL, 9);
+	assert_string_equal(c.fam[7], "f9");
+	assert_string_equal(c.fam[8], "f10");
+	earn(&c, have, 101);
+	settle_january(&c, shares, 3, 101, 2 + 2 + 1);
+	books(&c, after, 101, 0, 101);
+}
+
+/*
+ * A capped share frees its excess for the others, as often as it takes.
+ * Surpluses 2, 2, 6, 6 minutes; caps 2 * 2000 / 60 = 66 (66.67 rounded
+ * down) and 6 * 2000 / 60 = 200; together 532; the pool is 531.
+ *   Round 1, 531 over 16: 1062/16 = 66 rem 6 (twice), 3186/16 = 199 rem 2
+ *   (twice); 530 given, the fen left goes to the first 66 (rem 6, lower
+ *   id): 67, over its cap of 66, so f2 is held at 66.
+ *   Round 2, 531 - 66 = 465 over 14: 930/14 = 66 rem 6, 2790/14 = 199 rem
+ *   4 (twice); 464 given, the fen left to f3: 67, over: f3 held at 66.
+ *   Round 3, 531 - 132 = 399 over 12: 2394/12 = 199 rem 6 each; the fen
+ *   left to the lower id, f4: 200 (its cap), f5 199. Nobody is over.
+ * Shares 66, 66, 200, 199: 531 exactly. Buy-back ceil(66 * 60 / 2000) =
+ * ceil(1.98) = 2, ceil(200 * 60 / 2000) = 6, ceil(199 * 60 / 2000) =
+ * ceil(5.97) = 6: every surplus minute, 16 in all.
+ */
+static void
+test_settle_cap_redistributed(void **state)
+{
+	static const int64_t have[] = {2, 2, 6, 6},
+			     shares[] = {66, 66, 200, 199},
+			     after[] = {0, 0, 0, 0};
+	struct centre c;
+
+	(void)state;
+	open_centre(&c, NULL, 4);
+	earn(&c, have, 531);
+	settle_january(&c, shares, 4, 531, 16);
+	books(&c, after, 531, 0, 531);
+}
+
+/*
+ * Enough for everyone: surpluses 30 and 45 minutes are capped at
+ * 30 * 2000 / 60 = 1000 and 1500 fen, 2500 together, below the pool of
+ * 5000. Each gets its cap; 2500 stays in the fund. Buy-back buys every
+ * surplus minute: ceil(1000 * 60 / 2000) = 30, ceil(1500 * 60 / 2000) = 45.
+ */
+static void
+test_settle_everyone_at_cap(void **state)
+{
+	static const int64_t have[] = {30, 45}, shares[] = {1000, 1500},
+			     after[] = {0, 0};
+	struct centre c;
+
+	(void)state;
+	open_centre(&c, NULL, 2);
+	earn(&c, have, 5000);
+	settle_january(&c, shares, 2, 5000, 75);
+	books(&c, after, 5000, 2500, 2500);
+}
+
+/*
+ * The reserve stays in the fund: reserve 1000 of a fund of 1100 leaves a
+ * pool of 100 for surpluses 30 and 45: 100 * 30 / 75 = 40 and 60 exactly.
+ * Buy-back ceil(40 * 60 / 2000) = ceil(1.2) = 2 and ceil(1.8) = 2.
+ */
+static void
+test_settle_reserve(void **state)
+{
+	static const int64_t have[] = {30, 45}, shares[] = {40, 60},
+			     after[] = {28, 43};
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	struct centre c;
+
+	(void)state;
+	tb_policy(&p, &r);
+	p.reserve_fen = 1000;
+	open_centre(&c, &p, 2);
+	earn(&c, have, 1100);
+	settle_january(&c, shares, 2, 100, 4);
+	books(&c, after, 1100, 1000, 100);
+}
+
+/* A reserve above the fund: the pool is 0 and nobody is paid. */
+static void
+test_settle_reserve_above_fund(void **state)
+{
+	static const int64_t have[] = {30, 45};
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	struct centre c;
+
+	(void)state;
+	tb_policy(&p, &r);
+	p.reserve_fen = 5000;
+	open_centre(&c, &p, 2);
+	earn(&c, have, 1100);
+	settle_january(&c, NULL, 0, 0, 0);
+	books(&c, have, 1100, 1100, 0);
+}
+
+/*
+ * Only minutes above the threshold count: threshold 60 and balances 50,
+ * 100, 60, 61 give surpluses none, 40, none (not above), 1. Caps 1333 and
+ * 33; the pool of 500 is below them: 20000 / 41 = 487 rem 33 and
+ * 500 / 41 = 12 rem 8; the last fen to 487: shares 488 and 12. Buy-back
+ * ceil(488 * 60 / 2000) = ceil(14.64) = 15 and ceil(0.36) = 1.
+ */
+static void
+test_settle_threshold(void **state)
+{
+	static const int64_t have[] = {50, 100, 60, 61}, shares[] = {488, 12},
+			     after[] = {50, 85, 60, 60};
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	struct centre c;
+
+	(void)state;
+	tb_policy(&p, &r);
+	p.surplus_threshold_minutes = 60;
+	open_centre(&c, &p, 4);
+	earn(&c, have, 500);
+	settle_january(&c, shares, 2, 500, 16);
+	books(&c, after, 500, 0, 500);
+}
+
+/* Without buy-back the shares are those of the first test and every
+ * minute stays where it was. */
+static void
+test_settle_without_buy_back(void **state)
+{
+	static const int64_t have[] = {1, 2, 4}, shares[] = {1, 3, 6};
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	struct centre c;
+
+	(void)state;
+	tb_policy(&p, &r);
+	p.buy_back = 0;
+	open_centre(&c, &p, 3);
+	earn(&c, have, 10);
+	settle_january(&c, shares, 3, 10, 0);
+	books(&c, have, 10, 0, 10);
+}
+
+/* Nothing to distribute: an empty fund, or no family with a surplus (one
+ * at zero, one below); the settlement is still made, once. */
+static void
+test_settle_nothing(void **state)
+{
+	static const int64_t have[] = {30, 45}, none[] = {0, 0};
+	struct centre c;
+
+	(void)state;
+	open_centre(&c, NULL, 2);
+	earn(&c, have, 0);
+	settle_january(&c, NULL, 0, 0, 0);
+	assert_int_equal(c.t.op.entry->n_postings, 0);
+	books(&c, have, 0, 0, 0);
+
+	open_centre(&c, NULL, 2);
+	earn(&c, none, 700);
+	settle_january(&c, NULL, 0, 700, 0);
+	books(&c, none, 700, 700, 0);
+}
+
+/*
+ * One family. With 90 minutes it is capped at 90 * 2000 / 60 = 3000 of a
+ * fund of 10000, bought back ceil(3000 * 60 / 2000) = 90 minutes, and
+ * 7000 stays. With a fund of 1000 it gets all of it and 30 minutes are
+ * bought: ceil(1000 * 60 / 2000) = 30.
+ */
+static void
+test_settle_one_family(void **state)
+{
+	static const int64_t have[] = {90}, capped[] = {3000}, all[] = {1000},
+			     zero[] = {0}, sixty[] = {60};
+	struct centre c;
+
+	(void)state;
+	open_centre(&c, NULL, 1);
+	earn(&c, have, 10000);
+	settle_january(&c, capped, 1, 10000, 90);
+	books(&c, zero, 10000, 7000, 3000);
+
+	open_centre(&c, NULL, 1);
+	earn(&c, have, 1000);
+	settle_january(&c, all, 1, 1000, 30);
+	books(&c, sixty, 1000, 0, 1000);
+}
+
+/*
+ * Buy-back rounds up, but a share is at most its cap, so the minutes it
+ * buys never pass the surplus. At 100 fen an hour, 7 minutes are capped at
+ * 700 / 60 = 11 fen (11.67 rounded down) and 3 minutes at 300 / 60 = 5;
+ * the fund of 100 covers both caps. 11 fen buy ceil(11 * 60 / 100) =
+ * ceil(6.6) = 7 minutes and 5 fen ceil(3) = 3: the whole surplus, no more.
+ */
+static void
+test_settle_buy_back_within_surplus(void **state)
+{
+	static const int64_t have[] = {7, 3}, shares[] = {11, 5},
+			     after[] = {0, 0};
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	struct centre c;
+
+	(void)state;
+	tb_policy(&p, &r);
+	p.rate_fen_per_hour = 100;
+	open_centre(&c, &p, 2);
+	earn(&c, have, 100);
+	settle_january(&c, shares, 2, 100, 10);
+	books(&c, after, 100, 84, 16);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_settle_largest_remainder),
+		cmocka_unit_test(test_settle_ties_to_lower_id),
+		cmocka_unit_test(test_settle_cap_redistributed),
+		cmocka_unit_test(test_settle_everyone_at_cap),
+		cmocka_unit_test(test_settle_reserve),
+		cmocka_unit_test(test_settle_reserve_above_fund),
+		cmocka_unit_test(test_settle_threshold),
+		cmocka_unit_test(test_settle_without_buy_back),
+		cmocka_unit_test(test_settle_nothing),
+		cmocka_unit_test(test_settle_one_family),
+		cmocka_unit_test(test_settle_buy_back_within_surplus),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,32 @@
+/*
+ * carebank-audit's commands (main.c): export from a data directory or a
+ * server (export.c), and offline verification (verify.c).
+ */
+#ifndef CAREBANK_AUDIT_H
+#define CAREBANK_AUDIT_H
+
+#include "carebank/note.h"
+
+struct audit_args {
+	const char *data, *centre, *out, *server, *key, *ca, *since;
+	const char *family, *statement;
+};
+
+/* audit_entries prints a verified export's entries (CSV or JSON lines). */
+int audit_entries(const struct audit_args *a, int csv);
+
+/* audit_statement writes a family's statement; audit_verify_statement
+ * checks one. Both return an exit status. */
+int audit_statement(const struct audit_args *a);
+int audit_verify_statement(const struct audit_args *a);
+
+/* audit_verify verifies the export in a->out; returns an exit status. */
+int audit_verify(const struct audit_args *a);
+
+/* audit_export_server exports through a server's Audit service. */
+int audit_export_server(const struct audit_args *a);
+
+/* audit_vkey reads a verifier key line, or a file holding one. */
+int audit_vkey(const char *arg, struct cb_vkey *vk);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * carebank-audit statement and verify-statement: a family's portable
+ * statement (statement.proto). Making one takes every entry of a verified
+ * export that moved the family's accounts, with inclusion proofs against the
+ * export's checkpoint. Checking one needs only the centre's verifier key:
+ * the checkpoint's signature, each entry's proof, and that each of the
+ * family's postings starts from the balance the previous one left, so an
+ * entry left out in between would show. (Entries after the last one listed
+ * cannot be ruled out by a statement alone: it is as of its checkpoint.)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carebank/entry.h"
+#include "carebank/file.h"
+#include "carebank/tiles.h"
+#include "carebank/v1/statement.pb-c.h"
+#include "carebank/xalloc.h"
+#include "audit.h"
+
+#define STATEMENT_MAX (64u << 20)
+
+typedef Carebank__V1__FamilyStatement statement;
+typedef Carebank__V1__StatementProof proof_msg;
+
+/* A family's two accounts, as the entries name them. */
+struct accounts {
+	char minutes[64], owed[64];
+};
+
+/* accounts_of names a family's accounts. */
+static void
+accounts_of(const char *family, struct accounts *a)
+{
+	snprintf(a->minutes, sizeof(a->minutes), "family/%s/minutes", family);
+	snprintf(a->owed, sizeof(a->owed), "family/%s/owed", family);
+}
+
+/* touches says whether an entry posts to the family's accounts. */
+static int
+touches(const cb_entry *e, const struct accounts *a)
+{
+	for (size_t i = 0; i < e->n_postings; i++)
+		if (strcmp(e->postings[i]->account, a->minutes) == 0 ||
+		    strcmp(e->postings[i]->account, a->owed) == 0)
+			return 1;
+	return 0;
+}
+
+struct collect {
+	struct cb_tiles_reader *rd;
+	struct accounts acc;
+	uint64_t size;
+	statement st;
+	int rc;
+};
+
+/* take adds an entry that touches the family, with its proof. */
+static int
+take(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
+{
+	struct collect *c = ctx;
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN];
+	proof_msg *pm;
+	cb_entry *e;
+	size_t n;
+	int hit;
+
+	if (cb_entry_decode(leaf, len, &e) != 0)
+		return c->rc = CB_EFORMAT;
+	hit = touches(e, &c->acc);
+	cb_entry_free(e);
+	if (!hit)
+		return 0;
+	if ((c->rc = cb_tiles_inclusion(c->rd, index, c->size, proof, &n)))
+		return c->rc;
+	pm = cb_xcalloc(1, sizeof(*pm));
+	carebank__v1__statement_proof__init(pm);
+	pm->index = index;
+	pm->entry.data = cb_xmemdup(leaf, len);
+	pm->entry.len = len;
+	pm->inclusion = cb_xcalloc(n ? n : 1, sizeof(*pm->inclusion));
+	for (size_t i = 0; i < n; i++)
+		pm->inclusion[i] = (ProtobufCBinaryData){CB_HASH_LEN,
+		    cb_xmemdup(proof[i], CB_HASH_LEN)};
+	pm->n_inclusion = n;
+	c->st.entries = cb_xreallocarray(c->st.entries, c->st.n_entries + 1,
+	    sizeof(*c->st.entries));
+	c->st.entries[c->st.n_entries++] = pm;
+	return 0;
+}
+
+/* last_balances sets the statement's balances from its last entries. */
+static void
+last_balances(statement *st, const struct accounts *a)
+{
+	for (size_t i = 0; i < st->n_entries; i++) {
+		cb_entry *e;
+
+		if (cb_entry_decode(st->entries[i]->entry.data,
+			st->entries[i]->entry.len, &e) != 0)
+			continue;
+		for (size_t k = 0; k < e->n_postings; k++) {
+			if (strcmp(e->postings[k]->account, a->minutes) == 0)
+				st->minutes = e->postings[k]->balance;
+			else if (strcmp(e->postings[k]->account, a->owed) == 0)
+				st->owed_fen = e->postings[k]->balance;
+		}
+		cb_entry_free(e);
+	}
+}
+
+/* statement_free frees what take allocated. */
+static void
+statement_free(statement *st)
+{
+	for (size_t i = 0; i < st->n_entries; i++) {
+		for (size_t k = 0; k < st->entries[i]->n_inclusion; k++)
+			free(st->entries[i]->inclusion[k].data);
+		free(st->entries[i]->inclusion);
+		free(st->entries[i]->entry.data);
+		free(st->entries[i]);
+	}
+	free(st->entries);
+}
+
+/* audit_statement writes a family's statement from a verified export. */
+int
+audit_statement(const struct audit_args *a)
+{
+	struct collect c = {0};
+	struct cb_vkey vk;
+	struct cb_checkpoint cp;
+	struct cb_report rep;
+	uint8_t *note = NULL, *buf;
+	char *path, *vline;
+	size_t len;
+	int rc, status = 1;
+
+	if (audit_vkey(a->key, &vk) != 0)
+		return 2;
+	if (cb_tiles_verify(a->out, &vk, &cp, &rep) != 0) {
+		fprintf(stderr, "carebank-audit: the export does not verify: "
+				"%s: %s\n",
+		    rep.where, rep.why);
+		return 1;
+	}
+	if (cb_tiles_open(a->out, &vk, &c.rd, &cp, &rep) != 0)
+		return 1;
+	carebank__v1__family_statement__init(&c.st);
+	accounts_of(a->family, &c.acc);
+	c.size = cp.size;
+	(void)cb_tiles_read_leaves(c.rd, 0, cp.size, take, &c);
+	path = cb_xasprintf("%s/checkpoint", a->out);
+	rc = cb_file_read(path, 8192, &note, &len);
+	free(path);
+	if (c.rc != 0 || rc != 0) {
+		fprintf(stderr, "carebank-audit: reading the export failed\n");
+		goto out;
+	}
+	vline = cb_vkey_format(&vk);
+	c.st.verifier_key = vline;
+	c.st.checkpoint = (ProtobufCBinaryData){len, note};
+	c.st.family = (char *)(uintptr_t)a->family;
+	last_balances(&c.st, &c.acc);
+	len = carebank__v1__family_statement__get_packed_size(&c.st);
+	buf = cb_xmalloc(len);
+	carebank__v1__family_statement__pack(&c.st, buf);
+	rc = cb_file_write(a->statement, buf, len, 0644, CB_FILE_REPLACE);
+	free(buf);
+	free(vline);
+	if (rc != 0) {
+		fprintf(stderr, "carebank-audit: cannot write %s: %s\n",
+		    a->statement, cb_strerror(rc));
+		goto out;
+	}
+	printf("statement of family %s: %zu entries, %lld minutes, owes "
+	       "%lld fen, as of %llu entries; written to %s\n",
+	    a->family, c.st.n_entries, (long long)c.st.minutes,
+	    (long long)c.st.owed_fen, (unsigned long long)cp.size,
+	    a->statement);
+	status = 0;
+out:
+	statement_free(&c.st);
+	free(note);
+	cb_tiles_close(c.rd);
+	return status;
+}
+
+/* check_entry checks one listed entry: canonical, proven, continuous. */
+static int
+check_entry(const proof_msg *pm, const struct cb_checkpoint *cp,
+    const struct accounts *a, int64_t *minutes, int64_t *owed)
+{
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], h[CB_HASH_LEN];
+	cb_entry *e;
+	int rc = 0;
+
+	if (pm->n_inclusion > CB_MERKLE_MAX_PROOF ||
+	    cb_entry_decode(pm->entry.data, pm->entry.len, &e) != 0) {
+		printf("FAILED: entry %llu is not a valid entry\n",
+		    (unsigned long long)pm->index);
+		return -1;
+	}
+	for (size_t i = 0; i < pm->n_inclusion; i++) {
+		if (pm->inclusion[i].len != CB_HASH_LEN)
+			rc = -1;
+		else
+			memcpy(proof[i], pm->inclusion[i].data, CB_HASH_LEN);
+	}
+	cb_merkle_leaf_hash(pm->entry.data, pm->entry.len, h);
+	if (rc != 0 || e->index != pm->index ||
+	    cb_merkle_verify_inclusion(h, pm->index, cp->size, proof,
+		pm->n_inclusion, cp->root) != 0) {
+		printf("FAILED: entry %llu is not proven to be in the log\n",
+		    (unsigned long long)pm->index);
+		cb_entry_free(e);
+		return -1;
+	}
+	for (size_t k = 0; k < e->n_postings && rc == 0; k++) {
+		const cb_posting *p = e->postings[k];
+		int64_t *bal = strcmp(p->account, a->minutes) == 0 ? minutes :
+			       strcmp(p->account, a->owed) == 0	   ? owed :
+									     NULL;
+
+		if (bal == NULL)
+			continue;
+		int64_t want;
+
+		if (__builtin_add_overflow(*bal, p->amount, &want) ||
+		    want != p->balance) {
+			printf("FAILED: entry %llu starts %s from %lld, but the "
+			       "entry before left %lld: entries are missing\n",
+			    (unsigned long long)pm->index, p->account,
+			    (long long)(p->balance - p->amount),
+			    (long long)*bal);
+			rc = -1;
+		}
+		*bal = p->balance;
+	}
+	cb_entry_free(e);
+	return rc;
+}
+
+/* audit_verify_statement checks a statement offline. */
+int
+audit_verify_statement(const struct audit_args *a)
+{
+	struct cb_vkey vk, claimed;
+	struct cb_checkpoint cp;
+	struct accounts acc;
+	statement *st;
+	uint8_t *buf;
+	size_t len;
+	int64_t minutes = 0, owed = 0;
+	uint64_t last = 0;
+	int rc, status = 1;
+
+	if (audit_vkey(a->key, &vk) != 0)
+		return 2;
+	if ((rc = cb_file_read(a->statement, STATEMENT_MAX, &buf, &len))) {
+		fprintf(stderr, "carebank-audit: %s: %s\n", a->statement,
+		    cb_strerror(rc));
+		return 1;
+	}
+	st = carebank__v1__family_statement__unpack(NULL, len, buf);
+	free(buf);
+	if (st == NULL) {
+		printf("FAILED: %s is not a statement\n", a->statement);
+		return 1;
+	}
+	if (cb_vkey_parse(st->verifier_key, strlen(st->verifier_key),
+		&claimed) != 0 ||
+	    strcmp(claimed.name, vk.name) != 0 ||
+	    memcmp(claimed.pub, vk.pub, sizeof(vk.pub)) != 0) {
+		printf("FAILED: the statement is not from the log of %s\n",
+		    vk.name);
+		goto out;
+	}
+	if (cb_checkpoint_open((const char *)st->checkpoint.data,
+		st->checkpoint.len, &vk, &cp) != 0) {
+		printf("FAILED: its checkpoint is not signed by %s\n", vk.name);
+		goto out;
+	}
+	accounts_of(st->family, &acc);
+	for (size_t i = 0; i < st->n_entries; i++) {
+		if (i > 0 && st->entries[i]->index <= last) {
+			printf("FAILED: entries are out of order\n");
+			goto out;
+		}
+		last = st->entries[i]->index;
+		if (check_entry(st->entries[i], &cp, &acc, &minutes, &owed))
+			goto out;
+	}
+	if (minutes != st->minutes || owed != st->owed_fen) {
+		printf("FAILED: the entries leave %lld minutes and %lld fen "
+		       "owed, not the %lld and %lld stated\n",
+		    (long long)minutes, (long long)owed,
+		    (long long)st->minutes, (long long)st->owed_fen);
+		goto out;
+	}
+	printf("statement of family %s in %s: %zu entries, each proven in "
+	       "the log of %llu entries signed by %s\n",
+	    st->family, cp.origin, st->n_entries, (unsigned long long)cp.size,
+	    vk.name);
+	printf("balance: %lld minutes; owes %lld fen\nOK\n",
+	    (long long)st->minutes, (long long)st->owed_fen);
+	status = 0;
+out:
+	carebank__v1__family_statement__free_unpacked(st, NULL);
+	return status;
+}
