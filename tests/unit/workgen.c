@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "carebank/xalloc.h"
+#include "testbank.h"
 #include "workgen.h"
 
 #define ROOMS      4
@@ -63,22 +64,8 @@ g_tick(struct wl *w, int64_t max)
 void
 g_common(struct wl_gen *g, void *msg)
 {
-	ProtobufCMessage *m = msg;
-	const ProtobufCFieldDescriptor *fid =
-	    protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
-		"request_id");
-	const ProtobufCFieldDescriptor *fc =
-	    protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
-		"centre");
-
-	memset(g->reqid, 0, sizeof(g->reqid));
-	for (int i = 0; i < 8; i++)
-		g->reqid[15 - i] = (uint8_t)(g->seq >> (8 * i));
+	tb_request_common(msg, g->seq++, g->reqid, WL_CENTRE);
 	g->reqid[0] = 0x01; /* never all zero */
-	g->seq++;
-	*(ProtobufCBinaryData *)((char *)m + fid->offset) =
-	    (ProtobufCBinaryData){sizeof(g->reqid), g->reqid};
-	*(const char **)((char *)m + fc->offset) = WL_CENTRE;
 }
 
 /* g_stage signs msg as it is and makes it the current call. */

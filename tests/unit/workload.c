@@ -20,6 +20,7 @@
 #include "carebank/replay.h"
 #include "carebank/verify.h"
 #include "carebank/xalloc.h"
+#include "testbank.h"
 #include "testutil.h"
 #include "workgen.h"
 
@@ -73,18 +74,6 @@ wl_fail(const struct wl *w, const char *fmt, ...)
 	abort(); /* fail_msg does not return; this tells the compiler */
 }
 
-/* key_of makes the key whose seed is filled with b. */
-static struct cb_key *
-key_of(uint8_t b)
-{
-	uint8_t seed[32];
-	struct cb_key *k;
-
-	memset(seed, b, sizeof(seed));
-	assert_int_equal(cb_key_from_seed(seed, &k), 0);
-	return k;
-}
-
 const uint8_t *
 wl_key_public(struct wl *w, int key)
 {
@@ -95,14 +84,14 @@ void
 wl_open(struct wl *w, uint64_t seed)
 {
 	struct cb_store_opts o = {.no_sync = true};
-	struct cb_key *logkey = key_of(2);
+	struct cb_key *logkey = tb_key(2);
 
 	memset(w, 0, sizeof(*w));
 	w->drv = cb_xcalloc(1, sizeof(*w->drv));
 	w->seed = seed;
 	w->dir = tu_tmpdir("workload");
 	for (int i = 0; i < WL_NKEYS; i++)
-		w->drv->keys[i] = key_of((uint8_t)(0x41 + i));
+		w->drv->keys[i] = tb_key((uint8_t)(0x41 + i));
 	assert_int_equal(cb_store_open(w->dir, &o, &w->store), 0);
 	assert_int_equal(cb_store_centre_create(w->store, WL_CENTRE, WL_ORIGIN,
 			     cb_key_public(logkey)),
