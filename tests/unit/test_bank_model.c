@@ -53,17 +53,36 @@
 #define MINUTE 60000LL
 
 /* Accounts: a family's minutes (2f) and owed (2f+1), or the centre's. */
-enum { A_TIME = -1, A_FUND = -2, A_INCOME = -3, A_SUPPLIES = -4,
-	A_SUBSIDIES = -5 };
+enum {
+	A_TIME = -1,
+	A_FUND = -2,
+	A_INCOME = -3,
+	A_SUPPLIES = -4,
+	A_SUBSIDIES = -5
+};
 
 enum { SHIFT_SCHEDULED = 1, SHIFT_WORKING, SHIFT_DONE, SHIFT_CANCELLED };
-enum { SWAP_OFFERED = 1, SWAP_ACCEPTED, SWAP_DONE, SWAP_DECLINED,
-	SWAP_WITHDRAWN, SWAP_REFUSED };
+enum {
+	SWAP_OFFERED = 1,
+	SWAP_ACCEPTED,
+	SWAP_DONE,
+	SWAP_DECLINED,
+	SWAP_WITHDRAWN,
+	SWAP_REFUSED
+};
 enum { COVER = 1, EXCHANGE = 2 };
 
 /* What an entry did that a reversal can undo. */
-enum { MV_NONE, MV_CASH, MV_SUPPLIES, MV_GIFT, MV_CHILD_IN, MV_CHILD_OUT,
-	MV_SHIFT_IN, MV_SHIFT_OUT };
+enum {
+	MV_NONE,
+	MV_CASH,
+	MV_SUPPLIES,
+	MV_GIFT,
+	MV_CHILD_IN,
+	MV_CHILD_OUT,
+	MV_SHIFT_IN,
+	MV_SHIFT_OUT
+};
 
 struct policy {
 	int64_t rate, floor, care_round, vol_round, late, skew, reserve;
@@ -114,9 +133,9 @@ struct swap {
 
 /* An entry: the record it made, and what undoing it needs. */
 struct entry {
-	char made;       /* 'f', 'a', 'c', 'r', 's', 'w', or 0 */
-	int rec;         /* the record's index */
-	int move;        /* MV_* */
+	char made; /* 'f', 'a', 'c', 'r', 's', 'w', or 0 */
+	int rec;   /* the record's index */
+	int move;  /* MV_* */
 	bool reversed;
 	int fam, to_fam, child, room, shift, worker, brought_by;
 	int64_t amount, covered, cash, period, rate, in_ms, credit;
@@ -157,11 +176,11 @@ struct model {
 	struct swap *swap;
 	struct entry *ent;
 	size_t nfam, nadult, nchild, nroom, nshift, nswap, nent;
-	int64_t centre[6];  /* by -A_*: time, fund, income, ... */
+	int64_t centre[6]; /* by -A_*: time, fund, income, ... */
 	int64_t *settled;
 	size_t nsettled;
 	/* The call being predicted. */
-	uint64_t index;     /* the entry it would be */
+	uint64_t index; /* the entry it would be */
 	int64_t server, now;
 	bool offline;
 	struct out out;
@@ -199,9 +218,8 @@ bal(struct model *m, int acct)
 static const char *
 acct_name(const struct model *m, int acct, char *buf, size_t len)
 {
-	static const char *const centre[] = {"", "centre/time",
-	    "centre/fund", "centre/income", "centre/supplies",
-	    "centre/subsidies"};
+	static const char *const centre[] = {"", "centre/time", "centre/fund",
+	    "centre/income", "centre/supplies", "centre/subsidies"};
 
 	if (acct < 0)
 		return centre[-acct];
@@ -300,7 +318,7 @@ take(struct model *m, int f, int64_t minutes, int64_t t, int64_t *covered,
 		return false;
 	return *cash == 0 ||
 	       bill(m, f, wl_period_start(m->pol.period, m->pol.offset, t),
-		   m->pol.rate, *cash, fen);
+	           m->pol.rate, *cash, fen);
 }
 
 /* ---- records and ids ----------------------------------------------------- */
@@ -495,7 +513,7 @@ revoke(struct model *m, const Carebank__V1__RevokeKeyRequest *r)
 
 		for (int i = 0; i < m->nkeys; i++)
 			other |= i != k && m->keys[i].role == 1 &&
-				 !m->keys[i].revoked;
+			         !m->keys[i].revoked;
 		if (!other)
 			return refuse(m, X(LAST_COORDINATOR));
 	}
@@ -550,8 +568,8 @@ add_member(struct model *m, const char *family, bool adult)
 
 /* pick_list reads a pickup list: known adults, none twice, none on both. */
 static bool
-pick_list(struct model *m, char **ids, size_t n, char **other, size_t no,
-    int *out)
+pick_list(
+    struct model *m, char **ids, size_t n, char **other, size_t no, int *out)
 {
 	if (n > 32)
 		return refuse(m, X(TOO_LONG));
@@ -577,7 +595,7 @@ set_pickup(struct model *m, const Carebank__V1__SetPickupRequest *r)
 
 	if (!lookup(m, 'c', r->child, &c) ||
 	    !pick_list(m, r->authorised, r->n_authorised, r->refused,
-		r->n_refused, auth) ||
+	        r->n_refused, auth) ||
 	    !pick_list(m, r->refused, r->n_refused, NULL, 0, refused))
 		return false;
 	ch = &m->child[c];
@@ -715,8 +733,7 @@ end_care(struct model *m, int c, int64_t end)
 	struct entry *e = &m->ent[m->index];
 	int64_t mins = care_minutes(m, end - ch->in_ms);
 
-	if (!take(m, ch->fam, mins, end, &e->covered, &e->cash,
-		&m->out.charge))
+	if (!take(m, ch->fam, mins, end, &e->covered, &e->cash, &m->out.charge))
 		return false;
 	m->out.care = mins;
 	m->out.covered = e->covered;
@@ -974,8 +991,8 @@ end_shift(struct model *m, int i, int64_t end)
 	struct entry *e = &m->ent[m->index];
 	struct shift *s = &m->shift[i];
 	struct room *ro = &m->room[s->room];
-	int64_t mins = (end - s->in_ms) / MINUTE / m->pol.vol_round *
-		       m->pol.vol_round;
+	int64_t mins =
+	    (end - s->in_ms) / MINUTE / m->pol.vol_round * m->pol.vol_round;
 
 	if (!move(m, A_TIME, 2 * m->adult[s->worker].fam, mins))
 		return false;
@@ -1193,9 +1210,8 @@ share_out(struct model *m, struct claim *v, size_t n, int64_t pool)
 			if (!v[i].fixed)
 				total += v[i].surplus;
 		for (size_t i = 0; total > 0 && i < n; i++)
-			if (!v[i].fixed &&
-			    (__int128)left * v[i].surplus >=
-				(__int128)v[i].cap * total)
+			if (!v[i].fixed && (__int128)left * v[i].surplus >=
+			                       (__int128)v[i].cap * total)
 				v[i].rem = 1; /* marked: reaches its cap */
 		for (size_t i = 0; i < n; i++) {
 			if (!v[i].fixed && v[i].rem == 1) {
@@ -1270,7 +1286,8 @@ settle(struct model *m, const Carebank__V1__SettleRequest *r)
 		ok = move(m, A_FUND, A_SUBSIDIES, v[i].share);
 		if (ok && m->pol.buy_back) {
 			/* The minutes the share pays for, rounded up. */
-			back = (v[i].share * 60 + m->pol.rate - 1) / m->pol.rate;
+			back =
+			    (v[i].share * 60 + m->pol.rate - 1) / m->pol.rate;
 			ok = move(m, 2 * f, A_TIME,
 			    back < v[i].surplus ? back : v[i].surplus);
 		}
@@ -1305,7 +1322,7 @@ undo_child_out(struct model *m, uint64_t index, struct entry *e)
 		return refuse(m, X(DEPENDENT_ENTRIES));
 	if (!move(m, A_TIME, 2 * ch->fam, e->covered) ||
 	    (e->cash &&
-		!bill(m, ch->fam, e->period, e->rate, -e->cash, &refund)))
+	        !bill(m, ch->fam, e->period, e->rate, -e->cash, &refund)))
 		return false;
 	m->out.charge = refund;
 	m->room[e->room].children++;
@@ -1413,10 +1430,10 @@ reverse(struct model *m, const Carebank__V1__ReverseRequest *r)
 /* ---- the front door ------------------------------------------------------ */
 
 /* Thin adapters from a decoded request to its rule. */
-#define RULE(name, type, fn)                                                  \
-	static bool name(struct model *m, const void *r)                     \
-	{                                                                     \
-		return fn(m, (const type *)r);                                \
+#define RULE(name, type, fn)                             \
+	static bool name(struct model *m, const void *r) \
+	{                                                \
+		return fn(m, (const type *)r);           \
 	}
 
 RULE(r_create, Carebank__V1__CreateCentreRequest, create)
@@ -1450,7 +1467,7 @@ r_policy(struct model *m, const void *req)
 	if (r->policy == NULL)
 		return refuse(m, X(MISSING_FIELD));
 	return policy_of(r->policy, &m->pol) ? true
-					     : refuse(m, X(POLICY_INVALID));
+	                                     : refuse(m, X(POLICY_INVALID));
 }
 
 /* r_enrol enrols a key. */
@@ -1474,15 +1491,15 @@ r_family(struct model *m, const void *req)
 static bool
 r_adult(struct model *m, const void *req)
 {
-	return add_member(m, ((const Carebank__V1__AddAdultRequest *)req)->family,
-	    true);
+	return add_member(
+	    m, ((const Carebank__V1__AddAdultRequest *)req)->family, true);
 }
 
 static bool
 r_child(struct model *m, const void *req)
 {
-	return add_member(m, ((const Carebank__V1__AddChildRequest *)req)->family,
-	    false);
+	return add_member(
+	    m, ((const Carebank__V1__AddChildRequest *)req)->family, false);
 }
 
 #define C(m)  "/carebank.v1.Coordinator/" m
@@ -1498,32 +1515,32 @@ static const struct method {
 	bool door; /* carries an event time and a presence */
 	bool (*rule)(struct model *m, const void *req);
 } methods[] = {
-	{C("CreateCentre"), D(create_centre), COORD, false, r_create},
-	{C("SetPolicy"), D(set_policy), COORD, false, r_policy},
-	{C("EnrolKey"), D(enrol_key), COORD, false, r_enrol},
-	{C("RevokeKey"), D(revoke_key), COORD, false, r_revoke},
-	{C("EnrolFamily"), D(enrol_family), COORD, false, r_family},
-	{C("LeaveFamily"), D(leave_family), COORD, false, r_leave},
-	{C("AddAdult"), D(add_adult), COORD, false, r_adult},
-	{C("AddChild"), D(add_child), COORD, false, r_child},
-	{C("SetPickup"), D(set_pickup), COORD, false, r_pickup},
-	{C("AddRoom"), D(add_room), COORD, false, r_room},
-	{C("ScheduleShift"), D(schedule_shift), COORD, false, r_schedule},
-	{C("CancelShift"), D(cancel_shift), COORD, false, r_cancel},
-	{C("ApproveSwap"), D(approve_swap), COORD, false, r_approve},
-	{C("CloseSession"), D(close_session), COORD, false, r_close},
-	{C("RecordCash"), D(record_cash), COORD, false, r_cash},
-	{C("BuySupplies"), D(buy_supplies), COORD, false, r_supplies},
-	{C("Settle"), D(settle), COORD, false, r_settle},
-	{C("Donate"), D(donate), COORD, false, r_donate},
-	{C("Reverse"), D(reverse), COORD, false, r_reverse},
-	{K("CheckInChild"), D(child_check_in), DOOR, true, r_child_in},
-	{K("CheckOutChild"), D(child_check_out), DOOR, true, r_child_out},
-	{K("StartShift"), D(volunteer_check_in), DOOR, true, r_shift_in},
-	{K("EndShift"), D(volunteer_check_out), DOOR, true, r_shift_out},
-	{K("OfferSwap"), D(offer_swap), DOOR, false, r_offer},
-	{K("AnswerSwap"), D(answer_swap), DOOR, false, r_answer},
-	{K("WithdrawSwap"), D(withdraw_swap), DOOR, false, r_withdraw},
+    {C("CreateCentre"), D(create_centre), COORD, false, r_create},
+    {C("SetPolicy"), D(set_policy), COORD, false, r_policy},
+    {C("EnrolKey"), D(enrol_key), COORD, false, r_enrol},
+    {C("RevokeKey"), D(revoke_key), COORD, false, r_revoke},
+    {C("EnrolFamily"), D(enrol_family), COORD, false, r_family},
+    {C("LeaveFamily"), D(leave_family), COORD, false, r_leave},
+    {C("AddAdult"), D(add_adult), COORD, false, r_adult},
+    {C("AddChild"), D(add_child), COORD, false, r_child},
+    {C("SetPickup"), D(set_pickup), COORD, false, r_pickup},
+    {C("AddRoom"), D(add_room), COORD, false, r_room},
+    {C("ScheduleShift"), D(schedule_shift), COORD, false, r_schedule},
+    {C("CancelShift"), D(cancel_shift), COORD, false, r_cancel},
+    {C("ApproveSwap"), D(approve_swap), COORD, false, r_approve},
+    {C("CloseSession"), D(close_session), COORD, false, r_close},
+    {C("RecordCash"), D(record_cash), COORD, false, r_cash},
+    {C("BuySupplies"), D(buy_supplies), COORD, false, r_supplies},
+    {C("Settle"), D(settle), COORD, false, r_settle},
+    {C("Donate"), D(donate), COORD, false, r_donate},
+    {C("Reverse"), D(reverse), COORD, false, r_reverse},
+    {K("CheckInChild"), D(child_check_in), DOOR, true, r_child_in},
+    {K("CheckOutChild"), D(child_check_out), DOOR, true, r_child_out},
+    {K("StartShift"), D(volunteer_check_in), DOOR, true, r_shift_in},
+    {K("EndShift"), D(volunteer_check_out), DOOR, true, r_shift_out},
+    {K("OfferSwap"), D(offer_swap), DOOR, false, r_offer},
+    {K("AnswerSwap"), D(answer_swap), DOOR, false, r_answer},
+    {K("WithdrawSwap"), D(withdraw_swap), DOOR, false, r_withdraw},
 };
 
 /* canonical says whether bytes are the one encoding of the message. */
@@ -1550,8 +1567,8 @@ static const void *
 field(const ProtobufCMessage *msg, const char *name)
 {
 	const ProtobufCFieldDescriptor *f =
-	    protobuf_c_message_descriptor_get_field_by_name(msg->descriptor,
-		name);
+	    protobuf_c_message_descriptor_get_field_by_name(
+	        msg->descriptor, name);
 
 	return (const char *)msg + f->offset;
 }
@@ -1564,7 +1581,7 @@ door_time(struct model *m, const ProtobufCMessage *msg)
 	__int128 d = (__int128)t - m->server;
 
 	m->offline = *(const int *)field(msg, "presence") ==
-		     CAREBANK__V1__PRESENCE__PRESENCE_OFFLINE;
+	             CAREBANK__V1__PRESENCE__PRESENCE_OFFLINE;
 	if (t == 0)
 		return true;
 	if (d > m->pol.skew)
@@ -1606,7 +1623,7 @@ apply(struct model *m, const struct method *me, const ProtobufCMessage *msg)
 		return refuse(m, X(WRONG_CENTRE));
 	if (me->rule == r_create)
 		return m->created ? refuse(m, X(CENTRE_EXISTS))
-				  : me->rule(m, msg);
+		                  : me->rule(m, msg);
 	if (!m->created)
 		return refuse(m, X(WRONG_CENTRE));
 	if (!actor(m, me) || (me->door && !door_time(m, msg)))
@@ -1633,8 +1650,8 @@ predict(struct model *m)
 		if (strcmp(methods[i].path, m->w.call.method) == 0)
 			me = &methods[i];
 	if (me != NULL)
-		msg = protobuf_c_message_unpack(me->d, NULL,
-		    m->w.call.request.len, m->w.call.request.data);
+		msg = protobuf_c_message_unpack(
+		    me->d, NULL, m->w.call.request.len, m->w.call.request.data);
 	if (me == NULL || msg == NULL)
 		ok = refuse(m, X(MALFORMED));
 	else
@@ -1670,9 +1687,9 @@ describe(struct model *m, char *buf, size_t len)
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (strcmp(methods[i].path, m->w.call.method) == 0)
 			me = &methods[i];
-	if (me == NULL || (msg = protobuf_c_message_unpack(me->d, NULL,
-			       m->w.call.request.len,
-			       m->w.call.request.data)) == NULL)
+	if (me == NULL ||
+	    (msg = protobuf_c_message_unpack(me->d, NULL, m->w.call.request.len,
+	         m->w.call.request.data)) == NULL)
 		return "(not a request)";
 	for (unsigned i = 0; i < me->d->n_fields && n < len; i++) {
 		const ProtobufCFieldDescriptor *f = &me->d->fields[i];
@@ -1685,13 +1702,13 @@ describe(struct model *m, char *buf, size_t len)
 			n += (size_t)snprintf(buf + n, len - n, "%s=%s ",
 			    f->name, *(char *const *)p);
 		else if ((f->type == PROTOBUF_C_TYPE_INT64 ||
-			     f->type == PROTOBUF_C_TYPE_UINT64) &&
-			 *(const int64_t *)p != 0)
+		             f->type == PROTOBUF_C_TYPE_UINT64) &&
+		         *(const int64_t *)p != 0)
 			n += (size_t)snprintf(buf + n, len - n, "%s=%lld ",
 			    f->name, *(const long long *)p);
 		else if ((f->type == PROTOBUF_C_TYPE_BOOL ||
-			     f->type == PROTOBUF_C_TYPE_ENUM) &&
-			 *(const int *)p != 0)
+		             f->type == PROTOBUF_C_TYPE_ENUM) &&
+		         *(const int *)p != 0)
 			n += (size_t)snprintf(buf + n, len - n, "%s=%d ",
 			    f->name, *(const int *)p);
 	}
@@ -1703,9 +1720,8 @@ describe(struct model *m, char *buf, size_t len)
 static int
 account_of(struct model *m, const char *name)
 {
-	static const char *const centre[] = {"", "centre/time",
-	    "centre/fund", "centre/income", "centre/supplies",
-	    "centre/subsidies"};
+	static const char *const centre[] = {"", "centre/time", "centre/fund",
+	    "centre/income", "centre/supplies", "centre/subsidies"};
 	char id[32];
 	const char *q;
 	int f;
@@ -1762,8 +1778,8 @@ same_outcome(struct model *m)
 		wl_fail(&m->w,
 		    "the bank made id '%s', late %d, review %d, warning %d; "
 		    "the model '%s', %d, %d, %d",
-		    r->id, op->entry->late, op->entry->review,
-		    r->ratio_warning, o->id, o->late, o->review, o->warn);
+		    r->id, op->entry->late, op->entry->review, r->ratio_warning,
+		    o->id, o->late, o->review, o->warn);
 	if (r->care_minutes != o->care || r->covered != o->covered ||
 	    r->charge_fen != o->charge || r->credit != o->credit)
 		wl_fail(&m->w,
@@ -1814,7 +1830,8 @@ test_bank_model(void **state)
 		if (trace)
 			printf("%llu @%lld %s %s-> %s %s\n",
 			    (unsigned long long)m->w.n - 1, (long long)m->w.now,
-			    m->w.call.method + 13, describe(m, req, sizeof(req)),
+			    m->w.call.method + 13,
+			    describe(m, req, sizeof(req)),
 			    cb_refusal_name(m->w.op.refusal) + 8,
 			    m->w.op.result.id);
 		same_outcome(m);
@@ -1853,7 +1870,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bank_model),
+	    cmocka_unit_test(test_bank_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,10 +81,10 @@ struct pol {
 
 struct prop {
 	struct wl w;
-	struct table acct;   /* account: a = balance */
-	struct table bill;   /* family@period@rate: a = minutes, b = fen */
-	struct table fam;    /* family: a = 1 when it has left */
-	struct ent *ent;     /* by entry index */
+	struct table acct; /* account: a = balance */
+	struct table bill; /* family@period@rate: a = minutes, b = fen */
+	struct table fam;  /* family: a = 1 when it has left */
+	struct ent *ent;   /* by entry index */
 	size_t nent;
 	struct pol pol;
 	uint64_t bad_seen, digests, settlements, care_charges;
@@ -108,8 +108,8 @@ tab_find(struct table *t, const char *key, bool create)
 	size_t i;
 
 	if (create && 2 * (t->n + 1) > t->cap) {
-		struct table nt = {cb_xcalloc(t->cap ? 2 * t->cap : 256,
-					  sizeof(struct slot)),
+		struct table nt = {
+		    cb_xcalloc(t->cap ? 2 * t->cap : 256, sizeof(struct slot)),
 		    t->cap ? 2 * t->cap : 256, 0};
 
 		for (size_t j = 0; j < t->cap; j++)
@@ -152,8 +152,8 @@ R(int64_t rate, int64_t m)
 static void *
 decode(struct prop *p, const ProtobufCMessageDescriptor *d)
 {
-	void *m = protobuf_c_message_unpack(d, NULL, p->w.call.request.len,
-	    p->w.call.request.data);
+	void *m = protobuf_c_message_unpack(
+	    d, NULL, p->w.call.request.len, p->w.call.request.data);
 
 	if (m == NULL)
 		wl_fail(&p->w, "an accepted request does not decode");
@@ -178,9 +178,9 @@ set_policy(struct prop *p, const Carebank__V1__Policy *q)
 	}
 	/* The workloads keep the periods and never raise the floor, so that
 	 * the period and floor properties stay exact. */
-	if (p->pol.rate != 0 && (n.kind != p->pol.kind ||
-				    n.offset != p->pol.offset ||
-				    n.floor > p->pol.floor))
+	if (p->pol.rate != 0 &&
+	    (n.kind != p->pol.kind || n.offset != p->pol.offset ||
+	        n.floor > p->pol.floor))
 		wl_fail(&p->w, "the workload changed the periods or floor");
 	p->pol = n;
 }
@@ -246,9 +246,8 @@ bill(struct prop *p, const char *family, int64_t period, int64_t rate,
 		wl_fail(&p->w,
 		    "family %s, period %lld, rate %lld: %lld cash minutes "
 		    "charged %lld fen, not R = %lld",
-		    family, (long long)period, (long long)rate,
-		    (long long)s->a, (long long)s->b,
-		    (long long)R(rate, s->a));
+		    family, (long long)period, (long long)rate, (long long)s->a,
+		    (long long)s->b, (long long)R(rate, s->a));
 }
 
 /* check_postings checks units, sums and running balances of an entry. */
@@ -260,15 +259,15 @@ check_postings(struct prop *p, const cb_entry *e)
 	for (size_t i = 0; i < e->n_postings; i++) {
 		const cb_posting *x = e->postings[i];
 		bool minutes = strcmp(x->account, "centre/time") == 0 ||
-			       (strncmp(x->account, "family/", 7) == 0 &&
-				   strstr(x->account, "/minutes") != NULL);
+		               (strncmp(x->account, "family/", 7) == 0 &&
+		                   strstr(x->account, "/minutes") != NULL);
 		unsigned unit = minutes ? CAREBANK__V1__UNIT__UNIT_MINUTES
-				   : CAREBANK__V1__UNIT__UNIT_FEN;
+		                        : CAREBANK__V1__UNIT__UNIT_FEN;
 		struct slot *s = tab_find(&p->acct, x->account, true);
 
 		if ((unsigned)x->unit != unit)
-			wl_fail(&p->w, "%s posted in unit %d", x->account,
-			    x->unit);
+			wl_fail(
+			    &p->w, "%s posted in unit %d", x->account, x->unit);
 		if (x->amount == 0 ||
 		    __builtin_add_overflow(sum[unit], x->amount, &sum[unit]))
 			wl_fail(&p->w, "posting of %lld to %s",
@@ -313,8 +312,8 @@ check_families(struct prop *p, const cb_entry *e)
 			    x->account, (long long)x->balance,
 			    (long long)p->pol.floor);
 		if (minutes && f->a)
-			wl_fail(&p->w, "family %s left, yet %s moved",
-			    fam, x->account);
+			wl_fail(&p->w, "family %s left, yet %s moved", fam,
+			    x->account);
 		for (k = 0; !minutes && k < 5; k++)
 			if (strcmp(method, moves_owed[k]) == 0)
 				break;
@@ -336,8 +335,9 @@ care(struct prop *p, const cb_entry *e, int64_t end)
 
 	if (covered != r->covered || r->care_minutes < covered ||
 	    fen != r->charge_fen)
-		wl_fail(&p->w, "care of %lld minutes: %lld covered, %lld "
-			       "posted; %lld fen charged, %lld posted",
+		wl_fail(&p->w,
+		    "care of %lld minutes: %lld covered, %lld "
+		    "posted; %lld fen charged, %lld posted",
 		    (long long)r->care_minutes, (long long)r->covered,
 		    (long long)covered, (long long)r->charge_fen,
 		    (long long)fen);
@@ -382,12 +382,13 @@ reverse(struct prop *p, const cb_entry *e)
 		 * charged as care in the period of the reversal. */
 		covered = -posted(e, x->family, "minutes");
 		if (covered > x->credit)
-			wl_fail(&p->w, "a reversal took back %lld of %lld "
-				       "minutes",
+			wl_fail(&p->w,
+			    "a reversal took back %lld of %lld "
+			    "minutes",
 			    (long long)covered, (long long)x->credit);
 		bill(p, x->family,
-		    wl_period_start(p->pol.kind, p->pol.offset,
-			e->server_time_ms),
+		    wl_period_start(
+		        p->pol.kind, p->pol.offset, e->server_time_ms),
 		    p->pol.rate, x->credit - covered, fen);
 	}
 	protobuf_c_message_free_unpacked(&r->base, NULL);
@@ -417,14 +418,14 @@ settle(struct prop *p, const cb_entry *e)
 
 		if (!fam->v[i].used || fam->v[i].a)
 			continue;
-		snprintf(acct, sizeof(acct), "family/%s/minutes",
-		    fam->v[i].key);
-		bal = balance(p, acct) -
-		      posted(e, fam->v[i].key, "minutes");
+		snprintf(
+		    acct, sizeof(acct), "family/%s/minutes", fam->v[i].key);
+		bal = balance(p, acct) - posted(e, fam->v[i].key, "minutes");
 		if (bal - p->pol.threshold <= 0)
 			continue;
 		sv[i].surplus = bal - p->pol.threshold;
-		sv[i].cap = (int64_t)((__int128)sv[i].surplus * p->pol.rate / 60);
+		sv[i].cap =
+		    (int64_t)((__int128)sv[i].surplus * p->pol.rate / 60);
 		sv[i].share = -1;
 		caps += sv[i].cap;
 	}
@@ -446,27 +447,31 @@ settle(struct prop *p, const cb_entry *e)
 			wl_fail(&p->w, "settlement moved %s", x->account);
 		sv[s - fam->v].share = share;
 		if (share > sv[s - fam->v].cap ||
-		    -x->amount != (share * 60 + p->pol.rate - 1) / p->pol.rate ||
+		    -x->amount !=
+		        (share * 60 + p->pol.rate - 1) / p->pol.rate ||
 		    -x->amount > sv[s - fam->v].surplus)
-			wl_fail(&p->w, "family %s (surplus %lld, cap %lld): "
-				       "share %lld buys back %lld minutes",
+			wl_fail(&p->w,
+			    "family %s (surplus %lld, cap %lld): "
+			    "share %lld buys back %lld minutes",
 			    f, (long long)sv[s - fam->v].surplus,
 			    (long long)sv[s - fam->v].cap, (long long)share,
 			    (long long)-x->amount);
 		share = -1;
 	}
 	if (paid != (caps < pool ? (int64_t)caps : pool))
-		wl_fail(&p->w, "settlement paid %lld of a pool of %lld "
-			       "(caps %lld)",
+		wl_fail(&p->w,
+		    "settlement paid %lld of a pool of %lld "
+		    "(caps %lld)",
 		    (long long)paid, (long long)pool, (long long)caps);
 	/* A larger surplus never gets a smaller share. */
 	for (size_t i = 0; p->pol.buy_back && i < fam->cap; i++)
 		for (size_t j = 0; sv[i].surplus && j < fam->cap; j++)
 			if (sv[j].surplus && sv[i].surplus > sv[j].surplus &&
 			    (sv[i].share < 0 ? 0 : sv[i].share) <
-				(sv[j].share < 0 ? 0 : sv[j].share))
-				wl_fail(&p->w, "surplus %lld got %lld, surplus "
-					       "%lld got %lld",
+			        (sv[j].share < 0 ? 0 : sv[j].share))
+				wl_fail(&p->w,
+				    "surplus %lld got %lld, surplus "
+				    "%lld got %lld",
 				    (long long)sv[i].surplus,
 				    (long long)sv[i].share,
 				    (long long)sv[j].surplus,
@@ -509,8 +514,8 @@ accepted(struct prop *p)
 	} else if (strcmp(m, M("Kiosk/EndShift")) == 0) {
 		shift_end(p, e);
 	} else if (strcmp(m, M("Coordinator/CloseSession")) == 0) {
-		Carebank__V1__CloseSessionRequest *r = decode(p,
-		    &carebank__v1__close_session_request__descriptor);
+		Carebank__V1__CloseSessionRequest *r =
+		    decode(p, &carebank__v1__close_session_request__descriptor);
 
 		if (r->settle && r->child[0] != '\0')
 			care(p, e, r->end_ms);
@@ -525,8 +530,8 @@ accepted(struct prop *p)
 		settle(p, e);
 	} else if (strcmp(m, M("Coordinator/LeaveFamily")) == 0) {
 		char acct[64];
-		struct slot *f = tab_find(&p->fam, p->w.op.result.family,
-		    false);
+		struct slot *f =
+		    tab_find(&p->fam, p->w.op.result.family, false);
 
 		snprintf(acct, sizeof(acct), "family/%s/minutes",
 		    p->w.op.result.family);
@@ -545,8 +550,9 @@ check_balances(struct prop *p)
 		const struct slot *s = &p->acct.v[i];
 
 		if (s->used && wl_balance(&p->w, s->key) != s->a)
-			wl_fail(&p->w, "%s is %lld in the views, %lld by its "
-				       "postings",
+			wl_fail(&p->w,
+			    "%s is %lld in the views, %lld by its "
+			    "postings",
 			    s->key, (long long)wl_balance(&p->w, s->key),
 			    (long long)s->a);
 	}
@@ -554,8 +560,8 @@ check_balances(struct prop *p)
 
 /* count_balance counts the balance records in the views. */
 static int
-count_balance(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
+count_balance(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	(void)key;
 	(void)klen;
@@ -590,8 +596,8 @@ one(struct prop *p)
 
 	wl_next(&p->w);
 	digest = p->w.n % CALL_SAMPLE == 0 ||
-		 (p->w.bad && (p->bad_seen++ < BAD_FIRST ||
-				  p->bad_seen % BAD_SAMPLE == 0));
+	         (p->w.bad && (p->bad_seen++ < BAD_FIRST ||
+	                          p->bad_seen % BAD_SAMPLE == 0));
 	if (digest)
 		wl_views_digest(&p->w, d0);
 	wl_exec(&p->w);
@@ -652,7 +658,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bank_property),
+	    cmocka_unit_test(test_bank_property),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,16 +140,16 @@ key_call(struct wl *w)
 
 	if (which < 2) {
 		carebank__v1__enrol_key_request__init(e);
-		memcpy(g->pub, wl_key_public(w,
-				   which ? WL_STRANGER : WL_KIOSK), 32);
+		memcpy(g->pub, wl_key_public(w, which ? WL_STRANGER : WL_KIOSK),
+		    32);
 		e->public_key = (ProtobufCBinaryData){which ? 31 : 32, g->pub};
 		e->role = P(ROLE__ROLE_KIOSK);
 		g_send(w, WL_C("EnrolKey"), WL_COORD, e);
 		return;
 	}
 	carebank__v1__revoke_key_request__init(r);
-	memcpy(g->pub, wl_key_public(w, which == 2 ? WL_COORD : WL_STRANGER),
-	    32);
+	memcpy(
+	    g->pub, wl_key_public(w, which == 2 ? WL_COORD : WL_STRANGER), 32);
 	cb_key_id_of(g->pub, g->keyid);
 	r->key_id = (ProtobufCBinaryData){which == 4 ? 7 : 8, g->keyid};
 	r->reason = "lost";
@@ -248,10 +248,11 @@ swap_call(struct wl *w)
 		g_send(w, WL_K("AnswerSwap"), WL_KIOSK, a);
 		break;
 	default:
-		carebank__v1__withdraw_swap_request__init(&g->msg.withdraw_swap);
-		g->msg.withdraw_swap.swap = (char *)(uintptr_t)g_swap_id(w);
-		g_send(w, WL_K("WithdrawSwap"), WL_KIOSK,
+		carebank__v1__withdraw_swap_request__init(
 		    &g->msg.withdraw_swap);
+		g->msg.withdraw_swap.swap = (char *)(uintptr_t)g_swap_id(w);
+		g_send(
+		    w, WL_K("WithdrawSwap"), WL_KIOSK, &g->msg.withdraw_swap);
 		break;
 	}
 }
@@ -269,16 +270,16 @@ member_call(struct wl *w)
 	switch (g_rnd(g, 6)) {
 	case 0:
 		carebank__v1__add_adult_request__init(&m->add_adult);
-		m->add_adult.family = (char *)(uintptr_t)(g_rnd(g, 2)
-			? fams[g_rnd(g, 4)]
-			: g_family_id(w, false));
+		m->add_adult.family =
+		    (char *)(uintptr_t)(g_rnd(g, 2) ? fams[g_rnd(g, 4)]
+		                                    : g_family_id(w, false));
 		g_send(w, WL_C("AddAdult"), WL_COORD, &m->add_adult);
 		break;
 	case 1:
 		carebank__v1__add_child_request__init(&m->add_child);
-		m->add_child.family = (char *)(uintptr_t)(g_rnd(g, 2)
-			? g_child_id(w)
-			: g_family_id(w, false));
+		m->add_child.family =
+		    (char *)(uintptr_t)(g_rnd(g, 2) ? g_child_id(w)
+		                                    : g_family_id(w, false));
 		g_send(w, WL_C("AddChild"), WL_COORD, &m->add_child);
 		break;
 	case 2:
@@ -286,10 +287,10 @@ member_call(struct wl *w)
 		carebank__v1__set_pickup_request__init(&m->set_pickup);
 		m->set_pickup.child = (char *)(uintptr_t)g_child_id(w);
 		g->list_a[0] = (char *)(uintptr_t)adult;
-		g->list_a[1] = (char *)(uintptr_t)(g_rnd(g, 2) ? adult
-							   : g_adult_id(w));
-		g->list_r[0] = (char *)(uintptr_t)(g_rnd(g, 2) ? adult
-							   : "a999999");
+		g->list_a[1] =
+		    (char *)(uintptr_t)(g_rnd(g, 2) ? adult : g_adult_id(w));
+		g->list_r[0] =
+		    (char *)(uintptr_t)(g_rnd(g, 2) ? adult : "a999999");
 		m->set_pickup.authorised = g->list_a;
 		m->set_pickup.n_authorised = 1 + g_rnd(g, 2);
 		m->set_pickup.refused = g->list_r;
@@ -340,9 +341,9 @@ money_call(struct wl *w)
 	default:
 		carebank__v1__donate_request__init(d);
 		d->from_family = (char *)(uintptr_t)f;
-		d->to_family = (char *)(uintptr_t)(g_rnd(g, 3)
-			? g_family_id(w, false)
-			: f);
+		d->to_family =
+		    (char *)(uintptr_t)(g_rnd(g, 3) ? g_family_id(w, false)
+		                                    : f);
 		d->minutes = (int64_t)g_rnd(g, 2000) - 10;
 		g_send(w, WL_C("Donate"), WL_COORD, d);
 		break;
@@ -469,8 +470,8 @@ bad_next(struct wl *w)
 		break;
 	default:
 		carebank__v1__leave_family_request__init(&m->leave_family);
-		m->leave_family.family = (char *)(uintptr_t)g_family_id(w,
-		    false);
+		m->leave_family.family =
+		    (char *)(uintptr_t)g_family_id(w, false);
 		g_send(w, WL_C("LeaveFamily"), WL_COORD, &m->leave_family);
 		break;
 	}

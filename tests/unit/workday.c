@@ -71,13 +71,14 @@ day_roster(struct wl_gen *g, int64_t day)
 		for (int half = 0; half < 2; half++) {
 			for (int s = 0; s < SLOTS; s++) {
 				int64_t start = day + half * 330 * WL_MIN +
-						(int64_t)g_rnd(g, 20 * WL_MIN);
+				                (int64_t)g_rnd(g, 20 * WL_MIN);
 				int64_t end = start + 300 * WL_MIN +
-					      (int64_t)g_rnd(g, 40 * WL_MIN);
+				              (int64_t)g_rnd(g, 40 * WL_MIN);
 				int a = keen_adult(g);
 
 				if (a >= 0)
-					g_push(g, T_SHIFT, (int)r, a, start, end);
+					g_push(
+					    g, T_SHIFT, (int)r, a, start, end);
 			}
 		}
 	}
@@ -118,11 +119,11 @@ day_plan(struct wl *w)
 			continue; /* a no-show */
 		event(g, EV_SHIFT_IN, i,
 		    g_pct(g, 2) ? s->start - 75 * WL_MIN
-			      : s->start - (int64_t)g_rnd(g, 35 * WL_MIN));
+		                : s->start - (int64_t)g_rnd(g, 35 * WL_MIN));
 		if (!g_pct(g, 4))
 			event(g, EV_SHIFT_OUT, i,
 			    s->end - 15 * WL_MIN +
-				(int64_t)g_rnd(g, 40 * WL_MIN));
+			        (int64_t)g_rnd(g, 40 * WL_MIN));
 	}
 	for (size_t c = 0; c < g->nchild; c++) {
 		int64_t in, out;
@@ -141,11 +142,11 @@ day_plan(struct wl *w)
 	qsort(g->ev, g->nev, sizeof(*g->ev), by_time);
 	if (w->now >= g->off_to && g_pct(g, 15)) {
 		g->off_from = day + (int64_t)g_rnd(g, 11 * WL_HOUR);
-		g->off_to = g->off_from +
-			    (g_pct(g, 85) ? 10 * WL_MIN +
-					      (int64_t)g_rnd(g, 170 * WL_MIN)
-					: 12 * WL_HOUR +
-					      (int64_t)g_rnd(g, 72 * WL_HOUR));
+		g->off_to =
+		    g->off_from +
+		    (g_pct(g, 85)
+		            ? 10 * WL_MIN + (int64_t)g_rnd(g, 170 * WL_MIN)
+		            : 12 * WL_HOUR + (int64_t)g_rnd(g, 72 * WL_HOUR));
 	}
 }
 
@@ -176,8 +177,8 @@ day_morning(struct wl *w)
 		g_push(g, T_ENROL_SPARE, 0, 0, 0, 0);
 	if (g->ndays == REVOKE_DAY)
 		g_push(g, T_REVOKE_SPARE, 0, 0, 0, 0);
-	period = wl_period_start(p->billing_period, p->utc_offset_minutes,
-	    w->now);
+	period =
+	    wl_period_start(p->billing_period, p->utc_offset_minutes, w->now);
 	if (g->period != 0 && period != g->period) {
 		/* Now and then the coordinator keeps most of the fund back,
 		 * so that the pool does not cover every share in full. */
@@ -200,9 +201,9 @@ day_evening(struct wl *w)
 		w->now = g->day + 750 * WL_MIN;
 	g_push(g, T_MORNING, 0, 0, 0, 0);
 	for (size_t c = 0; c < g->nchild; c++) {
-		Carebank__V1__ChildState *cs = g_view(w,
-		    &carebank__v1__child_state__descriptor, 'c',
-		    g->child[c].id);
+		Carebank__V1__ChildState *cs =
+		    g_view(w, &carebank__v1__child_state__descriptor, 'c',
+		        g->child[c].id);
 
 		if (cs != NULL && cs->room[0] != '\0')
 			g_push(g, T_CLOSE_CHILD, (int)c, 0, cs->in_ms, 0);
@@ -255,8 +256,8 @@ door(struct wl *w, const char *method, void *msg, int64_t *event_time,
     Carebank__V1__Presence *presence)
 {
 	struct wl_gen *g = w->gen;
-	int key = g->spare && !g->spare_revoked && g_pct(g, 25) ? WL_SPARE
-							      : WL_KIOSK;
+	int key =
+	    g->spare && !g->spare_revoked && g_pct(g, 25) ? WL_SPARE : WL_KIOSK;
 	struct g_delayed *d;
 	unsigned r;
 
@@ -297,8 +298,7 @@ best_room(struct wl *w)
 		return best;
 	for (size_t i = 0; i < g->nroom; i++) {
 		Carebank__V1__RoomState *rs = g_view(w,
-		    &carebank__v1__room_state__descriptor, 'r',
-		    g->room[i].id);
+		    &carebank__v1__room_state__descriptor, 'r', g->room[i].id);
 		int64_t hard, room;
 
 		if (rs == NULL)
@@ -319,9 +319,9 @@ day_child(struct wl *w, const struct g_todo *t)
 	struct wl_gen *g = w->gen;
 	const struct g_child *c = &g->child[t->a];
 	const struct g_family *f = &g->fam[c->fam];
-	const char *adult = f->nadults ? g->adult[f->adults[g_rnd(g,
-					     (uint64_t)f->nadults)]].id
-				       : g_adult_id(w);
+	const char *adult =
+	    f->nadults ? g->adult[f->adults[g_rnd(g, (uint64_t)f->nadults)]].id
+	               : g_adult_id(w);
 	int a = -1;
 
 	if (f->left)
@@ -339,14 +339,14 @@ day_child(struct wl *w, const struct g_todo *t)
 		    &r->presence);
 	} else {
 		Carebank__V1__ChildCheckOutRequest *r = &g->msg.child_out;
-		Carebank__V1__ChildState *cs = g_view(w,
-		    &carebank__v1__child_state__descriptor, 'c', c->id);
+		Carebank__V1__ChildState *cs = g_view(
+		    w, &carebank__v1__child_state__descriptor, 'c', c->id);
 
 		carebank__v1__child_check_out_request__init(r);
 		r->child = (char *)(uintptr_t)c->id;
 		if (cs != NULL && cs->n_authorised && g_pct(g, 90))
-			a = g_adult_index(g,
-			    cs->authorised[g_rnd(g, cs->n_authorised)]);
+			a = g_adult_index(
+			    g, cs->authorised[g_rnd(g, cs->n_authorised)]);
 		else if (cs != NULL && cs->n_refused && g_pct(g, 30))
 			a = g_adult_index(g, cs->refused[0]);
 		if (a >= 0)
@@ -364,17 +364,16 @@ day_shift(struct wl *w, const struct g_todo *t)
 {
 	struct wl_gen *g = w->gen;
 	const struct g_shift *s = &g->shift[t->a];
-	Carebank__V1__ShiftState *ss = g_view(w,
-	    &carebank__v1__shift_state__descriptor, 's', s->id);
+	Carebank__V1__ShiftState *ss =
+	    g_view(w, &carebank__v1__shift_state__descriptor, 's', s->id);
 	const char *adult;
 	int a;
 
 	if (ss == NULL)
 		return;
-	a = g_adult_index(g, t->type == EV_SHIFT_OUT &&
-				   ss->status == SS(WORKING)
-			       ? ss->worker
-			       : ss->adult);
+	a = g_adult_index(g,
+	    t->type == EV_SHIFT_OUT && ss->status == SS(WORKING) ? ss->worker
+	                                                         : ss->adult);
 	g_view_free(ss);
 	adult = a >= 0 && !g_pct(g, 5) ? g->adult[a].id : g_adult_id(w);
 	if (!g_adult_active(g, adult))
@@ -385,8 +384,7 @@ day_shift(struct wl *w, const struct g_todo *t)
 		carebank__v1__volunteer_check_in_request__init(r);
 		r->shift = (char *)(uintptr_t)s->id;
 		r->adult = (char *)(uintptr_t)adult;
-		door(w, WL_K("StartShift"), r, &r->event_time_ms,
-		    &r->presence);
+		door(w, WL_K("StartShift"), r, &r->event_time_ms, &r->presence);
 	} else {
 		Carebank__V1__VolunteerCheckOutRequest *r =
 		    &g->msg.volunteer_out;
@@ -394,8 +392,7 @@ day_shift(struct wl *w, const struct g_todo *t)
 		carebank__v1__volunteer_check_out_request__init(r);
 		r->shift = (char *)(uintptr_t)s->id;
 		r->adult = (char *)(uintptr_t)adult;
-		door(w, WL_K("EndShift"), r, &r->event_time_ms,
-		    &r->presence);
+		door(w, WL_K("EndShift"), r, &r->event_time_ms, &r->presence);
 	}
 }
 
@@ -421,7 +418,7 @@ day_reserve(struct wl *w, const struct g_todo *t)
 			caps += s * p->rate_fen_per_hour / 60, n++;
 	}
 	pool = g_pct(g, 50) ? (int64_t)g_rnd(g, (uint64_t)caps + 1)
-			  : caps - (int64_t)g_rnd(g, 3 * n + 1);
+	                    : caps - (int64_t)g_rnd(g, 3 * n + 1);
 	g_draft(g)->reserve_fen = t->a || fund <= pool ? 0 : fund - pool;
 	g->cur.type = T_POLICY;
 	g_propose(w, &g->next);

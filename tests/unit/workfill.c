@@ -45,8 +45,8 @@ f_offer(struct wl *w)
 
 	if (s < 0 || to < 0)
 		return;
-	ss = g_view(w, &carebank__v1__shift_state__descriptor, 's',
-	    g->shift[s].id);
+	ss = g_view(
+	    w, &carebank__v1__shift_state__descriptor, 's', g->shift[s].id);
 	carebank__v1__offer_swap_request__init(r);
 	r->shift = g->shift[s].id;
 	r->kind = P(SWAP_KIND__SWAP_KIND_COVER);
@@ -56,7 +56,8 @@ f_offer(struct wl *w)
 		    g->shift[o].id);
 		r->kind = P(SWAP_KIND__SWAP_KIND_EXCHANGE);
 		r->other_shift = g->shift[o].id;
-		if (os != NULL && g_adult_index(g, os->adult) >= 0 && g_pct(g, 95))
+		if (os != NULL && g_adult_index(g, os->adult) >= 0 &&
+		    g_pct(g, 95))
 			r->to_adult = g->adult[g_adult_index(g, os->adult)].id;
 	}
 	if (ss != NULL && g_adult_index(g, ss->adult) >= 0 && g_pct(g, 3))
@@ -74,8 +75,8 @@ f_answer(struct wl *w)
 	struct wl_gen *g = w->gen;
 	Carebank__V1__AnswerSwapRequest *r = &g->msg.answer_swap;
 	const char *id = g_swap_id(w);
-	Carebank__V1__SwapState *ws = g_view(w,
-	    &carebank__v1__swap_state__descriptor, 'w', id);
+	Carebank__V1__SwapState *ws =
+	    g_view(w, &carebank__v1__swap_state__descriptor, 'w', id);
 
 	carebank__v1__answer_swap_request__init(r);
 	r->swap = (char *)(uintptr_t)id;
@@ -96,10 +97,10 @@ f_approve(struct wl *w)
 	const char *id = g_swap_id(w);
 
 	for (int i = 0; i < 6; i++) {
-		Carebank__V1__SwapState *ws = g_view(w,
-		    &carebank__v1__swap_state__descriptor, 'w', id);
+		Carebank__V1__SwapState *ws =
+		    g_view(w, &carebank__v1__swap_state__descriptor, 'w', id);
 		bool ok = ws != NULL &&
-			  ws->status == P(SWAP_STATUS__SWAP_STATUS_ACCEPTED);
+		          ws->status == P(SWAP_STATUS__SWAP_STATUS_ACCEPTED);
 
 		g_view_free(ws);
 		if (ok)
@@ -163,7 +164,8 @@ f_cash(struct wl *w)
 	if (owed <= 0 && !g_pct(g, 10))
 		return;
 	if (owed <= 0 || g_pct(g, 10))
-		r->amount_fen = 1 + (int64_t)g_rnd(g, 5000) + (owed > 0 ? owed : 0);
+		r->amount_fen =
+		    1 + (int64_t)g_rnd(g, 5000) + (owed > 0 ? owed : 0);
 	else if (g_pct(g, 35))
 		r->amount_fen = 1 + (int64_t)g_rnd(g, (uint64_t)owed);
 	else
@@ -197,15 +199,15 @@ f_donate(struct wl *w)
 
 	if (from < 0 || to < 0 || from == to)
 		return;
-	snprintf(g->text, sizeof(g->text), "family/%s/minutes",
-	    g->fam[from].id);
+	snprintf(
+	    g->text, sizeof(g->text), "family/%s/minutes", g->fam[from].id);
 	if ((bal = wl_balance(w, g->text)) <= 0 && !g_pct(g, 10))
 		return;
 	carebank__v1__donate_request__init(r);
 	r->from_family = g->fam[from].id;
 	r->to_family = g->fam[to].id;
-	r->minutes = 1 + (int64_t)g_rnd(g, bal > 0 && bal < 700 ? (uint64_t)bal
-								 : 700);
+	r->minutes =
+	    1 + (int64_t)g_rnd(g, bal > 0 && bal < 700 ? (uint64_t)bal : 700);
 	g_send(w, WL_C("Donate"), WL_COORD, r);
 }
 
@@ -221,7 +223,7 @@ f_reverse(struct wl *w)
 		return;
 	carebank__v1__reverse_request__init(r);
 	r->entry = g_pct(g, 75) ? g->marks[g->nmarks - 1 - g_rnd(g, n)]
-			      : g->marks[g_rnd(g, g->nmarks)];
+	                        : g->marks[g_rnd(g, g->nmarks)];
 	r->reason = "entered by mistake";
 	g_send(w, WL_C("Reverse"), WL_COORD, r);
 }
@@ -263,8 +265,9 @@ f_leave(struct wl *w)
 	r->family = g->fam[f].id;
 	if (wl_balance(w, g->text) < 0 || g_pct(g, 10))
 		r->negative = g_pct(g, 10) ? 0
-			      : g_pct(g, 55) ? P(LEAVE_NEGATIVE__LEAVE_NEGATIVE_CASH)
-					   : P(LEAVE_NEGATIVE__LEAVE_NEGATIVE_WAIVE);
+		              : g_pct(g, 55)
+		                  ? P(LEAVE_NEGATIVE__LEAVE_NEGATIVE_CASH)
+		                  : P(LEAVE_NEGATIVE__LEAVE_NEGATIVE_WAIVE);
 	g_send(w, WL_C("LeaveFamily"), WL_COORD, r);
 }
 
@@ -272,9 +275,18 @@ static const struct {
 	unsigned weight;
 	void (*fn)(struct wl *w);
 } fillers[] = {
-	{7, f_offer}, {7, f_answer}, {4, f_approve}, {1, f_withdraw},
-	{1, f_cancel}, {6, f_cash}, {1, f_supplies}, {3, f_donate},
-	{4, f_reverse}, {1, f_grow}, {1, f_leave}, {10, bad_next},
+    {7, f_offer},
+    {7, f_answer},
+    {4, f_approve},
+    {1, f_withdraw},
+    {1, f_cancel},
+    {6, f_cash},
+    {1, f_supplies},
+    {3, f_donate},
+    {4, f_reverse},
+    {1, f_grow},
+    {1, f_leave},
+    {10, bad_next},
 };
 
 /* fill_next makes one call between door events. */

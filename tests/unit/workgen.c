@@ -226,8 +226,9 @@ first_policy(struct wl_gen *g)
 	p->floor_minutes = floors[g_rnd(g, 5)];
 	g->rounding.care_minutes = rounds[g_rnd(g, 4)];
 	g->rounding.volunteer_minutes = rounds[g_rnd(g, 4)];
-	p->billing_period = g_pct(g, 60) ? P(BILLING_PERIOD__BILLING_PERIOD_MONTH)
-				       : P(BILLING_PERIOD__BILLING_PERIOD_WEEK);
+	p->billing_period = g_pct(g, 60)
+	                        ? P(BILLING_PERIOD__BILLING_PERIOD_MONTH)
+	                        : P(BILLING_PERIOD__BILLING_PERIOD_WEEK);
 	p->utc_offset_minutes = offsets[g_rnd(g, 5)];
 	p->swaps_need_approval = g_pct(g, 70);
 	p->late_limit_ms = 72 * WL_HOUR;
@@ -240,8 +241,9 @@ first_policy(struct wl_gen *g)
 	p->ratio_hard = hard[r];
 	p->pin_max_failures = 5;
 	p->pin_lockout_ms = 15 * WL_MIN;
-	p->leave_positive = g_pct(g, 70) ? P(LEAVE_POSITIVE__LEAVE_POSITIVE_BUY_BACK)
-				       : P(LEAVE_POSITIVE__LEAVE_POSITIVE_DONATE);
+	p->leave_positive = g_pct(g, 70)
+	                        ? P(LEAVE_POSITIVE__LEAVE_POSITIVE_BUY_BACK)
+	                        : P(LEAVE_POSITIVE__LEAVE_POSITIVE_DONATE);
 }
 
 /* default_policy is the documented default, for a centre made without one. */
@@ -329,10 +331,11 @@ next_policy(struct wl_gen *g, bool rate)
 		p->ratio_hard = hard[r];
 		break;
 	case 6:
-		p->leave_positive = p->leave_positive ==
-					    P(LEAVE_POSITIVE__LEAVE_POSITIVE_DONATE)
-					? P(LEAVE_POSITIVE__LEAVE_POSITIVE_BUY_BACK)
-					: P(LEAVE_POSITIVE__LEAVE_POSITIVE_DONATE);
+		p->leave_positive =
+		    p->leave_positive ==
+		            P(LEAVE_POSITIVE__LEAVE_POSITIVE_DONATE)
+		        ? P(LEAVE_POSITIVE__LEAVE_POSITIVE_BUY_BACK)
+		        : P(LEAVE_POSITIVE__LEAVE_POSITIVE_DONATE);
 		break;
 	default:
 		if (p->floor_minutes > -600)
@@ -529,8 +532,8 @@ step(struct wl *w)
 		struct g_delayed *d = &g->dl[g->idl++];
 
 		g_tick(w, 3000);
-		wl_stage(w, d->method, d->key, NULL, d->bytes, d->len,
-		    d->client);
+		wl_stage(
+		    w, d->method, d->key, NULL, d->bytes, d->len, d->client);
 		free(d->bytes);
 		if (g->idl == g->ndl)
 			g->idl = g->ndl = 0;
@@ -571,7 +574,8 @@ learn_family(struct wl *w)
 {
 	struct wl_gen *g = w->gen;
 	struct g_family *f = G_PUSH(g->fam, g->nfam, g->cfam);
-	int na = 1 + (int)g_rnd(g, 3), nc = g_pct(g, 20) ? 0 : 1 + (int)g_rnd(g, 2);
+	int na = 1 + (int)g_rnd(g, 3),
+	    nc = g_pct(g, 20) ? 0 : 1 + (int)g_rnd(g, 2);
 
 	snprintf(f->id, sizeof(f->id), "%s", w->op.result.id);
 	f->keen = g_pct(g, 25) ? 8 : 1 + (int)g_rnd(g, 4);
@@ -625,7 +629,8 @@ gen_learn(struct wl *w)
 		break;
 	}
 	case T_ROOM:
-		snprintf(G_PUSH(g->room, g->nroom, g->croom)->id, G_ID, "%s", id);
+		snprintf(
+		    G_PUSH(g->room, g->nroom, g->croom)->id, G_ID, "%s", id);
 		break;
 	case T_SHIFT: {
 		struct g_shift *s = G_PUSH(g->shift, g->nshift, g->cshift);
@@ -636,7 +641,8 @@ gen_learn(struct wl *w)
 		break;
 	}
 	case T_OFFER:
-		snprintf(G_PUSH(g->swap, g->nswap, g->cswap)->id, G_ID, "%s", id);
+		snprintf(
+		    G_PUSH(g->swap, g->nswap, g->cswap)->id, G_ID, "%s", id);
 		break;
 	case T_ENROL_SPARE:
 		g->spare = true;

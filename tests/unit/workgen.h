@@ -31,19 +31,37 @@ enum wl_key {
 /* Steps: set-up calls, markers that expand, door events, what a call was. */
 enum {
 	T_NONE,
-	T_CREATE, T_ENROL_KIOSK, T_ENROL_SPARE, T_REVOKE_SPARE, T_ROOM,
-	T_FAMILY, T_ADULT, T_CHILD, T_PICKUP, T_SHIFT, T_SETTLE, T_POLICY,
-	T_CLOSE_CHILD, T_CLOSE_SHIFT, T_EVENING, T_MORNING, T_PLAN, T_ROSTER,
+	T_CREATE,
+	T_ENROL_KIOSK,
+	T_ENROL_SPARE,
+	T_REVOKE_SPARE,
+	T_ROOM,
+	T_FAMILY,
+	T_ADULT,
+	T_CHILD,
+	T_PICKUP,
+	T_SHIFT,
+	T_SETTLE,
+	T_POLICY,
+	T_CLOSE_CHILD,
+	T_CLOSE_SHIFT,
+	T_EVENING,
+	T_MORNING,
+	T_PLAN,
+	T_ROSTER,
 	T_RESERVE,
 	T_OFFER,
-	EV_CHILD_IN, EV_CHILD_OUT, EV_SHIFT_IN, EV_SHIFT_OUT,
+	EV_CHILD_IN,
+	EV_CHILD_OUT,
+	EV_SHIFT_IN,
+	EV_SHIFT_OUT,
 };
 
 /* G_PUSH appends a zeroed element to a growing array and points at it. */
-#define G_PUSH(arr, n, c)                                                     \
-	((n) == (c) ? (void)((arr) = cb_xreallocarray((arr),                  \
-				 (c) = (c) ? 2 * (c) : 16, sizeof(*(arr)))) \
-		    : (void)0,                                                \
+#define G_PUSH(arr, n, c)                                                   \
+	((n) == (c) ? (void)((arr) = cb_xreallocarray((arr),                \
+	                         (c) = (c) ? 2 * (c) : 16, sizeof(*(arr)))) \
+	            : (void)0,                                              \
 	    memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
 /* What the generator knows of the centre: ids it was given, and plans. */
@@ -52,7 +70,7 @@ struct g_family {
 	bool left;
 	int adults[4], nadults;
 	int children[3], nchildren;
-	int keen;   /* how often its adults are put on the roster */
+	int keen; /* how often its adults are put on the roster */
 };
 
 struct g_adult {
@@ -81,8 +99,8 @@ struct g_swap {
 
 /* A step to take: a set-up call, a door event, a marker that expands. */
 struct g_todo {
-	int type;   /* T_* in workgen.c */
-	int a, b;   /* indexes of what it is about */
+	int type; /* T_* in workgen.c */
+	int a, b; /* indexes of what it is about */
 	int64_t t, u;
 };
 
@@ -128,12 +146,12 @@ union g_msg {
 
 struct wl_gen {
 	uint64_t rng;
-	uint64_t seq;                /* request ids */
+	uint64_t seq; /* request ids */
 	uint8_t reqid[16];
 	bool staged;                 /* gen_next made a call */
 	Carebank__V1__Policy policy; /* in force, as far as it knows */
 	Carebank__V1__Rounding rounding;
-	Carebank__V1__Policy next;   /* a policy being proposed */
+	Carebank__V1__Policy next; /* a policy being proposed */
 	Carebank__V1__Rounding next_rounding;
 	struct g_family *fam;
 	struct g_adult *adult;
@@ -146,18 +164,18 @@ struct wl_gen {
 	size_t cfam, cadult, cchild, croom, cshift, cswap, cmarks;
 	struct g_todo *todo; /* a stack */
 	size_t ntodo, ctodo;
-	struct g_todo *ev;   /* today's door events, in time order */
+	struct g_todo *ev; /* today's door events, in time order */
 	size_t nev, iev, cev;
 	struct g_delayed *dl; /* offline calls, in submission order */
 	size_t ndl, idl, cdl;
-	struct g_todo cur;    /* what the staged call is */
-	int64_t day;          /* today's opening, 07:00 local, in UTC ms */
+	struct g_todo cur; /* what the staged call is */
+	int64_t day;       /* today's opening, 07:00 local, in UTC ms */
 	int ndays;
-	int64_t period;       /* the billing period of the last morning */
-	int64_t settled;      /* the last period settled */
+	int64_t period;           /* the billing period of the last morning */
+	int64_t settled;          /* the last period settled */
 	int64_t off_from, off_to; /* the kiosk is offline in [from, to) */
-	size_t plan_shift;    /* first roster shift not yet planned */
-	size_t close_shift;   /* first roster shift that may still be open */
+	size_t plan_shift;        /* first roster shift not yet planned */
+	size_t close_shift; /* first roster shift that may still be open */
 	bool spare, spare_revoked;
 	union g_msg msg;
 	char *list_a[8], *list_r[8];
@@ -200,8 +218,7 @@ const uint8_t *wl_key_public(struct wl *w, int key);
  * time t.
  */
 void wl_stage(struct wl *w, const char *method, int key,
-    const ProtobufCMessage *req, const uint8_t *raw, size_t rawlen,
-    int64_t t);
+    const ProtobufCMessage *req, const uint8_t *raw, size_t rawlen, int64_t t);
 
 /* The generator, created by wl_open. */
 struct wl_gen *gen_new(struct wl *w);

@@ -67,7 +67,7 @@ wl_fail(const struct wl *w, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fail_msg("seed %llu, call %llu (%s at %lld): %s\n"
-		 "  rerun with CB_SEED=%llu CB_OPS=%llu",
+	         "  rerun with CB_SEED=%llu CB_OPS=%llu",
 	    (unsigned long long)w->seed, (unsigned long long)w->n,
 	    w->call.method ? w->call.method : "-", (long long)w->now, msg,
 	    (unsigned long long)w->seed, (unsigned long long)w->n + 1);
@@ -94,7 +94,7 @@ wl_open(struct wl *w, uint64_t seed)
 		w->drv->keys[i] = tb_key((uint8_t)(0x41 + i));
 	assert_int_equal(cb_store_open(w->dir, &o, &w->store), 0);
 	assert_int_equal(cb_store_centre_create(w->store, WL_CENTRE, WL_ORIGIN,
-			     cb_key_public(logkey)),
+	                     cb_key_public(logkey)),
 	    0);
 	assert_int_equal(cb_store_set_log_key(w->store, WL_CENTRE, logkey), 0);
 	w->gen = gen_new(w);
@@ -142,9 +142,8 @@ wl_close(struct wl *w)
 }
 
 void
-wl_stage(struct wl *w, const char *method, int key,
-    const ProtobufCMessage *req, const uint8_t *raw, size_t rawlen,
-    int64_t t)
+wl_stage(struct wl *w, const char *method, int key, const ProtobufCMessage *req,
+    const uint8_t *raw, size_t rawlen, int64_t t)
 {
 	size_t len = req ? protobuf_c_message_get_packed_size(req) : rawlen;
 
@@ -157,15 +156,16 @@ wl_stage(struct wl *w, const char *method, int key,
 	else if (rawlen)
 		memcpy(w->drv->bytes, raw, rawlen);
 	cb_key_id(w->drv->keys[key], w->drv->kid);
-	assert_int_equal(cb_call_sign(w->drv->keys[key], method, t, w->drv->bytes, len,
-			     w->drv->sig),
+	assert_int_equal(cb_call_sign(w->drv->keys[key], method, t,
+	                     w->drv->bytes, len, w->drv->sig),
 	    0);
 	carebank__v1__signed_call__init(&w->call);
 	w->call.key_id = (ProtobufCBinaryData){CB_KEY_ID_LEN, w->drv->kid};
 	w->call.method = (char *)(uintptr_t)method;
 	w->call.client_time_ms = t;
 	w->call.request = (ProtobufCBinaryData){len, w->drv->bytes};
-	w->call.signature = (ProtobufCBinaryData){CB_ED25519_SIG_LEN, w->drv->sig};
+	w->call.signature =
+	    (ProtobufCBinaryData){CB_ED25519_SIG_LEN, w->drv->sig};
 }
 
 void
@@ -241,8 +241,8 @@ wl_balance(struct wl *w, const char *account)
 
 /* digest_one feeds one record, length-prefixed, into the hash. */
 static int
-digest_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
+digest_one(
+    void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	EVP_MD_CTX *c = ctx;
 	uint32_t n[2] = {(uint32_t)klen, (uint32_t)vlen};

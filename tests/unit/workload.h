@@ -35,9 +35,9 @@ struct wl_drv;
 
 struct wl {
 	uint64_t seed;
-	uint64_t n;     /* calls made so far; the current call is number n */
-	int64_t now;    /* the server clock for the current call */
-	int64_t start;  /* and for the first */
+	uint64_t n;    /* calls made so far; the current call is number n */
+	int64_t now;   /* the server clock for the current call */
+	int64_t start; /* and for the first */
 	struct cb_store *store;
 	char *dir;
 	/* The current call and, after wl_exec, its outcome. */

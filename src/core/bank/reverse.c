@@ -129,7 +129,8 @@ undo_child_out(struct bank *b, uint64_t entry, const move_state *mv)
 		return DEPENDS("child %s has been checked in since",
 		    mv->child);
 	if ((rc = bank_untake_minutes(b, c->family, mv->covered,
-		 mv->cash_minutes, mv->period_start_ms, mv->rate, &refund)) != 0)
+		 mv->cash_minutes, mv->period_start_ms, mv->rate,
+		 &refund)) != 0)
 		return rc;
 	b->op->result.charge_fen = refund;
 	room->children++;
