@@ -20,8 +20,9 @@
  *   rate x surplus / 60, a larger surplus never getting less, and (with
  *   buy-back) buys back ceil(share * 60 / rate) minutes;
  * - a refused call leaves the log's size unchanged and, sampled (every bad
- *   call at first, then one in BAD_SAMPLE, and one call in CALL_SAMPLE),
- *   the views byte-identical;
+ *   call at first, then one in BAD_SAMPLE, and one call in CALL_SAMPLE,
+ *   both stretched as the log grows past DIGEST_SPAN entries, since each
+ *   digest reads every view), the views byte-identical;
  * - at checkpoints and at the end the log verifies and replays to identical
  *   views.
  *
@@ -44,10 +45,11 @@
 
 #define DEFAULT_SEED 20270101
 #define DEFAULT_OPS  50000
-#define BAD_SAMPLE   40   /* digest views around one bad call in this many */
-#define BAD_FIRST    300  /* after digesting around this many */
-#define CALL_SAMPLE  1500 /* and around one call in this many */
-#define CHECK_EVERY  5000 /* compare every balance this often */
+#define BAD_SAMPLE   40    /* digest views around one bad call in this many */
+#define BAD_FIRST    300   /* after digesting around this many */
+#define CALL_SAMPLE  1500  /* and around one call in this many */
+#define DIGEST_SPAN  50000 /* per this many entries, digest that much less */
+#define CHECK_EVERY  5000  /* compare every balance this often */
 
 #define M(n) "/carebank.v1." n
 
@@ -590,14 +592,16 @@ checkpoint(struct prop *p)
 static void
 one(struct prop *p)
 {
-	uint64_t before = p->w.size;
+	uint64_t before = p->w.size, stretch = 1 + before / DIGEST_SPAN;
 	uint8_t d0[32], d1[32];
 	bool digest;
 
+	/* A digest costs the size of the views, which grow with the log:
+	 * sampling less often as it grows keeps a long run linear. */
 	wl_next(&p->w);
-	digest = p->w.n % CALL_SAMPLE == 0 ||
+	digest = p->w.n % (CALL_SAMPLE * stretch) == 0 ||
 	         (p->w.bad && (p->bad_seen++ < BAD_FIRST ||
-	                          p->bad_seen % BAD_SAMPLE == 0));
+	                          p->bad_seen % (BAD_SAMPLE * stretch) == 0));
 	if (digest)
 		wl_views_digest(&p->w, d0);
 	wl_exec(&p->w);
