@@ -3,7 +3,8 @@
  * comment), the same settings as the command-line flags, which win. The
  * checks here are the ones `carebankd check-config` reports: every value
  * parses and is in range, cleartext listens only on loopback, the metrics
- * port is loopback only.
+ * port is loopback only, and the TLS files load (checkconf.c adds the
+ * data directory).
  */
 #include <errno.h>
 #include <limits.h>
@@ -262,6 +263,13 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 	if (c->client_ca != NULL && !tls) {
 		snprintf(err, errlen, "--client-ca needs TLS");
 		return -1;
+	}
+	if (tls) {
+		struct rpc_tls t = {c->tls_cert, c->tls_key, c->client_ca,
+		    c->client_ca != NULL};
+
+		if (rpc_tls_check(&t, err, errlen) != 0)
+			return -1;
 	}
 	for (int i = 0; i < c->nlisten; i++) {
 		if (srv_config_parse_addr(c->listen[i], host, sizeof(host),
