@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "carebank/file.h"
+#include "carebank/hostport.h"
 #include "carebank/xalloc.h"
 #include "srv.h"
 
@@ -206,30 +207,10 @@ int
 srv_config_parse_addr(const char *s, char *host, size_t hostlen,
     uint16_t *port)
 {
-	const char *colon, *h = s;
-	size_t hl;
-	uint64_t p;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return -1;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen || parse_u64(colon + 1, 0, 65535, &p))
+	if (cb_hostport_split(s, host, hostlen, port) != 0)
 		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, hostlen, "127.0.0.1");
-	*port = (uint16_t)p;
 	return 0;
 }
 
