@@ -49,21 +49,6 @@ bench_op_write(enum bench_op op)
 	return ops[op].write;
 }
 
-/* bench_status_name names a gRPC status. */
-const char *
-bench_status_name(int status)
-{
-	static const char *const names[] = {"OK", "CANCELLED", "UNKNOWN",
-	    "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-	    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-	    "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-
-	if (status < 0 || (size_t)status >= sizeof(names) / sizeof(names[0]))
-		return "?";
-	return names[status];
-}
-
 /* bench_die reports why the bench cannot go on and exits 1. */
 void
 bench_die(const char *fmt, ...)
@@ -96,10 +81,12 @@ bench_req_pack(struct bench_req *r, const char *method,
 	memset(r, 0, sizeof(*r));
 	r->method = method;
 	r->op = (uint8_t)op;
-	r->len = msg ? protobuf_c_message_get_packed_size(msg) : 0;
-	r->msg = cb_xmalloc(r->len ? r->len : 1);
-	if (msg != NULL)
-		protobuf_c_message_pack(msg, r->msg);
+	if (msg != NULL) {
+		r->msg = cbt_pack(msg, &r->len);
+	} else {
+		r->len = 0;
+		r->msg = cb_xmalloc(1);
+	}
 }
 
 /*

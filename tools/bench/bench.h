@@ -77,7 +77,6 @@ void bench_req_pack(struct bench_req *r, const char *method,
 void bench_req_sign(struct bench_req *r, const struct cb_key *key,
     const char *centre, int64_t time_ms);
 void bench_req_clear(struct bench_req *r);
-const char *bench_status_name(int status);
 void bench_die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 

@@ -131,7 +131,7 @@ count(struct load *l, const struct bench_req *q,
 		if (r->first_error[0] == '\0')
 			snprintf(r->first_error, sizeof(r->first_error),
 			    "%s: %s: %s", q->method,
-			    bench_status_name(res->status), res->message);
+			    rpc_status_name(res->status), res->message);
 		return;
 	}
 	r->ok++;
@@ -160,7 +160,7 @@ lane_done(const struct rpcc_result *res, void *arg)
 		q = &l->queue[ln->cur];
 		if (res->status != RPC_STATUS_OK)
 			bench_die("setup: %s: %s: %s", q->method,
-			    bench_status_name(res->status), res->message);
+			    rpc_status_name(res->status), res->message);
 		if (l->ids != NULL)
 			l->ids[ln->cur] = result_id(res, q->method);
 	} else if (l->counting) {
