@@ -681,6 +681,9 @@ test_refusal_shifts(void **state)
 	    tb_schedule(t, w->room, next, next + TB_DAY + 1, w->a1));
 	REFUSED(SHIFT_TIMES, tb_schedule(t, w->room, 0, TB_HOUR, w->a1));
 	REFUSED(SHIFT_TIMES, tb_schedule(t, w->room, -TB_HOUR, TB_HOUR, w->a1));
+	/* end - start would overflow: the start is refused first. */
+	REFUSED(SHIFT_TIMES,
+	    tb_schedule(t, w->room, INT64_MIN + 1, INT64_MAX, w->a1));
 
 	/* a1 is working s1: not s1 again, nor a second shift at once. */
 	s2 = tb_shift(t, w->room, DAY + TB_HOUR, DAY + 4 * TB_HOUR, w->a1);
@@ -900,6 +903,9 @@ test_refusal_settlement(void **state)
 	REFUSED(NOT_REVERSIBLE, tb_reverse(t, t->index));
 	REFUSED(PERIOD_SETTLED, tb_settle(t, TB_JAN));
 	REFUSED(PERIOD_NOT_OVER, tb_settle(t, TB_FEB));
+	/* A start far in the future is refused before any calendar
+	 * arithmetic, which could not represent it. */
+	REFUSED(PERIOD_NOT_OVER, tb_settle(t, INT64_MAX));
 }
 
 /* Reversals: what cannot be, what was, and what later entries need. */

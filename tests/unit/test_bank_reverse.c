@@ -4,9 +4,11 @@
  * supplies, a gift (also to a family below zero, and refused once a family
  * has left), a child's check-in, a check-out paid in minutes, in cash (the
  * refund keeps the period's charges equal to R(its cash minutes), even when
- * that is not what the reversed visit was charged), in both, and in an
- * earlier period; a settled closing; a volunteer's start, and end (taking
- * back minutes the family has spent: down to the floor, the rest in cash).
+ * that is not what the reversed visit was charged), in both, in an earlier
+ * period, and after the rate changed (refunded at the rate it was billed
+ * at); a settled closing, and a check-out an unsettled closing came after
+ * (refused); a volunteer's start, and end (taking back minutes the family
+ * has spent: down to the floor, the rest in cash).
  * Then the rules about reversals themselves: once only; a reversal is not
  * reversed (the request is made again instead); an entry that later
  * entries build on is refused until those are reversed first; and every
@@ -424,6 +426,83 @@ test_reverse_child_out_other_period(void **state)
 	books(f);
 }
 
+/*
+ * Minutes are billed at the rate in force and never repriced. F is taken
+ * to the floor, then c stays 10 minutes at 2000 fen an hour: R(10) =
+ * 20030 / 60 = 333. At 3000 fen an hour x stays 10 minutes: a total of
+ * its own at the new rate, R(10) = 30030 / 60 = 500. Reversing c's
+ * check-out refunds the 333 it cost (not 500, its minutes repriced). c,
+ * back in, is collected 20 minutes after it came: 20 more at 3000, R(30) -
+ * R(10) = 1500 - 500 = 1000.
+ */
+static void
+test_reverse_child_out_after_rate_change(void **state)
+{
+	struct fix *f = *state;
+	struct tb *t = &f->t;
+	const char *c = f->child[F];
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	int64_t c_in;
+	uint64_t c_out;
+
+	care(f, c, f->adult[F], 120);
+	c_in = t->now;
+	care(f, c, f->adult[F], 10);
+	c_out = t->index;
+	assert_int_equal(t->op.result.charge_fen, 333);
+	tb_policy(&p, &r);
+	p.rate_fen_per_hour = 3000;
+	assert_int_equal(tb_set_policy(t, &p), 0);
+	care(f, f->x, f->adult[F], 10);
+	assert_int_equal(t->op.result.charge_fen, 500);
+	f->want.minutes[F] = -120;
+	f->want.time = 120;
+	f->want.owed[F] = 833;
+	f->want.income = -833;
+	books(f);
+	assert_int_equal(tb_reverse(t, c_out), 0);
+	assert_int_equal(t->op.result.charge_fen, -333);
+	f->want.owed[F] = 500;
+	f->want.income = -500;
+	books(f);
+	child_is(f, c, f->room, c_in);
+	assert_int_equal(tb_child_out(t, c, f->adult[F]), 0);
+	assert_int_equal(t->op.result.care_minutes, 20);
+	assert_int_equal(t->op.result.charge_fen, 1000);
+	f->want.owed[F] = 1500;
+	f->want.income = -1500;
+	books(f);
+}
+
+/*
+ * A coordinator's closing ends the session even without charge: the
+ * check-out before it is no longer the child's last, so reversing it
+ * (which would reopen a session long gone) is refused, and an offline
+ * check-in timed inside the closed session is refused too.
+ */
+static void
+test_reverse_child_out_before_closing(void **state)
+{
+	struct fix *f = *state;
+	struct tb *t = &f->t;
+	const char *c = f->child[G];
+	uint64_t out;
+
+	care(f, c, f->adult[G], 30);
+	out = t->index;
+	assert_int_equal(tb_child_in(t, c, f->room, f->adult[G]), 0);
+	t->now += 2 * TB_HOUR;
+	assert_int_equal(tb_close_child(t, c, t->now - TB_HOUR, 0), 0);
+	f->want.minutes[G] = -30;
+	f->want.time = 30;
+	books(f);
+	TB_REFUSED(t, TB_R(DEPENDENT_ENTRIES), tb_reverse(t, out));
+	TB_REFUSED(t, TB_R(CHECKOUT_BEFORE_CHECKIN),
+	    tb_child_in_at(t, c, f->room, f->adult[G], t->now - 90 * TB_MIN));
+	books(f);
+}
+
 /* A closing that charged (settle) is reversed like a check-out: the
  * charge is refunded and the session is open again; the coordinator then
  * closes it without charge. */
@@ -677,7 +756,9 @@ main(void)
 		FIX_TEST(test_reverse_child_out_cash),
 		FIX_TEST(test_reverse_child_out_mixed),
 		FIX_TEST(test_reverse_child_out_other_period),
+		FIX_TEST(test_reverse_child_out_after_rate_change),
 		FIX_TEST(test_reverse_settled_closing),
+		FIX_TEST(test_reverse_child_out_before_closing),
 		FIX_TEST(test_reverse_shift_start),
 		FIX_TEST(test_reverse_shift_end),
 		FIX_TEST(test_reverse_shift_end_spent),

@@ -28,10 +28,10 @@ tb_key(uint8_t b)
 	return k;
 }
 
-/* set_common fills the request id and centre every request has. */
-static void
-set_common(struct tb *t, ProtobufCMessage *m, uint8_t *id)
+void
+tb_request_common(void *msg, uint64_t seq, uint8_t id[16], const char *centre)
 {
+	ProtobufCMessage *m = msg;
 	const ProtobufCFieldDescriptor *fid =
 	    protobuf_c_message_descriptor_get_field_by_name(m->descriptor,
 		"request_id");
@@ -43,11 +43,10 @@ set_common(struct tb *t, ProtobufCMessage *m, uint8_t *id)
 	assert_non_null(fc);
 	memset(id, 0, 16);
 	for (int i = 0; i < 8; i++)
-		id[15 - i] = (uint8_t)(t->seq >> (8 * i));
-	t->seq++;
+		id[15 - i] = (uint8_t)(seq >> (8 * i));
 	*(ProtobufCBinaryData *)((char *)m + fid->offset) =
 	    (ProtobufCBinaryData){16, id};
-	*(const char **)((char *)m + fc->offset) = TB_CENTRE;
+	*(const char **)((char *)m + fc->offset) = centre;
 }
 
 int
@@ -93,7 +92,7 @@ tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
 	size_t len;
 	int rc;
 
-	set_common(t, req, id);
+	tb_request_common(req, t->seq++, id, TB_CENTRE);
 	bytes = cb_xmalloc(protobuf_c_message_get_packed_size(req) + 1);
 	len = protobuf_c_message_pack(req, bytes);
 	rc = tb_call_bytes(t, key, method, bytes, len);

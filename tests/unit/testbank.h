@@ -62,6 +62,14 @@ void tb_policy(Carebank__V1__Policy *p, Carebank__V1__Rounding *r);
  * free it). Seeds 1 to 3 are the coordinator's, the log's and the kiosk's. */
 struct cb_key *tb_key(uint8_t b);
 
+/*
+ * tb_request_common sets the request_id and centre every request has: the
+ * id is seq, big-endian in the last 8 of the 16 bytes of id, which must
+ * outlive msg's use.
+ */
+void tb_request_common(void *msg, uint64_t seq, uint8_t id[16],
+    const char *centre);
+
 /* tb_enrol enrols a key with a role, tb_revoke revokes it; both return the
  * refusal. */
 int tb_enrol(struct tb *t, const struct cb_key *key, int role);

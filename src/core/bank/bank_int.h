@@ -10,7 +10,9 @@
  *   s/<shift>              ShiftState         w/<swap>    SwapState
  *   b/<account>            balance, 8 bytes big-endian two's complement
  *   m/<index>              MoveState of a value-moving entry
- *   q/<family>/<period>    cash minutes billed in a billing period
+ *   q/<family>/<period>/<rate>
+ *                          cash minutes billed in a billing period at an
+ *                          hourly rate (decimal fen)
  *   t/<family>/<index>     StatementLine
  *   g/<index>              FlagState (flagged for review)
  *   z/<period>             SettlementState
@@ -136,19 +138,21 @@ int bank_cash_of(struct bank *b, int64_t minutes, int64_t *fen);
 
 /*
  * bank_take_minutes takes m care minutes from a family: down to the floor in
- * minutes, the rest in cash at the rate, billed in the period of time t by
- * the cumulative rule. Sets *covered and *cash_minutes and *charge.
+ * minutes, the rest in cash at the policy's rate, billed in the period of
+ * time t by the cumulative rule. Sets *covered and *cash_minutes and
+ * *charge.
  */
 int bank_take_minutes(struct bank *b, const char *family, int64_t m,
     int64_t t, int64_t *covered, int64_t *cash_minutes, int64_t *charge);
 
 /*
  * bank_untake_minutes undoes a take for a reversal: the covered minutes come
- * back and the cash minutes are unbilled from their period (*refund is the
- * change in what the family owes, zero or negative).
+ * back and the cash minutes are unbilled from their period, at the rate
+ * they were billed at (*refund is the change in what the family owes, zero
+ * or negative).
  */
 int bank_untake_minutes(struct bank *b, const char *family, int64_t covered,
-    int64_t cash_minutes, int64_t period, int64_t *refund);
+    int64_t cash_minutes, int64_t period, int64_t rate, int64_t *refund);
 
 /* bank_give_minutes credits m minutes to a family from centre/time. */
 int bank_give_minutes(struct bank *b, const char *family, int64_t m);

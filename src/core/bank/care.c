@@ -156,6 +156,7 @@ bank_end_care(struct bank *b, const char *child_id, child_state *c,
 	mv->covered = covered;
 	mv->cash_minutes = cash;
 	mv->period_start_ms = bank_period_start(b->policy, end);
+	mv->rate = b->policy->rate_fen_per_hour;
 	res->care_minutes = m;
 	res->covered = covered;
 	res->charge_fen = charge;

@@ -3,6 +3,9 @@
  * calendar arithmetic (Howard Hinnant's days_from_civil and civil_from_days)
  * rather than the C library's time zone machinery, so that the result depends
  * on the policy alone and is the same on every machine that replays the log.
+ * Times are those of a centre's life (server and event times, never a raw
+ * request value): far from the int64 limits, so the arithmetic cannot
+ * overflow.
  */
 #include "bank_int.h"
 

@@ -148,17 +148,21 @@ struct rec {
 
 struct recs {
 	struct rec *v;
-	size_t n;
+	size_t n, cap;
 };
 
-/* take collects one view record. */
+/* take collects one view record, growing the array geometrically (a
+ * centre's views run to hundreds of thousands of records). */
 static int
 take(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
     size_t vlen)
 {
 	struct recs *rs = ctx;
 
-	rs->v = cb_xreallocarray(rs->v, rs->n + 1, sizeof(*rs->v));
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 1024;
+		rs->v = cb_xreallocarray(rs->v, rs->cap, sizeof(*rs->v));
+	}
 	rs->v[rs->n++] = (struct rec){cb_xmemdup(key, klen),
 	    cb_xmemdup(val, vlen), klen, vlen};
 	return 0;

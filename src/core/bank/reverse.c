@@ -10,15 +10,16 @@
  * corrected by a further entry of their kind.
  *
  * An entry that later entries build on is refused (DEPENDENT_ENTRIES): a
- * check-out when the child has been checked in since, a check-in whose
- * session has ended, a gift the receiver has spent on care that would
- * otherwise have been charged (taking it back would put the receiver below
- * the floor). Nothing that moved the minutes of a family that has since
- * left is reversed (FAMILY_LEFT): a family that left keeps no minutes; its
- * cash can still be. Undoing a care charge unbills its cash minutes in
- * their own period, so each period's charges still sum to R(its minutes);
- * taking back volunteer minutes the family has spent charges the shortfall
- * below the floor in cash, as care.
+ * check-out when the child has been checked in since (or its next session
+ * was closed), a check-in whose session has ended, a gift the receiver has
+ * spent on care that would otherwise have been charged (taking it back
+ * would put the receiver below the floor). Nothing that moved the minutes
+ * of a family that has since left is reversed (FAMILY_LEFT): a family that
+ * left keeps no minutes; its cash can still be. Undoing a care charge
+ * unbills its cash minutes in their own period at their own rate, so the
+ * refund is what they cost and each period's charges at each rate still
+ * sum to R(their minutes); taking back volunteer minutes the family has
+ * spent charges the shortfall below the floor in cash, as care.
  */
 #include <stdio.h>
 #include <string.h>
@@ -128,7 +129,8 @@ undo_child_out(struct bank *b, uint64_t entry, const move_state *mv)
 		return DEPENDS("child %s has been checked in since",
 		    mv->child);
 	if ((rc = bank_untake_minutes(b, c->family, mv->covered,
-		 mv->cash_minutes, mv->period_start_ms, &refund)) != 0)
+		 mv->cash_minutes, mv->period_start_ms, mv->rate,
+		 &refund)) != 0)
 		return rc;
 	b->op->result.charge_fen = refund;
 	room->children++;

@@ -4,6 +4,12 @@
  * postings with checked arithmetic, and the two ways minutes move: given for
  * volunteering, taken for care (down to the floor in minutes, the rest in
  * cash by the cumulative rounding rule).
+ *
+ * The cumulative total is kept per family, billing period and hourly rate:
+ * minutes are priced at the rate in force when they are billed and never
+ * repriced, so a new rate mid-period starts a total of its own, a reversal
+ * unbills at the rate its minutes were billed at (refunding exactly), and
+ * within a period each rate's charges sum to R(its minutes).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -233,13 +239,13 @@ bank_post(struct bank *b, const char *account, int unit, int64_t amount)
 	return 0;
 }
 
-/* bank_cash_of computes R(m) = (m * rate + 30) / 60, checked. */
-int
-bank_cash_of(struct bank *b, int64_t minutes, int64_t *fen)
+/* cash_at computes R(m) = (m * rate + 30) / 60 at a rate, checked. */
+static int
+cash_at(struct bank *b, int64_t minutes, int64_t rate, int64_t *fen)
 {
 	int64_t x;
 
-	if (__builtin_mul_overflow(minutes, b->policy->rate_fen_per_hour, &x) ||
+	if (__builtin_mul_overflow(minutes, rate, &x) ||
 	    __builtin_add_overflow(x, 30, &x))
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_OVERFLOW,
 		    "%lld minutes at the rate overflow",
@@ -248,15 +254,22 @@ bank_cash_of(struct bank *b, int64_t minutes, int64_t *fen)
 	return 0;
 }
 
-/* period_key names a family's billing period record. */
-static const char *
-period_key(char *buf, const char *family, int64_t period)
+/* bank_cash_of computes R(m) at the policy's rate. */
+int
+bank_cash_of(struct bank *b, int64_t minutes, int64_t *fen)
 {
-	return bank_key(buf, "q/%s/%016llx", family,
-	    (unsigned long long)period);
+	return cash_at(b, minutes, b->policy->rate_fen_per_hour, fen);
 }
 
-/* bank_billed reads the cash minutes billed to a family in a period. */
+/* period_key names a family's billing record of a period and rate. */
+static const char *
+period_key(char *buf, const char *family, int64_t period, int64_t rate)
+{
+	return bank_key(buf, "q/%s/%016llx/%lld", family,
+	    (unsigned long long)period, (long long)rate);
+}
+
+/* billed reads the cash minutes of a billing record (0 if none). */
 static int
 billed(struct bank *b, const char *key, int64_t *cum)
 {
@@ -280,27 +293,28 @@ billed(struct bank *b, const char *key, int64_t *cum)
 }
 
 /*
- * bank_bill changes the cash minutes billed to a family in a period by delta
- * and charges (or, negative, refunds) the difference of the rounded
- * cumulative totals, so a period's charges always sum to R(its minutes).
+ * bill changes the cash minutes billed to a family in a period at a rate by
+ * delta and charges (or, negative, refunds) the difference of the rounded
+ * cumulative totals, so a period's charges at a rate always sum to R(its
+ * minutes).
  */
 static int
-bill(struct bank *b, const char *family, int64_t period, int64_t delta,
-    int64_t *charge)
+bill(struct bank *b, const char *family, int64_t period, int64_t rate,
+    int64_t delta, int64_t *charge)
 {
 	char key[KEY_MAX];
 	int64_t cum, next, before = 0, after = 0;
 	uint8_t v[8];
 	int rc;
 
-	period_key(key, family, period);
+	period_key(key, family, period, rate);
 	if ((rc = billed(b, key, &cum)) != 0)
 		return rc;
 	if (__builtin_add_overflow(cum, delta, &next) || next < 0)
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_OVERFLOW,
 		    "the period's billed minutes would overflow");
-	if ((rc = bank_cash_of(b, cum, &before)) != 0 ||
-	    (rc = bank_cash_of(b, next, &after)) != 0)
+	if ((rc = cash_at(b, cum, rate, &before)) != 0 ||
+	    (rc = cash_at(b, next, rate, &after)) != 0)
 		return rc;
 	for (int i = 0; i < 8; i++)
 		v[i] = (uint8_t)((uint64_t)next >> (56 - 8 * i));
@@ -338,14 +352,14 @@ bank_take_minutes(struct bank *b, const char *family, int64_t m, int64_t t,
 		return rc;
 	if (*cash_minutes == 0)
 		return 0;
-	return bill(b, family, bank_period_start(b->policy, t), *cash_minutes,
-	    charge);
+	return bill(b, family, bank_period_start(b->policy, t),
+	    b->policy->rate_fen_per_hour, *cash_minutes, charge);
 }
 
 /* bank_untake_minutes undoes bank_take_minutes for a reversal. */
 int
 bank_untake_minutes(struct bank *b, const char *family, int64_t covered,
-    int64_t cash_minutes, int64_t period, int64_t *refund)
+    int64_t cash_minutes, int64_t period, int64_t rate, int64_t *refund)
 {
 	int rc;
 
@@ -354,7 +368,7 @@ bank_untake_minutes(struct bank *b, const char *family, int64_t covered,
 		return rc;
 	if (cash_minutes == 0)
 		return 0;
-	return bill(b, family, period, -cash_minutes, refund);
+	return bill(b, family, period, rate, -cash_minutes, refund);
 }
 
 /* bank_give_minutes credits minutes to a family. */

@@ -191,6 +191,11 @@ close_child(struct bank *b, const Carebank__V1__CloseSessionRequest *r)
 	c->in_ms = 0;
 	c->in_entry = 0;
 	c->brought_by = "";
+	/* The session ended here, charged or not: no later check-in may
+	 * start before it, and the check-out before it is no longer the
+	 * last one (reversing it would reopen a session long gone). */
+	c->last_out = b->index;
+	c->last_out_ms = r->end_ms;
 	return st_put(b, bank_key(key, "c/%s", r->child), c);
 }
 
