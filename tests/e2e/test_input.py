@@ -207,9 +207,16 @@ def input_enums():
         shift=ids["s"], adult=ids["a"], presence=1000), "presence")
     bad(coord, C + "LeaveFamily", pb.LeaveFamilyRequest(
         family=ids["g"], negative=5), "negative")
-    # Defined values are accepted: the family (balance 0) leaves.
-    book.write(coord, C + "LeaveFamily", pb.LeaveFamilyRequest(
-        family=ids["g"], negative=pb.LEAVE_NEGATIVE_WAIVE))
+    # Defined values are accepted: once its adult's shift to come is
+    # cancelled (until then it is still on the roster), the family
+    # (balance 0) leaves.
+    leave = pb.LeaveFamilyRequest(family=ids["g"],
+                                  negative=pb.LEAVE_NEGATIVE_WAIVE)
+    book.refused(coord, C + "LeaveFamily", leave, SC.FAILED_PRECONDITION,
+                 "REFUSAL_ON_ROSTER", ids["t"])
+    book.write(coord, C + "CancelShift", pb.CancelShiftRequest(
+        shift=ids["t"], reason="the family is leaving"))
+    book.write(coord, C + "LeaveFamily", leave)
     still_serving(s, book, coord)
 
 

@@ -623,6 +623,18 @@ leave(struct model *m, const Carebank__V1__LeaveFamilyRequest *r)
 	for (int i = 0; i < fa->nadults; i++)
 		if (m->adult[fa->adults[i]].on_shift != NONE)
 			return refuse(m, X(SESSIONS_OPEN));
+	/* Still counted on: a shift to come, or a swap open. */
+	for (size_t i = 0; i < m->nshift; i++)
+		if (m->shift[i].status == SHIFT_SCHEDULED &&
+		    m->shift[i].start > m->now &&
+		    m->adult[m->shift[i].adult].fam == f)
+			return refuse(m, X(ON_ROSTER));
+	for (size_t i = 0; i < m->nswap; i++)
+		if ((m->swap[i].status == SWAP_OFFERED ||
+			m->swap[i].status == SWAP_ACCEPTED) &&
+		    (m->adult[m->swap[i].from].fam == f ||
+			m->adult[m->swap[i].to].fam == f))
+			return refuse(m, X(ON_ROSTER));
 	mins = fa->minutes;
 	if (mins > 0 && m->pol.leave_positive == 1) {
 		/* The fund buys the minutes back. */

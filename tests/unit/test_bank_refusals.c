@@ -457,7 +457,7 @@ test_refusal_leaving(void **state)
 	    CAREBANK__V1__ADD_ADULT_REQUEST__INIT;
 	Carebank__V1__AddChildRequest ac =
 	    CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
-	const char *f3, *a3, *c3, *s;
+	const char *f3, *a3, *c3, *s, *f4, *a4, *s4, *sw;
 
 	/* f1 is busy: its child is in, then its adult is still on shift. */
 	assert_int_equal(tb_child_in(t, w->c1, w->room, w->a1), 0);
@@ -484,6 +484,24 @@ test_refusal_leaving(void **state)
 	    0);
 	assert_int_equal(tb_minutes(t, f3), 0);
 	assert_int_equal(tb_owed(t, f3), 2000);
+
+	/* f4 is still counted on: its adult has a shift to come, then is
+	 * asked to cover one. A shift it never came to does not hold it. */
+	f4 = tb_family(t);
+	a4 = tb_adult(t, f4);
+	(void)tb_shift(t, w->room, t->now - 3 * TB_HOUR, t->now - 2 * TB_HOUR,
+	    a4);
+	s4 = tb_shift(t, w->room, DAY + 2 * TB_DAY,
+	    DAY + 2 * TB_DAY + TB_HOUR, a4);
+	REFUSED(ON_ROSTER, tb_leave(t, f4, 0));
+	assert_int_equal(tb_cancel(t, s4), 0);
+	s4 = tb_shift(t, w->room, DAY + 3 * TB_DAY,
+	    DAY + 3 * TB_DAY + TB_HOUR, w->a1);
+	assert_int_equal(tb_offer(t, s4, a4, NULL), 0);
+	sw = tb_id(t);
+	REFUSED(ON_ROSTER, tb_leave(t, f4, 0));
+	assert_int_equal(tb_withdraw(t, sw), 0);
+	assert_int_equal(tb_leave(t, f4, 0), 0);
 
 	/* f2 has nothing to settle and leaves; then nothing of it works. */
 	s = tb_shift(t, w->room, DAY + TB_DAY, DAY + TB_DAY + TB_HOUR, w->a1);

@@ -27,6 +27,9 @@ static const struct {
 	const char *hint;
 } hints[] = {
 	{"REFUSAL_SESSIONS_OPEN", "close them first (carebank close --help)"},
+	{"REFUSAL_ON_ROSTER", "cancel or reassign the shift, or withdraw or "
+			      "decline the swap, first (carebank roster, "
+			      "carebank swap list)"},
 	{"REFUSAL_LEAVE_CHOICE", "say how the negative balance is settled: "
 				 "--cash or --waive"},
 	{"REFUSAL_PERIOD_NOT_OVER", "a period can be settled from the first "

@@ -2,7 +2,9 @@
  * Families, their adults and children, pickup lists, and leaving. A family
  * that leaves settles its minutes: a positive balance is bought back by the
  * fund or donated to the centre (policy); a negative one is paid in cash or
- * waived by the coordinator (the request says which).
+ * waived by the coordinator (the request says which). It may not leave
+ * while a child is in, an adult is on shift, or an adult is still on the
+ * roster (a shift to come, a swap open).
  */
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +165,96 @@ busy(struct bank *b, const family_state *f)
 	return 0;
 }
 
+/* What a leaving family still has on the roster, found by a scan. */
+struct rostered {
+	struct bank *b;
+	const family_state *f;
+	const char *what;   /* "shift" or "swap", once found */
+	char id[KEY_MAX];
+	const char *adult;
+};
+
+/* of_family says whether adult is one of the family's. */
+static int
+of_family(const family_state *f, const char *adult)
+{
+	for (size_t i = 0; i < f->n_adults; i++)
+		if (strcmp(f->adults[i], adult) == 0)
+			return 1;
+	return 0;
+}
+
+/* found notes what a scan found and stops it. */
+static int
+found(struct rostered *r, const char *what, const uint8_t *key, size_t klen,
+    const char *adult)
+{
+	r->what = what;
+	snprintf(r->id, sizeof(r->id), "%.*s", (int)(klen - 2),
+	    (const char *)key + 2);
+	r->adult = adult;
+	return 1;
+}
+
+/* shift_to_come finds a scheduled shift, not yet begun, of the family. */
+static int
+shift_to_come(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct rostered *r = ctx;
+	shift_state *s =
+	    carebank__v1__shift_state__unpack(&r->b->alloc, vlen, val);
+
+	if (s == NULL)
+		return CB_ECORRUPT;
+	if (s->status == CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED &&
+	    s->start_ms > r->b->now && of_family(r->f, s->adult))
+		return found(r, "shift", key, klen, s->adult);
+	return 0;
+}
+
+/* open_swap finds a swap offered or accepted by or to the family. */
+static int
+open_swap(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct rostered *r = ctx;
+	swap_state *w =
+	    carebank__v1__swap_state__unpack(&r->b->alloc, vlen, val);
+
+	if (w == NULL)
+		return CB_ECORRUPT;
+	if (w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED &&
+	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED)
+		return 0;
+	if (of_family(r->f, w->from_adult))
+		return found(r, "swap", key, klen, w->from_adult);
+	if (of_family(r->f, w->to_adult))
+		return found(r, "swap", key, klen, w->to_adult);
+	return 0;
+}
+
+/*
+ * on_roster refuses while the family's adults are still counted on: a shift
+ * to come (past ones never started are no-shows and do not hold it up) or a
+ * swap still open. The coordinator finds a cover or cancels, so that no
+ * room is left short by a family that has gone.
+ */
+static int
+on_roster(struct bank *b, const family_state *f)
+{
+	struct rostered r = {.b = b, .f = f};
+	int rc;
+
+	if ((rc = b->kv->scan(b->kv->ctx, "s/", 2, shift_to_come, &r)) == 0)
+		rc = b->kv->scan(b->kv->ctx, "w/", 2, open_swap, &r);
+	if (rc == 1)
+		return bank_refuse(b, R(ON_ROSTER),
+		    "adult %s still has %s %s: cancel or reassign it first",
+		    r.adult, r.what, r.id);
+	return rc;
+}
+
 /* settle_minutes clears a leaving family's minute balance. */
 static int
 settle_minutes(struct bank *b, const char *fam, int negative)
@@ -216,7 +308,7 @@ rule_leave_family(struct bank *b, const ProtobufCMessage *req)
 	int rc;
 
 	if ((rc = bank_family(b, r->family, &f)) != 0 ||
-	    (rc = busy(b, f)) != 0 ||
+	    (rc = busy(b, f)) != 0 || (rc = on_roster(b, f)) != 0 ||
 	    (rc = settle_minutes(b, r->family, r->negative)) != 0)
 		return rc;
 	f->left = 1;
