@@ -119,6 +119,7 @@ struct srv_stats {
 	size_t ncalls;                    /* rows: methods + 1 */
 	atomic_ullong batches, batch_entries, commit_ns, commit_max_ns;
 	atomic_ullong refusals, replays, verify_fail;
+	atomic_ullong pin_failures, pin_lockouts; /* Kiosk.Identify */
 };
 
 struct srv {
