@@ -1,6 +1,6 @@
 /*
- * Text encodings of bytes: standard base64 (RFC 4648 section 4) and lowercase
- * hex. Decoders are strict: they accept only the canonical encoding, so one
+ * Encodings of bytes: standard base64 (RFC 4648 section 4), lowercase hex,
+ * and fixed-width big-endian integers (keys that sort as numbers). Decoders are strict: they accept only the canonical encoding, so one
  * byte string has exactly one text form wherever these are used to compare.
  */
 #ifndef CAREBANK_CODEC_H
@@ -34,6 +34,25 @@ size_t cb_b64_encode(const uint8_t *in, size_t len, char *out);
  */
 int cb_b64_decode(const char *in, size_t len, uint8_t *out, size_t max,
     size_t *outlen, int flags) CB_MUST_CHECK;
+
+/* cb_be_put writes the low n bytes of v at p, most significant first. */
+static inline void
+cb_be_put(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* cb_be_get reads n bytes at p, most significant first. */
+static inline uint64_t
+cb_be_get(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
 
 /* cb_hex_encode writes 2*len lowercase hex digits and a NUL to out. */
 void cb_hex_encode(const uint8_t *in, size_t len, char *out);

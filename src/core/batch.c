@@ -234,7 +234,7 @@ static void
 request_key(uint8_t key[4 + CB_REQUEST_ID_LEN], uint32_t no,
     const uint8_t reqid[CB_REQUEST_ID_LEN])
 {
-	store_be_put(key, no, 4);
+	cb_be_put(key, no, 4);
 	memcpy(key + 4, reqid, CB_REQUEST_ID_LEN);
 }
 
@@ -255,7 +255,7 @@ cb_batch_request(struct cb_batch *b, const char *id,
 		return poison(b, store_mdb_code(rc));
 	if (v.mv_size != REQ_REC_LEN)
 		return CB_ECORRUPT;
-	rec->index = store_be_get(v.mv_data, 8);
+	rec->index = cb_be_get(v.mv_data, 8);
 	memcpy(rec->request_hash, (uint8_t *)v.mv_data + 8, CB_HASH_LEN);
 	return 0;
 }
@@ -304,15 +304,15 @@ cb_batch_append(struct cb_batch *b, const char *id, cb_entry *e,
 	}
 	if (reqid != NULL) {
 		request_key(key, bc->c.no, reqid);
-		store_be_put(rec, e->index, 8);
+		cb_be_put(rec, e->index, 8);
 		memcpy(rec + 8, request_hash, CB_HASH_LEN);
 		rc = put_record(b, b->store->db.requests, key, sizeof(key),
 		    rec, sizeof(rec));
 		if (rc != 0)
 			goto out;
 	}
-	store_be_put(lkey, bc->c.no, 4);
-	store_be_put(lkey + 4, e->index, 8);
+	cb_be_put(lkey, bc->c.no, 4);
+	cb_be_put(lkey + 4, e->index, 8);
 	rc = put_record(b, b->store->db.leaves, lkey, sizeof(lkey), leaf, len);
 	if (rc == CB_EEXIST)
 		rc = CB_ECORRUPT; /* an index is never written twice */
@@ -339,7 +339,7 @@ dir_key(uint8_t *kb, uint32_t no, const void *key, size_t klen)
 {
 	if (klen == 0 || klen > DIR_KEY_MAX)
 		return 0;
-	store_be_put(kb, no, 4);
+	cb_be_put(kb, no, 4);
 	memcpy(kb + 4, key, klen);
 	return 4 + klen;
 }
@@ -459,8 +459,8 @@ sign_centre(struct cb_batch *b, struct batch_centre *bc)
 		return rc;
 	if ((rc = cb_checkpoint_sign(&cp, key, &bc->note, &bc->notelen)) != 0)
 		return rc;
-	store_be_put(ckey, bc->c.no, 4);
-	store_be_put(ckey + 4, cp.size, 8);
+	cb_be_put(ckey, bc->c.no, 4);
+	cb_be_put(ckey + 4, cp.size, 8);
 	if ((rc = put_record(b, b->store->db.checkpoints, ckey, sizeof(ckey),
 		 bc->note, bc->notelen)) != 0)
 		return rc == CB_EEXIST ? CB_ECORRUPT : rc;

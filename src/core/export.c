@@ -138,8 +138,8 @@ write_bundles(struct ectx *e, uint64_t size)
 		cb_tile_path(rel, CB_TILE_ENTRIES, n, w);
 		if (have_full(e, rel, w))
 			continue;
-		store_be_put(key, e->c.no, 4);
-		store_be_put(key + 4, first, 8);
+		cb_be_put(key, e->c.no, 4);
+		cb_be_put(key + 4, first, 8);
 		if ((rc = scan(e, e->store->db.leaves, key, sizeof(key), w,
 			 take_leaf, &off)) != 0 ||
 		    (rc = put_file(e, rel, e->buf, off, CB_FILE_NOSYNC)) != 0)
@@ -170,9 +170,9 @@ write_tiles(struct ectx *e, uint64_t size)
 			cb_tile_path(rel, (int)L, n, w);
 			if (have_full(e, rel, w))
 				continue;
-			store_be_put(key, e->c.no, 4);
+			cb_be_put(key, e->c.no, 4);
 			key[4] = (uint8_t)level;
-			store_be_put(key + 5, first, 8);
+			cb_be_put(key + 5, first, 8);
 			if ((rc = scan(e, e->store->db.hashes, key,
 				 sizeof(key), w, take_hash, &off)) != 0 ||
 			    (rc = put_file(e, rel, e->buf, off,

@@ -201,7 +201,7 @@ centre_parse(const MDB_val *v, struct store_centre *c)
 	olen = p[4 + CB_ED25519_PUBLIC_LEN];
 	if (v->mv_size != CENTRE_REC_MIN + olen)
 		return CB_ECORRUPT;
-	c->no = (uint32_t)store_be_get(p, 4);
+	c->no = (uint32_t)cb_be_get(p, 4);
 	memcpy(c->log_pub, p + 4, CB_ED25519_PUBLIC_LEN);
 	memcpy(c->origin, p + CENTRE_REC_MIN, olen);
 	c->origin[olen] = '\0';
@@ -227,16 +227,16 @@ store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
 	memcpy(c->id, id, k.mv_size + 1);
 	if ((rc = centre_parse(&v, c)) != 0)
 		return rc;
-	store_be_put(nokey, c->no, 4);
+	cb_be_put(nokey, c->no, 4);
 	k.mv_data = nokey;
 	k.mv_size = sizeof(nokey);
 	if ((rc = mdb_get(txn, store->db.meta, &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? CB_ECORRUPT : store_mdb_code(rc);
 	if (v.mv_size != META_LEN)
 		return CB_ECORRUPT;
-	c->size = store_be_get(v.mv_data, 8);
+	c->size = cb_be_get(v.mv_data, 8);
 	memcpy(c->last_leaf_hash, (uint8_t *)v.mv_data + 8, CB_HASH_LEN);
-	c->signed_size = store_be_get((uint8_t *)v.mv_data + 8 + CB_HASH_LEN,
+	c->signed_size = cb_be_get((uint8_t *)v.mv_data + 8 + CB_HASH_LEN,
 	    8);
 	return 0;
 }
@@ -249,10 +249,10 @@ store_meta_put(struct cb_store *store, MDB_txn *txn,
 	uint8_t key[4], val[META_LEN];
 	MDB_val k = {sizeof(key), key}, v = {sizeof(val), val};
 
-	store_be_put(key, c->no, 4);
-	store_be_put(val, c->size, 8);
+	cb_be_put(key, c->no, 4);
+	cb_be_put(val, c->size, 8);
 	memcpy(val + 8, c->last_leaf_hash, CB_HASH_LEN);
-	store_be_put(val + 8 + CB_HASH_LEN, c->signed_size, 8);
+	cb_be_put(val + 8 + CB_HASH_LEN, c->signed_size, 8);
 	return store_mdb_code(mdb_put(txn, store->db.meta, &k, &v, 0));
 }
 
@@ -288,7 +288,7 @@ store_centre_put(struct cb_store *store, MDB_txn *txn, const char *id,
 	if ((rc = mdb_stat(txn, store->db.centres, &st)) != 0)
 		return store_mdb_code(rc);
 	c.no = (uint32_t)st.ms_entries + 1;
-	store_be_put(rec, c.no, 4);
+	cb_be_put(rec, c.no, 4);
 	memcpy(rec + 4, log_pub, CB_ED25519_PUBLIC_LEN);
 	rec[4 + CB_ED25519_PUBLIC_LEN] = (uint8_t)olen;
 	memcpy(rec + CENTRE_REC_MIN, origin, olen);
@@ -448,8 +448,8 @@ cb_store_vkey(struct cb_store *store, const char *id, struct cb_vkey *vk)
 static void
 leaf_key(uint8_t key[12], uint32_t no, uint64_t index)
 {
-	store_be_put(key, no, 4);
-	store_be_put(key + 4, index, 8);
+	cb_be_put(key, no, 4);
+	cb_be_put(key + 4, index, 8);
 }
 
 /* cb_store_leaf copies one leaf out. */
@@ -507,8 +507,8 @@ cb_store_leaves(struct cb_store *store, const char *id, uint64_t start,
 	leaf_key(key, c.no, start);
 	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	for (uint64_t i = start; mrc == 0; i++) {
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != c.no ||
-		    store_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no ||
+		    cb_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
 			rc = CB_ECORRUPT;
 			break;
 		}
@@ -553,9 +553,9 @@ store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
 	mdb_cursor_close(cur);
 	if (rc != 0)
 		return store_mdb_code(rc);
-	if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != no)
+	if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != no)
 		return CB_ENOTFOUND;
-	*size = store_be_get((uint8_t *)k.mv_data + 4, 8);
+	*size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
 	return 0;
 }
 
@@ -611,10 +611,10 @@ cb_store_checkpoint_covering(struct cb_store *store, const char *id,
 		goto out;
 	leaf_key(key, c.no, index + 1);
 	rc = store_mdb_code(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
-	if (rc == 0 && (k.mv_size != 12 || store_be_get(k.mv_data, 4) != c.no))
+	if (rc == 0 && (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no))
 		rc = CB_ENOTFOUND;
 	if (rc == 0) {
-		*size = store_be_get((uint8_t *)k.mv_data + 4, 8);
+		*size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
 		copy_note(&v, note, len);
 	}
 out:
@@ -645,9 +645,9 @@ cb_store_checkpoints(struct cb_store *store, const char *id,
 	leaf_key(key, c.no, 0);
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != c.no)
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no)
 			break;
-		rc = fn(ctx, store_be_get((uint8_t *)k.mv_data + 4, 8),
+		rc = fn(ctx, cb_be_get((uint8_t *)k.mv_data + 4, 8),
 		    v.mv_data, v.mv_size);
 		if (rc != 0)
 			goto out;
@@ -669,9 +669,9 @@ io_get(void *vctx, unsigned level, uint64_t index, uint8_t hash[CB_HASH_LEN])
 	MDB_val k = {sizeof(key), key}, v;
 	int rc;
 
-	store_be_put(key, ctx->no, 4);
+	cb_be_put(key, ctx->no, 4);
 	key[4] = (uint8_t)level;
-	store_be_put(key + 5, index, 8);
+	cb_be_put(key + 5, index, 8);
 	if ((rc = mdb_get(ctx->txn, ctx->store->db.hashes, &k, &v)) != 0)
 		return store_mdb_code(rc);
 	if (v.mv_size != CB_HASH_LEN)
@@ -691,9 +691,9 @@ io_put(void *vctx, unsigned level, uint64_t index,
 	MDB_val v = {CB_HASH_LEN, (void *)(uintptr_t)hash};
 	int rc;
 
-	store_be_put(key, ctx->no, 4);
+	cb_be_put(key, ctx->no, 4);
 	key[4] = (uint8_t)level;
-	store_be_put(key + 5, index, 8);
+	cb_be_put(key + 5, index, 8);
 	rc = mdb_put(ctx->txn, ctx->store->db.hashes, &k, &v, MDB_NOOVERWRITE);
 	return rc == MDB_KEYEXIST ? CB_ECORRUPT : store_mdb_code(rc);
 }
@@ -811,14 +811,14 @@ cb_store_request(struct cb_store *store, const char *id,
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
 	if ((rc = store_centre_load(store, txn, id, &c)) == 0) {
-		store_be_put(key, c.no, 4);
+		cb_be_put(key, c.no, 4);
 		memcpy(key + 4, reqid, CB_REQUEST_ID_LEN);
 		rc = store_mdb_code(mdb_get(txn, store->db.requests, &k, &v));
 	}
 	if (rc == 0 && v.mv_size != REQ_REC_LEN)
 		rc = CB_ECORRUPT;
 	if (rc == 0) {
-		rec->index = store_be_get(v.mv_data, 8);
+		rec->index = cb_be_get(v.mv_data, 8);
 		memcpy(rec->request_hash, (uint8_t *)v.mv_data + 8,
 		    CB_HASH_LEN);
 	}
@@ -840,7 +840,7 @@ store_dir_get(struct cb_store *store, MDB_txn *txn, const char *id,
 		return CB_EINVAL;
 	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
 		return rc;
-	store_be_put(kb, c.no, 4);
+	cb_be_put(kb, c.no, 4);
 	memcpy(kb + 4, key, klen);
 	if ((rc = store_mdb_code(mdb_get(txn, store->db.directory, &k,
 		 &v))) != 0)

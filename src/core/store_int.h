@@ -23,6 +23,7 @@
 
 #include <lmdb.h>
 
+#include "carebank/codec.h"
 #include "carebank/store.h"
 
 #define CENTRE_REC_MIN (4 + CB_ED25519_PUBLIC_LEN + 1)
@@ -62,25 +63,6 @@ struct store_centre {
 	uint8_t last_leaf_hash[CB_HASH_LEN];
 	uint64_t signed_size;
 };
-
-/* store_be_put writes the low n bytes of v big-endian at p. */
-static inline void
-store_be_put(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-/* store_be_get reads n bytes big-endian at p. */
-static inline uint64_t
-store_be_get(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* store_mdb_code translates an LMDB or errno code into a cb_err code. */
 int store_mdb_code(int rc);

@@ -44,16 +44,16 @@ load_checkpoints(struct vctx *v)
 		    "the origin %s is not a valid key name", v->c.origin);
 	if ((mrc = mdb_cursor_open(v->txn, v->store->db.checkpoints, &cur)))
 		return store_mdb_code(mrc);
-	store_be_put(key, v->c.no, 4);
-	store_be_put(key + 4, 0, 8);
+	cb_be_put(key, v->c.no, 4);
+	cb_be_put(key + 4, 0, 8);
 	for (mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
 		struct cb_checkpoint cp;
 		uint64_t size;
 
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != v->c.no)
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != v->c.no)
 			break;
-		size = store_be_get((uint8_t *)k.mv_data + 4, 8);
+		size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
 		snprintf(where, sizeof(where), "checkpoint %llu",
 		    (unsigned long long)size);
 		if ((rc = cb_checkpoint_open(val.mv_data, val.mv_size, &vk,
@@ -168,20 +168,20 @@ walk_leaves(struct vctx *v)
 
 	if ((mrc = mdb_cursor_open(v->txn, v->store->db.leaves, &cur)) != 0)
 		return store_mdb_code(mrc);
-	store_be_put(key, v->c.no, 4);
-	store_be_put(key + 4, 0, 8);
+	cb_be_put(key, v->c.no, 4);
+	cb_be_put(key + 4, 0, 8);
 	for (mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT), i++) {
 		char where[48];
 
-		if (k.mv_size != 12 || store_be_get(k.mv_data, 4) != v->c.no)
+		if (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != v->c.no)
 			break;
-		if (store_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
+		if (cb_be_get((uint8_t *)k.mv_data + 4, 8) != i) {
 			snprintf(where, sizeof(where), "entry %llu",
 			    (unsigned long long)i);
 			rc = cb_report_fail(v->r, CB_ECORRUPT, i, where,
 			    "the log has a gap: the next stored index is %llu",
-			    (unsigned long long)store_be_get(
+			    (unsigned long long)cb_be_get(
 				(uint8_t *)k.mv_data + 4, 8));
 			break;
 		}

@@ -49,7 +49,7 @@ make_key(uint8_t *kb, uint32_t no, const void *key, size_t klen)
 {
 	if (klen > VIEW_KEY_MAX)
 		return 0;
-	store_be_put(kb, no, 4);
+	cb_be_put(kb, no, 4);
 	if (klen)
 		memcpy(kb + 4, key, klen);
 	return 4 + klen;

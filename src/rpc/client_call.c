@@ -87,7 +87,7 @@ rpcc_call_new(struct rpcc_conn *c, const struct rpcc_request *req,
 	rc = rpcc_h2_submit(c, call, req->method, &md);
 	rpc_md_clear(&md);
 	if (rc != 0) {
-		free(call->req);
+		cb_freezero(call->req, call->reqlen);
 		free(call);
 		return rc;
 	}
@@ -117,7 +117,8 @@ rpcc_call_free(struct rpcc_call *call)
 		free(m);
 	}
 	free(call->cur);
-	free(call->req);
+	/* A request can hold a secret (a kiosk's Identify carries a PIN). */
+	cb_freezero(call->req, call->reqlen);
 	block_clear(&call->blk);
 	rpc_md_clear(&call->headers);
 	rpc_md_clear(&call->trailer_md);

@@ -95,6 +95,17 @@ class Key:
     def sign(self, data):
         return self.priv.sign(data)
 
+    def save(self, path):
+        """Writes the private key as a PKCS#8 PEM file only its owner may
+        read (a new file: an existing one is an error). Returns path."""
+        pem = self.priv.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return path
+
 
 def call_message(method, time_ms, request):
     """The bytes an actor signs (include/carebank/call.h)."""

@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 
-from cryptography.hazmat.primitives import serialization
 
 import cbclient as cb
 import test_scenario
@@ -30,15 +29,6 @@ def audit(*args):
     return r.returncode, r.stdout + r.stderr
 
 
-def key_file(path, key):
-    pem = key.priv.private_bytes(serialization.Encoding.PEM,
-                                 serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    return path
-
 
 def files_of(d):
     out = []
@@ -50,7 +40,7 @@ def files_of(d):
 
 def check_exports(s, keys, work):
     local, remote = os.path.join(work, "local"), os.path.join(work, "remote")
-    akey = key_file(os.path.join(work, "auditor.pem"), keys["auditor"])
+    akey = keys["auditor"].save(os.path.join(work, "auditor.pem"))
     rc, out = audit("export", "--data", s.data, "--centre", s.centre,
                     "--out", local)
     eq(rc, 0, "export --data: " + out)
@@ -63,7 +53,7 @@ def check_exports(s, keys, work):
                 open(os.path.join(remote, f), "rb") as b:
             eq(a.read(), b.read(), "%s is the same in both exports" % f)
     # A kiosk key may not export through the Audit service.
-    kkey = key_file(os.path.join(work, "kiosk.pem"), keys["kiosk"])
+    kkey = keys["kiosk"].save(os.path.join(work, "kiosk.pem"))
     rc, out = audit("export", "--server", "127.0.0.1:%d" % s.port,
                     "--key", kkey, "--centre", s.centre, "--out",
                     os.path.join(work, "denied"))

@@ -86,8 +86,8 @@ fetch(struct cbt *c, struct cb_tiles_builder *b, uint64_t from, uint64_t to)
 int
 audit_export_server(const struct audit_args *a)
 {
-	struct cbt_opts o = {a->server, a->key, a->centre, a->ca, NULL, NULL,
-	    0};
+	struct cbt_opts o = {.server = a->server, .key = a->key,
+	    .centre = a->centre, .ca = a->ca};
 	Carebank__V1__CentreRequest r = CAREBANK__V1__CENTRE_REQUEST__INIT;
 	Carebank__V1__CheckpointReply *cp = NULL;
 	struct cb_tiles_builder *b = NULL;
@@ -102,6 +102,7 @@ audit_export_server(const struct audit_args *a)
 	if (cbt_settings(&o, err, sizeof(err)) != 0 ||
 	    cbt_open(&o, &c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "carebank-audit: %s\n", err);
+		cbt_opts_free(&o);
 		return 1;
 	}
 	r.centre = (char *)(uintptr_t)cbt_centre(c);
@@ -152,5 +153,6 @@ out:
 	cb_tiles_build_free(b);
 	carebank__v1__checkpoint_reply__free_unpacked(cp, NULL);
 	cbt_close(c);
+	cbt_opts_free(&o);
 	return status;
 }

@@ -16,14 +16,20 @@
 #include "client.h"
 
 #define CONFIG_MAX 8192
+#define VKEY_FILE_MAX 4096
 #define DEFAULT_TIMEOUT_MS 30000
 
 struct cbt {
-	struct rpcc_conn *conn;
+	struct rpcc_conn *conn; /* NULL until connected, or after a failure */
 	struct cb_key *key;
 	uint8_t kid[CB_KEY_ID_LEN];
 	char centre[64];
-	unsigned timeout_ms;
+	struct cb_vkey vkey;
+	int has_vkey;
+	unsigned timeout_ms, connect_timeout_ms;
+	char host[256];
+	uint16_t port;
+	char *server, *ca, *cert, *cert_key; /* copies, for reconnecting */
 };
 
 /* env_or keeps a value, or takes it from the environment. */
@@ -63,9 +69,13 @@ apply_line(struct cbt_opts *o, char *line)
 		{"ca", offsetof(struct cbt_opts, ca)},
 		{"cert", offsetof(struct cbt_opts, cert)},
 		{"cert-key", offsetof(struct cbt_opts, cert_key)},
+		{"vkey", offsetof(struct cbt_opts, vkey)},
 	};
 	char *eq = strchr(line, '='), *k = line, *v, *e;
 
+	_Static_assert(sizeof(keys) / sizeof(keys[0]) <=
+		sizeof(o->owned) / sizeof(o->owned[0]),
+	    "a config value per key fits in owned");
 	if (eq == NULL)
 		return -1;
 	*eq = '\0';
@@ -85,11 +95,11 @@ apply_line(struct cbt_opts *o, char *line)
 
 		if (strcmp(k, keys[i].name) == 0) {
 			if (*f == NULL)
-				*f = cb_xstrdup(v);
+				*f = o->owned[i] = cb_xstrdup(v);
 			return 0;
 		}
 	}
-	return -1;
+	return o->extra != NULL ? o->extra(o->extra_arg, k, v) : -1;
 }
 
 /* cbt_settings completes o from the environment and the config file. */
@@ -107,6 +117,7 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 	env_or(&o->ca, "CAREBANK_CA");
 	env_or(&o->cert, "CAREBANK_CERT");
 	env_or(&o->cert_key, "CAREBANK_CERT_KEY");
+	env_or(&o->vkey, "CAREBANK_VKEY");
 	if ((path = config_path()) == NULL)
 		return 0;
 	rc = cb_file_read(path, CONFIG_MAX, &buf, &len);
@@ -129,9 +140,9 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 		if (strspn(line, " \t\r") == strlen(line))
 			continue;
 		if (apply_line(o, line) != 0) {
-			snprintf(err, errlen, "%s:%d: expected server, key, "
-					      "centre, ca, cert or cert-key = "
-					      "value",
+			snprintf(err, errlen, "%s:%d: expected a known setting "
+					      "(server, key, centre, ca, cert, "
+					      "cert-key, vkey, ...) = value",
 			    path, n);
 			free(buf);
 			free(path);
@@ -141,6 +152,16 @@ cbt_settings(struct cbt_opts *o, char *err, size_t errlen)
 	free(buf);
 	free(path);
 	return 0;
+}
+
+/* cbt_opts_free frees what the config file gave. */
+void
+cbt_opts_free(struct cbt_opts *o)
+{
+	for (size_t i = 0; i < sizeof(o->owned) / sizeof(o->owned[0]); i++) {
+		free(o->owned[i]);
+		o->owned[i] = NULL;
+	}
 }
 
 /* split_addr splits HOST:PORT or [V6]:PORT. */
@@ -176,16 +197,19 @@ split_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
 	return 0;
 }
 
-/* cbt_open loads the key and connects to the server. */
+/* dup_or_null copies an optional string. */
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? cb_xstrdup(s) : NULL;
+}
+
+/* cbt_open loads the key and, unless lazy, connects to the server. */
 int
 cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
     size_t errlen)
 {
-	struct rpcc_tls tls = {o->ca, o->cert, o->cert_key, NULL};
-	struct rpcc_options ro;
 	struct cbt *c;
-	char host[256], why[256] = "";
-	uint16_t port;
 	int rc;
 
 	if (o->server == NULL || o->key == NULL || o->centre == NULL) {
@@ -199,14 +223,23 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 					"CENTRE");
 		return -1;
 	}
-	if (split_addr(o->server, host, sizeof(host), &port) != 0) {
+	c = cb_xcalloc(1, sizeof(*c));
+	if (split_addr(o->server, c->host, sizeof(c->host), &c->port) != 0) {
 		snprintf(err, errlen, "server \"%s\" is not HOST:PORT",
 		    o->server);
+		free(c);
 		return -1;
 	}
-	c = cb_xcalloc(1, sizeof(*c));
 	snprintf(c->centre, sizeof(c->centre), "%s", o->centre);
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->connect_timeout_ms = o->connect_timeout_ms;
+	if (o->vkey != NULL) {
+		if (cbt_vkey_read(o->vkey, &c->vkey, err, errlen) != 0) {
+			free(c);
+			return -1;
+		}
+		c->has_vkey = 1;
+	}
 	if ((rc = cb_key_load(o->key, &c->key)) != 0) {
 		snprintf(err, errlen, "key %s: %s%s", o->key, cb_strerror(rc),
 		    rc == CB_EPERM ? " (only its owner may read it: chmod 600)" :
@@ -215,18 +248,53 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 		return -1;
 	}
 	cb_key_id(c->key, c->kid);
-	rpcc_options_init(&ro);
-	ro.errbuf = why;
-	ro.errbuf_size = sizeof(why);
-	if ((rc = rpcc_conn_open_opts(host, port, o->ca ? &tls : NULL, &ro,
-		 &c->conn)) != 0) {
-		snprintf(err, errlen, "cannot reach %s: %s", o->server,
-		    why[0] ? why : rpcc_strerror(rc));
-		cb_key_free(c->key);
-		free(c);
+	c->server = cb_xstrdup(o->server);
+	c->ca = dup_or_null(o->ca);
+	c->cert = dup_or_null(o->cert);
+	c->cert_key = dup_or_null(o->cert_key);
+	if (!o->lazy && cbt_connect(c, err, errlen) != 0) {
+		cbt_close(c);
 		return -1;
 	}
 	*out = c;
+	return 0;
+}
+
+/* drop closes a failed connection so the next call opens another. */
+static void
+drop(struct cbt *c)
+{
+	rpcc_conn_close(c->conn);
+	c->conn = NULL;
+}
+
+/* cbt_connect opens a connection unless a healthy one is open. */
+int
+cbt_connect(struct cbt *c, char *err, size_t errlen)
+{
+	struct rpcc_tls tls = {c->ca, c->cert, c->cert_key, NULL};
+	struct rpcc_options ro;
+	char why[256] = "";
+	int rc;
+
+	/* A pump without waiting notices a server that has gone away. */
+	if (c->conn != NULL &&
+	    (rpcc_pump(c->conn, 0) < 0 || rpcc_conn_error(c->conn) != NULL))
+		drop(c);
+	if (c->conn != NULL)
+		return 0;
+	rpcc_options_init(&ro);
+	ro.errbuf = why;
+	ro.errbuf_size = sizeof(why);
+	if (c->connect_timeout_ms != 0)
+		ro.connect_timeout_ms = c->connect_timeout_ms;
+	if ((rc = rpcc_conn_open_opts(c->host, c->port, c->ca ? &tls : NULL,
+		 &ro, &c->conn)) != 0) {
+		c->conn = NULL;
+		snprintf(err, errlen, "cannot reach %s: %s", c->server,
+		    why[0] ? why : rpcc_strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -238,6 +306,10 @@ cbt_close(struct cbt *c)
 		return;
 	rpcc_conn_close(c->conn);
 	cb_key_free(c->key);
+	free(c->server);
+	free(c->ca);
+	free(c->cert);
+	free(c->cert_key);
 	free(c);
 }
 
@@ -253,6 +325,44 @@ const struct cb_key *
 cbt_key(const struct cbt *c)
 {
 	return c->key;
+}
+
+/* cbt_vkey returns the pinned verifier key, if one was given. */
+const struct cb_vkey *
+cbt_vkey(const struct cbt *c)
+{
+	return c->has_vkey ? &c->vkey : NULL;
+}
+
+/* cbt_vkey_read reads a verifier key line, or a file holding one. */
+int
+cbt_vkey_read(const char *arg, struct cb_vkey *vk, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (cb_vkey_parse(arg, strlen(arg), vk) == 0)
+		return 0;
+	if ((rc = cb_file_read(arg, VKEY_FILE_MAX, &buf, &len)) != 0) {
+		snprintf(err, errlen, "verifier key %s is neither a key line "
+				      "(name+hex8+base64) nor a readable file "
+				      "(%s)",
+		    arg, cb_strerror(rc));
+		return -1;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	rc = cb_vkey_parse((const char *)buf, len, vk);
+	free(buf);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s does not hold a verifier key line "
+				      "(name+hex8+base64, as carebankd init "
+				      "printed it)",
+		    arg);
+		return -1;
+	}
+	return 0;
 }
 
 /* now_ms reads the wall clock. */
@@ -304,7 +414,7 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 	struct rpcc_result res = {0};
 	struct signed_md s;
 	const struct rpc_md *ref;
-	int rc;
+	int rc = RPCC_ECLOSED;
 
 	memset(r, 0, sizeof(*r));
 	if ((rc = sign(c, method, req, len, &s)) != 0) {
@@ -314,15 +424,28 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 		return r->status;
 	}
 	rq.md = s.md;
-	rc = rpcc_unary(c->conn, &rq, &res);
-	if (rc < 0) {
-		r->status = 14; /* UNAVAILABLE: no call could start */
+	/* A call that could not start sent nothing: one more try on a new
+	 * connection is safe. */
+	for (int tries = 0; tries < 2; tries++) {
+		if (cbt_connect(c, r->message, sizeof(r->message)) != 0) {
+			r->status = 14; /* UNAVAILABLE */
+			return r->status;
+		}
+		rpcc_result_free(&res);
+		if ((rc = rpcc_unary(c->conn, &rq, &res)) >= 0)
+			break;
 		snprintf(r->message, sizeof(r->message), "%s",
 		    rpcc_conn_error(c->conn) ? rpcc_conn_error(c->conn) :
 					       rpcc_strerror(rc));
+		drop(c);
+	}
+	if (rc < 0) {
+		r->status = 14; /* UNAVAILABLE: no call could start */
 		rpcc_result_free(&res);
 		return r->status;
 	}
+	if (res.error == RPCC_ECLOSED || rpcc_conn_error(c->conn) != NULL)
+		drop(c);
 	r->status = res.status;
 	snprintf(r->message, sizeof(r->message), "%s", res.message);
 	ref = rpcc_md_find(res.trailers, res.ntrailers, "carebank-refusal");
@@ -338,9 +461,9 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 	return r->status;
 }
 
-/* pack serializes a request into a new buffer. */
-static uint8_t *
-pack(const ProtobufCMessage *req, size_t *len)
+/* cbt_pack serializes a message into a new buffer. */
+uint8_t *
+cbt_pack(const ProtobufCMessage *req, size_t *len)
 {
 	uint8_t *buf;
 
@@ -356,7 +479,7 @@ cbt_call(struct cbt *c, const char *method, const ProtobufCMessage *req,
     struct cbt_reply *r)
 {
 	size_t len;
-	uint8_t *buf = pack(req, &len);
+	uint8_t *buf = cbt_pack(req, &len);
 	int rc = cbt_call_bytes(c, method, buf, len, r);
 
 	free(buf);
@@ -370,11 +493,14 @@ cbt_stream_start(struct cbt *c, const char *method,
 {
 	struct rpcc_request rq = {method, NULL, 0, NULL, 4, 0};
 	struct signed_md s;
+	char why[256];
 	size_t len;
-	uint8_t *buf = pack(req, &len);
+	uint8_t *buf = cbt_pack(req, &len);
 	int rc;
 
-	if ((rc = sign(c, method, buf, len, &s)) == 0) {
+	if (cbt_connect(c, why, sizeof(why)) != 0)
+		rc = RPCC_ECLOSED;
+	else if ((rc = sign(c, method, buf, len, &s)) == 0) {
 		rq.msg = buf;
 		rq.len = len;
 		rq.md = s.md;

@@ -8,20 +8,23 @@
 #ifndef CAREBANK_TOOL_CLIENT_H
 #define CAREBANK_TOOL_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "carebank/note.h"
 #include "carebank/rpc_client.h"
 #include "carebank/sign.h"
 
 /*
  * Where and as whom to connect. Unset fields come from the environment
  * (CAREBANK_SERVER, CAREBANK_KEY, CAREBANK_CENTRE, CAREBANK_CA,
- * CAREBANK_CERT, CAREBANK_CERT_KEY) and then from the config file
- * ($CAREBANK_CONFIG, else $HOME/.config/carebank/client.conf) of
- * "key = value" lines: server, key, centre, ca, cert, cert-key.
+ * CAREBANK_CERT, CAREBANK_CERT_KEY, CAREBANK_VKEY) and then from the config
+ * file ($CAREBANK_CONFIG, else $HOME/.config/carebank/client.conf) of
+ * "key = value" lines: server, key, centre, ca, cert, cert-key, vkey, and
+ * any key the program's extra function takes.
  */
 struct cbt_opts {
 	const char *server;   /* HOST:PORT or [V6]:PORT */
@@ -30,7 +33,19 @@ struct cbt_opts {
 	const char *ca;       /* CA for TLS; unset: cleartext h2c */
 	const char *cert;     /* client certificate (mutual TLS) */
 	const char *cert_key;
+	const char *vkey;     /* the centre's pinned verifier key: the line
+				 carebankd init printed, or a file of it */
 	unsigned timeout_ms;  /* per call; 0: 30 s */
+	char *owned[8];       /* what cbt_settings read from the config file */
+	unsigned connect_timeout_ms; /* 0: 10 s */
+	bool lazy;            /* connect at the first call, not in cbt_open */
+	/*
+	 * A program's own config file keys: extra is called for a key the
+	 * library does not know, and returns 0 if it took the value, -1 if
+	 * the key is unknown. The value lives only during the call.
+	 */
+	int (*extra)(void *arg, const char *key, const char *value);
+	void *extra_arg;
 };
 
 struct cbt;
@@ -46,18 +61,30 @@ struct cbt_reply {
 
 /*
  * cbt_settings fills what o lacks from the environment and the config file
- * (strings it finds are kept until exit). Returns 0, or -1 with a sentence
- * in err (an unreadable config file, a bad line).
+ * (strings from the file are o's to free, with cbt_opts_free). Returns 0,
+ * or -1 with a sentence in err (an unreadable config file, a bad line).
  */
 int cbt_settings(struct cbt_opts *o, char *err, size_t errlen);
 
+/* cbt_opts_free frees the strings cbt_settings read into o. */
+void cbt_opts_free(struct cbt_opts *o);
+
 /*
- * cbt_open loads the key and connects. Returns 0, or -1 with a sentence in
- * err saying what to do (no server set, key unreadable or too open,
+ * cbt_open loads the key and connects (with o->lazy, it only checks the
+ * address and loads the key). Returns 0, or -1 with a sentence in err
+ * saying what to do (no server set, key unreadable or too open,
  * connection refused, TLS failed).
  */
 int cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
     size_t errlen);
+
+/*
+ * cbt_connect makes sure c has a healthy connection, opening a new one when
+ * it has none or the old one failed (the server went away). Calls do this
+ * themselves; a program that runs for long uses it to see whether the
+ * server can be reached. Returns 0, or -1 with why in err.
+ */
+int cbt_connect(struct cbt *c, char *err, size_t errlen);
 
 /* cbt_close closes the connection and wipes the key; NULL is allowed. */
 void cbt_close(struct cbt *c);
@@ -68,9 +95,29 @@ const char *cbt_centre(const struct cbt *c);
 /* cbt_key returns the caller's key (owned by c). */
 const struct cb_key *cbt_key(const struct cbt *c);
 
+/* cbt_vkey returns the pinned verifier key (owned by c), or NULL if none. */
+const struct cb_vkey *cbt_vkey(const struct cbt *c);
+
 /*
- * cbt_call signs req for method, sends it and waits. Returns the gRPC
- * status (also in r->status); r is always filled: free r->body.
+ * cbt_vkey_read reads a verifier key given as its line (name+hex8+base64)
+ * or as a file holding that line. Returns 0, or -1 with a sentence in err.
+ */
+int cbt_vkey_read(const char *arg, struct cb_vkey *vk, char *err,
+    size_t errlen);
+
+/*
+ * cbt_pack serializes a message into a new buffer (*len bytes; at least one
+ * byte is allocated) that the caller frees, wiping it first if it may hold
+ * a secret.
+ */
+uint8_t *cbt_pack(const ProtobufCMessage *m, size_t *len);
+
+/*
+ * cbt_call signs req for method, sends it and waits, connecting first if
+ * needed. A call that could not start on a connection that has failed is
+ * tried once more on a new one (nothing was sent). When the server cannot
+ * be reached the status is UNAVAILABLE (14). Returns the gRPC status (also
+ * in r->status); r is always filled: free r->body.
  */
 int cbt_call(struct cbt *c, const char *method, const ProtobufCMessage *req,
     struct cbt_reply *r);
@@ -81,6 +128,9 @@ int cbt_call(struct cbt *c, const char *method, const ProtobufCMessage *req,
  */
 int cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, struct cbt_reply *r);
+
+/* cbt_pack serializes a message into a new buffer (*len bytes; free it). */
+uint8_t *cbt_pack(const ProtobufCMessage *m, size_t *len);
 
 /*
  * cbt_stream_start starts a signed server-streaming call; read it with

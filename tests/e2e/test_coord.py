@@ -1,0 +1,826 @@
+#!/usr/bin/python3
+"""carebank, the coordinator's client, end to end: the real binary (its
+path in $COORD_BIN) against a real carebankd on 127.0.0.1 port 0.
+
+  e2e.coord_day       a centre's week through the command line: families,
+                      adults with PINs, children, pickup lists, a room, the
+                      roster, swaps, the door from the desk, cash, supplies,
+                      a reversal, the settlement's dry run and run, a
+                      forgotten session closed; every report as a table
+                      (exactly), JSON (its numbers) and CSV (parsed)
+  e2e.coord_keys      key enrol (a key file 0600, or a public key) and
+                      revoke; a revoked key is refused; a refused enrolment
+                      leaves no key file
+  e2e.coord_pin       a PIN from stdin or a terminal (no echo) reaches the
+                      directory (the kiosk identifies with it) and never
+                      appears in argv, the output or the server's log
+  e2e.coord_usage     --help for the program and every command (exit 0);
+                      bad usage (exit 2) says what was wrong
+  e2e.coord_errors    refusals, an unreachable server, an unknown key, a
+                      key file too open, a receipt that does not verify
+                      against the pinned key: exit 1 and what to do; the
+                      config file stands in for flags
+  e2e.coord_retry     a write whose answer is lost is sent again with the
+                      same request id and made once
+"""
+import csv
+import io
+import json
+import os
+import pty
+import re
+import select
+import stat
+import subprocess
+import time
+
+import cbclient as cb
+from cbclient import K, check, eq
+
+BIN = os.environ.get("COORD_BIN", "")
+OFFSET = 480 * 60000   # the default policy's UTC offset, in ms
+
+
+def local(ms, fmt="%Y-%m-%d %H:%M"):
+    """A time as the centre writes it (UTC+8)."""
+    return time.strftime(fmt, time.gmtime((ms + OFFSET) // 1000))
+
+
+class Coord:
+    """Runs the carebank binary as the centre's coordinator."""
+
+    def __init__(self, s, vkey=True):
+        self.s = s
+        self.dir = os.path.join(s.dir, "coord")
+        os.makedirs(self.dir, exist_ok=True)
+        self.key = os.path.join(s.data, "keys", s.centre + ".coordinator.pem")
+        self.vkey = os.path.join(s.data, s.centre + ".vkey")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.dir,
+            "CAREBANK_CONFIG": os.path.join(self.dir, "none.conf"),
+            "CAREBANK_SERVER": "127.0.0.1:%d" % s.port,
+            "CAREBANK_KEY": self.key,
+            "CAREBANK_CENTRE": s.centre,
+            "ASAN_OPTIONS": "detect_leaks=1",
+        }
+        if vkey:
+            self.env["CAREBANK_VKEY"] = self.vkey
+        self.runs = []
+
+    def run(self, *args, stdin="", env=None, code=None):
+        """Runs carebank ARGS; checks the exit status when code is set."""
+        e = dict(self.env)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        # Bytes, decoded here: text mode would turn CSV's CRLF into LF.
+        r = subprocess.run([BIN] + list(args), input=stdin.encode(), env=e,
+                           capture_output=True, timeout=120, cwd=self.dir)
+        r.stdout = r.stdout.decode()
+        r.stderr = r.stderr.decode()
+        self.runs.append(r)
+        if code is not None and r.returncode != code:
+            raise cb.Failure("carebank %s: exit %d, want %d\nstdout:\n%s"
+                             "stderr:\n%s" % (" ".join(args), r.returncode,
+                                              code, r.stdout, r.stderr))
+        check("AddressSanitizer" not in r.stderr and
+              "runtime error" not in r.stderr,
+              "sanitizer report from carebank %s:\n%s" % (args, r.stderr))
+        return r
+
+    def ok(self, *args, **kw):
+        """A command that must succeed; a write must verify its receipt."""
+        r = self.run(*args, code=0, **kw)
+        if re.search(r"^entry \d+; receipt", r.stdout, re.M):
+            check(re.search(r"^entry \d+; receipt verified: included in "
+                            r"the log of \d+ entries, checkpoint signed by "
+                            r"carebank\.example\.org/huada$", r.stdout,
+                            re.M), "receipt line: %r" % r.stdout)
+        return r.stdout
+
+    def new(self, *args, **kw):
+        """A write that makes a record: returns the id it printed (-q)."""
+        out = self.run(*args, "-q", code=0, **kw).stdout.strip()
+        check(re.fullmatch(r"[facrsw]\d+|[0-9a-f]{16}", out),
+              "carebank %s -q printed %r" % (args, out))
+        return out
+
+    def refused(self, *args, code=1, words=(), **kw):
+        """A command that must fail with code, saying words on stderr."""
+        r = self.run(*args, code=code, **kw)
+        eq(r.stdout, "", "nothing on stdout when carebank %s fails" %
+           " ".join(args))
+        for w in words:
+            check(w in r.stderr, "carebank %s: %r not in %r" %
+                  (" ".join(args), w, r.stderr))
+        return r.stderr
+
+
+def server():
+    s = cb.Server(centre="huada", origin="carebank.example.org/huada")
+    return s.start()
+
+
+def csv_rows(text):
+    """Parses CSV output into a list of dicts (RFC 4180, CRLF lines)."""
+    check(text.endswith("\r\n"), "CSV lines end in CRLF")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+# The centre's week.
+
+def enrol(c):
+    """Three families with an adult (PIN by stdin) and a child each, the
+    pickup lists and a room; returns the ids."""
+    ids = {"fam": {}, "adult": {}, "child": {}}
+    names = {"A": "Wang", "B": "李", "C": "Chen"}
+    for n in "ABC":
+        ids["fam"][n] = c.new("family", "add", "--name", names[n])
+    for i, n in enumerate("ABC"):
+        ids["adult"][n] = c.new("adult", "add", "--family", ids["fam"][n],
+                                "--guardian", "--name", names[n] + " parent",
+                                "--card", "CARD-" + n, "--pin",
+                                stdin="24%d8\n" % i)
+        ids["child"][n] = c.new("child", "add", "--family", ids["fam"][n],
+                                "--name", names[n] + " child")
+        out = c.ok("pickup", "set", ids["child"][n], "--authorised",
+                   ids["adult"][n])
+        check(out.startswith("pickup lists of %s replaced: may collect: %s; "
+                             "refused: nobody\n" %
+                             (ids["child"][n], ids["adult"][n])), out)
+    out = c.ok("room", "add", "--label", "Sunflower room")
+    m = re.match(r"room (r\d+) added: Sunflower room \(the policy's ratios\)"
+                 r"\n", out)
+    check(m, out)
+    ids["room"] = m.group(1)
+    return ids
+
+
+def roster(c, ids, W):
+    """Last week's roster, a cover swap approved, an exchange withdrawn,
+    a shift cancelled; the roster table, exactly."""
+    D1, D2 = W + cb.DAY_MS, W + 2 * cb.DAY_MS
+    A, B, C = (ids["adult"][n] for n in "ABC")
+    r = ids["room"]
+    out = c.ok("shift", "add", "--room", r, "--adult", A, "--start",
+               local(D1 + 8 * cb.HOUR_MS), "--end", "11:00")
+    m = re.match(r"shift (s\d+) scheduled: Tue (\S+ 08:00) to 11:00 in "
+                 r"room %s, adult %s\n" % (r, A), out)
+    check(m and m.group(2) == local(D1 + 8 * cb.HOUR_MS), out)
+    s1 = m.group(1)
+    # ISO 8601 with a zone: 09:00 at UTC+8 is 01:00Z.
+    s2 = c.new("shift", "add", "--room", r, "--adult", A, "--start",
+               local(D2 + 9 * cb.HOUR_MS - OFFSET, "%Y-%m-%dT%H:%MZ"),
+               "--end", local(D2 + 12 * cb.HOUR_MS))
+    s3 = c.new("shift", "add", "--room", r, "--adult", C, "--start",
+               local(D2 + 13 * cb.HOUR_MS), "--end", "15:00")
+    w1 = c.new("swap", "offer", s2, "--to", B)
+    out = c.ok("swap", "list")
+    eq(out, "SWAP  KIND   SHIFT  FOR  FROM  TO  STATUS\n"
+            "%-4s  cover  %-5s       %-4s  %-2s  offered\n" % (w1, s2, A, B),
+       "swap list")
+    c.refused("swap", "answer", w1, "--adult", C, "--accept",
+              words=["REFUSAL_SHIFT_NOT_ASSIGNED"])
+    c.ok("swap", "answer", w1, "--adult", B, "--accept")
+    out = c.ok("swap", "approve", w1)
+    check(out.startswith("swap %s approved: the shifts have changed hands\n"
+                         % w1), out)
+    c.refused("swap", "approve", w1, words=["REFUSAL_SWAP_STATE"])
+    w2 = c.new("swap", "offer", s3, "--to", A, "--exchange", s1)
+    c.ok("swap", "withdraw", w2)
+    eq(c.ok("swap", "list"), "no open swaps\n", "no open swaps")
+    c.ok("shift", "cancel", s3, "--reason", "enough volunteers")
+    out = c.ok("roster", "--week", local(D2, "%Y-%m-%d"))
+    day1, day2 = local(D1, "%Y-%m-%d"), local(D2, "%Y-%m-%d")
+    eq(out, "week of Mon %s to Sun %s\n"
+            "SHIFT  DAY             TIME         ROOM  ADULT  STATUS     SWAP\n"
+            "%-5s  Tue %s  08:00-11:00  %-4s  %-5s  scheduled\n"
+            "%-5s  Wed %s  09:00-12:00  %-4s  %-5s  scheduled\n"
+            "%-5s  Wed %s  13:00-15:00  %-4s  %-5s  cancelled\n" %
+       (local(W, "%Y-%m-%d"), local(W + 6 * cb.DAY_MS, "%Y-%m-%d"),
+        s1, day1, r, A, s2, day2, r, B, s3, day2, r, C), "roster table")
+    js = json.loads(c.ok("roster", "--week", day1, "--json"))
+    eq([(x["id"], x["adult"], x["start_ms"], x["end_ms"]) for x in
+        js["shifts"]],
+       [(s1, A, D1 + 8 * cb.HOUR_MS, D1 + 11 * cb.HOUR_MS),
+        (s2, B, D2 + 9 * cb.HOUR_MS, D2 + 12 * cb.HOUR_MS),
+        (s3, C, D2 + 13 * cb.HOUR_MS, D2 + 15 * cb.HOUR_MS)], "roster json")
+    rows = csv_rows(c.ok("roster", "--week", day1, "--csv"))
+    eq([(x["shift"], x["start_ms"], x["status"]) for x in rows],
+       [(s1, str(D1 + 8 * cb.HOUR_MS), "scheduled"),
+        (s2, str(D2 + 9 * cb.HOUR_MS), "scheduled"),
+        (s3, str(D2 + 13 * cb.HOUR_MS), "cancelled")], "roster csv")
+    eq(c.ok("roster", "--week", local(W - cb.DAY_MS, "%Y-%m-%d")),
+       "week of Mon %s to Sun %s\nno shifts\n" %
+       (local(W - 7 * cb.DAY_MS, "%Y-%m-%d"), local(W - cb.DAY_MS,
+                                                     "%Y-%m-%d")),
+       "an empty week")
+    return s1, s2
+
+
+def door(c, ids, W, s1, s2):
+    """The week's door events, entered at the desk with --at."""
+    D1, D2 = W + cb.DAY_MS, W + 2 * cb.DAY_MS
+    A, B, C = (ids["adult"][n] for n in "ABC")
+    kid = ids["child"]
+    r = ids["room"]
+
+    def at(day, h, m=0):
+        return local(day + h * cb.HOUR_MS + m * 60000)
+
+    c.ok("shift", "start", s1, "--adult", A, "--at", at(D1, 8))
+    for n in "BC":
+        out = c.ok("child", "in", kid[n], "--room", r, "--adult",
+                   ids["adult"][n], "--at", at(D1, 8, 30))
+        check("recorded as a late event" in out, out)
+    for n in "BC":
+        out = c.ok("child", "out", kid[n], "--adult", ids["adult"][n],
+                   "--at", at(D1, 10, 30))
+        check("  care 2:00: 2:00 paid in minutes, 0.00 yuan charged\n"
+              "  family %s now has -2:00 minutes and owes 0.00 yuan\n" %
+              ids["fam"][n] in out, out)
+    c.refused("child", "out", kid["B"], "--adult", B, "--at",
+              at(D1, 10, 40), words=["REFUSAL_CHILD_NOT_IN"])
+    out = c.ok("shift", "end", s1, "--adult", A, "--at", at(D1, 11))
+    check("  credited 3:00\n  family %s now has 3:00 minutes" %
+          ids["fam"]["A"] in out, out)
+    c.ok("shift", "start", s2, "--adult", B, "--at", at(D2, 9))
+    c.ok("child", "in", kid["C"], "--room", r, "--adult", C, "--at",
+         at(D2, 9))
+    c.ok("child", "in", kid["A"], "--room", r, "--adult", A, "--at",
+         at(D2, 9, 15))
+    out = c.ok("child", "out", kid["A"], "--adult", A, "--at",
+               at(D2, 9, 45))
+    mistake = int(re.search(r"^entry (\d+);", out, re.M).group(1))
+    out = c.ok("reverse", str(mistake), "--reason", "wrong child scanned")
+    check(out.startswith("entry %d reversed: wrong child scanned\n" %
+                         mistake), out)
+    check("family %s now has 3:00 minutes" % ids["fam"]["A"] in out, out)
+    c.refused("reverse", str(mistake), "--reason", "again",
+              words=["REFUSAL_ALREADY_REVERSED"])
+    c.ok("child", "out", kid["A"], "--adult", A, "--at", at(D2, 10, 22))
+    out = c.ok("child", "out", kid["C"], "--adult", C, "--at", at(D2, 12))
+    check("  care 3:00: 0:00 paid in minutes, 60.00 yuan charged\n" in out,
+          out)
+    c.ok("shift", "end", s2, "--adult", B, "--at", at(D2, 12))
+    c.refused("supplies", "--amount", "15", "--memo", "paints and clay",
+              "--receipt", "S-0001", words=["REFUSAL_FUND_TOO_SMALL",
+                                            "carebank fund"])
+    out = c.ok("cash", "--family", ids["fam"]["C"], "--amount", "60",
+               "--receipt", "R-0001")
+    check(out.startswith("60.00 yuan received from family %s (receipt "
+                         "R-0001)\n  family %s now has -2:00 minutes and "
+                         "owes 0.00 yuan\n  the fund holds 60.00 yuan\n" %
+                         (ids["fam"]["C"], ids["fam"]["C"])), out)
+    out = c.ok("supplies", "--amount", "15.00", "--memo", "paints and clay",
+               "--receipt", "S-0001")
+    check(out.startswith("supplies bought for 15.00 yuan: paints and clay "
+                         "(receipt S-0001)\n  the fund holds 45.00 yuan\n"),
+          out)
+
+
+def settle(c, ids, W):
+    """The week's settlement: dry run (table, JSON, CSV), run, again."""
+    fa, fb = ids["fam"]["A"], ids["fam"]["B"]
+    day = local(W + cb.DAY_MS, "%Y-%m-%d")
+    out = c.ok("settle", "--period", day, "--dry-run")
+    eq(out, "settlement of the week of %s (preview: nothing is written)\n"
+            "pool 45.00 yuan, paid 45.00 yuan\n"
+            "FAMILY  SURPLUS  SHARE  BOUGHT\n"
+            "%-6s     1:53  29.39    1:29\n"
+            "%-6s     1:00  15.61    0:47\n" %
+       (local(W, "%Y-%m-%d"), fa, fb), "settlement preview")
+    js = json.loads(c.ok("settle", "--period", day, "--dry-run", "--json"))
+    eq((js["pool_fen"], js["paid_fen"]), (4500, 4500), "preview json")
+    eq({x["family"]: (x["surplus"], x["share_fen"], x["minutes_bought"])
+        for x in js["shares"]}, {fa: (113, 2939, 89), fb: (60, 1561, 47)},
+       "preview json shares")
+    rows = csv_rows(c.ok("settle", "--period", day, "--dry-run", "--csv"))
+    eq([(x["family"], x["share_fen"]) for x in rows],
+       [(fa, "2939"), (fb, "1561")], "preview csv")
+    c.refused("settle", "--period", local(W + 7 * cb.DAY_MS, "%Y-%m-%d"),
+              words=["REFUSAL_PERIOD_NOT_OVER", "--dry-run"])
+    c.refused("settle", "--period", local(W, "%Y-%m"), code=2,
+              words=["bills by the week"])
+    out = c.ok("settle", "--period", day)
+    check(out.startswith("the week of %s settled: 45.00 yuan paid to 2 "
+                         "families\n  the fund holds 0.00 yuan\n" %
+                         local(W, "%Y-%m-%d")), out)
+    c.refused("settle", "--period", day, words=["REFUSAL_PERIOD_SETTLED"])
+
+
+def reports(c, ids, W):
+    """Balances, fund and statement after the week, in three formats."""
+    fa, fb, fc = (ids["fam"][n] for n in "ABC")
+    eq(c.ok("balances"),
+       "FAMILY  NAME  MINUTES  OWES  AT FLOOR  LEFT\n"
+       "%-6s  Wang     0:24  0.00\n"
+       "%-6s  李       0:13  0.00\n"
+       "%-6s  Chen    -2:00  0.00  yes\n"
+       "fund 0.00 yuan; families hold -1:23 in minutes\n" % (fa, fb, fc),
+       "balances table")
+    js = json.loads(c.ok("balances", "--json"))
+    eq({f["family"]: (f["name"], f["minutes"], f["owed_fen"], f["at_floor"])
+        for f in js["families"]},
+       {fa: ("Wang", 24, 0, False), fb: ("李", 13, 0, False),
+        fc: ("Chen", -120, 0, True)}, "balances json")
+    eq((js["fund_fen"], js["time_issued"]), (0, -83), "balances json totals")
+    rows = csv_rows(c.ok("balances", "--csv"))
+    eq(list(rows[0].keys()), ["family", "name", "minutes", "owed_fen",
+                              "at_floor", "left"], "balances csv header")
+    eq([(x["family"], x["name"], x["minutes"], x["at_floor"]) for x in rows],
+       [(fa, "Wang", "24", "false"), (fb, "李", "13", "false"),
+        (fc, "Chen", "-120", "true")], "balances csv")
+    eq(c.ok("fund"),
+       "ITEM                   YUAN\n"
+       "the fund holds         0.00\n"
+       "care charged in cash  60.00\n"
+       "cash received         60.00\n"
+       "spent on supplies     15.00\n"
+       "paid as subsidies     45.00\n"
+       "owed by families       0.00\n", "fund table")
+    js = json.loads(c.ok("fund", "--json"))
+    eq(js, {"fund_fen": 0, "income_fen": 6000, "received_fen": 6000,
+            "supplies_fen": 1500, "subsidies_fen": 4500, "owed_fen": 0},
+       "fund json")
+    eq({x["item"]: x["fen"] for x in csv_rows(c.ok("fund", "--csv"))},
+       {"fund": "0", "income": "6000", "received": "6000",
+        "supplies": "1500", "subsidies": "4500", "owed": "0"}, "fund csv")
+    # From last week's Monday to today: the care, and the cash paid now.
+    first, last = local(W, "%Y-%m-%d"), local(cb.now_ms(), "%Y-%m-%d")
+    js = json.loads(c.ok("statement", fc, "--from", first, "--to", last,
+                         "--json"))
+    eq((js["family"], js["name"], js["minutes"], js["owed_fen"]),
+       (fc, "Chen", -120, 0), "statement json")
+    eq([(x["minutes"], x["fen"], x["minutes_balance"], x["owed_balance"])
+        for x in js["lines"]],
+       [(-120, 0, -120, 0), (0, 6000, -120, 6000), (0, -6000, -120, 0)],
+       "statement json lines")
+    out = c.ok("statement", fc, "--from", first, "--to", last)
+    lines = out.split("\n")
+    eq(lines[0], "statement of family %s (Chen), from %s 00:00 to %s 23:59"
+       % (fc, first, last), "statement heading")
+    eq(re.split(r"\s+", lines[1]), ["ENTRY", "TIME", "WHAT", "MINUTES",
+                                    "CASH", "BALANCE", "OWES"],
+       "statement columns")
+    eq(len(lines), 7, "statement: heading, header, 3 lines, total, end")
+    eq(re.split(r"\s+", lines[3].strip())[-4:],
+       ["0:00", "60.00", "-2:00", "60.00"], "the cash charge's line")
+    eq(lines[5], "now: -2:00 minutes, owes 0.00 yuan", "statement total")
+    rows = csv_rows(c.ok("statement", fc, "--from", first, "--to", last,
+                         "--csv"))
+    eq([int(x["fen"]) for x in rows], [0, 6000, -6000], "statement csv")
+    eq([int(x["entry"]) for x in rows], [x["entry"] for x in js["lines"]],
+       "statement csv entries")
+
+
+def today(c, ids):
+    """Now: a volunteer and a child in, present; the child's session
+    and the shift forgotten, closed at the desk and flagged."""
+    now = cb.now_ms()
+    A, C = ids["adult"]["A"], ids["adult"]["C"]
+    r = ids["room"]
+    eq(c.ok("flagged"), "nothing is flagged for review\n", "no flags")
+    s4 = c.new("shift", "add", "--room", r, "--adult", C, "--start",
+               local(now - 30 * 60000), "--end", local(now + 90 * 60000))
+    c.ok("shift", "start", s4, "--adult", C, "--at", local(now - 20 * 60000))
+    c.ok("child", "in", ids["child"]["A"], "--room", r, "--adult", A,
+         "--at", local(now - 10 * 60000))
+    eq(c.ok("present"),
+       "ROOM  LABEL           CHILDREN  ADULTS  SOFT  HARD\n"
+       "%-4s  Sunflower room  %-8s  %-6s     4     6\n" %
+       (r, ids["child"]["A"], C), "present table")
+    js = json.loads(c.ok("present", "--json"))
+    eq([(x["room"], x["children"], x["adults"]) for x in js["rooms"]],
+       [(r, [ids["child"]["A"]], [C])], "present json")
+    out = c.ok("close", "--child", ids["child"]["A"], "--at",
+               local(now - 60000), "--reason", "forgot to check out")
+    check("with no charge and no credit\n" in out and
+          "  flagged for review (carebank flagged)\n" in out, out)
+    out = c.ok("close", "--shift", s4, "--at", local(now - 60000),
+               "--reason", "left without ending it", "--settle")
+    check("settled as if checked out then" in out and "credited 0:1" in out,
+          out)
+    js = json.loads(c.ok("flagged", "--json"))
+    eq(len(js["flags"]), 2, "two flags")
+    want = "ENTRY  WHY\n" + "".join(
+        "%5d  %s\n" % (f["entry"], f["what"]) for f in js["flags"])
+    eq(c.ok("flagged"), want, "flagged table")
+    eq(len(csv_rows(c.ok("flagged", "--csv"))), 2, "flagged csv")
+
+
+def coord_day():
+    s = server()
+    c = Coord(s)
+    out = c.ok("policy", "set", "billing_period=week",
+               "late_limit_ms=2592000000")
+    check(out.startswith("policy version 2 is in force:\n"
+                         "  billing_period: month -> week\n"
+                         "  late_limit_ms: 259200000 -> 2592000000\n"), out)
+    pol = json.loads(c.ok("policy", "show", "--json"))
+    eq((pol["version"], pol["policy"]["billing_period"],
+        pol["policy"]["rate_fen_per_hour"]),
+       (2, "BILLING_PERIOD_WEEK", 2000), "policy show --json")
+    table = c.ok("policy", "show")
+    check(table.startswith("policy version 2, set by entry 1\n"
+                           "FIELD                       VALUE\n"
+                           "rate_fen_per_hour           2000\n"), table)
+    check("\nbilling_period              week\n" in table, table)
+    rows = csv_rows(c.ok("policy", "show", "--csv"))
+    eq(len(rows), 18, "policy fields")
+    ids = enrol(c)
+    W = cb.week_start(cb.now_ms()) - 7 * cb.DAY_MS
+    s1, s2 = roster(c, ids, W)
+    door(c, ids, W, s1, s2)
+    settle(c, ids, W)
+    reports(c, ids, W)
+    today(c, ids)
+    # The server's own check: every entry replays to the same state.
+    s.replay()
+    s.stop()
+    s.cleanup()
+
+
+def coord_keys():
+    s = server()
+    c = Coord(s)
+    out = c.ok("key", "enrol", "--role", "coordinator", "--label", "desk 2",
+               "--out", "desk2.pem")
+    path = os.path.join(c.dir, "desk2.pem")
+    eq(stat.S_IMODE(os.stat(path).st_mode), 0o600, "key file mode")
+    key = cb.Key.load(path)
+    check(out.startswith("coordinator key %s enrolled (desk 2); its private "
+                         "key is in desk2.pem (mode 0600)" % key.hex), out)
+    c.refused("key", "enrol", "--role", "kiosk", "--label", "door",
+              "--out", "desk2.pem", words=["exists", "never overwritten"])
+    # The new key works, and is refused once revoked.
+    c.ok("balances", "--key", path)
+    kiosk = cb.Key()
+    eq(c.new("key", "enrol", "--role", "kiosk", "--label", "front door",
+             "--public", kiosk.pub.hex()), kiosk.hex, "kiosk key id")
+    c.refused("key", "enrol", "--role", "kiosk", "--label", "again",
+              "--public", kiosk.pub.hex(), words=["REFUSAL_KEY_EXISTS"])
+    auditor = cb.Key()
+    import base64
+    c.ok("key", "enrol", "--role", "auditor", "--label", "committee",
+         "--public", base64.b64encode(auditor.pub).decode())
+    out = c.ok("key", "revoke", key.hex, "--reason", "laptop lost")
+    check(out.startswith("key %s revoked" % key.hex), out)
+    c.refused("balances", "--key", path, words=["may not", "revoked"])
+    # A kiosk's key may not enrol keys: the key file made for it goes.
+    kiosk.save(os.path.join(c.dir, "kiosk.pem"))
+    c.refused("key", "enrol", "--role", "kiosk", "--label", "door 2",
+              "--out", "door2.pem", "--key", "kiosk.pem",
+              words=["may not", "was removed"])
+    check(not os.path.exists(os.path.join(c.dir, "door2.pem")),
+          "a refused enrolment leaves no key file")
+    c.refused("key", "revoke", s.coord_key.hex, "--reason", "last one",
+              words=["REFUSAL_LAST_COORDINATOR"])
+    c.refused("key", "revoke", "xyz", "--reason", "r", code=2,
+              words=["16 hex digits"])
+    s.stop()
+    s.cleanup()
+
+
+def identify(s, kiosk, card, pin):
+    """Kiosk.Identify through python's gRPC client: the PIN's check."""
+    cl = s.client(kiosk)
+    return cl.call(K + "Identify", cb.spb.IdentifyRequest(card=card,
+                                                          pin=pin))
+
+
+def spawn(argv, env):
+    """Runs argv on a new pseudo-terminal: (pid, the terminal's fd)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+def coord_pin():
+    s = server()
+    c = Coord(s)
+    kiosk = cb.Key()
+    c.ok("key", "enrol", "--role", "kiosk", "--label", "door", "--public",
+         kiosk.pub.hex())
+    fam = c.new("family", "add")
+    pin = "739164"
+    # From stdin: watch the process while it waits for the PIN.
+    env = dict(c.env)
+    p = subprocess.Popen([BIN, "adult", "add", "--family", fam, "--card",
+                          "CARD-P", "--pin"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, cwd=c.dir)
+    time.sleep(0.3)
+    with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+        argv = f.read()
+    with open("/proc/%d/environ" % p.pid, "rb") as f:
+        environ = f.read()
+    out, err = p.communicate((pin + "\n").encode(), timeout=60)
+    eq(p.returncode, 0, "adult add --pin: %s" % err.decode())
+    check(b"--pin" in argv, "we looked at the right process")
+    for where, text in (("argv", argv), ("environment", environ),
+                        ("stdout", out), ("stderr", err)):
+        check(pin.encode() not in text, "the PIN is in %s" % where)
+    check(b"directory of a" in out and b"card, PIN set" in out, out)
+    r = identify(s, kiosk, "CARD-P", pin)
+    check(r.ok, "Identify with the PIN: %s %s" % (r.code, r.details))
+    check(not identify(s, kiosk, "CARD-P", "000000").ok, "a wrong PIN")
+    # From a terminal: asked twice, never echoed.
+    adult = c.new("adult", "add", "--family", fam)
+    tpin = "5551234"
+    pid, fd = spawn([BIN, "directory", "set", adult, "--member-code",
+                     "M-77", "--pin"], env)
+    seen = b""
+
+    def expect(what):
+        nonlocal seen
+        deadline = time.time() + 30
+        while what not in seen and time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        check(what in seen, "terminal: %r not in %r" % (what, seen))
+
+    expect(b"PIN: ")
+    os.write(fd, (tpin + "\n").encode())
+    expect(b"PIN again: ")
+    os.write(fd, (tpin + "\n").encode())
+    expect(b"PIN set")
+    try:
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    eq(os.waitstatus_to_exitcode(status), 0, "directory set on a terminal")
+    check(tpin.encode() not in seen, "the PIN was echoed: %r" % seen)
+    r = s.client(kiosk).call(K + "Identify", cb.spb.IdentifyRequest(
+        member_code="M-77", pin=tpin))
+    check(r.ok, "Identify by member code: %s %s" % (r.code, r.details))
+    # Two different PINs on a terminal: nothing is changed.
+    pid, fd = spawn([BIN, "directory", "set", adult, "--pin"], env)
+    seen = b""
+    expect(b"PIN: ")
+    os.write(fd, b"1111\n")
+    expect(b"PIN again: ")
+    os.write(fd, b"2222\n")
+    expect(b"differ")
+    _, status = os.waitpid(pid, 0)
+    eq(os.waitstatus_to_exitcode(status), 1, "two PINs that differ")
+    # Never on the command line, nor malformed, nor missing.
+    c.refused("adult", "add", "--family", fam, "--pin", "1234", code=2,
+              words=["unexpected operand"])
+    c.refused("adult", "add", "--family", fam, "--pin=1234", code=2)
+    c.refused("directory", "set", adult, "--pin", stdin="12ab\n",
+              words=["4 to 12 digits"])
+    c.refused("directory", "set", adult, "--pin", stdin="",
+              words=["stdin ended"])
+    s.stop()
+    log = s.log_text()
+    for p in (pin, tpin):
+        check(p not in log, "the PIN is in the server's log")
+    s.cleanup()
+
+
+def coord_usage():
+    s = server()
+    c = Coord(s)
+    out = c.ok("--help")
+    check(out.startswith("NAME\n     carebank - "), out)
+    cmds = re.findall(r"^     (\S+(?: \S+)?)  +\S", out.split("COMMANDS\n")[1]
+                      .split("\n\n")[0], re.M)
+    check(len(cmds) >= 36, "the command list: %r" % cmds)
+    for sect in ("SYNOPSIS", "DESCRIPTION", "GLOBAL OPTIONS", "ENVIRONMENT",
+                 "FILES", "EXIT STATUS", "EXAMPLES"):
+        check("\n%s\n" % sect in out, "--help has %s" % sect)
+    for cmd in cmds:
+        words = cmd.split()
+        out = c.ok(*words, "--help")
+        check(out.startswith("NAME\n     carebank %s - " % cmd), out)
+        check("\nSYNOPSIS\n     carebank %s" % cmd in out, out)
+        eq(c.ok("help", *words), out, "carebank help %s" % cmd)
+    check("--json" in c.ok("balances", "--help"), "reports say --json")
+    bad = [
+        ((), "say which command"),
+        (("famly", "add"), "not a command"),
+        (("family",), "the family commands are"),
+        (("balances", "--bogus"), "no such option"),
+        (("family", "add", "--room", "r1"), "not an option of"),
+        (("cash", "--family", "f1", "--amount", "1"), "--receipt is needed"),
+        (("cash", "--family", "f1", "--amount", "1.234", "--receipt", "r"),
+         "--amount"),
+        (("cash", "--family", "f1", "--amount", "-5", "--receipt", "r"),
+         "--amount"),
+        (("cash", "--family", "f1", "--amount", "0", "--receipt", "r"),
+         "--amount"),
+        (("cash", "--family", "f1", "--amount", "99999999999999999999",
+          "--receipt", "r"), "--amount"),
+        (("cash", "--family", "x1", "--amount", "1", "--receipt", "r"),
+         "not a family id"),
+        (("room", "add", "--label", "R", "--soft", "0"), "1 to 50"),
+        (("room", "add", "--label", "R", "--soft", "5", "--hard", "4"),
+         "below"),
+        (("room", "add", "--label", "R", "--soft", "9x"), "1 to 50"),
+        (("donate", "--from", "f1", "--to", "f2", "--minutes", "1:60"),
+         "--minutes"),
+        (("reverse", "abc", "--reason", "r"), "entry's index"),
+        (("reverse", "--reason", "r", "--", "-1"), "entry's index"),
+        (("reverse", "-1", "--reason", "r"), "no such option"),
+        (("family", "add", "--name"), "needs a value"),
+        (("reverse", "1"), "--reason is needed"),
+        (("reverse", "1", "2", "--reason", "r"), "unexpected operand"),
+        (("balances", "--json", "--csv"), "choose one"),
+        (("family", "add", "--json"), "not an option of"),
+        (("balances", "--timeout", "0"), "--timeout"),
+        (("family", "add", "--name", "a", "--name", "b"), "given twice"),
+        (("shift", "add", "--room", "r1", "--adult", "a2", "--start",
+          "2027-02-30 09:00", "--end", "10:00"), "not a time"),
+        (("shift", "add", "--room", "r1", "--adult", "a2", "--start",
+          "2027-03-01 09:00", "--end", "08:00"), "ends after it starts"),
+        (("shift", "add", "--room", "r1", "--adult", "a2", "--start",
+          "2027-03-01 25:00", "--end", "08:00"), "not a time"),
+        (("swap", "answer", "w1", "--adult", "a2"), "--accept or --decline"),
+        (("close", "--child", "c1", "--shift", "s1", "--at",
+          "2027-03-01 09:00", "--reason", "r"), "--child CHILD or --shift"),
+        (("policy", "set", "rate_fen_per_hour=0"), "not a value"),
+        (("policy", "set", "colour=blue"), "no policy field"),
+        (("policy", "set", "billing_period=fortnight"), "not a value"),
+        (("policy", "set"), "too few operands"),
+        (("key", "enrol", "--role", "janitor", "--label", "x", "--out",
+          "k.pem"), "--role"),
+        (("key", "enrol", "--role", "kiosk", "--label", "x"), "--out FILE"),
+        (("settle", "--period", "2027-13"), "--period"),
+        (("pickup", "set", "c1"), "--authorised"),
+        (("pickup", "set", "c1", "--authorised", "a1,x2"),
+         "not an adult id"),
+        (("statement", "f1", "--from", "2027-03-02", "--to", "2027-03-01"),
+         "after"),
+    ]
+    for args, words in bad:
+        err = c.refused(*args, code=2, words=[words])
+        check("carebank --help" in err or "usage: carebank" in err,
+              "a usage error points to the manual: %r" % err)
+    r = s.client().call(cb.A + "GetCheckpoint")
+    eq(cb.spb.CheckpointReply.FromString(r.raw).size, 1,
+       "no usage error wrote anything")
+    s.stop()
+    s.cleanup()
+
+
+def coord_errors():
+    s = server()
+    c = Coord(s)
+    fam = c.new("family", "add")
+    c.refused("settle", "--period", local(cb.now_ms(), "%Y-%m-%d"),
+              words=["refused:", "REFUSAL_PERIOD_NOT_OVER"])
+    c.refused("family", "leave", "f999", words=["REFUSAL_UNKNOWN_FAMILY",
+                                                "carebank balances"])
+    c.refused("donate", "--from", fam, "--to", fam, "--minutes", "10",
+              words=["REFUSAL_SAME_FAMILY"])
+    port = cb.free_port()
+    c.refused("balances", "--server", "127.0.0.1:%d" % port,
+              words=["127.0.0.1:%d" % port, "is carebankd running"])
+    c.refused("balances", "--server", "nowhere", words=["HOST:PORT"])
+    stranger = cb.Key()
+    path = stranger.save(os.path.join(c.dir, "stranger.pem"))
+    c.refused("balances", "--key", path, words=["clock", "not enrolled"])
+    os.chmod(path, 0o644)
+    c.refused("balances", "--key", path, words=["chmod 600"])
+    c.refused("balances", env={"CAREBANK_SERVER": None},
+              words=["say which server"])
+    # A verifier key that is not the centre's: the write happens, but its
+    # receipt does not verify, and carebank says so.
+    other = cb.Server(centre="huada", origin="carebank.example.org/huada")
+    with open(os.path.join(other.data, "huada.vkey")) as f:
+        wrong = f.read().strip()
+    err = c.refused("family", "add", "--vkey", wrong,
+                    words=["receipt does not verify", "not signed by"])
+    other.cleanup()
+    c.refused("balances", "--vkey", "junk", words=["verifier key"])
+    # Without a pinned key the receipt is still checked, and it says so.
+    out = c.run("family", "add", env={"CAREBANK_VKEY": None}, code=0).stdout
+    check("receipt checked: included in the log" in out and
+          "signature not checked" in out, out)
+    # The config file stands in for the environment.
+    conf = os.path.join(c.dir, "client.conf")
+    with open(conf, "w") as f:
+        f.write("# the desk\nserver = 127.0.0.1:%d\nkey = %s\n"
+                "centre = huada\nvkey = %s\n" % (s.port, c.key, c.vkey))
+    out = c.run("balances", code=0, env={
+        "CAREBANK_CONFIG": conf, "CAREBANK_SERVER": None,
+        "CAREBANK_KEY": None, "CAREBANK_CENTRE": None,
+        "CAREBANK_VKEY": None}).stdout
+    check(out.startswith("FAMILY  NAME"), out)
+    out = c.run("family", "add", code=0, env={
+        "CAREBANK_CONFIG": conf, "CAREBANK_VKEY": None}).stdout
+    check("receipt verified" in out, out)
+    with open(conf, "a") as f:
+        f.write("colour = blue\n")
+    c.refused("balances", env={"CAREBANK_CONFIG": conf},
+              words=["client.conf:6"])
+    s.stop()
+    c.refused("balances", words=["is carebankd running"])
+    s.cleanup()
+
+
+class BlackholeProxy:
+    """A TCP proxy to the server that, on its first connection only,
+    stops passing the server's bytes back once the client has sent its
+    request: the server makes the entry, the client never hears."""
+
+    def __init__(self, port):
+        import socket
+        import threading
+        self.port = port
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.addr = "127.0.0.1:%d" % self.lsock.getsockname()[1]
+        self.conns = 0
+        self.sent = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.conns += 1
+            first = self.conns == 1
+            u = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self.pipe, args=(c, u, first, True),
+                             daemon=True).start()
+            threading.Thread(target=self.pipe, args=(u, c, first, False),
+                             daemon=True).start()
+
+    def pipe(self, src, dst, first, upstream):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                for sock in (src, dst):
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+                return
+            if upstream and first:
+                self.sent += len(data)
+            # The preface and settings are well under 200 bytes; a
+            # signed request is more.
+            if first and not upstream and self.sent > 200:
+                continue
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self):
+        self.lsock.close()
+
+
+def coord_retry():
+    """A write whose answer never comes is sent again, on a new
+    connection, with the same request id: the server answers with the
+    first receipt, and the entry is made once."""
+    s = server()
+    c = Coord(s)
+    proxy = BlackholeProxy(s.port)
+    out = c.ok("family", "add", "--server", proxy.addr, "--timeout", "2")
+    eq(proxy.conns, 2, "a second connection after the first went quiet")
+    check(re.match(r"family f1 enrolled\n", out), out)
+    r = s.client().call(cb.A + "GetCheckpoint")
+    eq(cb.spb.CheckpointReply.FromString(r.raw).size, 2,
+       "the centre's entry and the family's, once")
+    proxy.close()
+    s.stop()
+    log = s.log_text()
+    eq(len(re.findall(r"method=/carebank.v1.Coordinator/EnrolFamily "
+                      r"\S+ status=OK", log)), 2,
+       "the server answered both tries: %s" % log)
+    s.cleanup()
+
+
+if __name__ == "__main__":
+    cb.main({"coord_day": coord_day, "coord_keys": coord_keys,
+             "coord_pin": coord_pin, "coord_usage": coord_usage,
+             "coord_errors": coord_errors, "coord_retry": coord_retry},
+            __doc__)

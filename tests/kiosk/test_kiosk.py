@@ -1,0 +1,397 @@
+#!/usr/bin/python3
+"""carebank-kiosk end to end: the kiosk on a pseudo-terminal, a real
+carebankd on 127.0.0.1, and the centre set up and checked through
+cbclient.py (tests/e2e).
+
+  kiosk.door      identify with a member code and a PIN (never echoed),
+                  start a shift, check children in (ratio warning) and out
+                  (the charge), accept a swap, end the shift; every receipt
+                  verified against the pinned key; back to idle when left
+  kiosk.refusals  a wrong PIN, a refused pickup, a PIN locked out
+  kiosk.offline   the server stops; actions are kept pending (in the queue
+                  file before they show); the kiosk is SIGKILLed and started
+                  again; the server comes back on the same port and the
+                  actions arrive in order, with their request ids and event
+                  times, late and flagged, once; sending them all again
+                  changes nothing
+  kiosk.midvisit  the server stops during a visit: the action is kept with
+                  presence PIN (not reviewed) and sent later; a kept copy
+                  of a request that did arrive makes no second entry
+  kiosk.plain     TERM=dumb and pipes: plain lines, a refusal (room full)
+  kiosk.damaged   a queue damaged in the middle is reported, kept whole,
+                  and its intact actions carried on; --check-queue says so
+  kiosk.usage     --help, exit codes, bad settings
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+import cbclient as cb  # noqa: E402
+from cbclient import A, check, eq  # noqa: E402
+import kioskpty as kp  # noqa: E402
+
+
+def opened(idle=30):
+    """A server with the centre, and a kiosk at its door."""
+    s = cb.Server(centre="huada", origin="carebank.example.org/huada")
+    s.start(metrics=True)
+    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    ids, co, keyfile = kp.centre(s, work)
+    k = kp.Kiosk(kp.kiosk_args(s, work, keyfile, ids, idle=idle), work)
+    return s, work, ids, co, k
+
+
+def on_shift(k, card=False, leo=False):
+    """Wang Fang comes in and starts her shift (the room opens), and
+    perhaps brings Leo in."""
+    k.identify("CARD-1001" if card else "1001", "2468", card=card)
+    k.expect(r"Hello, Wang Fang")
+    k.choose("Start your shift")
+    k.expect(r"Receipt: entry \d+, verified")
+    if leo:
+        k.choose("Check Leo in")
+        k.expect(r"Leo is checked in")
+
+
+def entries(co, start):
+    r = co.call(A + "Entries", cb.spb.EntriesRequest(start=start))
+    check(r.ok, "Entries: %s %s" % (r.code, r.details))
+    return [cb.parse_entry(cb.spb.EntryReply.FromString(m).entry)
+            for m in r.raw]
+
+
+def log_size(co):
+    r = co.call(A + "GetCheckpoint")
+    check(r.ok, "GetCheckpoint: %s %s" % (r.code, r.details))
+    return cb.spb.CheckpointReply.FromString(r.raw).size
+
+
+def door():
+    s, work, ids, co, k = opened(idle=6)
+    k.identify("1001", "2468")
+    k.expect(r"Hello, Wang Fang")
+    t = k.screen()
+    for want in ("Mia", "Leo", "Balance 0 min", "Owed 0.00 yuan",
+                 "Charged today 0.00 yuan", "Your next shifts",
+                 "Swaps offered to you", ids["swap"]):
+        check(want in t, "the family screen lacks %r:\n%s" % (want, t))
+    k.choose("Start your shift")
+    k.expect(r"Your shift has started")
+    k.expect(r"Receipt: entry \d+, verified")
+    k.choose("Check Mia in")
+    k.expect(r"Mia is checked in to Sunflower")
+    k.expect(r"Receipt: entry \d+, verified")
+    check("RATIO" not in k.screen(), "no ratio warning for one child")
+    k.choose("Check Leo in")
+    k.expect(r"Leo is checked in")
+    k.expect(r"RATIO WARNING")
+    k.choose("Check Mia out")
+    k.expect(r"Mia is checked out: 1 min of care")
+    k.expect(r"in cash; charge 0\.33 yuan")
+    k.expect(r"Balance now 0 min; owed 0\.33 yuan")
+    t = k.last_screen()
+    check("Charged today 0.33 yuan" in t and "Owed 0.33 yuan" in t,
+          "the family's line shows the charge:\n" + t)
+    k.choose("Accept swap " + ids["swap"])
+    k.expect(r"You accepted swap " + ids["swap"])
+    k.choose("End your shift")
+    k.expect(r"Your shift has ended: 0 min credited")
+    k.type("0")
+    k.expect(r"Scan your card")
+    # Left alone, the kiosk goes back to its welcome screen.
+    k.identify("1001", "2468")
+    k.expect(r"Hello, Wang Fang")
+    t0 = time.time()
+    k.expect(r"Welcome!", timeout=20)
+    check(time.time() - t0 > 4, "back to idle after the idle time")
+    # The swapped shift is a1's now, and the log has what the kiosk said.
+    r = co.call(cb.C + "Roster")
+    roster = cb.spb.RosterReport.FromString(r.raw)
+    eq({x.id: x.adult for x in roster.shifts}[ids["s2"]], ids["a1"],
+       "the swapped shift's adult")
+    for e in entries(co, 1)[-6:]:
+        eq(e.call.key_id, ids["kiosk_id"], "signed by the kiosk")
+    k.stop()
+    out = k.text() + k.stderr()
+    check("2468" not in out, "the PIN was shown or logged")
+    for name in os.listdir(work):
+        with open(os.path.join(work, name), "rb") as f:
+            check(b"2468" not in f.read(), "the PIN is in %s" % name)
+    s.stop()
+
+
+def refusals():
+    s, work, ids, co, k = opened()
+    on_shift(k, leo=True)
+    k.type("0")
+    k.identify("1001", "0000")
+    k.expect(r"do not match")
+    k.type("x")
+    # The uncle is on Leo's refused list.
+    k.identify("1002", "1357")
+    k.expect(r"Hello, Wang Lei")
+    k.expect(r"Leo\s+IN .*not on your pickup list")
+    k.choose("Check Leo out")
+    k.expect(r"Leo cannot be handed to you\. Please call the coordinator")
+    k.expect(r"PICKUP_REFUSED")
+    k.type("0")
+    # Three wrong PINs lock the uncle out; the right one is refused then.
+    for n in range(3):
+        k.identify("1002", "999%d" % n)
+        k.expect(r"do not match")
+        k.type("x")
+    k.identify("1002", "1357")
+    k.expect(r"PIN LOCKED")
+    k.expect(r"try again in \d+ min")
+    k.type("x")
+    k.expect(r"Scan your card")
+    k.stop()
+    s.stop()
+
+
+def offline():
+    s, work, ids, co, k = opened()
+    qpath, port = os.path.join(work, "kiosk.queue"), s.port
+    # Online first: the kiosk sees the family by card and by code.
+    on_shift(k, card=True, leo=True)
+    k.type("0")
+    k.identify("1001", "2468")
+    k.expect(r"Hello, Wang Fang")
+    k.type("0")
+    before = s.log_size()
+    s.stop()
+
+    # Offline: PIN not checked, actions pending, in the queue file first.
+    k.identify("1001", "2468")
+    k.expect(r"OFFLINE: as last seen")
+    k.choose("Check Leo out")
+    k.expect(r"PENDING")
+    k.expect(r"coordinator will review")
+    eq([a["method"] for a in kp.pending(qpath)],
+       [kp.K + "CheckOutChild"], "the queue after one action")
+    k.choose("Check Mia in")
+    k.expect(r"PENDING")
+    eq(len(kp.pending(qpath)), 2, "queued actions")
+    k.kill()  # in the middle of the visit
+
+    k.start()
+    k.expect(r"2 actions are waiting to be sent")
+    k.identify("CARD-1001", "2468", card=True)
+    k.expect(r"OFFLINE")
+    t = k.screen()
+    check("Waiting to be sent" in t, "pending actions are shown:\n" + t)
+    check(re.search(r"Mia\s+IN .*\[pending\]", t),
+          "Mia is shown in, pending:\n" + t)
+    k.choose("End your shift")
+    k.expect(r"PENDING")
+    k.type("0")
+    k.expect(r"3 actions are waiting")
+    queued = kp.pending(qpath)
+    eq([a["method"].rsplit("/", 1)[1] for a in queued],
+       ["CheckOutChild", "CheckInChild", "EndShift"], "queued in order")
+    saved = os.path.join(work, "queue.copy")
+    shutil.copyfile(qpath, saved)
+
+    # The server comes back where it was; the kiosk sends the queue.
+    kp.serve_on(s, port)
+    co = s.client()
+    k.expect(r"3 actions made offline sent", timeout=60)
+    eq(kp.pending(qpath), [], "the queue is empty")
+    eq(os.path.getsize(qpath), 16, "the queue file is back to its header")
+    got = entries(co, before)
+    eq(len(got), 3, "entries made from the queue")
+    for e, a in zip(got, queued):
+        eq(e.call.method, a["method"], "entry method, in order")
+        eq(e.call.request, a["req"],
+           "the entry keeps the queued request bytes (request id, event "
+           "time)")
+        req = cb.message_class(a["method"]).FromString(a["req"])
+        eq(req.presence, cb.pb.PRESENCE_OFFLINE, "presence")
+        eq(e.event_time_ms, req.event_time_ms, "event time")
+        eq(e.event_time_ms, a["made"], "event time is when it was made")
+        check(e.late and e.review, "entry %d late and flagged" % e.index)
+    r = co.call(cb.C + "Flagged")
+    flagged = {f.entry for f in cb.spb.FlaggedReport.FromString(r.raw).flags}
+    check({e.index for e in got} <= flagged, "the entries are flagged")
+    size = log_size(co)
+    k.stop()
+
+    # The same queue again: the server answers with the first receipts.
+    shutil.copyfile(saved, qpath)
+    k.start()
+    k.expect(r"3 actions made offline sent", timeout=60)
+    eq(log_size(co), size, "resending made no new entry")
+    ids_seen = {}
+    for e in entries(co, 0):
+        if e.call.method.startswith(kp.K):
+            rid = cb.message_class(e.call.method).FromString(
+                e.call.request).request_id
+            ids_seen[rid] = ids_seen.get(rid, 0) + 1
+    check(all(n == 1 for n in ids_seen.values()), "each request id once")
+    k.stop()
+    s.stop()
+
+
+def midvisit():
+    s, work, ids, co, k = opened()
+    qpath, port = os.path.join(work, "kiosk.queue"), s.port
+    on_shift(k)
+    start = entries(co, 0)[-1]
+    before = log_size(co)
+    s.stop()
+    # The PIN was checked: kept with presence PIN, not for review.
+    k.choose("Check Mia in")
+    k.expect(r"PENDING")
+    check("review" not in k.screen(), "a checked PIN is not reviewed")
+    k.type("0")
+    (q,) = kp.pending(qpath)
+    req = cb.pb.ChildCheckInRequest.FromString(q["req"])
+    eq(req.presence, cb.pb.PRESENCE_PIN, "presence of a kept action")
+    eq(req.event_time_ms, q["made"], "its event time")
+    check(q["flags"] & 1, "marked as tried online")
+    kp.serve_on(s, port)
+    co = s.client()
+    k.expect(r"1 action made offline sent", timeout=60)
+    (e,) = entries(co, before)
+    eq(e.call.request, q["req"], "the kept request, verbatim")
+    check(e.late and not e.review, "late, not flagged")
+    k.stop()
+    # A try that did arrive before the kiosk lost its answer: the kept
+    # copy has the same request id and other bytes (an event time); the
+    # server refuses it as used, and the kiosk takes that as done.
+    size = log_size(co)
+    orig = cb.pb.VolunteerCheckInRequest.FromString(start.call.request)
+    orig.event_time_ms = cb.now_ms() - 1000
+    with open(qpath, "wb") as f:
+        f.write(kp.HEADER + kp.record(kp.action_body(
+            1, orig.event_time_ms, kp.K + "StartShift", ids["fa"],
+            orig.SerializeToString(), flags=1)))
+    k.start()
+    k.expect(r"1 action made offline sent", timeout=60)
+    eq(log_size(co), size, "no second entry")
+    check("entry %d (an earlier try)" % start.index in k.stderr(),
+          "the earlier entry is named: " + k.stderr())
+    eq(kp.pending(qpath), [], "done")
+    k.stop()
+    s.stop()
+
+
+def plain():
+    s = cb.Server(centre="huada").start()
+    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    ids, co, keyfile = kp.centre(s, work)
+    args = kp.kiosk_args(s, work, keyfile, ids)
+    env = {"PATH": "/usr/bin:/bin", "HOME": work, "TERM": "dumb",
+           "CAREBANK_CONFIG": os.path.join(work, "none.conf")}
+    r = subprocess.run([kp.KIOSK_BIN] + args, input="1001\n2468\n1\n0\n",
+                       capture_output=True, text=True, env=env, timeout=60)
+    eq(r.returncode, 0, "the kiosk's exit at the end of its input")
+    check("\x1b" not in r.stdout, "no escape sequences in plain mode")
+    for want in ("Scan your card", "Hello, Wang Fang",
+                 "REFUSED: The room is full", "ROOM_FULL"):
+        check(want in r.stdout, "plain output lacks %r:\n%s" %
+              (want, r.stdout))
+    check("2468" not in r.stdout + r.stderr, "the PIN is not shown")
+    s.stop()
+
+
+def damaged():
+    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    qpath = os.path.join(work, "kiosk.queue")
+    reqs = [cb.pb.ChildCheckOutRequest(
+        request_id=cb.request_id(), centre="huada", child="c%d" % n,
+        adult="a1", event_time_ms=cb.now_ms(),
+        presence=cb.pb.PRESENCE_OFFLINE).SerializeToString()
+        for n in (5, 6, 7)]
+    recs = [kp.record(kp.action_body(n + 1, cb.now_ms(),
+                                     kp.K + "CheckOutChild", "f1", r))
+            for n, r in enumerate(reqs)]
+    data = bytearray(kp.HEADER + b"".join(recs))
+    data[16 + len(recs[0]) + 20] ^= 0x40   # in the second record
+    with open(qpath, "wb") as f:
+        f.write(data)
+    out = subprocess.run([kp.KIOSK_BIN, "--check-queue", "--queue", qpath],
+                         capture_output=True, text=True)
+    eq(out.returncode, 1, "--check-queue on a damaged queue")
+    check("DAMAGED" in out.stdout and "record 2" in out.stdout,
+          "--check-queue says where: %r" % out.stdout)
+    # The kiosk starts (no server needed to see it), reports and keeps it.
+    k = kp.Kiosk(["--server", "127.0.0.1:1", "--key",
+                  os.path.join(work, "nokey.pem"), "--centre", "huada",
+                  "--queue", qpath], work)
+    k.proc.wait(30)
+    k.close()
+    check("key" in k.stderr(), "the kiosk needs its key: " + k.stderr())
+    cb.Key().save(os.path.join(work, "k.pem"))
+    k = kp.Kiosk(["--server", "127.0.0.1:1", "--key",
+                  os.path.join(work, "k.pem"), "--centre", "huada",
+                  "--queue", qpath, "--retry", "60"], work)
+    k.expect(r"1 action is waiting")
+    k.expect(r"A damaged offline queue is kept in")
+    err = k.stderr()
+    check("damaged at byte %d (record 2)" % (16 + len(recs[0])) in err,
+          "stderr says where: " + err)
+    kept = [n for n in os.listdir(work) if ".damaged-" in n]
+    eq(len(kept), 1, "one damaged file kept")
+    with open(os.path.join(work, kept[0]), "rb") as f:
+        eq(f.read(), bytes(data), "the damaged file is kept whole")
+    eq([a["req"] for a in kp.pending(qpath)], reqs[:1],
+       "the intact action before the damage carries on")
+    k.stop()
+
+
+def usage():
+    r = subprocess.run([kp.KIOSK_BIN, "--help"], capture_output=True,
+                       text=True)
+    eq(r.returncode, 0, "--help")
+    for want in ("NAME", "SYNOPSIS", "--queue FILE", "--idle SECONDS",
+                 "EXIT STATUS", "OFFLINE"[:3]):
+        check(want in r.stdout, "--help lacks %r" % want)
+    r = subprocess.run([kp.KIOSK_BIN, "--nonsense"], capture_output=True)
+    eq(r.returncode, 2, "an unknown flag")
+    r = subprocess.run([kp.KIOSK_BIN, "--idle", "1"], capture_output=True)
+    eq(r.returncode, 2, "--idle out of range")
+    r = subprocess.run([kp.KIOSK_BIN, "--room", "Sunflower"],
+                       capture_output=True)
+    eq(r.returncode, 2, "a room without an id")
+    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    conf = os.path.join(work, "client.conf")
+    with open(conf, "w") as f:
+        f.write("colour = blue\n")
+    r = subprocess.run([kp.KIOSK_BIN, "--check-queue"], capture_output=True,
+                       text=True, env={"CAREBANK_CONFIG": conf,
+                                       "HOME": work})
+    eq(r.returncode, 2, "an unknown config key")
+    check("client.conf:1" in r.stderr, "says which line: " + r.stderr)
+    with open(conf, "w") as f:
+        f.write("queue = %s/q\nidle = 30\nroom = r1 Sunflower room\n" % work)
+    r = subprocess.run([kp.KIOSK_BIN, "--check-queue"], capture_output=True,
+                       text=True, env={"CAREBANK_CONFIG": conf,
+                                       "HOME": work})
+    eq(r.returncode, 0, "the kiosk's keys in the config file")
+    check("%s/q: no queue file" % work in r.stdout, r.stdout)
+    # Without a server, key or centre it says which is missing.
+    r = subprocess.run([kp.KIOSK_BIN, "--queue", work + "/q2"],
+                       capture_output=True, text=True,
+                       env={"HOME": work, "CAREBANK_CONFIG": conf + "x"},
+                       stdin=subprocess.DEVNULL)
+    eq(r.returncode, 1, "no server")
+    check("say which server" in r.stderr, r.stderr)
+    r = subprocess.run([kp.KIOSK_BIN, "--make-key", conf],
+                       capture_output=True, text=True)
+    eq(r.returncode, 1, "--make-key never overwrites a file")
+
+
+TESTS = {"kiosk.door": door, "kiosk.refusals": refusals,
+         "kiosk.offline": offline, "kiosk.midvisit": midvisit,
+         "kiosk.plain": plain, "kiosk.damaged": damaged,
+         "kiosk.usage": usage}
+
+if __name__ == "__main__":
+    cb.main(TESTS, __doc__)

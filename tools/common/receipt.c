@@ -1,0 +1,165 @@
+/*
+ * Checking a write's receipt on the client (see receipt.h): the leaf, our
+ * signed call inside it, the inclusion proof and the checkpoint.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "carebank/call.h"
+#include "carebank/merkle.h"
+#include "receipt.h"
+
+/* fail writes why a check failed and returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* check_call checks that the entry holds our request, signed by us. */
+static int
+check_call(struct cbt *c, const cb_entry *e, const char *method,
+    const uint8_t *req, size_t len, char *why, size_t whylen)
+{
+	const cb_signed_call *sc = e->call;
+	uint8_t kid[CB_KEY_ID_LEN];
+
+	cb_key_id(cbt_key(c), kid);
+	if (strcmp(e->centre, cbt_centre(c)) != 0)
+		return fail(why, whylen, "the entry is in centre %s's log, not "
+					 "%s's",
+		    e->centre, cbt_centre(c));
+	if (strcmp(sc->method, method) != 0)
+		return fail(why, whylen, "the entry is a %s call, not %s",
+		    sc->method, method);
+	if (sc->request.len != len ||
+	    (len > 0 && CRYPTO_memcmp(sc->request.data, req, len) != 0))
+		return fail(why, whylen, "the entry does not hold our request");
+	if (sc->key_id.len != CB_KEY_ID_LEN ||
+	    CRYPTO_memcmp(sc->key_id.data, kid, CB_KEY_ID_LEN) != 0 ||
+	    sc->signature.len != CB_ED25519_SIG_LEN ||
+	    cb_call_verify(cbt_key(c), sc->method, sc->client_time_ms,
+		sc->request.data, sc->request.len, sc->signature.data) != 0)
+		return fail(why, whylen, "the entry's call is not signed by "
+					 "our key");
+	return 0;
+}
+
+/* open_checkpoint parses the checkpoint, checking its signature if pinned. */
+static int
+open_checkpoint(struct cbt *c, const ProtobufCBinaryData *note,
+    struct cb_checkpoint *cp, char *why, size_t whylen)
+{
+	const struct cb_vkey *vk = cbt_vkey(c);
+	const char *text = (const char *)note->data;
+	size_t end;
+	int rc;
+
+	if (vk != NULL) {
+		rc = cb_checkpoint_open(text, note->len, vk, cp);
+		if (rc != 0)
+			return fail(why, whylen, "the checkpoint is not signed "
+						 "by %s's pinned key (%s)",
+			    vk->name, cb_strerror(rc));
+		return 0;
+	}
+	/* No pinned key: read the note's text, up to its blank line. */
+	for (end = 0; end + 1 < note->len; end++)
+		if (text[end] == '\n' && text[end + 1] == '\n')
+			break;
+	if (end + 1 >= note->len || cb_checkpoint_parse(text, end + 1, cp) != 0)
+		return fail(why, whylen, "the checkpoint does not parse");
+	return 0;
+}
+
+/* check_proof checks the inclusion proof against the checkpoint's root. */
+static int
+check_proof(const Carebank__V1__Receipt *r, const struct cb_checkpoint *cp,
+    char *why, size_t whylen)
+{
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], leaf[CB_HASH_LEN];
+
+	if (cp->size != r->tree_size)
+		return fail(why, whylen, "the checkpoint is of size %llu, the "
+					 "proof of size %llu",
+		    (unsigned long long)cp->size,
+		    (unsigned long long)r->tree_size);
+	if (r->n_inclusion > CB_MERKLE_MAX_PROOF)
+		return fail(why, whylen, "the inclusion proof is too long");
+	for (size_t i = 0; i < r->n_inclusion; i++) {
+		if (r->inclusion[i].len != CB_HASH_LEN)
+			return fail(why, whylen, "hash %zu of the inclusion "
+						 "proof is not 32 bytes",
+			    i);
+		memcpy(proof[i], r->inclusion[i].data, CB_HASH_LEN);
+	}
+	cb_merkle_leaf_hash(r->entry.data, r->entry.len, leaf);
+	if (cb_merkle_verify_inclusion(leaf, r->index, r->tree_size,
+		(const uint8_t(*)[CB_HASH_LEN])proof, r->n_inclusion,
+		cp->root) != 0)
+		return fail(why, whylen, "the inclusion proof does not lead "
+					 "to the checkpoint's root");
+	return 0;
+}
+
+/* cbt_receipt_check checks a write's receipt; see receipt.h. */
+int
+cbt_receipt_check(struct cbt *c, const char *method, const uint8_t *req,
+    size_t len, const uint8_t *body, size_t blen, struct cbt_receipt *out,
+    char *why, size_t whylen)
+{
+	struct cb_checkpoint cp;
+	struct cbt_receipt r = {0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	r.msg = carebank__v1__receipt__unpack(NULL, blen, body);
+	if (r.msg == NULL)
+		return fail(why, whylen, "the receipt does not parse");
+	if ((rc = cb_entry_decode(r.msg->entry.data, r.msg->entry.len,
+		 &r.entry)) != 0) {
+		fail(why, whylen, "the entry does not parse (%s)",
+		    cb_strerror(rc));
+		goto bad;
+	}
+	if (r.entry->index != r.msg->index) {
+		fail(why, whylen, "the entry says index %llu, the receipt %llu",
+		    (unsigned long long)r.entry->index,
+		    (unsigned long long)r.msg->index);
+		goto bad;
+	}
+	if (check_call(c, r.entry, method, req, len, why, whylen) != 0 ||
+	    open_checkpoint(c, &r.msg->checkpoint, &cp, why, whylen) != 0 ||
+	    check_proof(r.msg, &cp, why, whylen) != 0)
+		goto bad;
+	if (r.msg->result == NULL) {
+		fail(why, whylen, "the receipt has no result");
+		goto bad;
+	}
+	r.signature_checked = cbt_vkey(c) != NULL;
+	snprintf(r.origin, sizeof(r.origin), "%s", cp.origin);
+	*out = r;
+	return 0;
+bad:
+	cbt_receipt_free(&r);
+	return -1;
+}
+
+/* cbt_receipt_free frees a checked receipt. */
+void
+cbt_receipt_free(struct cbt_receipt *r)
+{
+	if (r->msg != NULL)
+		carebank__v1__receipt__free_unpacked(r->msg, NULL);
+	cb_entry_free(r->entry);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,376 @@
+/*
+ * carebank's conversation with carebankd: connecting on first use, reads,
+ * writes whose receipts are checked before anything is said about them,
+ * and errors explained for the person at the desk: the bank's refusal with
+ * its reason and what to do, a key or clock problem, a server that is not
+ * there. A write that gets no answer (the connection broke, the deadline
+ * passed) is sent once more, byte for byte with the same request id, on a
+ * new connection: the server then returns the first receipt if the first
+ * try was written, so a retry never writes twice.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carebank/xalloc.h"
+#include "coord.h"
+
+#define STATUS_DEADLINE         4
+#define STATUS_PERMISSION       7
+#define STATUS_UNIMPLEMENTED    12
+#define STATUS_UNAVAILABLE      14
+#define STATUS_UNAUTHENTICATED  16
+
+/* What to do about a refusal, where the bank's message is not enough. */
+static const struct {
+	const char *refusal;
+	const char *hint;
+} hints[] = {
+	{"REFUSAL_SESSIONS_OPEN", "close them first (carebank close --help)"},
+	{"REFUSAL_LEAVE_CHOICE", "say how the negative balance is settled: "
+				 "--cash or --waive"},
+	{"REFUSAL_PERIOD_NOT_OVER", "a period can be settled from the first "
+				    "moment of the next; --dry-run shows "
+				    "the shares now"},
+	{"REFUSAL_FUND_TOO_SMALL", "carebank fund shows what the fund holds"},
+	{"REFUSAL_DEPENDENT_ENTRIES", "reverse the later entries that build "
+				      "on it first, latest first"},
+	{"REFUSAL_LAST_COORDINATOR", "enrol another coordinator key first"},
+	{"REFUSAL_DONATION_CAP", "carebank policy show gives the cap "
+				 "(donation_cap_minutes)"},
+	{"REFUSAL_POLICY_INVALID", "carebank policy set --help lists every "
+				   "field's bounds"},
+	{"REFUSAL_EVENT_TOO_LATE", "--at may be at most the policy's "
+				   "late_limit_ms in the past"},
+	{"REFUSAL_EVENT_IN_FUTURE", "--at may not be in the future"},
+	{"REFUSAL_PICKUP_NOT_AUTHORISED", "carebank pickup set changes who "
+					  "may collect the child"},
+	{"REFUSAL_SHIFT_TIMES", "a shift ends after its start, at most a day "
+				"later, and starts from an hour before"},
+	{"REFUSAL_WRONG_CENTRE", "check --centre (or CAREBANK_CENTRE)"},
+	{"REFUSAL_ROLE", "this needs a coordinator key"},
+	{"REFUSAL_KEY_REVOKED", "the key was revoked; use another"},
+	{"REFUSAL_UNKNOWN_FAMILY", "carebank balances lists the families"},
+	{"REFUSAL_UNKNOWN_SHIFT", "carebank roster lists the shifts"},
+	{"REFUSAL_UNKNOWN_SWAP", "carebank swap list lists the swaps"},
+	{"REFUSAL_UNKNOWN_ROOM", "carebank present lists the rooms"},
+};
+
+/* coord_err prints a sentence on stderr after the program's name. */
+void
+coord_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("carebank: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* coord_connect opens the connection the first time it is needed. */
+int
+coord_connect(struct coord *co)
+{
+	char err[512];
+
+	if (co->cbt != NULL)
+		return 0;
+	if (cbt_settings(&co->opts, err, sizeof(err)) != 0 ||
+	    cbt_open(&co->opts, &co->cbt, err, sizeof(err)) != 0) {
+		if (strncmp(err, "cannot reach", 12) == 0)
+			coord_err("%s; is carebankd running there? (--server, "
+				  "CAREBANK_SERVER)",
+			    err);
+		else
+			coord_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* refusal_hint finds what to do about a refusal, or NULL. */
+static const char *
+refusal_hint(const char *refusal)
+{
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strcmp(hints[i].refusal, refusal) == 0)
+			return hints[i].hint;
+	return NULL;
+}
+
+/* explain says why a call failed and what to do about it. */
+static void
+explain(const struct coord *co, const char *method,
+    const struct cbt_reply *r)
+{
+	const char *m = r->message[0] ? r->message : "no message";
+	const char *name = strrchr(method, '/') + 1, *hint;
+
+	if (r->refusal[0] != '\0') {
+		hint = refusal_hint(r->refusal);
+		coord_err("refused: %s (%s)%s%s", m, r->refusal,
+		    hint ? "; " : "", hint ? hint : "");
+		return;
+	}
+	switch (r->status) {
+	case STATUS_UNAVAILABLE:
+		coord_err("cannot reach the server at %s (%s); is carebankd "
+			  "running there? (--server, CAREBANK_SERVER)",
+		    co->opts.server, m);
+		break;
+	case STATUS_UNAUTHENTICATED:
+		coord_err("the server did not accept this key (%s): check "
+			  "that %s is a key enrolled at centre %s and that "
+			  "this computer's clock is right",
+		    m, co->opts.key, co->opts.centre);
+		break;
+	case STATUS_PERMISSION:
+		coord_err("this key may not do that (%s): %s needs an "
+			  "enrolled coordinator key that was not revoked",
+		    m, name);
+		break;
+	case STATUS_DEADLINE:
+		coord_err("the server did not answer %s in time (%s); try "
+			  "again, or raise --timeout",
+		    name, m);
+		break;
+	case STATUS_UNIMPLEMENTED:
+		coord_err("this server does not offer %s (%s); is it an older "
+			  "carebankd?",
+		    name, m);
+		break;
+	default:
+		coord_err("%s failed: %s (gRPC status %d)", name, m,
+		    r->status);
+		break;
+	}
+}
+
+/* send_bytes sends request bytes, once more on a new connection if the
+ * first try got no answer and may be retried. */
+static int
+send_bytes(struct coord *co, const char *method, const uint8_t *buf,
+    size_t len, bool retry, struct cbt_reply *r)
+{
+	int st = cbt_call_bytes(co->cbt, method, buf, len, r);
+
+	if (!retry ||
+	    (st != STATUS_UNAVAILABLE && st != STATUS_DEADLINE) ||
+	    r->refusal[0] != '\0')
+		return st;
+	cbt_close(co->cbt);
+	co->cbt = NULL;
+	if (coord_connect(co) != 0)
+		return st;
+	free(r->body);
+	return cbt_call_bytes(co->cbt, method, buf, len, r);
+}
+
+/*
+ * send fills req's request id and centre, packs it into *buf (the caller
+ * wipes and frees it: a directory request may hold a PIN) and sends it.
+ * Returns 0 with the answer in r (free r->body), or -1 having said why.
+ */
+static int
+send(struct coord *co, const char *method, ProtobufCMessage *req,
+    uint8_t **buf, size_t *len, struct cbt_reply *r)
+{
+	uint8_t id[16];
+
+	*buf = NULL;
+	*len = 0;
+	memset(r, 0, sizeof(*r));
+	if (coord_connect(co) != 0)
+		return -1;
+	cbt_set_common(co->cbt, req, id);
+	*buf = cbt_pack(req, len);
+	if (send_bytes(co, method, *buf, *len, true, r) != 0) {
+		explain(co, method, r);
+		return -1;
+	}
+	return 0;
+}
+
+/* done_with wipes and frees a request and frees its answer. */
+static void
+done_with(uint8_t *buf, size_t len, struct cbt_reply *r)
+{
+	cb_freezero(buf, len ? len : 1);
+	free(r->body);
+}
+
+/* coord_read makes a call that writes no entry and unpacks its answer. */
+int
+coord_read(struct coord *co, const char *method, ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+	struct cbt_reply r;
+	uint8_t *buf;
+	size_t len;
+	int rc = -1;
+
+	if (send(co, method, req, &buf, &len, &r) == 0) {
+		*out = protobuf_c_message_unpack(d, NULL, r.len, r.body);
+		if (*out != NULL)
+			rc = 0;
+		else
+			coord_err("the server's answer to %s does not parse "
+				  "as %s",
+			    method, d->name);
+	}
+	done_with(buf, len, &r);
+	return rc;
+}
+
+/* coord_stream_one reads the first message of a server stream. */
+int
+coord_stream_one(struct coord *co, const char *method, ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+	struct rpcc_call *call;
+	struct rpcc_result res = {0};
+	struct cbt_reply r = {0};
+	const struct rpc_md *ref;
+	const uint8_t *msg;
+	uint8_t id[16];
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (coord_connect(co) != 0)
+		return -1;
+	cbt_set_common(co->cbt, req, id);
+	if ((rc = cbt_stream_start(co->cbt, method, req, &call)) != 0) {
+		r.status = STATUS_UNAVAILABLE;
+		snprintf(r.message, sizeof(r.message), "%s", rpcc_strerror(rc));
+		explain(co, method, &r);
+		return -1;
+	}
+	if (rpcc_stream_next(call, &msg, &len) == 1)
+		*out = protobuf_c_message_unpack(d, NULL, len, msg);
+	r.status = rpcc_stream_end(call, &res);
+	snprintf(r.message, sizeof(r.message), "%s", res.message);
+	ref = rpcc_md_find(res.trailers, res.ntrailers, "carebank-refusal");
+	if (ref != NULL)
+		snprintf(r.refusal, sizeof(r.refusal), "%s",
+		    (const char *)ref->value);
+	rpcc_result_free(&res);
+	if (*out != NULL)
+		return 0;
+	if (r.status == 0 || r.status == 1) /* ended, or cancelled by us */
+		coord_err("the server's answer to %s is missing or does not "
+			  "parse",
+		    method);
+	else
+		explain(co, method, &r);
+	return -1;
+}
+
+/* coord_write sends a write and checks its receipt. */
+int
+coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
+    struct cbt_receipt *rc)
+{
+	struct cbt_reply r;
+	uint8_t *buf;
+	char why[256];
+	size_t len;
+	int ret = -1;
+
+	memset(rc, 0, sizeof(*rc));
+	if (send(co, method, req, &buf, &len, &r) == 0) {
+		if (cbt_receipt_check(co->cbt, method, buf, len, r.body, r.len,
+			rc, why, sizeof(why)) == 0)
+			ret = 0;
+		else
+			coord_err("the server accepted the request but its "
+				  "receipt does not verify: %s. Do not rely "
+				  "on this answer; tell the centre's operator",
+			    why);
+	}
+	done_with(buf, len, &r);
+	return ret;
+}
+
+/* print_result says what the result of a write tells. */
+static void
+print_result(const Carebank__V1__Result *res, const char *method)
+{
+	char a[UNITS_MIN_MAX], b[UNITS_FEN_MAX], c[UNITS_MIN_MAX];
+
+	if (res->care_minutes > 0) {
+		units_minutes(res->care_minutes, a, sizeof(a));
+		units_minutes(res->covered, c, sizeof(c));
+		units_fen(res->charge_fen, b, sizeof(b));
+		printf("  care %s: %s paid in minutes, %s yuan charged\n", a, c,
+		    b);
+	} else if (res->charge_fen != 0) {
+		units_fen(res->charge_fen, b, sizeof(b));
+		printf("  charge %s yuan\n", b);
+	}
+	if (res->credit != 0) {
+		units_minutes(res->credit, a, sizeof(a));
+		printf("  credited %s\n", a);
+	}
+	if (res->family[0] != '\0') {
+		units_minutes(res->minutes, a, sizeof(a));
+		units_fen(res->owed_fen, b, sizeof(b));
+		printf("  family %s now has %s minutes and owes %s yuan\n",
+		    res->family, a, b);
+	}
+	if (res->fund_fen != 0 || strstr(method, "Cash") != NULL ||
+	    strstr(method, "Supplies") != NULL ||
+	    strstr(method, "Settle") != NULL) {
+		units_fen(res->fund_fen, b, sizeof(b));
+		printf("  the fund holds %s yuan\n", b);
+	}
+	if (res->ratio_warning)
+		printf("  warning: a room is above its soft ratio of children "
+		       "per adult\n");
+	if (res->late)
+		printf("  recorded as a late event (it happened earlier)\n");
+	if (res->review)
+		printf("  flagged for review (carebank flagged)\n");
+}
+
+/* coord_confirm prints what a write did and how its receipt checked. */
+void
+coord_confirm(struct coord *co, struct cbt_receipt *r, const char *fmt, ...)
+{
+	const Carebank__V1__Result *res = r->msg->result;
+	va_list ap;
+
+	if (co->quiet) {
+		if (res->id[0] != '\0')
+			printf("%s\n", res->id);
+		cbt_receipt_free(r);
+		return;
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	print_result(res, r->entry->call->method);
+	if (r->signature_checked)
+		printf("entry %llu; receipt verified: included in the log of "
+		       "%llu entries, checkpoint signed by %s\n",
+		    (unsigned long long)r->msg->index,
+		    (unsigned long long)r->msg->tree_size, r->origin);
+	else
+		printf("entry %llu; receipt checked: included in the log of "
+		       "%llu entries (checkpoint signature not checked: no "
+		       "verifier key; give --vkey or CAREBANK_VKEY)\n",
+		    (unsigned long long)r->msg->index,
+		    (unsigned long long)r->msg->tree_size);
+	cbt_receipt_free(r);
+}
+
+/* coord_reply_free frees an unpacked answer. */
+void
+coord_reply_free(void *m)
+{
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+}

@@ -1,0 +1,545 @@
+/*
+ * The roster: volunteer shifts scheduled and cancelled, the week's shifts,
+ * and swaps. A parent who cannot come offers the shift (a cover, or an
+ * exchange for one of the asked adult's shifts); the asked adult accepts
+ * or declines, usually at the kiosk; when the policy wants it, the
+ * coordinator then approves or declines the swap. The coordinator's key
+ * may also make the door's swap calls on a parent's behalf (offer, answer,
+ * withdraw), for a parent who phones the desk.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "coord.h"
+
+#define M_SCHEDULE "/carebank.v1.Coordinator/ScheduleShift"
+#define M_CANCEL   "/carebank.v1.Coordinator/CancelShift"
+#define M_APPROVE  "/carebank.v1.Coordinator/ApproveSwap"
+#define M_ROSTER   "/carebank.v1.Coordinator/Roster"
+#define M_OFFER    "/carebank.v1.Kiosk/OfferSwap"
+#define M_ANSWER   "/carebank.v1.Kiosk/AnswerSwap"
+#define M_WITHDRAW "/carebank.v1.Kiosk/WithdrawSwap"
+
+#define REASON_MAX_BYTES 128
+#define DAY_MS           INT64_C(86400000)
+
+/* hhmm says whether s is a bare "HH:MM". */
+static bool
+hhmm(const char *s)
+{
+	return strlen(s) == 5 && s[2] == ':' && strspn(s, "0123456789:") == 5;
+}
+
+/* shift_times reads --start and --end (a bare HH:MM: the start's day). */
+static int
+shift_times(struct coord *co, const struct coord_args *a, int64_t *start,
+    int64_t *end)
+{
+	struct units_when s, e;
+	char day[UNITS_TIME_MAX], full[UNITS_TIME_MAX + 8];
+	int offset, rc;
+
+	if ((rc = coord_when(co, "--start", a->val[OPT_START], &s)) != 0)
+		return rc;
+	if (coord_offset(co, &offset) != 0)
+		return EXIT_FAIL;
+	if (hhmm(a->val[OPT_END])) {
+		units_date(s.ms, offset, day, sizeof(day));
+		snprintf(full, sizeof(full), "%s %s", day, a->val[OPT_END]);
+		rc = coord_when(co, "--end", full, &e);
+	} else {
+		rc = coord_when(co, "--end", a->val[OPT_END], &e);
+	}
+	if (rc != 0)
+		return rc;
+	if (s.date_only || e.date_only)
+		return coord_usage(co, "a shift needs times of day, not only "
+				       "dates");
+	if (e.ms <= s.ms || e.ms - s.ms > DAY_MS)
+		return coord_usage(co, "a shift ends after it starts, at most "
+				       "a day later");
+	*start = s.ms;
+	*end = e.ms;
+	return 0;
+}
+
+/* reason_ok checks a reason's length. */
+static int
+reason_ok(struct coord *co, const char *s)
+{
+	if (s[0] == '\0' || strlen(s) > REASON_MAX_BYTES)
+		return coord_usage(co, "--reason is 1 to 128 bytes");
+	return 0;
+}
+
+/* shift_add schedules a shift. */
+static int
+shift_add(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__ScheduleShiftRequest q =
+	    CAREBANK__V1__SCHEDULE_SHIFT_REQUEST__INIT;
+	struct cbt_receipt r;
+	char from[UNITS_TIME_MAX], to[UNITS_TIME_MAX];
+	int offset, rc;
+
+	if ((rc = coord_need_id(co, "--room", a->val[OPT_ROOM], 'r')) != 0 ||
+	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0 ||
+	    (rc = shift_times(co, a, &q.start_ms, &q.end_ms)) != 0 ||
+	    coord_offset(co, &offset) != 0)
+		return rc ? rc : EXIT_FAIL;
+	q.room = (char *)(uintptr_t)a->val[OPT_ROOM];
+	q.adult = (char *)(uintptr_t)a->val[OPT_ADULT];
+	if (coord_write(co, M_SCHEDULE, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	units_time(q.start_ms, offset, from, sizeof(from));
+	units_time(q.end_ms, offset, to, sizeof(to));
+	/* "YYYY-MM-DD HH:MM": the end's day only when it is another. */
+	coord_confirm(co, &r, "shift %s scheduled: %s %s to %s in room %s, "
+			      "adult %s",
+	    r.msg->result->id, units_weekday(q.start_ms, offset), from,
+	    strncmp(from, to, 10) == 0 ? to + 11 : to, q.room, q.adult);
+	return EXIT_OK;
+}
+
+/* shift_cancel cancels a shift not yet started. */
+static int
+shift_cancel(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__CancelShiftRequest q =
+	    CAREBANK__V1__CANCEL_SHIFT_REQUEST__INIT;
+	struct cbt_receipt r;
+	int rc;
+
+	if ((rc = coord_need_id(co, "SHIFT", a->argv[0], 's')) != 0 ||
+	    (rc = reason_ok(co, a->val[OPT_REASON])) != 0)
+		return rc;
+	q.shift = a->argv[0];
+	q.reason = (char *)(uintptr_t)a->val[OPT_REASON];
+	if (coord_write(co, M_CANCEL, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	coord_confirm(co, &r, "shift %s cancelled", q.shift);
+	return EXIT_OK;
+}
+
+/* week_of finds the week the roster shows: --week DATE, or this one. */
+static int
+week_of(struct coord *co, const struct coord_args *a, int offset,
+    int64_t *start)
+{
+	struct units_when w = {0};
+	int rc;
+
+	if (a->val[OPT_WEEK] == NULL) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		w.ms = (int64_t)ts.tv_sec * 1000;
+	} else if ((rc = coord_when(co, "--week", a->val[OPT_WEEK], &w)) != 0) {
+		return rc;
+	}
+	*start = units_week_start(w.ms, offset);
+	return 0;
+}
+
+/* keep_week moves the shifts that start in [from, from + 7 days) to the
+ * front, in order, and counts them; the others stay behind, for
+ * free_unpacked. */
+static size_t
+keep_week(Carebank__V1__RosterReport *rep, int64_t from)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rep->n_shifts; i++) {
+		Carebank__V1__ShiftView *s = rep->shifts[i];
+
+		if (s->start_ms >= from && s->start_ms < from + 7 * DAY_MS) {
+			rep->shifts[i] = rep->shifts[n];
+			rep->shifts[n++] = s;
+		}
+	}
+	return n;
+}
+
+/* show prints the week's shifts (or all of them). */
+static int
+show(struct coord *co, const struct coord_args *a)
+{
+	static const struct table_col cols[] = {
+		{.key = "shift", .title = "SHIFT", .kind = TK_TEXT},
+		{.key = "start_ms", .title = "DAY", .kind = TK_TEXT},
+		{.key = "end_ms", .title = "TIME", .kind = TK_TEXT},
+		{.key = "room", .title = "ROOM", .kind = TK_TEXT},
+		{.key = "adult", .title = "ADULT", .kind = TK_TEXT},
+		{.key = "status", .title = "STATUS", .kind = TK_TEXT},
+		{.key = "swap", .title = "SWAP", .kind = TK_TEXT},
+	};
+	Carebank__V1__CentreRequest q = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__RosterReport *rep;
+	struct table *t;
+	char day[2 * UNITS_TIME_MAX], hours[2 * UNITS_TIME_MAX], raw[24];
+	char first[UNITS_TIME_MAX], last[UNITS_TIME_MAX];
+	int64_t from = 0;
+	size_t n, all;
+	int offset, rc;
+
+	if (coord_offset(co, &offset) != 0)
+		return EXIT_FAIL;
+	if (a->val[OPT_ALL] && a->val[OPT_WEEK])
+		return coord_usage(co, "--all or --week, not both");
+	if (!a->val[OPT_ALL] && (rc = week_of(co, a, offset, &from)) != 0)
+		return rc;
+	if (coord_read(co, M_ROSTER, &q.base,
+		&carebank__v1__roster_report__descriptor,
+		(ProtobufCMessage **)&rep) != 0)
+		return EXIT_FAIL;
+	all = rep->n_shifts;
+	n = a->val[OPT_ALL] ? all : keep_week(rep, from);
+	if (co->format == FORMAT_JSON) {
+		rep->n_shifts = n;
+		cbt_json_print(stdout, &rep->base);
+		rep->n_shifts = all;
+		coord_reply_free(rep);
+		return EXIT_OK;
+	}
+	if (co->format == FORMAT_TABLE && !a->val[OPT_ALL]) {
+		units_date(from, offset, first, sizeof(first));
+		units_date(from + 6 * DAY_MS, offset, last, sizeof(last));
+		printf("week of Mon %s to Sun %s\n", first, last);
+	}
+	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), offset);
+	for (size_t i = 0; i < n; i++) {
+		const Carebank__V1__ShiftView *s = rep->shifts[i];
+
+		table_text(t, s->id);
+		units_date(s->start_ms, offset, first, sizeof(first));
+		snprintf(day, sizeof(day), "%s %s",
+		    units_weekday(s->start_ms, offset), first);
+		snprintf(raw, sizeof(raw), "%lld", (long long)s->start_ms);
+		table_pair(t, day, raw);
+		units_time(s->start_ms, offset, first, sizeof(first));
+		units_time(s->end_ms, offset, last, sizeof(last));
+		/* "YYYY-MM-DD HH:MM": the times of day start at 11. */
+		snprintf(hours, sizeof(hours), "%s-%s", first + 11, last + 11);
+		snprintf(raw, sizeof(raw), "%lld", (long long)s->end_ms);
+		table_pair(t, hours, raw);
+		table_text(t, s->room);
+		table_text(t, s->adult);
+		table_text(t, s->status);
+		table_text(t, s->swap);
+	}
+	table_print(t, stdout, co->format, "no shifts");
+	coord_reply_free(rep);
+	return EXIT_OK;
+}
+
+/* kind_name names a swap kind. */
+static const char *
+kind_name(int kind)
+{
+	return kind == CAREBANK__V1__SWAP_KIND__SWAP_KIND_COVER	   ? "cover" :
+	    kind == CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE ? "exchange" :
+								  "?";
+}
+
+/* swap_list prints the open swaps (or all of them). */
+static int
+swap_list(struct coord *co, const struct coord_args *a)
+{
+	static const struct table_col cols[] = {
+		{.key = "swap", .title = "SWAP", .kind = TK_TEXT},
+		{.key = "kind", .title = "KIND", .kind = TK_TEXT},
+		{.key = "shift", .title = "SHIFT", .kind = TK_TEXT},
+		{.key = "other_shift", .title = "FOR", .kind = TK_TEXT},
+		{.key = "from_adult", .title = "FROM", .kind = TK_TEXT},
+		{.key = "to_adult", .title = "TO", .kind = TK_TEXT},
+		{.key = "status", .title = "STATUS", .kind = TK_TEXT},
+	};
+	Carebank__V1__CentreRequest q = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__RosterReport *rep;
+	struct table *t;
+	size_t n = 0;
+
+	if (coord_read(co, M_ROSTER, &q.base,
+		&carebank__v1__roster_report__descriptor,
+		(ProtobufCMessage **)&rep) != 0)
+		return EXIT_FAIL;
+	/* Open swaps first in the array; the rest stay for free_unpacked. */
+	for (size_t i = 0; i < rep->n_swaps; i++) {
+		Carebank__V1__SwapView *w = rep->swaps[i];
+
+		if (a->val[OPT_ALL] || strcmp(w->status, "offered") == 0 ||
+		    strcmp(w->status, "accepted") == 0) {
+			rep->swaps[i] = rep->swaps[n];
+			rep->swaps[n++] = w;
+		}
+	}
+	if (co->format == FORMAT_JSON) {
+		size_t all = rep->n_swaps;
+
+		rep->n_swaps = n;
+		cbt_json_print(stdout, &rep->base);
+		rep->n_swaps = all;
+		coord_reply_free(rep);
+		return EXIT_OK;
+	}
+	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), 0);
+	for (size_t i = 0; i < n; i++) {
+		const Carebank__V1__SwapView *w = rep->swaps[i];
+
+		table_text(t, w->id);
+		table_text(t, kind_name(w->kind));
+		table_text(t, w->shift);
+		table_text(t, w->other_shift);
+		table_text(t, w->from_adult);
+		table_text(t, w->to_adult);
+		table_text(t, w->status);
+	}
+	table_print(t, stdout, co->format,
+	    a->val[OPT_ALL] ? "no swaps" : "no open swaps");
+	coord_reply_free(rep);
+	return EXIT_OK;
+}
+
+/* swap_offer offers a shift to another adult, for a parent. */
+static int
+swap_offer(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__OfferSwapRequest q =
+	    CAREBANK__V1__OFFER_SWAP_REQUEST__INIT;
+	struct cbt_receipt r;
+	int rc;
+
+	if ((rc = coord_need_id(co, "SHIFT", a->argv[0], 's')) != 0 ||
+	    (rc = coord_need_id(co, "--to", a->val[OPT_TO], 'a')) != 0 ||
+	    (a->val[OPT_EXCHANGE] && (rc = coord_need_id(co, "--exchange",
+					  a->val[OPT_EXCHANGE], 's')) != 0))
+		return rc;
+	q.shift = a->argv[0];
+	q.to_adult = (char *)(uintptr_t)a->val[OPT_TO];
+	q.kind = a->val[OPT_EXCHANGE] ?
+	    CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE :
+	    CAREBANK__V1__SWAP_KIND__SWAP_KIND_COVER;
+	if (a->val[OPT_EXCHANGE])
+		q.other_shift = (char *)(uintptr_t)a->val[OPT_EXCHANGE];
+	if (coord_write(co, M_OFFER, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	if (a->val[OPT_EXCHANGE])
+		coord_confirm(co, &r, "swap %s offered: shift %s to %s in "
+				      "exchange for shift %s",
+		    r.msg->result->id, q.shift, q.to_adult, q.other_shift);
+	else
+		coord_confirm(co, &r, "swap %s offered: shift %s to %s as a "
+				      "cover",
+		    r.msg->result->id, q.shift, q.to_adult);
+	return EXIT_OK;
+}
+
+/* swap_answer accepts or declines a swap for the asked adult. */
+static int
+swap_answer(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__AnswerSwapRequest q =
+	    CAREBANK__V1__ANSWER_SWAP_REQUEST__INIT;
+	struct cbt_receipt r;
+	int rc;
+
+	if ((rc = coord_need_id(co, "SWAP", a->argv[0], 'w')) != 0 ||
+	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0)
+		return rc;
+	if (!a->val[OPT_ACCEPT] == !a->val[OPT_DECLINE])
+		return coord_usage(co, "say --accept or --decline");
+	q.swap = a->argv[0];
+	q.adult = (char *)(uintptr_t)a->val[OPT_ADULT];
+	q.accept = a->val[OPT_ACCEPT] != NULL;
+	if (coord_write(co, M_ANSWER, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	coord_confirm(co, &r, "swap %s %s by %s", q.swap,
+	    q.accept ? "accepted" : "declined", q.adult);
+	return EXIT_OK;
+}
+
+/* approve approves or declines an accepted swap. */
+static int
+approve(struct coord *co, const struct coord_args *a, bool yes)
+{
+	Carebank__V1__ApproveSwapRequest q =
+	    CAREBANK__V1__APPROVE_SWAP_REQUEST__INIT;
+	struct cbt_receipt r;
+	int rc;
+
+	if ((rc = coord_need_id(co, "SWAP", a->argv[0], 'w')) != 0)
+		return rc;
+	q.swap = a->argv[0];
+	q.approve = yes;
+	if (coord_write(co, M_APPROVE, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	coord_confirm(co, &r, "swap %s %s", q.swap,
+	    yes ? "approved: the shifts have changed hands" : "declined");
+	return EXIT_OK;
+}
+
+/* swap_approve approves an accepted swap. */
+static int
+swap_approve(struct coord *co, const struct coord_args *a)
+{
+	return approve(co, a, true);
+}
+
+/* swap_decline declines an accepted swap. */
+static int
+swap_decline(struct coord *co, const struct coord_args *a)
+{
+	return approve(co, a, false);
+}
+
+/* swap_withdraw withdraws an open offer. */
+static int
+swap_withdraw(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__WithdrawSwapRequest q =
+	    CAREBANK__V1__WITHDRAW_SWAP_REQUEST__INIT;
+	struct cbt_receipt r;
+	int rc;
+
+	if ((rc = coord_need_id(co, "SWAP", a->argv[0], 'w')) != 0)
+		return rc;
+	q.swap = a->argv[0];
+	if (coord_write(co, M_WITHDRAW, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	coord_confirm(co, &r, "swap %s withdrawn", q.swap);
+	return EXIT_OK;
+}
+
+const struct coord_cmd roster_shift_add = {
+	.name = "shift add",
+	.synopsis = "--room ROOM --adult ADULT --start TIME --end TIME",
+	.summary = "schedule a volunteer shift",
+	.help =
+	    "     Schedules a shift in ROOM with ADULT responsible, and\n"
+	    "     prints its id (s16). A shift ends after it starts and at\n"
+	    "     most a day later. --end may be a bare HH:MM on the start's\n"
+	    "     day.\n"
+	    "\n"
+	    "     --room ROOM    where\n"
+	    "     --adult ADULT  who is responsible for it\n"
+	    "     --start TIME   \"2027-03-01 09:00\" in the centre's local\n"
+	    "                    time, or ISO 8601 with a zone\n"
+	    "     --end TIME     likewise, or \"12:00\"\n",
+	.opts = O(ROOM) | O(ADULT) | O(START) | O(END),
+	.required = O(ROOM) | O(ADULT) | O(START) | O(END),
+	.run = shift_add,
+};
+
+const struct coord_cmd roster_shift_cancel = {
+	.name = "shift cancel",
+	.synopsis = "SHIFT --reason TEXT",
+	.summary = "cancel a shift not yet started",
+	.help =
+	    "     Cancels SHIFT, which must not have started; any open offer\n"
+	    "     of it is withdrawn. --reason (at most 128 bytes) is kept in\n"
+	    "     the log.\n",
+	.opts = O(REASON),
+	.required = O(REASON),
+	.min_args = 1,
+	.max_args = 1,
+	.run = shift_cancel,
+};
+
+const struct coord_cmd roster_show = {
+	.name = "roster",
+	.synopsis = "[--week DATE | --all]",
+	.summary = "the week's shifts",
+	.help =
+	    "     Prints the shifts of this week, Monday to Sunday in the\n"
+	    "     centre's local time, by start: who is responsible, their\n"
+	    "     state (scheduled, working, done, cancelled) and any open\n"
+	    "     swap.\n"
+	    "\n"
+	    "     --week DATE  the week holding DATE (\"2027-03-03\")\n"
+	    "     --all        every shift ever scheduled\n",
+	.opts = O(WEEK) | O(ALL),
+	.flags = CMD_REPORT,
+	.run = show,
+};
+
+const struct coord_cmd roster_swap_list = {
+	.name = "swap list",
+	.synopsis = "[--all]",
+	.summary = "the open swaps",
+	.help =
+	    "     Prints the swaps still open: offered (waiting for the asked\n"
+	    "     adult) and accepted (waiting for your approval, when the\n"
+	    "     policy wants it). --all prints every swap.\n",
+	.opts = O(ALL),
+	.flags = CMD_REPORT,
+	.run = swap_list,
+};
+
+const struct coord_cmd roster_swap_offer = {
+	.name = "swap offer",
+	.synopsis = "SHIFT --to ADULT [--exchange SHIFT]",
+	.summary = "offer a shift to another adult",
+	.help =
+	    "     Offers SHIFT, on behalf of the adult responsible for it, to\n"
+	    "     ADULT: as a cover (ADULT takes it), or with --exchange, for\n"
+	    "     one of ADULT's shifts in return. The offering adult stays\n"
+	    "     responsible until the swap is done. Prints the swap's id.\n",
+	.opts = O(TO) | O(EXCHANGE),
+	.required = O(TO),
+	.min_args = 1,
+	.max_args = 1,
+	.run = swap_offer,
+};
+
+const struct coord_cmd roster_swap_answer = {
+	.name = "swap answer",
+	.synopsis = "SWAP --adult ADULT --accept|--decline",
+	.summary = "accept or decline a swap for the asked adult",
+	.help =
+	    "     Answers SWAP on behalf of ADULT, who must be the adult it\n"
+	    "     asks (parents usually answer at the kiosk). Accepted, the\n"
+	    "     swap is done at once, or waits for approval when the\n"
+	    "     policy says swaps_need_approval.\n",
+	.opts = O(ADULT) | O(ACCEPT) | O(DECLINE),
+	.required = O(ADULT),
+	.min_args = 1,
+	.max_args = 1,
+	.run = swap_answer,
+};
+
+const struct coord_cmd roster_swap_approve = {
+	.name = "swap approve",
+	.synopsis = "SWAP",
+	.summary = "approve an accepted swap",
+	.help =
+	    "     Approves SWAP, which the asked adult has accepted: the\n"
+	    "     shifts change hands (both at once for an exchange).\n",
+	.min_args = 1,
+	.max_args = 1,
+	.run = swap_approve,
+};
+
+const struct coord_cmd roster_swap_decline = {
+	.name = "swap decline",
+	.synopsis = "SWAP",
+	.summary = "decline an accepted swap",
+	.help =
+	    "     Declines SWAP, which the asked adult has accepted: the\n"
+	    "     shifts stay with the adults who had them.\n",
+	.min_args = 1,
+	.max_args = 1,
+	.run = swap_decline,
+};
+
+const struct coord_cmd roster_swap_withdraw = {
+	.name = "swap withdraw",
+	.synopsis = "SWAP",
+	.summary = "withdraw an open swap",
+	.help =
+	    "     Withdraws SWAP while it is offered or waiting for\n"
+	    "     approval.\n",
+	.min_args = 1,
+	.max_args = 1,
+	.run = swap_withdraw,
+};

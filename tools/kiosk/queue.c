@@ -1,0 +1,591 @@
+/*
+ * The offline queue file (see queue.h). Integers are big-endian:
+ *
+ *   header  +----------+-------------+------------------------------+
+ *           | CBKIOSKQ | version = 1 | CRC-32C of the 12 bytes before |
+ *           +----------+-------------+------------------------------+
+ *              8 bytes    4 bytes       4 bytes
+ *   record  +------------+------------------------------+------------+
+ *           | length (4) | CRC-32C of length and body (4) | body       |
+ *           +------------+------------------------------+------------+
+ *   action  1 | seq (8) | made_ms (8) | flags (1) | method length (1) |
+ *           method | family length (1) | family | request length (4) |
+ *           request (the request message's bytes, never re-encoded)
+ *   done    2 | seq (8) | state (1) | entry index (8)
+ *
+ * A record is built whole in memory and written with one pwrite at the end
+ * of what is known good, then fsynced; a failed write is cut back off. So
+ * after any crash the file is good records and, at most, one torn record at
+ * the end: fewer bytes than a record header, a length that runs past the end
+ * of the file, or zeros to the end (space a file system extended but never
+ * wrote). Those, and only those, are cut off on opening. A record that is
+ * all there but fails its CRC, has an impossible length or an unknown kind,
+ * or marks an action that does not exist, is damage: opening stops there and
+ * says where, and queue_salvage keeps the file aside. An action's done
+ * record comes after it; once every action is done the file is cut back to
+ * its header, which is safe at any moment since nothing is pending.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "carebank/file.h"
+#include "carebank/xalloc.h"
+#include "carebank/codec.h"
+#include "queue.h"
+
+#define MAGIC       "CBKIOSKQ"
+#define VERSION     1
+#define HEADER_LEN  16
+#define REC_HEAD    8
+#define REC_MAX     (QUEUE_REQ_MAX + 128)
+#define KIND_ACTION 1
+#define KIND_DONE   2
+#define DONE_LEN    18
+
+struct queue {
+	int fd;
+	off_t size; /* bytes known good */
+	struct queue_action *a;
+	size_t n, cap, pending;
+	uint64_t next_seq;
+};
+
+/* crc_update runs CRC-32C over more bytes, bit by bit (records are small). */
+static uint32_t
+crc_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1u)));
+	}
+	return crc;
+}
+
+/* queue_crc32c computes CRC-32C (Castagnoli). */
+uint32_t
+queue_crc32c(const uint8_t *p, size_t n)
+{
+	return ~crc_update(0xffffffffu, p, n);
+}
+
+/* record_crc is a record's checksum: its length field, then its body. */
+static uint32_t
+record_crc(const uint8_t lenfield[4], const uint8_t *body, size_t n)
+{
+	return ~crc_update(crc_update(0xffffffffu, lenfield, 4), body, n);
+}
+
+/* header fills the 16-byte file header. */
+static void
+header(uint8_t h[HEADER_LEN])
+{
+	memcpy(h, MAGIC, 8);
+	cb_be_put(h + 8, VERSION, 4);
+	cb_be_put(h + 12, queue_crc32c(h, 12), 4);
+}
+
+/* The state of a parse: what is read so far, and how it ended. */
+struct parse {
+	const uint8_t *buf;
+	size_t size, off;
+	struct queue *q;
+	struct queue_report *rep;
+};
+
+/* damaged says where the file is damaged and why; returns CB_ECORRUPT. */
+static int
+damaged(struct parse *p, const char *why)
+{
+	p->rep->bad_offset = (off_t)p->off;
+	p->rep->bad_record = p->rep->records + 1;
+	snprintf(p->rep->why, sizeof(p->rep->why), "%s", why);
+	return CB_ECORRUPT;
+}
+
+/* find returns the action with seq, or NULL. */
+static struct queue_action *
+find(struct queue *q, uint64_t seq)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (q->a[i].seq == seq)
+			return &q->a[i];
+	return NULL;
+}
+
+/* take_string reads a length-prefixed string of at most max bytes. */
+static int
+take_string(const uint8_t **b, const uint8_t *end, char *out, size_t max)
+{
+	size_t n;
+
+	if (*b >= end || (n = **b) > max || (size_t)(end - *b - 1) < n)
+		return -1;
+	memcpy(out, *b + 1, n);
+	out[n] = '\0';
+	if (memchr(out, '\0', n) != NULL)
+		return -1;
+	*b += 1 + n;
+	return 0;
+}
+
+/* parse_action reads an action body into a new slot of q. */
+static int
+parse_action(struct parse *p, const uint8_t *b, const uint8_t *end)
+{
+	struct queue_action a = {0};
+	size_t n;
+
+	if (end - b < 17)
+		return damaged(p, "an action record is too short");
+	a.seq = cb_be_get(b, 8);
+	a.made_ms = (int64_t)cb_be_get(b + 8, 8);
+	a.flags = b[16];
+	b += 17;
+	if (take_string(&b, end, a.method, QUEUE_METHOD_MAX) != 0 ||
+	    take_string(&b, end, a.family, QUEUE_ID_MAX) != 0 || end - b < 4)
+		return damaged(p, "an action record's fields do not fit");
+	n = (size_t)cb_be_get(b, 4);
+	b += 4;
+	if (n == 0 || n > QUEUE_REQ_MAX || (size_t)(end - b) != n)
+		return damaged(p, "an action's request length is wrong");
+	if (a.seq == 0 || a.seq < p->q->next_seq || p->q->n >= QUEUE_ACTIONS)
+		return damaged(p, "an action is out of sequence");
+	a.req = cb_xmemdup(b, n);
+	a.len = n;
+	if (p->q->n == p->q->cap) {
+		p->q->cap = p->q->cap ? 2 * p->q->cap : 16;
+		p->q->a = cb_xreallocarray(p->q->a, p->q->cap, sizeof(a));
+	}
+	p->q->a[p->q->n++] = a;
+	p->q->pending++;
+	p->q->next_seq = a.seq + 1;
+	p->rep->actions++;
+	return 0;
+}
+
+/* parse_done reads a done record and marks its action. */
+static int
+parse_done(struct parse *p, const uint8_t *b, const uint8_t *end)
+{
+	struct queue_action *a;
+	int state;
+
+	if (end - b != DONE_LEN - 1)
+		return damaged(p, "a done record has the wrong length");
+	state = b[8];
+	if ((a = find(p->q, cb_be_get(b, 8))) == NULL ||
+	    a->state != QUEUE_PENDING ||
+	    (state != QUEUE_ACCEPTED && state != QUEUE_REFUSED))
+		return damaged(p, "a done record marks no pending action");
+	a->state = state;
+	a->index = cb_be_get(b + 9, 8);
+	p->q->pending--;
+	return 0;
+}
+
+/* zeros says whether the rest of the file is all zero bytes. */
+static bool
+zeros(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * parse reads records from the header on. Returns 0 with p->off at the end
+ * of the good records (a torn tail after it), or CB_ECORRUPT.
+ */
+static int
+parse(struct parse *p)
+{
+	uint8_t h[HEADER_LEN];
+	int rc;
+
+	header(h);
+	if (p->size < HEADER_LEN || memcmp(p->buf, h, HEADER_LEN) != 0)
+		return damaged(p, "the file does not start with a queue "
+		                  "header (version 1)");
+	p->off = HEADER_LEN;
+	while (p->off < p->size) {
+		const uint8_t *r = p->buf + p->off;
+		size_t left = p->size - p->off, len;
+
+		if (zeros(r, left) || left < REC_HEAD)
+			return 0; /* torn */
+		len = (size_t)cb_be_get(r, 4);
+		if (len == 0 || len > REC_MAX)
+			return damaged(p, "a record has an impossible length");
+		if (len > left - REC_HEAD)
+			return 0; /* torn */
+		if (cb_be_get(r + 4, 4) != record_crc(r, r + REC_HEAD, len))
+			return damaged(p, "a record fails its checksum");
+		if (r[REC_HEAD] == KIND_ACTION)
+			rc = parse_action(
+			    p, r + REC_HEAD + 1, r + REC_HEAD + len);
+		else if (r[REC_HEAD] == KIND_DONE)
+			rc =
+			    parse_done(p, r + REC_HEAD + 1, r + REC_HEAD + len);
+		else
+			rc = damaged(p, "a record of an unknown kind");
+		if (rc != 0)
+			return rc;
+		p->off += REC_HEAD + len;
+		p->rep->records++;
+	}
+	return 0;
+}
+
+/* read_all reads the whole file at fd into a new buffer. */
+static int
+read_all(int fd, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+
+	if (fstat(fd, &st) != 0)
+		return CB_EIO;
+	if (st.st_size < 0 || (uint64_t)st.st_size > QUEUE_FILE_MAX)
+		return CB_ETOOBIG;
+	buf = cb_xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t n =
+		    pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return CB_EIO;
+		}
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* free_actions frees every action's request. */
+static void
+free_actions(struct queue *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		free(q->a[i].req);
+	q->n = q->pending = 0;
+}
+
+/* cut truncates the file to size and makes that durable. */
+static int
+cut(int fd, off_t size)
+{
+	if (ftruncate(fd, size) != 0 || fsync(fd) != 0)
+		return CB_EIO;
+	return 0;
+}
+
+/* write_at writes all of buf at off. */
+static int
+write_at(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ENOSPC || errno == EFBIG ||
+			               errno == EDQUOT
+			           ? CB_EFULL
+			           : CB_EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* open_locked opens path, creating it with a header, and locks it. */
+static int
+open_locked(const char *path, int *fdp)
+{
+	uint8_t h[HEADER_LEN];
+	int fd, rc;
+
+	header(h);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
+		rc = cb_file_write(path, h, sizeof(h), 0600, CB_FILE_EXCLUSIVE);
+		if (rc != 0 && rc != CB_EEXIST)
+			return rc;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return errno == ENOENT ? CB_ENOTFOUND : CB_EIO;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK ? CB_EBUSY : CB_EIO;
+		close(fd);
+		return rc;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* load reads and checks the file at fd into q. */
+static int
+load(struct queue *q, struct queue_report *rep)
+{
+	struct parse p = {.q = q, .rep = rep};
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if ((rc = read_all(q->fd, &buf, &len)) != 0)
+		return rc;
+	if (len == 0) {
+		/* Only an outside hand leaves an empty file: start it. */
+		uint8_t h[HEADER_LEN];
+
+		header(h);
+		free(buf);
+		if ((rc = write_at(q->fd, h, sizeof(h), 0)) != 0 ||
+		    fsync(q->fd) != 0)
+			return rc ? rc : CB_EIO;
+		q->size = HEADER_LEN;
+		q->next_seq = 1;
+		return 0;
+	}
+	p.buf = buf;
+	p.size = len;
+	q->next_seq = 1;
+	rc = parse(&p);
+	free(buf);
+	if (rc != 0)
+		return rc;
+	rep->torn = len - p.off;
+	q->size = (off_t)p.off;
+	if (rep->torn != 0 && (rc = cut(q->fd, q->size)) != 0)
+		return rc;
+	if (q->n > 0 && q->pending == 0) {
+		free_actions(q);
+		q->size = HEADER_LEN;
+		return cut(q->fd, q->size);
+	}
+	return 0;
+}
+
+/* queue_open opens, locks and reads the queue. */
+int
+queue_open(const char *path, struct queue **out, struct queue_report *rep)
+{
+	struct queue *q;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	q = cb_xcalloc(1, sizeof(*q));
+	if ((rc = open_locked(path, &q->fd)) != 0) {
+		free(q);
+		return rc;
+	}
+	if ((rc = load(q, rep)) != 0) {
+		queue_close(q);
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+/* queue_close unlocks and frees. */
+void
+queue_close(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	free_actions(q);
+	free(q->a);
+	close(q->fd);
+	free(q);
+}
+
+/* queue_salvage keeps a damaged file aside and saves its intact part. */
+int
+queue_salvage(
+    const char *path, char *kept, size_t keptlen, struct queue_report *rep)
+{
+	struct queue q = {.fd = -1};
+	struct parse p = {.q = &q, .rep = rep};
+	struct timespec ts;
+	uint8_t *buf = NULL, h[HEADER_LEN];
+	size_t len;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rc = open_locked(path, &q.fd)) != 0)
+		return rc;
+	if ((rc = read_all(q.fd, &buf, &len)) != 0)
+		goto out;
+	p.buf = buf;
+	p.size = len;
+	q.next_seq = 1;
+	if (parse(&p) == 0) {
+		rc = 0; /* not damaged after all: nothing to do */
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(kept, keptlen, "%s.damaged-%lld", path,
+	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	/* Keep the damaged file first: a crash before the new queue is in
+	 * place leaves both, and the next start salvages again. */
+	if (link(path, kept) != 0 || cb_file_fsync_dir(kept) != 0) {
+		rc = CB_EIO;
+		goto out;
+	}
+	if (rep->bad_offset < HEADER_LEN) {
+		header(h);
+		rc = cb_file_write(path, h, sizeof(h), 0600, CB_FILE_REPLACE);
+	} else {
+		rc = cb_file_write(
+		    path, buf, (size_t)rep->bad_offset, 0600, CB_FILE_REPLACE);
+	}
+out:
+	free(buf);
+	free_actions(&q);
+	free(q.a);
+	if (q.fd >= 0)
+		close(q.fd);
+	return rc;
+}
+
+/* append writes one record whole at the end and fsyncs it. */
+static int
+append(struct queue *q, const uint8_t *body, size_t len)
+{
+	uint8_t *rec = cb_xmalloc(REC_HEAD + len);
+	int rc;
+
+	cb_be_put(rec, len, 4);
+	cb_be_put(rec + 4, record_crc(rec, body, len), 4);
+	memcpy(rec + REC_HEAD, body, len);
+	rc = write_at(q->fd, rec, REC_HEAD + len, q->size);
+	if (rc == 0 && fsync(q->fd) != 0)
+		rc = CB_EIO;
+	free(rec);
+	if (rc != 0) {
+		/* Cut a partial record off, so later ones follow good ones. */
+		(void)cut(q->fd, q->size);
+		return rc;
+	}
+	q->size += (off_t)(REC_HEAD + len);
+	return 0;
+}
+
+/* queue_append writes and fsyncs an action. */
+int
+queue_append(struct queue *q, const struct queue_action *a, uint64_t *seq)
+{
+	size_t ml = strlen(a->method), fl = strlen(a->family), len;
+	uint8_t *body, *b;
+	struct queue_action *slot;
+	int rc;
+
+	if (ml == 0 || ml > QUEUE_METHOD_MAX || fl > QUEUE_ID_MAX ||
+	    a->len == 0 || a->len > QUEUE_REQ_MAX)
+		return CB_EINVAL;
+	if (q->n >= QUEUE_ACTIONS)
+		return CB_EFULL;
+	len = 1 + 8 + 8 + 1 + 1 + ml + 1 + fl + 4 + a->len;
+	b = body = cb_xmalloc(len);
+	*b++ = KIND_ACTION;
+	cb_be_put(b, q->next_seq, 8);
+	cb_be_put(b + 8, (uint64_t)a->made_ms, 8);
+	b[16] = a->flags;
+	b += 17;
+	*b++ = (uint8_t)ml;
+	memcpy(b, a->method, ml);
+	b += ml;
+	*b++ = (uint8_t)fl;
+	memcpy(b, a->family, fl);
+	b += fl;
+	cb_be_put(b, a->len, 4);
+	memcpy(b + 4, a->req, a->len);
+	rc = append(q, body, len);
+	free(body);
+	if (rc != 0)
+		return rc;
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 16;
+		q->a = cb_xreallocarray(q->a, q->cap, sizeof(*q->a));
+	}
+	slot = &q->a[q->n++];
+	*slot = *a;
+	slot->seq = q->next_seq++;
+	slot->req = cb_xmemdup(a->req, a->len);
+	slot->state = QUEUE_PENDING;
+	slot->index = 0;
+	q->pending++;
+	*seq = slot->seq;
+	return 0;
+}
+
+/* queue_done writes an action's fate, and empties a queue all done. */
+int
+queue_done(struct queue *q, uint64_t seq, int state, uint64_t index)
+{
+	struct queue_action *a = find(q, seq);
+	uint8_t body[DONE_LEN];
+	int rc;
+
+	if (a == NULL || a->state != QUEUE_PENDING ||
+	    (state != QUEUE_ACCEPTED && state != QUEUE_REFUSED))
+		return CB_ENOTFOUND;
+	body[0] = KIND_DONE;
+	cb_be_put(body + 1, seq, 8);
+	body[9] = (uint8_t)state;
+	cb_be_put(body + 10, index, 8);
+	if ((rc = append(q, body, sizeof(body))) != 0)
+		return rc;
+	a->state = state;
+	a->index = index;
+	if (--q->pending == 0) {
+		free_actions(q);
+		q->size = HEADER_LEN;
+		return cut(q->fd, q->size);
+	}
+	return 0;
+}
+
+/* queue_count returns the number of actions held. */
+size_t
+queue_count(const struct queue *q)
+{
+	return q->n;
+}
+
+/* queue_pending returns the number of actions not done. */
+size_t
+queue_pending(const struct queue *q)
+{
+	return q->pending;
+}
+
+/* queue_at returns action i. */
+const struct queue_action *
+queue_at(const struct queue *q, size_t i)
+{
+	return i < q->n ? &q->a[i] : NULL;
+}
+
+/* queue_size returns the file's size. */
+off_t
+queue_size(const struct queue *q)
+{
+	return q->size;
+}
