@@ -26,6 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct tb t;
 static int ready;
 
+/* cleanup removes the centre's store when the process ends. */
+static void
+cleanup(void)
+{
+	tb_close(&t);
+}
+
 /* setup makes the centre once per process. */
 static void
 setup(void)
@@ -45,6 +52,7 @@ setup(void)
 		abort();
 	t.now += 30 * TB_MIN;
 	ready = 1;
+	atexit(cleanup);
 }
 
 /* LLVMFuzzerTestOneInput checks one input; properties abort on failure. */

@@ -25,6 +25,7 @@
 #include "carebank/file.h"
 #include "carebank/tiles.h"
 #include "carebank/xalloc.h"
+#include "testutil.h"
 
 #define ORIGIN "carebank.example.org/huada"
 
@@ -34,20 +35,27 @@ static char *dir;
 static struct cb_key *key;
 static struct cb_vkey vk;
 
-/* setup makes the directory and the log key once per process. */
+/* cleanup removes the directory when the process ends. */
+static void
+cleanup(void)
+{
+	tu_rmrf(dir);
+}
+
+/* setup makes the directory (under TMPDIR) and the log key once. */
 static void
 setup(void)
 {
-	char tmpl[] = "/tmp/cb-fuzz-tiles-XXXXXX";
 	uint8_t seed[32] = {7};
 	char *sub;
 
 	if (dir != NULL)
 		return;
-	if (mkdtemp(tmpl) == NULL || cb_key_from_seed(seed, &key) != 0 ||
+	if (cb_key_from_seed(seed, &key) != 0 ||
 	    cb_vkey_make(ORIGIN, cb_key_public(key), &vk) != 0)
 		abort();
-	dir = cb_xstrdup(tmpl);
+	dir = tu_tmpdir("fuzz-tiles");
+	atexit(cleanup);
 	sub = cb_xasprintf("%s/tile/entries/000.p", dir);
 	if (cb_file_mkdirs(sub, 0700) != 0)
 		abort();
