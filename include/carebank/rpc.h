@@ -191,6 +191,14 @@ struct rpc_tls {
 	int require_client_cert; /* with ca_file: refuse clients without one */
 };
 
+/*
+ * rpc_tls_check loads the files of t as a listener would, and throws the
+ * result away: 0, or an error code with a sentence in err naming the file
+ * that could not be used and OpenSSL's reason. For checking a configuration
+ * before serving.
+ */
+int rpc_tls_check(const struct rpc_tls *t, char *err, size_t errlen);
+
 /* One listening socket. */
 struct rpc_listen {
 	const char *host; /* numeric IPv4 or IPv6 address; NULL means "::" */

@@ -5,6 +5,7 @@
  * is closed after the handshake (rpc_tls_alpn_ok). Client certificates are
  * asked for, or required, only when a CA file is given.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -31,12 +32,16 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-/* rpc_tls_ctx_new makes the SSL_CTX for one listener. */
-int
-rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
+/*
+ * build makes the SSL_CTX for one listener; on failure *what names the step
+ * that failed (OpenSSL's error queue says why).
+ */
+static int
+build(const struct rpc_tls *t, SSL_CTX **out, const char **what)
 {
 	SSL_CTX *ctx;
 
+	*what = "TLS";
 	if (t->cert_file == NULL || t->key_file == NULL)
 		return CB_EINVAL;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
@@ -46,16 +51,23 @@ rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
 	                             SSL_OP_NO_RENEGOTIATION |
 	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) !=
-	        1 ||
-	    SSL_CTX_check_private_key(ctx) != 1)
+	if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+		goto bad;
+	*what = "the certificate chain";
+	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1)
+		goto bad;
+	*what = "the private key";
+	if (SSL_CTX_use_PrivateKey_file(ctx, t->key_file, SSL_FILETYPE_PEM) !=
+	    1)
+		goto bad;
+	*what = "the private key (it does not match the certificate)";
+	if (SSL_CTX_check_private_key(ctx) != 1)
 		goto bad;
 	if (t->ca_file != NULL) {
 		STACK_OF(X509_NAME) *names =
 		    SSL_load_client_CA_file(t->ca_file);
 
+		*what = "the client CA file";
 		if (names == NULL ||
 		    SSL_CTX_load_verify_locations(ctx, t->ca_file, NULL) != 1) {
 			sk_X509_NAME_pop_free(names, X509_NAME_free);
@@ -75,6 +87,42 @@ rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
 bad:
 	SSL_CTX_free(ctx);
 	return CB_EFORMAT;
+}
+
+/* rpc_tls_ctx_new makes the SSL_CTX for one listener. */
+int
+rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
+{
+	const char *what;
+
+	return build(t, out, &what);
+}
+
+/* rpc_tls_check loads a listener's files once and says what is wrong. */
+int
+rpc_tls_check(const struct rpc_tls *t, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+	const char *what;
+	char why[256] = "";
+	unsigned long e;
+	int rc;
+
+	ERR_clear_error();
+	if ((rc = build(t, &ctx, &what)) == 0) {
+		SSL_CTX_free(ctx);
+		return 0;
+	}
+	/* The first error queued is the cause; later ones are its callers. */
+	if ((e = ERR_peek_error()) != 0)
+		rpc_tls_error(e, why, sizeof(why));
+	ERR_clear_error();
+	snprintf(err, errlen, "cannot load %s (certificate %s, key %s%s%s): %s",
+	    what, t->cert_file ? t->cert_file : "unset",
+	    t->key_file ? t->key_file : "unset",
+	    t->ca_file ? ", client CA " : "", t->ca_file ? t->ca_file : "",
+	    why[0] ? why : cb_strerror(rc));
+	return rc;
 }
 
 /* rpc_tls_alpn_ok checks the negotiated protocol. */

@@ -3,7 +3,8 @@
  * comment), the same settings as the command-line flags, which win. The
  * checks here are the ones `carebankd check-config` reports: every value
  * parses and is in range, cleartext listens only on loopback, the metrics
- * port is loopback only.
+ * port is loopback only, and the TLS files load (checkconf.c adds the
+ * data directory).
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "carebank/file.h"
+#include "carebank/hostport.h"
 #include "carebank/xalloc.h"
 #include "srv.h"
 
@@ -205,30 +207,10 @@ int
 srv_config_parse_addr(const char *s, char *host, size_t hostlen,
     uint16_t *port)
 {
-	const char *colon, *h = s;
-	size_t hl;
-	uint64_t p;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return -1;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen || parse_u64(colon + 1, 0, 65535, &p))
+	if (cb_hostport_split(s, host, hostlen, port) != 0)
 		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, hostlen, "127.0.0.1");
-	*port = (uint16_t)p;
 	return 0;
 }
 
@@ -262,6 +244,13 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 	if (c->client_ca != NULL && !tls) {
 		snprintf(err, errlen, "--client-ca needs TLS");
 		return -1;
+	}
+	if (tls) {
+		struct rpc_tls t = {c->tls_cert, c->tls_key, c->client_ca,
+		    c->client_ca != NULL};
+
+		if (rpc_tls_check(&t, err, errlen) != 0)
+			return -1;
 	}
 	for (int i = 0; i < c->nlisten; i++) {
 		if (srv_config_parse_addr(c->listen[i], host, sizeof(host),

@@ -34,7 +34,9 @@ static const char usage_text[] =
     "         (data, listen, tls-cert, tls-key, client-ca, metrics, workers,\n"
     "         max-batch, time-window-ms, drain-ms, map-size-mb,\n"
     "         max-message-bytes, port-file); flags win.\n"
-    "check-config  checks the settings and says \"configuration OK\".\n"
+    "check-config  checks the settings, the TLS files and the data\n"
+    "         directory (every centre and its log key), and says\n"
+    "         \"configuration OK\".\n"
     "backup   copies the store, hot and consistent, into a new OUTDIR.\n"
     "replay   verifies every centre's log and rebuilds its views from it,\n"
     "         comparing them with the live ones.\n";
@@ -162,8 +164,14 @@ main(int argc, char **argv)
 			fprintf(stderr, "carebankd: %s\n", err);
 			status = 1;
 		} else if (strcmp(cmd, "check-config") == 0) {
-			printf("configuration OK\n");
-			status = 0;
+			if (srv_check_data(cfg.data, stdout, err,
+				sizeof(err)) != 0) {
+				fprintf(stderr, "carebankd: %s\n", err);
+				status = 1;
+			} else {
+				printf("configuration OK\n");
+				status = 0;
+			}
 		} else {
 			status = srv_serve(&cfg);
 		}

@@ -257,20 +257,27 @@ srv_serve(struct srv_config *cfg)
 	struct srv s = {.cfg = cfg};
 	struct cb_store_opts so = {.map_size = cfg->map_size};
 	struct rpc_options ro;
-	struct keyload kl = {&s, 0};
+	struct keyload kl = {.s = &s};
 	struct event *sigterm = NULL, *sigint = NULL;
 	uint16_t port = 0;
+	char err[512];
 	int rc, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	(void)srv_methods(&s.stats.ncalls);
 	s.stats.ncalls++;
-	s.stats.calls = cb_xcalloc(s.stats.ncalls, sizeof(*s.stats.calls));
+	/* What check-config checks, said the same way: no store, no centre,
+	 * a log key missing, too open or not the log's. */
+	if (srv_check_data(cfg->data, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "carebankd: %s\n", err);
+		return 1;
+	}
 	if ((rc = cb_store_open(cfg->data, &so, &s.store)) != 0) {
 		fprintf(stderr, "carebankd: cannot open the store in %s: %s\n",
 		    cfg->data, cb_strerror(rc));
 		return 1;
 	}
+	s.stats.calls = cb_xcalloc(s.stats.ncalls, sizeof(*s.stats.calls));
 	cb_store_centres(s.store, load_one, &kl);
 	if (kl.failed)
 		goto out_store;

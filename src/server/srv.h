@@ -9,6 +9,7 @@
 #define CAREBANK_SRV_H
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -219,6 +220,22 @@ int srv_serve(struct srv_config *cfg);
  * directory and adds the centre to s->keyed. Returns 0 or a core code.
  */
 int srv_log_key_load(struct srv *s, const char *id);
+
+/*
+ * checkconf.c: srv_log_key_read loads a centre's log key from the data
+ * directory and checks it is the one the log was made with; 0 and *out, or
+ * a core code with a sentence in err.
+ */
+int srv_log_key_read(const char *data, const struct cb_centre_info *info,
+    struct cb_key **out, char *err, size_t errlen);
+
+/*
+ * srv_check_data opens the store in data read-only and checks every
+ * centre's log key, writing a line per centre to out (unless NULL).
+ * Returns 0, or -1 with a sentence in err (no store, no centre, a key
+ * missing, too open or not the log's).
+ */
+int srv_check_data(const char *data, FILE *out, char *err, size_t errlen);
 
 /* audit.c: loop callbacks of the streaming Audit methods. */
 void srv_stream_writable(struct rpc_call *call, void *arg);

@@ -35,6 +35,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey, Ed25519PublicKey)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tlog_verify import tile_path  # noqa: E402 (the one C2SP path rule)
+
 # Filled in by main() from --gen-dir: the generated protobuf modules.
 pb = None    # carebank.v1.bank_pb2
 epb = None   # carebank.v1.entry_pb2
@@ -797,19 +800,6 @@ class Ledger:
         for acct, v in self.bal.items():
             out[self.units[acct]] = out.get(self.units[acct], 0) + v
         return out
-
-
-def tile_path(level, n, w):
-    groups = []
-    while True:
-        groups.append(n % 1000)
-        n //= 1000
-        if n == 0:
-            break
-    groups.reverse()
-    p = "/".join(["x%03d" % g for g in groups[:-1]] + ["%03d" % groups[-1]])
-    p = "tile/%s/%s" % (level, p)
-    return p if w == 256 else p + ".p/%d" % w
 
 
 def read_tiles(d, vkey_line):

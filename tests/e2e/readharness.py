@@ -6,15 +6,14 @@ own RFC 6962 / RFC 9162 proof verification. Checkpoint notes and verifier
 keys are opened with tlog_verify.py, the independent verifier beside it.
 
 Nothing here shares code with the server: grpcio for the transport, the
-protobuf modules generated from proto/ (--gen-dir), hashlib, cryptography.
+protobuf modules generated from proto/ (--gen-dir), and cbclient.py's keys,
+call signing and proof checks (hashlib, cryptography).
 """
 import argparse
 import base64
-import hashlib
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -22,68 +21,28 @@ import time
 import traceback
 
 import grpc
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cbclient as cb  # noqa: E402
 import tlog_verify  # noqa: E402
+from cbclient import (  # noqa: E402,F401 (tests take them from here)
+    Failure, check, eq, leaf_hash, now_ms, request_id, sha256)
 
 pb = spb = epb = None  # bank_pb2, service_pb2, entry_pb2, set by setup()
 ARGS = None
-CALL_TAG = b"carebank-call-v1\x00"
 K, C, A = ("/carebank.v1.Kiosk/", "/carebank.v1.Coordinator/",
            "/carebank.v1.Audit/")
 
 
-class Failure(Exception):
-    pass
-
-
-def eq(got, want, what):
-    if got != want:
-        raise Failure("%s: got %r, want %r" % (what, got, want))
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def now_ms():
-    return time.time_ns() // 1000000
-
-
-def sha256(*parts):
-    return hashlib.sha256(b"".join(parts)).digest()
-
-
-class Key:
-    """An Ed25519 key; its carebank id is SHA-256(public key)[:8]."""
-
-    def __init__(self, priv=None):
-        self.priv = priv or Ed25519PrivateKey.generate()
-        self.pub = self.priv.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        self.hex = sha256(self.pub)[:8].hex()
-
-    @classmethod
-    def load(cls, path):
-        with open(path, "rb") as f:
-            return cls(serialization.load_pem_private_key(f.read(), None))
+class Key(cb.Key):
+    """An Ed25519 key that signs calls as grpcio metadata."""
 
     def metadata(self, centre, method, raw, t=None):
         t = now_ms() if t is None else t
-        m = method.encode()
-        signed = (CALL_TAG + struct.pack(">I", len(m)) + m +
-                  struct.pack(">q", t) + raw)
         return [("carebank-key", self.hex), ("carebank-time", str(t)),
-                ("carebank-signature-bin", self.priv.sign(signed)),
+                ("carebank-signature-bin",
+                 self.sign(cb.call_message(method, t, raw))),
                 ("carebank-centre", centre)]
-
-
-def request_id():
-    return struct.pack(">Q", time.time_ns()) + os.urandom(8)
 
 
 class Error(Exception):
@@ -214,67 +173,19 @@ def new_id(receipt):
     return receipt.result.id
 
 
-# RFC 6962 / RFC 9162 proofs, checked here with nothing of the server.
-
-def leaf_hash(leaf):
-    return sha256(b"\x00", leaf)
-
-
-def node_hash(left, right):
-    return sha256(b"\x01", left, right)
-
+# RFC 6962 / RFC 9162 proofs, checked with cbclient's code: nothing of the
+# server's.
 
 def verify_inclusion(index, size, leaf, proof, root):
     """RFC 9162 2.1.3.2."""
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf_hash(leaf)
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while (fn & 1) == 0 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
+    return cb.inclusion_root(index, size, leaf_hash(leaf), proof) == root
 
 
 def verify_consistency(first, second, proof, root1, root2):
-    """RFC 9162 2.1.4.2, with its cases for equal sizes."""
-    if first > second:
-        return False
-    if first == second:
-        return not proof and root1 == root2
+    """RFC 9162 2.1.4.2, with its cases for an empty first tree."""
     if first == 0:
-        return not proof and root1 == sha256()
-    if not proof:
-        return False
-    if first & (first - 1) == 0:
-        proof = [root1] + list(proof)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = proof[0]
-    for c in proof[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while (fn & 1) == 0 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == root1 and sr == root2 and sn == 0
+        return first <= second and not proof and root1 == sha256()
+    return cb.consistency_ok(first, second, root1, root2, proof)
 
 
 def open_checkpoint(note, vkey_line):

@@ -29,7 +29,6 @@ def audit(*args):
     return r.returncode, r.stdout + r.stderr
 
 
-
 def files_of(d):
     out = []
     for root, _, names in os.walk(d):
@@ -188,7 +187,24 @@ def check_statement(s, local, fam, work):
     check(rc == 1 and "FAILED" in out, "an entry changed: " + out)
 
 
+def check_usage():
+    rc, out = audit("--help")
+    eq(rc, 0, "--help")
+    for sect in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS",
+                 "EXIT STATUS", "EXAMPLES"):
+        check("\n%s\n" % sect in "\n" + out, "--help has %s: %s" %
+              (sect, out))
+    for args in (("bogus",), ("verify",), ("export", "--centre", "x"),
+                 ("entries", "--key", "k", "--csv", "--jsonl", "out")):
+        rc, out = audit(*args)
+        eq(rc, 2, "bad usage %r" % (args,))
+        check("carebank-audit --help" in out, "points to the manual: %s" %
+              out)
+
+
 def audit_day():
+    check_usage()
+
     def after(s, ids, keys):
         work = os.path.join(s.dir, "audit")
         os.makedirs(work)

@@ -41,6 +41,7 @@
 """
 import base64
 import os
+import re
 import select
 import signal
 import socket
@@ -509,8 +510,14 @@ def operate_check_config():
             argv += ["--config", path]
         return cb.run(argv)
 
+    def ok(r):
+        lines = r.stdout.strip().splitlines()
+        return (r.returncode, lines[-1] if lines else "")
+
     r = cc("--data", d.data, "--listen", "127.0.0.1:0")
-    eq((r.returncode, r.stdout.strip()), (0, "configuration OK"), "loopback")
+    eq(ok(r), (0, "configuration OK"), "loopback")
+    check(re.search(r"^centre \S+ \(.*\): \d+ entries, log key in place$",
+                    r.stdout, re.M), "names each centre: %r" % r.stdout)
     for listen in ("0.0.0.0:50051", "[::]:50051", "192.0.2.7:443",
                    "example.org:443"):
         r = cc("--data", d.data, "--listen", listen)
@@ -535,13 +542,12 @@ def operate_check_config():
     good = "# carebankd\ndata = %s\nlisten = 127.0.0.1:0\nworkers = 2\n" \
         "max-batch = 64\ntime-window-ms = 60000\n" % d.data
     r = cc(config=good)
-    eq((r.returncode, r.stdout.strip()), (0, "configuration OK"), "a file")
+    eq(ok(r), (0, "configuration OK"), "a file")
     bad = good.replace("127.0.0.1:0", "0.0.0.0:50051")
     r = cc(config=bad)
     eq(r.returncode, 1, "a file listening off loopback")
     r = cc("--listen", "127.0.0.1:0", config=bad)
-    eq((r.returncode, r.stdout.strip()), (0, "configuration OK"),
-       "a flag over the file")
+    eq(ok(r), (0, "configuration OK"), "a flag over the file")
     r = cc(config=good + "colour = blue\n")
     eq(r.returncode, 1, "an unknown setting")
     check(":7:" in r.stderr and "colour" in r.stderr,
@@ -550,6 +556,46 @@ def operate_check_config():
     eq(r.returncode, 1, "a negative number")
     r = cc(config="listen 127.0.0.1:0\n")
     eq(r.returncode, 1, "a line without '='")
+    # The data directory: a store with centres, each with its log key.
+    empty = os.path.join(d.dir, "empty")
+    os.mkdir(empty)
+    for data, words in ((empty, "carebankd init"),
+                        (os.path.join(d.dir, "absent"), "carebankd init")):
+        r = cc("--data", data, "--listen", "127.0.0.1:0")
+        eq(r.returncode, 1, "check-config of %s" % data)
+        check(words in r.stderr, "says why: %r" % r.stderr)
+        r = cb.run([bin_, "serve", "--data", data, "--listen",
+                    "127.0.0.1:0"], timeout=30)
+        eq(r.returncode, 1, "serve of %s" % data)
+        check(words in r.stderr, "serve says why: %r" % r.stderr)
+    keys = [os.path.join(d.data, "keys", f)
+            for f in os.listdir(os.path.join(d.data, "keys"))
+            if f.endswith(".log.pem")]
+    os.chmod(keys[0], 0o644)
+    r = cc("--data", d.data, "--listen", "127.0.0.1:0")
+    eq(r.returncode, 1, "a log key others can read")
+    check("chmod 600" in r.stderr, "says what to do: %r" % r.stderr)
+    os.chmod(keys[0], 0o600)
+    with open(keys[0], "rb") as f:
+        saved = f.read()
+    cb.Key().save(keys[0] + ".other")
+    os.replace(keys[0] + ".other", keys[0])
+    r = cc("--data", d.data, "--listen", "127.0.0.1:0")
+    eq(r.returncode, 1, "another key in the log key's place")
+    check("not the key its log was made with" in r.stderr,
+          "says why: %r" % r.stderr)
+    with open(keys[0], "wb") as f:
+        f.write(saved)
+    # TLS files that cannot be used are named, with OpenSSL's reason.
+    r = cc("--data", d.data, "--listen", "192.0.2.7:443", "--tls-cert",
+           os.path.join(d.dir, "missing.pem"), "--tls-key", keys[0])
+    eq(r.returncode, 1, "a certificate file that is not there")
+    check("certificate chain" in r.stderr and "missing.pem" in r.stderr and
+          "No such file" in r.stderr, "names it: %r" % r.stderr)
+    r = cc("--data", d.data, "--listen", "192.0.2.7:443", "--tls-cert",
+           keys[0], "--tls-key", keys[0])
+    eq(r.returncode, 1, "a private key given as the certificate")
+    check("certificate chain" in r.stderr, "names it: %r" % r.stderr)
     # serve refuses what check-config refuses, and serves nothing.
     port = os.path.join(d.dir, "port")
     r = cb.run([bin_, "serve", "--data", d.data, "--listen", "0.0.0.0:0",
@@ -693,8 +739,14 @@ def operate_tls():
     r = cb.run([cb.carebankd(), "check-config", "--data", s.data,
                 "--listen", "0.0.0.0:8443", "--tls-cert", srv[0],
                 "--tls-key", srv[1]])
-    eq((r.returncode, r.stdout.strip()), (0, "configuration OK"),
-       "TLS off loopback: %s" % r.stderr)
+    eq((r.returncode, r.stdout.strip().splitlines()[-1]),
+       (0, "configuration OK"), "TLS off loopback: %s" % r.stderr)
+    r = cb.run([cb.carebankd(), "check-config", "--data", s.data,
+                "--listen", "0.0.0.0:8443", "--tls-cert", srv[0],
+                "--tls-key", client[1]])
+    eq(r.returncode, 1, "a key that is not the certificate's")
+    check("private key" in r.stderr and "match" in r.stderr,
+          "says why: %r" % r.stderr)
     with open(ca[0], "rb") as f:
         root = f.read()
     opts = [("grpc.ssl_target_name_override", "carebank.test")]

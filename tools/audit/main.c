@@ -20,44 +20,100 @@
 #include "carebank/xalloc.h"
 #include "audit.h"
 
-static const char usage_text[] =
-    "usage: carebank-audit export --data DIR --centre ID --out OUT\n"
-    "       carebank-audit export --server HOST:PORT --key KEYFILE --centre ID\n"
-    "                      --out OUT [--ca FILE]\n"
-    "       carebank-audit verify --key VKEY [--since CHECKPOINT] OUT\n"
-    "       carebank-audit entries --key VKEY --csv|--jsonl OUT\n"
-    "       carebank-audit statement --key VKEY --family ID --out FILE OUT\n"
-    "       carebank-audit verify-statement --key VKEY FILE\n"
-    "\n"
-    "export   writes the centre's log, as of its latest signed checkpoint, as\n"
-    "         a C2SP tlog-tiles directory: checkpoint, vkey, tile/..., with\n"
-    "         entry bundles. --data reads the server's data directory\n"
-    "         read-only (safe while it runs); --server asks its Audit\n"
-    "         service with an auditor's key. Exporting again into the same\n"
-    "         directory writes only what is new.\n"
-    "verify   checks OUT offline. VKEY is the verifier key line carebankd\n"
-    "         init printed (name+hex8+base64), or a file holding it. With\n"
-    "         --since, also proves that OUT extends an earlier checkpoint\n"
-    "         (a file saved from an earlier export) by a consistency proof.\n"
-    "         Prints a summary and the recomputed balances, or the first\n"
-    "         failure: the entry or file, and why.\n"
-    "entries  verifies OUT, then prints its entries for a spreadsheet:\n"
-    "         --csv, one row per posting (index, time, method, account,\n"
-    "         unit, amount, balance, late, review); or --jsonl, one JSON\n"
-    "         object per entry with the signed request decoded.\n"
-    "statement  writes a family's statement to FILE: every entry of the\n"
-    "         verified export OUT that moved its accounts, with proofs of\n"
-    "         inclusion in the export's signed checkpoint, and its balances.\n"
-    "         The family can take it anywhere.\n"
-    "verify-statement  checks such a statement with only the centre's\n"
-    "         verifier key: the signature, every proof, and that no entry is\n"
-    "         missing between the first and the last listed.\n";
+static const char synopsis[] =
+    "     carebank-audit export --data DIR --centre ID --out OUT\n"
+    "     carebank-audit export --server HOST:PORT --key KEYFILE --centre ID\n"
+    "                    --out OUT [--ca FILE]\n"
+    "     carebank-audit verify --key VKEY [--since CHECKPOINT] OUT\n"
+    "     carebank-audit entries --key VKEY --csv|--jsonl OUT\n"
+    "     carebank-audit statement --key VKEY --family ID --out FILE OUT\n"
+    "     carebank-audit verify-statement --key VKEY FILE\n";
 
-/* usage prints the synopsis and exits. */
+static const char name[] =
+    "NAME\n"
+    "     carebank-audit - export and verify a carebank centre's signed "
+    "log\n";
+
+static const char manual[] =
+    "DESCRIPTION\n"
+    "     An auditor's tool: it copies a centre's append-only log out of\n"
+    "     the server and proves, offline and with nothing but the centre's\n"
+    "     verifier key, that the copy is the log the centre signed, that\n"
+    "     every entry was asked for by a key the log itself enrolled, and\n"
+    "     that every balance and charge follows from the bank's rules.\n"
+    "\n"
+    "COMMANDS\n"
+    "     export   writes the centre's log, as of its latest signed\n"
+    "              checkpoint, as a C2SP tlog-tiles directory (checkpoint,\n"
+    "              vkey, tile/..., with entry bundles). --data reads the\n"
+    "              server's data directory read-only, safe while it runs;\n"
+    "              --server asks its Audit service with an auditor's key.\n"
+    "              Exporting again into the same directory writes only\n"
+    "              what is new.\n"
+    "     verify   checks OUT offline: the checkpoint's signature against\n"
+    "              VKEY, the root from the tiles, every leaf canonical and\n"
+    "              chained to the one before, every actor's signature\n"
+    "              against the key history in the log, postings summing to\n"
+    "              zero per unit, and every balance and charge recomputed\n"
+    "              by replaying the rules. With --since, also proves by a\n"
+    "              consistency proof that OUT extends a checkpoint saved\n"
+    "              from an earlier export. Prints a summary and the\n"
+    "              balances, or the first failure: the entry or file, and\n"
+    "              why.\n"
+    "     entries  verifies OUT, then prints its entries for a spreadsheet:\n"
+    "              --csv, one row per posting (index, time, method,\n"
+    "              account, unit, amount, balance, late, review); --jsonl,\n"
+    "              one JSON object per entry with its request decoded.\n"
+    "     statement\n"
+    "              writes a family's statement to FILE: every entry of the\n"
+    "              verified export OUT that moved its accounts, with proofs\n"
+    "              of inclusion in the export's signed checkpoint, and its\n"
+    "              balances. The family can take it anywhere.\n"
+    "     verify-statement\n"
+    "              checks such a statement with only the centre's verifier\n"
+    "              key: the signature, every proof, and that no entry is\n"
+    "              missing between the first and the last listed.\n"
+    "\n"
+    "OPTIONS\n"
+    "     --key VKEY   with verify, entries and statements: the verifier\n"
+    "                  key line carebankd init printed (name+hex8+base64),\n"
+    "                  or a file holding it. With export --server: the\n"
+    "                  auditor's private key file (mode 0600).\n"
+    "     --data DIR   the server's data directory (read-only)\n"
+    "     --server HOST:PORT\n"
+    "                  the server (cleartext on loopback, else with --ca)\n"
+    "     --ca FILE    CA certificates to check the server's TLS with\n"
+    "     --centre ID  the centre to export\n"
+    "     --out OUT    the export directory (export), or the statement\n"
+    "                  file (statement)\n"
+    "     --since CHECKPOINT\n"
+    "                  a checkpoint file kept from an earlier export\n"
+    "     --family ID  the family of a statement\n"
+    "\n"
+    "EXIT STATUS\n"
+    "     0 exported or verified; 1 failed (a check failed, a file or the\n"
+    "     server could not be read); 2 bad usage.\n"
+    "\n"
+    "EXAMPLES\n"
+    "     carebank-audit export --data /var/lib/carebank --centre huada "
+    "--out huada\n"
+    "     carebank-audit verify --key huada.vkey huada\n"
+    "     cp huada/checkpoint huada-march.checkpoint   # keep it\n"
+    "     carebank-audit verify --key huada.vkey --since "
+    "huada-march.checkpoint huada\n"
+    "     carebank-audit entries --key huada.vkey --csv huada > "
+    "entries.csv\n";
+
+/* usage prints the manual (code 0) or the synopsis (bad usage), and exits. */
 static void __attribute__((noreturn))
 usage(int code)
 {
-	fputs(usage_text, code ? stderr : stdout);
+	if (code == 0)
+		printf("%s\nSYNOPSIS\n%s\n%s", name, synopsis, manual);
+	else
+		fprintf(stderr, "usage:\n%s(carebank-audit --help for the "
+				"manual)\n",
+		    synopsis);
 	exit(code);
 }
 

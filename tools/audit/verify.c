@@ -14,6 +14,7 @@
 #include "carebank/tiles.h"
 #include "carebank/xalloc.h"
 #include "audit.h"
+#include "client.h"
 
 #define FILE_MAX 8192
 
@@ -30,26 +31,10 @@ struct vctx {
 int
 audit_vkey(const char *arg, struct cb_vkey *vk)
 {
-	uint8_t *buf;
-	size_t len;
-	int rc;
+	char err[512];
 
-	if (cb_vkey_parse(arg, strlen(arg), vk) == 0)
-		return 0;
-	if ((rc = cb_file_read(arg, FILE_MAX, &buf, &len)) != 0) {
-		fprintf(stderr, "carebank-audit: %s is neither a verifier key "
-				"line nor a readable file (%s)\n",
-		    arg, cb_strerror(rc));
-		return -1;
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	rc = cb_vkey_parse((const char *)buf, len, vk);
-	free(buf);
-	if (rc != 0) {
-		fprintf(stderr, "carebank-audit: %s does not hold a verifier key "
-				"line (name+hex8+base64)\n",
-		    arg);
+	if (cbt_vkey_read(arg, vk, err, sizeof(err)) != 0) {
+		fprintf(stderr, "carebank-audit: %s\n", err);
 		return -1;
 	}
 	return 0;

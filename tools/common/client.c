@@ -1,7 +1,6 @@
 /*
  * The client programs' shared connection and signing (see client.h).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "carebank/call.h"
 #include "carebank/codec.h"
 #include "carebank/file.h"
+#include "carebank/hostport.h"
 #include "carebank/xalloc.h"
 #include "client.h"
 
@@ -164,37 +164,13 @@ cbt_opts_free(struct cbt_opts *o)
 	}
 }
 
-/* split_addr splits HOST:PORT or [V6]:PORT. */
+/* split_addr splits HOST:PORT or [V6]:PORT; a client needs a port. */
 static int
 split_addr(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
-	const char *colon, *h = s;
-	size_t hl;
-	char *end;
-	unsigned long p;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return -1;
-		hl = (size_t)(colon - s);
-	}
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (hl == 0 || hl >= hostlen || errno || *end || p == 0 || p > 65535 ||
-	    colon[1] == '\0')
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	*port = (uint16_t)p;
-	return 0;
+	return cb_hostport_split(s, host, hostlen, port) != 0 || *port == 0 ?
+		   -1 :
+		   0;
 }
 
 /* dup_or_null copies an optional string. */

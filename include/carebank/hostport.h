@@ -1,0 +1,20 @@
+/*
+ * HOST:PORT as the server's listen addresses and the clients' server
+ * addresses are written: a host name or IPv4 address, or an IPv6 address in
+ * brackets ("[::1]:7443"), a colon, and a decimal port 0 to 65535.
+ */
+#ifndef CAREBANK_HOSTPORT_H
+#define CAREBANK_HOSTPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * cb_hostport_split copies the host of s (without brackets) into host
+ * (hostlen bytes with the NUL) and sets *port. Returns 0, or -1 if s is
+ * not HOST:PORT or the host does not fit.
+ */
+int cb_hostport_split(const char *s, char *host, size_t hostlen,
+    uint16_t *port);
+
+#endif
