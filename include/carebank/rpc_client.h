@@ -109,6 +109,9 @@ enum rpcc_err {
 /* rpcc_strerror describes any code this library returns; never NULL. */
 const char *rpcc_strerror(int code);
 
+/* rpcc_now_ns reads CLOCK_MONOTONIC in nanoseconds, the clock of latencies. */
+int64_t rpcc_now_ns(void);
+
 struct rpcc_conn;
 struct rpcc_call;
 

@@ -140,9 +140,6 @@ int rpcc_conn_wait(struct rpcc_conn *c, int (*done)(void *arg), void *arg,
 /* rpcc_conn_kick writes what is pending, without waiting. */
 void rpcc_conn_kick(struct rpcc_conn *c);
 
-/* rpcc_now_ns reads CLOCK_MONOTONIC. */
-int64_t rpcc_now_ns(void);
-
 /* client_h2.c */
 
 /* rpcc_h2_new creates the client session and queues the preface. */

@@ -82,6 +82,14 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    "carebank_commit_seconds_total %.6f\n"
 	    "# TYPE carebank_commit_seconds_max gauge\n"
 	    "carebank_commit_seconds_max %.6f\n"
+	    "# HELP carebank_apply_seconds_total The writer's time running "
+	    "batches' requests through the rules.\n"
+	    "# TYPE carebank_apply_seconds_total counter\n"
+	    "carebank_apply_seconds_total %.6f\n"
+	    "# HELP carebank_answer_seconds_total The writer's time answering "
+	    "committed batches (receipts).\n"
+	    "# TYPE carebank_answer_seconds_total counter\n"
+	    "carebank_answer_seconds_total %.6f\n"
 	    "# TYPE carebank_refusals_total counter\n"
 	    "carebank_refusals_total %llu\n"
 	    "# TYPE carebank_retries_total counter\n"
@@ -105,6 +113,8 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    b, atomic_load(&st->batch_entries),
 	    (double)atomic_load(&st->commit_ns) / 1e9,
 	    (double)atomic_load(&st->commit_max_ns) / 1e9,
+	    (double)atomic_load(&st->apply_ns) / 1e9,
+	    (double)atomic_load(&st->answer_ns) / 1e9,
 	    atomic_load(&st->refusals), atomic_load(&st->replays),
 	    atomic_load(&st->verify_fail), atomic_load(&st->pin_failures),
 	    atomic_load(&st->pin_lockouts),

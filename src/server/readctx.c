@@ -141,7 +141,10 @@ srv_read_balance(struct srv_read *r, const char *account, int64_t *out)
 	int rc;
 
 	*out = 0;
-	snprintf(key, sizeof(key), "b/%s", account);
+	/* An account name that does not fit names no account. */
+	if ((size_t)snprintf(key, sizeof(key), "b/%s", account) >=
+	    sizeof(key))
+		return CB_EINVAL;
 	rc = r->kv.get(r->kv.ctx, key, strlen(key), &v, &len);
 	if (rc == 0 && len != 8)
 		rc = CB_ECORRUPT;

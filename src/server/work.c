@@ -210,9 +210,10 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	struct srv_job *j, *next;
 	char touched[16][CB_CENTRE_ID_MAX + 1];
 	size_t ntouched = 0;
-	int64_t t0;
+	int64_t t0, t1;
 	int rc;
 
+	t1 = rpc_now_ns();
 	if ((rc = cb_batch_begin(s->store, &s->batch)) != 0) {
 		for (j = list; j != NULL; j = next) {
 			next = j->next;
@@ -231,8 +232,10 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 			apply(s, j);
 	}
 	t0 = rpc_now_ns();
+	atomic_fetch_add(&s->stats.apply_ns, (unsigned long long)(t0 - t1));
 	rc = cb_batch_commit(s->batch);
-	t0 = rpc_now_ns() - t0;
+	t1 = rpc_now_ns();
+	t0 = t1 - t0;
 	atomic_fetch_add(&s->stats.batches, 1);
 	atomic_fetch_add(&s->stats.batch_entries, n);
 	atomic_fetch_add(&s->stats.commit_ns, (unsigned long long)t0);
@@ -262,6 +265,8 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	}
 	cb_batch_free(s->batch);
 	s->batch = NULL;
+	atomic_fetch_add(&s->stats.answer_ns,
+	    (unsigned long long)(rpc_now_ns() - t1));
 	for (size_t k = 0; k < ntouched; k++)
 		srv_watch_notify(s, touched[k]);
 	if (rc != 0 && rc != CB_EFULL)

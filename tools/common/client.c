@@ -22,7 +22,6 @@
 struct cbt {
 	struct rpcc_conn *conn; /* NULL until connected, or after a failure */
 	struct cb_key *key;
-	uint8_t kid[CB_KEY_ID_LEN];
 	char centre[64];
 	struct cb_vkey vkey;
 	int has_vkey;
@@ -223,7 +222,6 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 		free(c);
 		return -1;
 	}
-	cb_key_id(c->key, c->kid);
 	c->server = cb_xstrdup(o->server);
 	c->ca = dup_or_null(o->ca);
 	c->cert = dup_or_null(o->cert);
@@ -351,24 +349,18 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Signed metadata for one call. */
-struct signed_md {
-	char kid[2 * CB_KEY_ID_LEN + 1], time[24];
-	uint8_t sig[CB_ED25519_SIG_LEN];
-	struct rpc_md md[4];
-};
-
-/* sign fills the metadata that signs a call. */
-static int
-sign(struct cbt *c, const char *method, const uint8_t *req, size_t len,
-    struct signed_md *s)
+/* cbt_sign fills the metadata that signs a call as key for centre. */
+int
+cbt_sign(struct cbt_signed *s, const struct cb_key *key, const char *centre,
+    const char *method, int64_t time_ms, const uint8_t *req, size_t len)
 {
-	int64_t t = now_ms();
+	uint8_t kid[CB_KEY_ID_LEN];
 	int rc;
 
-	cb_hex_encode(c->kid, CB_KEY_ID_LEN, s->kid);
-	snprintf(s->time, sizeof(s->time), "%lld", (long long)t);
-	if ((rc = cb_call_sign(c->key, method, t, req, len, s->sig)) != 0)
+	cb_key_id(key, kid);
+	cb_hex_encode(kid, CB_KEY_ID_LEN, s->kid);
+	snprintf(s->time, sizeof(s->time), "%lld", (long long)time_ms);
+	if ((rc = cb_call_sign(key, method, time_ms, req, len, s->sig)) != 0)
 		return rc;
 	s->md[0] = (struct rpc_md){"carebank-key", (const uint8_t *)s->kid,
 	    strlen(s->kid)};
@@ -377,7 +369,7 @@ sign(struct cbt *c, const char *method, const uint8_t *req, size_t len,
 	s->md[2] = (struct rpc_md){"carebank-signature-bin", s->sig,
 	    sizeof(s->sig)};
 	s->md[3] = (struct rpc_md){"carebank-centre",
-	    (const uint8_t *)c->centre, strlen(c->centre)};
+	    (const uint8_t *)centre, strlen(centre)};
 	return 0;
 }
 
@@ -388,12 +380,13 @@ cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 {
 	struct rpcc_request rq = {method, req, len, NULL, 4, c->timeout_ms};
 	struct rpcc_result res = {0};
-	struct signed_md s;
+	struct cbt_signed s;
 	const struct rpc_md *ref;
 	int rc = RPCC_ECLOSED;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = sign(c, method, req, len, &s)) != 0) {
+	if ((rc = cbt_sign(&s, c->key, c->centre, method, now_ms(), req,
+		 len)) != 0) {
 		r->status = 13; /* INTERNAL */
 		snprintf(r->message, sizeof(r->message), "signing failed: %s",
 		    cb_strerror(rc));
@@ -468,7 +461,7 @@ cbt_stream_start(struct cbt *c, const char *method,
     const ProtobufCMessage *req, struct rpcc_call **out)
 {
 	struct rpcc_request rq = {method, NULL, 0, NULL, 4, 0};
-	struct signed_md s;
+	struct cbt_signed s;
 	char why[256];
 	size_t len;
 	uint8_t *buf = cbt_pack(req, &len);
@@ -476,7 +469,8 @@ cbt_stream_start(struct cbt *c, const char *method,
 
 	if (cbt_connect(c, why, sizeof(why)) != 0)
 		rc = RPCC_ECLOSED;
-	else if ((rc = sign(c, method, buf, len, &s)) == 0) {
+	else if ((rc = cbt_sign(&s, c->key, c->centre, method, now_ms(), buf,
+		      len)) == 0) {
 		rq.msg = buf;
 		rq.len = len;
 		rq.md = s.md;
@@ -502,6 +496,13 @@ cbt_request_id(uint8_t id[16])
 void
 cbt_set_common(struct cbt *c, ProtobufCMessage *req, uint8_t id[16])
 {
+	cbt_fill_common(req, id, c->centre);
+}
+
+/* cbt_fill_common fills request_id (a new id) and centre by field name. */
+void
+cbt_fill_common(ProtobufCMessage *req, uint8_t id[16], const char *centre)
+{
 	const ProtobufCFieldDescriptor *f;
 
 	f = protobuf_c_message_descriptor_get_field_by_name(req->descriptor,
@@ -514,5 +515,5 @@ cbt_set_common(struct cbt *c, ProtobufCMessage *req, uint8_t id[16])
 	f = protobuf_c_message_descriptor_get_field_by_name(req->descriptor,
 	    "centre");
 	if (f != NULL)
-		*(const char **)((char *)req + f->offset) = c->centre;
+		*(const char **)((char *)req + f->offset) = centre;
 }

@@ -149,4 +149,30 @@ void cbt_request_id(uint8_t id[16]);
 /* cbt_set_common fills a write request's request_id and centre fields. */
 void cbt_set_common(struct cbt *c, ProtobufCMessage *req, uint8_t id[16]);
 
+/*
+ * The metadata that signs one call (service.proto: carebank-key,
+ * carebank-time, carebank-signature-bin, carebank-centre). md points into
+ * the struct itself and at centre, so neither may move while md is used.
+ */
+struct cbt_signed {
+	char kid[2 * CB_KEY_ID_LEN + 1], time[24];
+	uint8_t sig[CB_ED25519_SIG_LEN];
+	struct rpc_md md[4];
+};
+
+/*
+ * cbt_sign signs req (len bytes) for method at time_ms as key, for centre,
+ * into s. Returns 0 or a cb_call_sign code.
+ */
+int cbt_sign(struct cbt_signed *s, const struct cb_key *key,
+    const char *centre, const char *method, int64_t time_ms,
+    const uint8_t *req, size_t len);
+
+/*
+ * cbt_fill_common is cbt_set_common without a connection: a new request id
+ * in id (which must outlive req's packing) and centre (kept by pointer).
+ */
+void cbt_fill_common(ProtobufCMessage *req, uint8_t id[16],
+    const char *centre);
+
 #endif

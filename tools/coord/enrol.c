@@ -103,7 +103,9 @@ append(char *buf, size_t len, const char *word)
 {
 	size_t n = strlen(buf);
 
-	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", word);
+	/* A list too long for buf ends where it is cut. */
+	if (snprintf(buf + n, len - n, "%s%s", n ? ", " : "", word) < 0)
+		buf[n] = '\0';
 }
 
 /* directory sends the person's data for id; 0, or an exit status. */

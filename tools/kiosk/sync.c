@@ -57,7 +57,9 @@ sync_went_offline(struct kiosk *k, const char *why)
 		kiosk_log("offline: %s", why);
 	k->offline = true;
 	k->retry_at_ms = kiosk_now_ms() + (int64_t)k->retry_s * 1000;
-	snprintf(k->why_offline, sizeof(k->why_offline), "%s", why);
+	/* A long reason is cut to what the screen keeps. */
+	snprintf(k->why_offline, sizeof(k->why_offline), "%.*s",
+	    (int)sizeof(k->why_offline) - 1, why);
 }
 
 /* sync_try_due says whether it is time to try the server again. */
