@@ -296,6 +296,13 @@ int rpc_server_post(struct rpc_server *srv, void (*fn)(void *arg), void *arg);
 /* rpc_server_connections returns the number of open connections. Loop. */
 size_t rpc_server_connections(const struct rpc_server *srv);
 
+/*
+ * rpc_server_streams_refused returns how many streams were refused
+ * (RST_STREAM REFUSED_STREAM) because a client opened more than
+ * max_concurrent_streams at once on a connection. Loop.
+ */
+uint64_t rpc_server_streams_refused(const struct rpc_server *srv);
+
 /* Calls. Accessors are any thread while you hold a reference. */
 
 /* rpc_call_ref takes a reference. Any thread. */

@@ -508,7 +508,7 @@ cb_batch_commit(struct cb_batch *b)
 		    (rc = sign_centre(b, bc)) != 0)
 			goto fail;
 	}
-	rc = store_mdb_code(mdb_txn_commit(b->txn));
+	rc = store_commit(b->store, b->txn);
 	b->done = true; /* a failed commit frees the transaction too */
 	if (rc != 0 && rc != CB_EFULL)
 		stop(b->store); /* what reached the disk is unknown */

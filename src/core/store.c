@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "carebank/file.h"
@@ -49,6 +50,43 @@ store_mdb_code(int rc)
 	}
 }
 
+/*
+ * store_commit commits txn and translates the result. LMDB reports a write
+ * the file system cut short as EIO ("short write, filesystem full?"), where
+ * a write refused outright is ENOSPC: so an EIO while the store's file
+ * system has no room left is a full store too. Either way nothing of the
+ * transaction is durable (the meta page is written last, after the data is
+ * synced), and writes may succeed again once there is room. Any other EIO
+ * (a failed fsync among them) stays an I/O error.
+ */
+int
+store_commit(struct cb_store *store, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+
+	if (rc == EIO && store_disk_full(store))
+		rc = ENOSPC;
+	return store_mdb_code(rc);
+}
+
+/*
+ * store_disk_full says whether the file system of the store's data file
+ * has less than FULL_SLACK bytes left for this process to write.
+ */
+bool
+store_disk_full(struct cb_store *store)
+{
+	struct statvfs sv;
+	uint64_t left;
+	int fd;
+
+	if (mdb_env_get_fd(store->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
+		return false;
+	left = (uint64_t)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) *
+	    sv.f_frsize;
+	return left < FULL_SLACK;
+}
+
 /* open_dbs opens (or, when writable, creates) the named databases. */
 static int
 open_dbs(struct cb_store *store)
@@ -82,7 +120,7 @@ open_dbs(struct cb_store *store)
 			return store_mdb_code(rc);
 		}
 	}
-	return store_mdb_code(mdb_txn_commit(txn));
+	return store_commit(store, txn);
 }
 
 /* cb_store_open opens the environment in dir. */
@@ -280,7 +318,7 @@ cb_store_centre_create(struct cb_store *store, const char *id,
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	return store_mdb_code(mdb_txn_commit(txn));
+	return store_commit(store, txn);
 }
 
 /* cb_store_centre reads a centre in a read transaction. */

@@ -68,6 +68,15 @@ struct store_centre {
 int store_mdb_code(int rc);
 
 /*
+ * store_commit commits a write transaction (freeing it either way) and
+ * returns 0 or a cb_err code; store_disk_full says whether the store's file
+ * system is out of room (less than FULL_SLACK bytes left).
+ */
+#define FULL_SLACK (1u << 20)
+int store_commit(struct cb_store *store, MDB_txn *txn);
+bool store_disk_full(struct cb_store *store);
+
+/*
  * store_dir_get copies the directory record key of centre id, as txn sees
  * it, into a new buffer (*val, *len) the caller frees. Returns 0,
  * CB_ENOTFOUND (no such centre or record) or CB_EINVAL (bad key length).

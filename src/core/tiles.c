@@ -99,12 +99,18 @@ load_tile(struct tctx *t, unsigned L, uint64_t n)
 	tc->hashes = NULL;
 	cb_tile_path(rel, (int)L, n, w);
 	rc = read_rel(t->dir, rel, TILE_BYTES, &tc->hashes, &len);
-	if (rc != 0)
+	if (rc != 0) {
+		tc->hashes = NULL;
 		return cb_report_fail(t->r, CB_ECORRUPT, n, rel,
 		    "the hash tile cannot be read: %s", cb_strerror(rc));
-	if (len != (size_t)w * CB_HASH_LEN)
+	}
+	if (len != (size_t)w * CB_HASH_LEN) {
+		/* Not cached: a later lookup must not index a short tile. */
+		free(tc->hashes);
+		tc->hashes = NULL;
 		return cb_report_fail(t->r, CB_ECORRUPT, n, rel,
 		    "the tile holds %zu bytes, not %u hashes", len, w);
+	}
 	tc->n = n;
 	tc->w = w;
 	return 0;

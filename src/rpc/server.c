@@ -41,6 +41,7 @@ struct rpc_server {
 	struct rpc_listeners listeners;
 	TAILQ_HEAD(, rpc_conn) conns;
 	size_t nconns;
+	uint64_t refused_streams; /* over max_concurrent_streams */
 	int fd_paused;           /* accept failed for lack of descriptors */
 	int cap_paused;          /* max_connections reached */
 	struct event *accept_ev; /* resumes accepting after fd_paused */
@@ -311,6 +312,20 @@ size_t
 rpc_server_connections(const struct rpc_server *srv)
 {
 	return srv->nconns;
+}
+
+/* rpc_server_streams_refused counts streams refused over the limit. */
+uint64_t
+rpc_server_streams_refused(const struct rpc_server *srv)
+{
+	return srv->refused_streams;
+}
+
+/* rpc_server_stream_refused counts one more. */
+void
+rpc_server_stream_refused(struct rpc_server *srv)
+{
+	srv->refused_streams++;
 }
 
 /* rpc_server_opts returns the options. */

@@ -18,6 +18,9 @@ struct rpc_reflect;
 /* rpc_server_opts returns the server's options. Any thread. */
 const struct rpc_options *rpc_server_opts(const struct rpc_server *srv);
 
+/* rpc_server_stream_refused counts a stream refused over the limit. Loop. */
+void rpc_server_stream_refused(struct rpc_server *srv);
+
 /* rpc_server_on_loop says whether the caller runs on the loop thread. */
 int rpc_server_on_loop(const struct rpc_server *srv);
 

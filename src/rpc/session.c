@@ -160,12 +160,19 @@ on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id,
 	return 0;
 }
 
-/* on_frame_send notices the final HEADERS of a response. */
+/*
+ * on_frame_send notices the final HEADERS of a response, and counts the
+ * streams nghttp2 refused because the client opened too many at once.
+ */
 static int
 on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
+	struct rpc_session *s = user;
 	struct rpc_stream *st;
 
+	if (frame->hd.type == NGHTTP2_RST_STREAM &&
+	    frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM)
+		rpc_server_stream_refused(s->srv);
 	if (frame->hd.type != NGHTTP2_HEADERS ||
 	    !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;

@@ -413,8 +413,11 @@ count(struct srv *s, struct ident_job *c, const srv_policy *p, int64_t now)
 	} else {
 		lk.failures++;
 		lk.last_ms = now;
-		if (lk.failures >= (uint32_t)p->pin_max_failures)
+		atomic_fetch_add(&s->stats.pin_failures, 1);
+		if (lk.failures >= (uint32_t)p->pin_max_failures) {
 			lk.until_ms = now + p->pin_lockout_ms;
+			atomic_fetch_add(&s->stats.pin_lockouts, 1);
+		}
 		srv_out_status(&c->job, RPC_STATUS_UNAUTHENTICATED, MISMATCH);
 	}
 	return lock_put(s, c, &lk);

@@ -96,6 +96,17 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    "carebank_retries_total %llu\n"
 	    "# TYPE carebank_bad_signatures_total counter\n"
 	    "carebank_bad_signatures_total %llu\n"
+	    "# HELP carebank_pin_failures_total wrong kiosk PINs counted.\n"
+	    "# TYPE carebank_pin_failures_total counter\n"
+	    "carebank_pin_failures_total %llu\n"
+	    "# HELP carebank_pin_lockouts_total cards and codes locked after "
+	    "too many wrong PINs.\n"
+	    "# TYPE carebank_pin_lockouts_total counter\n"
+	    "carebank_pin_lockouts_total %llu\n"
+	    "# HELP carebank_streams_refused_total streams refused over a "
+	    "connection's concurrent stream limit.\n"
+	    "# TYPE carebank_streams_refused_total counter\n"
+	    "carebank_streams_refused_total %llu\n"
 	    "# TYPE carebank_connections gauge\n"
 	    "carebank_connections %zu\n"
 	    "# TYPE carebank_log_entries gauge\n",
@@ -105,7 +116,10 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    (double)atomic_load(&st->apply_ns) / 1e9,
 	    (double)atomic_load(&st->answer_ns) / 1e9,
 	    atomic_load(&st->refusals), atomic_load(&st->replays),
-	    atomic_load(&st->verify_fail), rpc_server_connections(s->rpc));
+	    atomic_load(&st->verify_fail), atomic_load(&st->pin_failures),
+	    atomic_load(&st->pin_lockouts),
+	    (unsigned long long)rpc_server_streams_refused(s->rpc),
+	    rpc_server_connections(s->rpc));
 	cb_store_centres(s->store, add_centre, &sc);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4");

@@ -121,6 +121,7 @@ struct srv_stats {
 	atomic_ullong batches, batch_entries, commit_ns, commit_max_ns;
 	atomic_ullong apply_ns, answer_ns; /* the writer's other phases */
 	atomic_ullong refusals, replays, verify_fail;
+	atomic_ullong pin_failures, pin_lockouts; /* Kiosk.Identify */
 };
 
 struct srv {

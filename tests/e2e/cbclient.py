@@ -875,7 +875,9 @@ def week_start(t, offset_minutes=480):
 
 # Running tests.
 
-def main(tests, doc=None):
+def main(tests, doc=None, options=None):
+    """Runs the test named by --test; options(parser), if given, adds a
+    script's own arguments (they land in ARGS too)."""
     global ARGS, pb, epb, spb
     ap = argparse.ArgumentParser(description=doc)
     ap.add_argument("--carebankd", required=True)
@@ -884,6 +886,8 @@ def main(tests, doc=None):
     ap.add_argument("--test", required=True, choices=sorted(tests))
     ap.add_argument("--tool", action="append", default=[],
                     help="NAME=PATH of a carebank program under test")
+    if options is not None:
+        options(ap)
     ARGS = ap.parse_args()
     ARGS.tools = dict(t.split("=", 1) for t in ARGS.tool)
     sys.path.insert(0, ARGS.gen_dir)

@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""Abusive clients (issue 7, Robustness): while each abuse runs, a
+well-behaved coordinator on its own connection makes --calls calls
+(balance reads and room writes, alternately) and each call's latency is
+measured; p50 and p99 are printed, and p99 must stay under --p99-ms (a
+generous bound: the test is about starving, not speed). The abuse must
+show in carebankd's metrics.
+
+  robust.abuse_signatures  four clients flood calls signed with a wrong
+                           signature: every one is refused
+                           UNAUTHENTICATED, and
+                           carebank_bad_signatures_total counts them all.
+  robust.abuse_streams     --conns raw HTTP/2 connections each open
+                           --streams streams that never send a body (the
+                           server allows 100 at once on a connection):
+                           carebank_connections shows the connections and
+                           carebank_streams_refused_total the streams
+                           refused over the limit.
+  robust.abuse_pins        a kiosk hammers Identify with wrong PINs for a
+                           real card and for unknown ones: after the
+                           policy's failures each is locked
+                           (RESOURCE_EXHAUSTED "too many wrong PINs"), and
+                           carebank_pin_failures_total and
+                           carebank_pin_lockouts_total count it.
+"""
+import socket
+import struct
+import threading
+import time
+
+import robust
+from robust import SC, cb, check, eq, say
+from cbclient import C, K
+
+
+class Abuser(threading.Thread):
+    """Runs step() until told to stop; counts the answers by status code."""
+
+    def __init__(self, step):
+        super().__init__(daemon=True)
+        self.step = step
+        self.halt = threading.Event()
+        self.codes = {}
+        self.error = None
+
+    def run(self):
+        try:
+            while not self.halt.is_set():
+                code = self.step()
+                self.codes[code] = self.codes.get(code, 0) + 1
+        except BaseException as e:
+            self.error = e
+
+    def sent(self):
+        return sum(self.codes.values())
+
+
+def good_client(s, abusers, what):
+    """Times --calls calls of a well-behaved coordinator while abusers
+    run (they are stopped afterwards); checks and prints the figures."""
+    c = s.client(channel=s.channel(robust.OWN_CONNECTION))
+    deadline = robust.now() + 30
+    while any(a.sent() < 10 for a in abusers) and robust.now() < deadline:
+        time.sleep(0.01)   # the abuse is under way before we measure
+    took = []
+    for k in range(cb.ARGS.calls):
+        t0 = robust.now()
+        if k % 2:
+            r = c.call(C + "AddRoom", cb.pb.AddRoomRequest(label="r%d" % k))
+        else:
+            r = c.call(C + "Balances")
+        took.append(robust.now() - t0)
+        check(r.ok, "a well-behaved call during %s: %r" % (what, r))
+    for a in abusers:
+        a.halt.set()
+    for a in abusers:
+        a.join(60)
+        check(not a.is_alive(), "an abuser hangs")
+        check(a.error is None, "abuser failed: %r" % a.error)
+    p50, p99, worst = robust.percentiles(took)
+    say("%s: %d well-behaved calls during the abuse: p50 %.1f ms, p99 %.1f "
+        "ms, max %.1f ms; abuse answers %r", what, len(took), p50, p99,
+        worst, merged(abusers))
+    check(p99 < cb.ARGS.p99_ms, "p99 %.1f ms during %s is over %d ms" %
+          (p99, what, cb.ARGS.p99_ms))
+    return merged(abusers)
+
+
+def merged(abusers):
+    out = {}
+    for a in abusers:
+        for code, n in a.codes.items():
+            out[code] = out.get(code, 0) + n
+    return out
+
+
+def settled(s, name, want, timeout=30):
+    """The metric name once it reaches want (the server may still be
+    reading what was sent), or its value after timeout seconds."""
+    deadline = robust.now() + timeout
+    while True:
+        got = s.metrics()[name]
+        if got >= want or robust.now() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def abuse_signatures():
+    s = cb.Server().start(metrics=True)
+    before = s.metrics()["carebank_bad_signatures_total"]
+
+    def flooder():
+        c = s.client(channel=s.channel(robust.OWN_CONNECTION))
+        room = cb.pb.AddRoomRequest(centre=s.centre, label="forged",
+                                    request_id=cb.request_id())
+        raw = room.SerializeToString()
+        return lambda: c.raw(C + "AddRoom", raw, sig=bytes(64)).code
+
+    abusers = [Abuser(flooder()) for _ in range(4)]
+    for a in abusers:
+        a.start()
+    codes = good_client(s, abusers, "bad signatures")
+    eq(set(codes), {SC.UNAUTHENTICATED}, "forged calls are refused")
+    counted = s.metrics()["carebank_bad_signatures_total"] - before
+    eq(counted, codes[SC.UNAUTHENTICATED],
+       "carebank_bad_signatures_total counts every forged call")
+    s.stop()
+    s.cleanup()
+
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def literal(index, value):
+    """An HPACK literal without indexing, with an indexed name (index <
+    15) and a short plain value."""
+    return bytes([index, len(value)]) + value
+
+
+def request_headers(path):
+    """HEADERS of a gRPC call with no END_STREAM: the body never comes."""
+    return (b"\x83\x86" + literal(4, path) + literal(1, b"localhost") +
+            b"\x0f\x10" + bytes([16]) + b"application/grpc" +
+            b"\x00\x02te\x08trailers")
+
+
+class StreamFlood:
+    """Connections that each open many streams at once and never finish
+    them; an Abuser step reads (and drops) what the server sends."""
+
+    def __init__(self, s, conns, streams):
+        block = request_headers(b"/carebank.v1.Coordinator/Balances")
+        self.socks = []
+        for _ in range(conns):
+            k = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+            out = [PREFACE, frame(4, 0, 0)]
+            out += [frame(1, 4, 2 * i + 1, block) for i in range(streams)]
+            k.sendall(b"".join(out))
+            k.setblocking(False)
+            self.socks.append(k)
+
+    def step(self):
+        got = 0
+        for k in self.socks:
+            try:
+                got += len(k.recv(65536))
+            except BlockingIOError:
+                pass
+        if not got:
+            time.sleep(0.005)
+        return "read" if got else "idle"
+
+    def close(self):
+        for k in self.socks:
+            k.close()
+
+
+def abuse_streams():
+    a = cb.ARGS
+    s = cb.Server().start(metrics=True)
+    flood = StreamFlood(s, a.conns, a.streams)
+    conns = settled(s, "carebank_connections", a.conns)
+    check(conns >= a.conns, "carebank_connections %d with %d open" %
+          (conns, a.conns))
+    abuser = Abuser(flood.step)
+    abuser.start()
+    good_client(s, [abuser], "%d connections of %d streams" %
+                (a.conns, a.streams))
+    want = a.conns * (a.streams - 100)
+    refused = settled(s, "carebank_streams_refused_total", want)
+    say("carebank_connections %d, carebank_streams_refused_total %d",
+        conns, refused)
+    eq(refused, want,
+       "every stream over the limit of 100 is refused and counted")
+    flood.close()
+    s.stop()
+    s.cleanup()
+
+
+def abuse_pins():
+    s = cb.Server().start(metrics=True)
+    coord = s.client()
+    kiosk_key = cb.Key()
+    coord.write(C + "EnrolKey", cb.pb.EnrolKeyRequest(
+        public_key=kiosk_key.pub, role=cb.epb.ROLE_KIOSK, label="door"))
+    fam = coord.write(C + "EnrolFamily")[0].result.id
+    adult = coord.write(C + "AddAdult", cb.pb.AddAdultRequest(
+        family=fam))[0].result.id
+    r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
+        id=adult, name="Wang Fang", card="CARD-0042", pin="735194"))
+    check(r.ok, "SetDirectory: %r" % r)
+    cards = ["CARD-0042"] + ["CARD-%d" % k for k in range(1, 8)]
+
+    def hammer(card):
+        kiosk = s.client(kiosk_key, s.channel(robust.OWN_CONNECTION))
+        tries = iter(range(1 << 30))
+        return lambda: kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
+            card=card, pin="%06d" % next(tries))).code
+
+    abusers = [Abuser(hammer(card)) for card in cards]
+    for a in abusers:
+        a.start()
+    codes = good_client(s, abusers, "wrong PINs")
+    check(set(codes) <= {SC.UNAUTHENTICATED, SC.RESOURCE_EXHAUSTED},
+          "wrong PINs answered %r" % codes)
+    check(codes.get(SC.RESOURCE_EXHAUSTED, 0) > 0, "nothing was locked")
+    m = s.metrics()
+    say("carebank_pin_failures_total %d, carebank_pin_lockouts_total %d",
+        m["carebank_pin_failures_total"], m["carebank_pin_lockouts_total"])
+    eq(m["carebank_pin_failures_total"], codes[SC.UNAUTHENTICATED],
+       "carebank_pin_failures_total counts every wrong PIN")
+    eq(m["carebank_pin_lockouts_total"], len(cards),
+       "carebank_pin_lockouts_total: one lock per card")
+    s.stop()
+    s.cleanup()
+
+
+def options(ap):
+    ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--p99-ms", type=int, default=1000)
+    ap.add_argument("--conns", type=int, default=40)
+    ap.add_argument("--streams", type=int, default=250)
+
+
+if __name__ == "__main__":
+    cb.main({f.__name__: f for f in (abuse_signatures, abuse_streams,
+                                     abuse_pins)}, __doc__, options)

@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""carebankd when the disk fails it (issue 7, Robustness).
+
+  robust.map_full    an LMDB map of 1 MiB (map-size-mb) fills under
+                     several writers: every write that does not fit fails
+                     as RESOURCE_EXHAUSTED and the server keeps running;
+                     while it is full, reads (reports, statements, the
+                     Audit service's checkpoint, entries and proofs) are
+                     answered, a stored write sent again gets its receipt,
+                     and a new one changes nothing. With a larger map after
+                     a restart the writers go on. Every receipt is in the
+                     log, which verifies and replays to the same views.
+  robust.disk_full   the same with the data directory on a small tmpfs
+                     filled by a ballast file: the disk, not the map, is
+                     full. Deleting the ballast gives the room back and the
+                     same server takes writes again, without a restart.
+                     Mounting needs root: the test says so and is skipped
+                     (ctest shows it) when it cannot mount.
+  robust.fsync_fail  carebankd runs with failsync (an LD_PRELOAD shim) that
+                     makes every fsync, fdatasync and msync fail with EIO
+                     after the first N, for --rounds values of N, under
+                     several writers. The server must stop writes and exit
+                     with status 3 by itself; restarted without the shim,
+                     every write it answered OK is in the log, none it
+                     answered otherwise is, the log verifies and replays to
+                     the same views, and it takes writes again.
+"""
+import os
+import random
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+import robust
+from robust import SC, cb, check, eq, say
+from cbclient import A, C
+
+FULL = robust.DEATH + (SC.RESOURCE_EXHAUSTED,)
+
+
+def reads_while_full(s, watch, family):
+    """Reads that need no room are answered by a full store."""
+    c = s.client()
+    for method, msg in (
+            (C + "Balances", None), (C + "Fund", None),
+            (C + "Present", None), (C + "Roster", None),
+            (C + "Flagged", None),
+            (C + "GetStatement", cb.spb.StatementRequest(family=family)),
+            (A + "Inclusion", cb.spb.InclusionRequest(index=0)),
+            (A + "Consistency", cb.spb.ConsistencyRequest(from_size=1))):
+        r = c.call(method, msg)
+        check(r.ok, "%s on a full store: %r" % (method, r))
+    watch.catch_up(c)
+    watch.holds_receipts()
+
+
+def first_family(writers):
+    """The id of a family some writer enrolled."""
+    for w in writers:
+        for raw, _, method in w.ok:
+            if method.endswith("/EnrolFamily"):
+                return cb.spb.Receipt.FromString(raw).result.id
+    raise cb.Failure("no family was enrolled")
+
+
+def fill(s, v, watch, kiosk_key, writers):
+    """Writes until the store is full; checks the refusals and that the
+    full store still serves. Returns the number of entries."""
+    ws = robust.run_writers(s, kiosk_key, writers, random.Random(1), FULL)
+    doubts = robust.join_writers(s, ws, v, timeout=300)
+    eq(len(doubts), writers, "every writer stopped at a full store")
+    for d in doubts:
+        eq(d.code, SC.RESOURCE_EXHAUSTED, "a write to a full store (%r)" %
+           d.details)
+        check("full" in d.details, "says why: %r" % d.details)
+    check(s.alive(), "the server stopped at a full store")
+    size = watch.catch_up(s.client())
+    reads_while_full(s, watch, first_family(ws))
+    # A stored write sent again is answered from the full store.
+    raw, sent, method = ws[0].ok[0]
+    r = s.client().raw(method, sent)
+    eq(r.raw, raw, "a retry answered from the full store")
+    # A write that does not fit changes nothing.
+    r = s.client().call(C + "AddRoom", cb.pb.AddRoomRequest(label="x" * 60))
+    if not r.ok:
+        eq(r.code, SC.RESOURCE_EXHAUSTED, "a write to a full store")
+        eq(watch.catch_up(s.client()), size, "the log after it")
+    else:
+        v.receipt(r.raw, sent=r.sent)
+    say("full at %d entries: %d writes acknowledged, refusals %r",
+        watch.catch_up(s.client()), sum(len(w.ok) for w in ws),
+        sorted({d.details for d in doubts}))
+    return size
+
+
+def write_on(s, v, watch, kiosk_key, seconds=2.0):
+    """With room again, writers go on; returns how many writes they made."""
+    ws = robust.run_writers(s, kiosk_key, 4, random.Random(2), FULL)
+    time.sleep(seconds)
+    eq(robust.kill(s, signal.SIGTERM), 0, "exit status after SIGTERM")
+    robust.join_writers(s, ws, v)
+    acked = sum(len(w.ok) for w in ws)
+    check(acked > 0, "no write was accepted with room again")
+    return acked
+
+
+def map_full():
+    s = cb.Server()
+    conf = os.path.join(s.dir, "small.conf")
+    with open(conf, "w") as f:
+        f.write("map-size-mb = 1\n")
+    s.start(extra=["--config", conf])
+    v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
+    watch = robust.LogWatch(v)
+    kiosk_key = robust.enrol_kiosk(s, v)
+    fill(s, v, watch, kiosk_key, 6)
+    s.stop()
+    eq(s.replay(), len(watch.leaves), "replay --verify of the full store")
+    with open(conf, "w") as f:
+        f.write("map-size-mb = 8\n")
+    s.start(extra=["--config", conf])
+    write_on(s, v, watch, kiosk_key)
+    finish(s, watch)
+    s.cleanup()
+
+
+def finish(s, watch):
+    """The server is stopped: start it to read the whole log, stop it,
+    and replay."""
+    s.start()
+    watch.catch_up(s.client())
+    watch.holds_receipts()
+    s.stop()
+    eq(s.replay(), len(watch.leaves), "replay --verify")
+    cb.verify_log(s.export(), s.centre)
+    say("log of %d entries verified; every receipt in it", len(watch.leaves))
+
+
+def mount_tmpfs(size_mb):
+    """A new tmpfs of size_mb; None, saying why, when it cannot be had."""
+    if os.geteuid() != 0:
+        return None, "the test does not run as root"
+    where = tempfile.mkdtemp(prefix="cb-tmpfs-")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb,
+                        "tmpfs", where], capture_output=True, text=True)
+    if r.returncode != 0:
+        os.rmdir(where)
+        return None, "mount failed: %s" % r.stderr.strip()
+    return where, None
+
+
+def disk_full():
+    where, why = mount_tmpfs(16)
+    if where is None:
+        robust.skip("robust.disk_full cannot mount a tmpfs (%s); the "
+                    "small-map variant robust.map_full covers a full "
+                    "store without it" % why)
+    try:
+        disk_full_on(where)
+    finally:
+        subprocess.run(["umount", "-l", where])
+        os.rmdir(where)
+
+
+def disk_full_on(where):
+    data = os.path.join(where, "data")
+    out = cb.run([cb.carebankd(), "init", "--data", data, "--centre",
+                  "huada"])
+    eq(out.returncode, 0, "init on the tmpfs: %s" % out.stderr)
+    s = cb.Server(data=data).start()
+    v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
+    watch = robust.LogWatch(v)
+    kiosk_key = robust.enrol_kiosk(s, v)
+    st = os.statvfs(where)
+    ballast = os.path.join(where, "ballast")
+    room = 1 << 20
+    with open(ballast, "wb") as f:
+        os.posix_fallocate(f.fileno(), 0, st.f_bavail * st.f_frsize - room)
+    say("tmpfs of 16 MiB with %d KiB left", os.statvfs(where).f_bavail *
+        st.f_frsize >> 10)
+    fill(s, v, watch, kiosk_key, 6)
+    os.unlink(ballast)
+    write_on(s, v, watch, kiosk_key)
+    finish(s, watch)
+    s.cleanup()
+
+
+def preload(shim):
+    """LD_PRELOAD for the shim: after AddressSanitizer's runtime when
+    carebankd has one, which must come first."""
+    out = subprocess.run(["ldd", cb.carebankd()], capture_output=True,
+                         text=True).stdout
+    m = re.search(r"(\S*libasan\.so\S*) => (\S+)", out)
+    return (m.group(2) + " " + shim) if m else shim
+
+
+def fsync_round(s, v, watch, kiosk_key, after, writers):
+    """One server with flushes failing after the first `after`."""
+    env = {"LD_PRELOAD": preload(cb.ARGS.failsync),
+           "CB_FAILSYNC_AFTER": str(after)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        s.start()
+    finally:
+        for k, val in saved.items():
+            if val is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = val
+    ws = robust.run_writers(s, kiosk_key, writers, random.Random(after))
+    status = robust.reap(s, timeout=120)
+    doubts = robust.join_writers(s, ws, v)
+    log = s.log_text()
+    eq(status, 3, "exit status after a failed fsync (log:\n%s)" %
+       log[-3000:])
+    check("failsync:" in log, "the shim was not in play")
+    check("event=commit_failed" in log, "the server says why it stopped")
+    acked = sum(len(w.ok) for w in ws)
+    s.start()
+    watch.catch_up(s.client())
+    watch.holds_receipts()
+    for d in doubts:
+        check(d.raw not in watch.requests,
+              "a write answered %s (%r) is in the log at %s" %
+              (d.code, d.details, watch.requests.get(d.raw)))
+    s.stop()
+    eq(s.replay(), len(watch.leaves), "replay --verify")
+    say("flushes fail after %d: exit 3; %d writes acknowledged, all in the "
+        "log of %d; %d answered with errors %r, none in it", after, acked,
+        len(watch.leaves), len(doubts), sorted({str(d.code)
+                                                for d in doubts}))
+
+
+def fsync_fail():
+    a = cb.ARGS
+    check(a.failsync, "--failsync names the shim")
+    seed = a.seed if a.seed is not None else random.randrange(1 << 32)
+    rng = random.Random(seed)
+    say("fsync_fail: %d rounds, seed %d", a.rounds, seed)
+    s = cb.Server().start()
+    v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
+    watch = robust.LogWatch(v)
+    kiosk_key = robust.enrol_kiosk(s, v)
+    s.stop()
+    for _ in range(a.rounds):
+        fsync_round(s, v, watch, kiosk_key, rng.randrange(4, 60), 6)
+    s.start()
+    write_on(s, v, watch, kiosk_key, 1.0)
+    finish(s, watch)
+    s.cleanup()
+
+
+def options(ap):
+    ap.add_argument("--failsync", help="the failsync shim (.so)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seed", type=int)
+
+
+if __name__ == "__main__":
+    cb.main({f.__name__: f for f in (map_full, disk_full, fsync_fail)},
+            __doc__, options)
