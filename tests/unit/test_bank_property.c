@@ -1,6 +1,6 @@
 /*
- * Bank properties over seeded random workloads (workload.h): 50,000 calls
- * by default over fifty-odd families and about five months of centre days,
+ * Bank properties over seeded random workloads (workload.h): 100,000 calls
+ * by default over fifty-odd families and about nine months of centre days,
  * every kind of request, bad ones mixed in. What each call should do is not
  * predicted here (test_bank_model.c does that); what must hold whatever it
  * did is checked, from the entries the bank wrote:
@@ -44,7 +44,7 @@
 #include "workload.h"
 
 #define DEFAULT_SEED 20270101
-#define DEFAULT_OPS  50000
+#define DEFAULT_OPS  100000
 #define BAD_SAMPLE   40    /* digest views around one bad call in this many */
 #define BAD_FIRST    300   /* after digesting around this many */
 #define CALL_SAMPLE  1500  /* and around one call in this many */
