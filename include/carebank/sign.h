@@ -37,11 +37,21 @@ int cb_key_from_seed(const uint8_t seed[CB_ED25519_SEED_LEN],
     struct cb_key **out) CB_MUST_CHECK;
 
 /*
- * cb_key_from_public makes a verify-only key of 32 raw public bytes.
- * Returns 0, CB_EINVAL (not a valid point encoding) or CB_ECRYPTO.
+ * cb_key_from_public makes a verify-only key of 32 raw public bytes. It does
+ * not check that they encode a point (a key that does not verifies nothing):
+ * see cb_ed25519_public_check. Returns 0, CB_EINVAL or CB_ECRYPTO.
  */
 int cb_key_from_public(const uint8_t pub[CB_ED25519_PUBLIC_LEN],
     struct cb_key **out) CB_MUST_CHECK;
+
+/*
+ * cb_ed25519_public_check says whether 32 bytes are a public key worth
+ * enrolling (edpoint.c): the canonical encoding of a point on Ed25519
+ * (RFC 8032 5.1.3) that is not of small order. Returns 0, CB_EINVAL, or
+ * CB_ECRYPTO. It costs a modular square root: for enrolment, not per call.
+ */
+int cb_ed25519_public_check(const uint8_t pub[CB_ED25519_PUBLIC_LEN])
+    CB_MUST_CHECK;
 
 /* cb_key_free releases key, wiping its secret; NULL is allowed. */
 void cb_key_free(struct cb_key *key);

@@ -253,6 +253,15 @@ test_refusal_keys_and_roles(void **state)
 	REFUSED(BAD_KEY, tb_call(t, t->coord, TB_C("EnrolKey"), &ek));
 	ek.public_key = (ProtobufCBinaryData){33, pub};
 	REFUSED(BAD_KEY, tb_call(t, t->coord, TB_C("EnrolKey"), &ek));
+	/* 32 bytes that are no point (y = 2), and the identity, which any
+	 * signature "verifies" against: refused, and the log unchanged. */
+	memset(pub, 0, 32);
+	pub[0] = 2;
+	ek.public_key = (ProtobufCBinaryData){32, pub};
+	REFUSED(BAD_KEY, tb_call(t, t->coord, TB_C("EnrolKey"), &ek));
+	pub[0] = 1;
+	REFUSED(BAD_KEY, tb_call(t, t->coord, TB_C("EnrolKey"), &ek));
+	memcpy(pub, cb_key_public(stranger), 32);
 	ek.public_key = (ProtobufCBinaryData){32, pub};
 	ek.role = ROLE_(UNSPECIFIED);
 	REFUSED(MISSING_FIELD, tb_call(t, t->coord, TB_C("EnrolKey"), &ek));

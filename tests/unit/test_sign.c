@@ -85,6 +85,55 @@ test_rfc8032_vectors(void **state)
 	}
 }
 
+/*
+ * What enrolment accepts: the RFC 8032 keys and fresh ones; not bytes that
+ * are no point (y = 2 has no x; y at or above p is not canonical; x = 0
+ * with its sign bit set), nor any of the eight points of small order.
+ */
+static void
+test_public_check(void **state)
+{
+	static const char *refused[] = {
+		/* y = 2: (y^2 - 1) / (d y^2 + 1) is not a square */
+		"0200000000000000000000000000000000000000000000000000000000000000",
+		/* y = p = 2^255 - 19, and y = 2^255 - 1: not below p */
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		/* the identity; and again with x's sign bit set */
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000080",
+		/* y = p - 1 (order 2), y = 0 (order 4) */
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0000000000000000000000000000000000000000000000000000000000000080",
+		/* the four points of order 8 */
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+	};
+	uint8_t pub[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kats) / sizeof(kats[0]); i++) {
+		tu_hex(kats[i].public, pub, sizeof(pub));
+		assert_int_equal(cb_ed25519_public_check(pub), 0);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct cb_key *key;
+
+		assert_int_equal(cb_key_generate(&key), 0);
+		assert_int_equal(cb_ed25519_public_check(cb_key_public(key)),
+		    0);
+		cb_key_free(key);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		tu_hex(refused[i], pub, sizeof(pub));
+		if (cb_ed25519_public_check(pub) != CB_EINVAL)
+			fail_msg("accepted %s", refused[i]);
+	}
+}
+
 static void
 test_key_id(void **state)
 {
@@ -155,6 +204,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc8032_vectors),
+		cmocka_unit_test(test_public_check),
 		cmocka_unit_test(test_key_id),
 		cmocka_unit_test(test_save_load),
 	};

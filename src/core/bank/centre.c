@@ -103,10 +103,16 @@ enrol(struct bank *b, const ProtobufCBinaryData *pub, int role,
 	char hex[2 * CB_KEY_ID_LEN + 1], skey[KEY_MAX];
 	int rc;
 
-	if (pub->len != CB_ED25519_PUBLIC_LEN ||
-	    cb_key_from_public(pub->data, &key) != 0)
+	if (pub->len != CB_ED25519_PUBLIC_LEN)
 		return bank_refuse(b, R(BAD_KEY),
 		    "the public key must be 32 bytes of Ed25519");
+	if ((rc = cb_ed25519_public_check(pub->data)) == CB_EINVAL)
+		return bank_refuse(b, R(BAD_KEY),
+		    "those 32 bytes are not an Ed25519 public key that can "
+		    "sign (not a point on the curve, or one of small order): "
+		    "check the key was copied whole");
+	if (rc != 0 || (rc = cb_key_from_public(pub->data, &key)) != 0)
+		return rc;
 	cb_key_free(key);
 	if (role < CAREBANK__V1__ROLE__ROLE_COORDINATOR ||
 	    role > CAREBANK__V1__ROLE__ROLE_AUDITOR)
@@ -156,9 +162,13 @@ rule_create_centre(struct bank *b, const ProtobufCMessage *req)
 	if (b->index != 0)
 		return bank_refuse(b, R(CENTRE_EXISTS),
 		    "a centre is created by its log's first entry only");
-	if (r->coordinator_key.len != CB_ED25519_PUBLIC_LEN)
+	if (r->coordinator_key.len != CB_ED25519_PUBLIC_LEN ||
+	    (rc = cb_ed25519_public_check(r->coordinator_key.data)) ==
+		CB_EINVAL)
 		return bank_refuse(b, R(BAD_KEY),
-		    "the coordinator key must be 32 bytes of Ed25519");
+		    "the coordinator key must be an Ed25519 public key");
+	if (rc != 0)
+		return rc;
 	cb_key_id_of(r->coordinator_key.data, id);
 	if (b->op->call->key_id.len != CB_KEY_ID_LEN ||
 	    memcmp(id, b->op->call->key_id.data, CB_KEY_ID_LEN) != 0)
