@@ -1040,7 +1040,8 @@ shift_out(struct model *m, const Carebank__V1__VolunteerCheckOutRequest *r)
 		return refuse(m, X(VOLUNTEER_NOT_IN));
 	if (m->now < s->in_ms)
 		return refuse(m, X(CHECKOUT_BEFORE_CHECKIN));
-	m->out.review = m->offline;
+	/* Offline, or more than an hour past the shift's end: reviewed. */
+	m->out.review = m->offline || m->now > s->end + WL_HOUR;
 	return end_shift(m, i, m->now);
 }
 

@@ -79,6 +79,41 @@ test_rules_smoke(void **state)
 }
 
 /*
+ * Checking out of a shift over an hour after its end credits every minute
+ * (one volunteered, one earned) but flags the entry for the coordinator: it
+ * looks like a forgotten check-out. Within the hour it is not flagged.
+ */
+static void
+test_rules_overstay(void **state)
+{
+	struct tb t;
+	const char *f1, *a1, *room, *s;
+
+	(void)state;
+	tb_open(&t, NULL);
+	f1 = tb_family(&t);
+	a1 = tb_adult(&t, f1);
+	room = tb_room(&t);
+	t.now += 8 * TB_HOUR;
+	s = tb_shift(&t, room, t.now, t.now + 2 * TB_HOUR, a1);
+	assert_int_equal(tb_shift_in(&t, s, a1), 0);
+	t.now += 3 * TB_HOUR; /* an hour past the end, not more */
+	assert_int_equal(tb_shift_out(&t, s, a1), 0);
+	assert_int_equal(t.op.result.credit, 180);
+	assert_false(t.op.entry->review);
+	t.now += 20 * TB_HOUR;
+	s = tb_shift(&t, room, t.now, t.now + 2 * TB_HOUR, a1);
+	assert_int_equal(tb_shift_in(&t, s, a1), 0);
+	t.now += 3 * TB_HOUR + TB_MIN;
+	assert_int_equal(tb_shift_out(&t, s, a1), 0);
+	assert_int_equal(t.op.result.credit, 181);
+	assert_true(t.op.entry->review);
+	assert_int_equal(tb_minutes(&t, f1), 361);
+	tb_check(&t);
+	tb_close(&t);
+}
+
+/*
  * Working a shift answers any open offer of it; for an exchange, that frees
  * both of its shifts, so each can be offered again.
  */
@@ -225,6 +260,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules_smoke),
+		cmocka_unit_test(test_rules_overstay),
 		cmocka_unit_test(test_rules_working_an_offered_exchange),
 		cmocka_unit_test(test_rules_rounding),
 		cmocka_unit_test(test_rules_billing_periods),

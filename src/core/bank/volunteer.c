@@ -16,7 +16,8 @@
 #define R(n)      CAREBANK__V1__REFUSAL__REFUSAL_##n
 #define WITHDRAWN CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_WITHDRAWN
 #define MINUTE_MS 60000LL
-#define EARLY_MS  (60 * MINUTE_MS)
+#define EARLY_MS  (60 * MINUTE_MS) /* a shift may start this early */
+#define OVERSTAY_MS (60 * MINUTE_MS) /* and end this late unflagged */
 
 /* rule_volunteer_in checks the responsible adult in to a shift. */
 int
@@ -158,6 +159,11 @@ rule_volunteer_out(struct bank *b, const ProtobufCMessage *req)
 		    "the check-out time is before the check-in");
 	if (r->presence == CAREBANK__V1__PRESENCE__PRESENCE_OFFLINE)
 		bank_flag(b, "shift ended while the kiosk was offline");
+	/* Every minute is credited (one volunteered, one earned), but an
+	 * hour past the roster's end looks like a forgotten check-out: the
+	 * coordinator sees it, and can reverse and close it instead. */
+	if (b->now > s->end_ms + OVERSTAY_MS)
+		bank_flag(b, "checked out over an hour after the shift's end");
 	return bank_end_shift(b, r->shift, s, b->now);
 }
 
