@@ -54,44 +54,13 @@ import grpc
 
 import cbclient as cb
 from cbclient import C, K, check, eq
+from h2raw import (DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING,
+                   PREFACE, RST_STREAM, SETTINGS, frame, hpack)
 
 SC = grpc.StatusCode
 
 
 # Raw HTTP/2, enough to hold a call half sent.
-
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY = 0, 1, 3, 4, 6, 7
-END_STREAM, END_HEADERS = 0x1, 0x4
-
-
-def frame(ftype, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
-        struct.pack(">I", stream) + payload
-
-
-def hpack_int(value, bits, first=0):
-    limit = (1 << bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = [first | limit]
-    value -= limit
-    while value >= 128:
-        out.append(value % 128 + 128)
-        value //= 128
-    return bytes(out + [value])
-
-
-def hpack(fields):
-    """Literal header fields, not indexed, no Huffman coding."""
-    out = b""
-    for name, value in fields:
-        name = name.encode()
-        value = value if isinstance(value, bytes) else value.encode()
-        out += b"\x00" + hpack_int(len(name), 7) + name + \
-            hpack_int(len(value), 7) + value
-    return out
-
 
 class RawCall:
     """One signed unary call on a raw connection, sent in two parts."""

@@ -14,28 +14,17 @@ import os
 import struct
 import sys
 
-HEADERS, DATA, RST, SETTINGS, PING, GOAWAY, WINDOW = 1, 0, 3, 4, 6, 7, 8
-END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
-
-
-def frame(kind, flags, sid, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
-        struct.pack(">I", sid) + payload
-
-
-def literal(name, value):
-    """An HPACK literal field without indexing, new name (short strings)."""
-    name, value = name.encode(), value.encode()
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+from h2raw import (  # noqa: E402 (the one raw HTTP/2 writer of the tests)
+    ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING,
+    RST_STREAM as RST, SETTINGS, WINDOW_UPDATE as WINDOW, frame,
+    grpc_message as msg, hpack)
 
 
 def headers(sid, fields, end=False):
-    block = b"".join(literal(n, v) for n, v in fields)
+    block = hpack(fields)
     return frame(HEADERS, END_HEADERS | (END_STREAM if end else 0), sid, block)
-
-
-def msg(body):
-    return b"\x00" + struct.pack(">I", len(body)) + body
 
 
 def data(sid, payload, end=False):

@@ -40,10 +40,11 @@ import subprocess
 import sys
 import time
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = \
-    0, 1, 3, 4, 6, 7, 8
-END_STREAM, END_HEADERS = 0x1, 0x4
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+from h2raw import (  # noqa: E402 (the one raw HTTP/2 writer of the tests)
+    DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE,
+    RST_STREAM, SETTINGS, WINDOW_UPDATE, frame, grpc_message, hpack)
 
 
 class Failure(Exception):
@@ -55,45 +56,13 @@ def check(cond, what):
         raise Failure(what)
 
 
-# Raw HTTP/2, enough to misbehave with.
-
-def frame(ftype, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
-        struct.pack(">I", stream) + payload
-
-
-def hpack_int(value, prefix_bits, first=0):
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = [first | limit]
-    value -= limit
-    while value >= 128:
-        out.append(value % 128 + 128)
-        value //= 128
-    out.append(value)
-    return bytes(out)
-
-
-def hpack(fields):
-    """Literal fields without indexing or Huffman: valid, if not small."""
-    out = b""
-    for name, value in fields:
-        name, value = name.encode(), value.encode()
-        out += b"\x00" + hpack_int(len(name), 7) + name
-        out += hpack_int(len(value), 7) + value
-    return out
-
+# Raw HTTP/2, enough to misbehave with (h2raw.py).
 
 def request_headers(path, extra=()):
     return hpack([(":method", "POST"), (":scheme", "http"),
                   (":path", path), (":authority", "robust"),
                   ("content-type", "application/grpc"),
                   ("te", "trailers")] + list(extra))
-
-
-def grpc_message(payload):
-    return b"\x00" + struct.pack(">I", len(payload)) + payload
 
 
 def connect(port, settings=b""):

@@ -24,13 +24,13 @@ show in carebankd's metrics.
                            carebank_pin_lockouts_total count it.
 """
 import socket
-import struct
 import threading
 import time
 
 import robust
 from robust import SC, cb, check, eq, say
 from cbclient import C, K
+from h2raw import END_HEADERS, HEADERS, PREFACE, SETTINGS, frame
 
 
 class Abuser(threading.Thread):
@@ -128,14 +128,6 @@ def abuse_signatures():
     s.cleanup()
 
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def frame(kind, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
-        struct.pack(">I", stream) + payload
-
-
 def literal(index, value):
     """An HPACK literal without indexing, with an indexed name (index <
     15) and a short plain value."""
@@ -158,8 +150,9 @@ class StreamFlood:
         self.socks = []
         for _ in range(conns):
             k = socket.create_connection(("127.0.0.1", s.port), timeout=30)
-            out = [PREFACE, frame(4, 0, 0)]
-            out += [frame(1, 4, 2 * i + 1, block) for i in range(streams)]
+            out = [PREFACE, frame(SETTINGS, 0, 0)]
+            out += [frame(HEADERS, END_HEADERS, 2 * i + 1, block)
+                    for i in range(streams)]
             k.sendall(b"".join(out))
             k.setblocking(False)
             self.socks.append(k)
