@@ -59,7 +59,7 @@ setup(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	cb_signed_call call;
 	const struct cb_bank_method *m;
 	const struct cb_key *key;
 	uint8_t kid[CB_KEY_ID_LEN], sig[64];
@@ -68,6 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cb_batch *b;
 	size_t n;
 
+	carebank__v1__signed_call__init(&call);
 	if (size < 2)
 		return 0;
 	setup();

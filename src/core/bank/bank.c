@@ -244,13 +244,13 @@ static int
 write_statements(struct bank *b)
 {
 	for (size_t i = 0; i < b->npostings; i++) {
-		Carebank__V1__StatementLine line =
-		    CAREBANK__V1__STATEMENT_LINE__INIT;
+		Carebank__V1__StatementLine line;
 		const char *fam;
 		char key[KEY_MAX];
 		size_t j;
 		int fen, rc;
 
+		carebank__v1__statement_line__init(&line);
 		if ((fam = family_of(b, b->postings[i]->account, &fen)) == NULL)
 			continue;
 		/* One line per family: skip families seen before. */
@@ -297,9 +297,10 @@ static int
 put_result(struct bank *b)
 {
 	const struct cb_bank_result *r = &b->op->result;
-	Carebank__V1__Result m = CAREBANK__V1__RESULT__INIT;
+	Carebank__V1__Result m;
 	char key[KEY_MAX];
 
+	carebank__v1__result__init(&m);
 	m.id = UNCONST(r->id);
 	m.family = UNCONST(r->family);
 	m.minutes = r->minutes;
@@ -343,8 +344,9 @@ finish(struct bank *b, cb_entry *e)
 			return rc;
 	}
 	if (b->review) {
-		Carebank__V1__FlagState f = CAREBANK__V1__FLAG_STATE__INIT;
+		Carebank__V1__FlagState f;
 
+		carebank__v1__flag_state__init(&f);
 		f.entry = b->index;
 		f.what = UNCONST(b->review_why);
 		rc = st_put(b, bank_key(key, "g/%016llx",

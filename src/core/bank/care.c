@@ -21,11 +21,12 @@ int
 rule_add_room(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__AddRoomRequest *r = (const void *)req;
-	room_state rs = CAREBANK__V1__ROOM_STATE__INIT;
+	room_state rs;
 	char key[KEY_MAX];
 	const char *id;
 	int rc;
 
+	carebank__v1__room_state__init(&rs);
 	if ((rc = bank_text(b, "room's label", r->label, 1, LABEL_MAX)) != 0)
 		return rc;
 	if (r->ratio_soft < 0 || r->ratio_hard < 0 || r->ratio_soft > 50 ||

@@ -96,13 +96,14 @@ static int
 enrol(struct bank *b, const ProtobufCBinaryData *pub, int role,
     const char *label)
 {
-	key_state k = CAREBANK__V1__KEY_STATE__INIT, *old;
+	key_state k, *old;
 	Carebank__V1__KeyChange *kc;
 	struct cb_key *key;
 	uint8_t *id = cb_arena_alloc(b->arena, CB_KEY_ID_LEN);
 	char hex[2 * CB_KEY_ID_LEN + 1], skey[KEY_MAX];
 	int rc;
 
+	carebank__v1__key_state__init(&k);
 	if (pub->len != CB_ED25519_PUBLIC_LEN)
 		return bank_refuse(b, R(BAD_KEY),
 		    "the public key must be 32 bytes of Ed25519");

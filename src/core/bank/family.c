@@ -44,12 +44,13 @@ int
 rule_add_adult(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__AddAdultRequest *r = (const void *)req;
-	adult_state a = CAREBANK__V1__ADULT_STATE__INIT;
+	adult_state a;
 	family_state *f;
 	const char *id;
 	char key[KEY_MAX];
 	int rc;
 
+	carebank__v1__adult_state__init(&a);
 	if ((rc = bank_family(b, r->family, &f)) != 0)
 		return rc;
 	if (f->n_adults >= LIST_MAX)
@@ -70,12 +71,13 @@ int
 rule_add_child(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__AddChildRequest *r = (const void *)req;
-	child_state c = CAREBANK__V1__CHILD_STATE__INIT;
+	child_state c;
 	family_state *f;
 	const char *id;
 	char key[KEY_MAX];
 	int rc;
 
+	carebank__v1__child_state__init(&c);
 	if ((rc = bank_family(b, r->family, &f)) != 0)
 		return rc;
 	if (f->n_children >= LIST_MAX)

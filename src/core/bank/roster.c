@@ -21,13 +21,14 @@ int
 rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__ScheduleShiftRequest *r = (const void *)req;
-	shift_state s = CAREBANK__V1__SHIFT_STATE__INIT;
+	shift_state s;
 	room_state *room;
 	adult_state *a;
 	const char *id;
 	char key[KEY_MAX];
 	int rc;
 
+	carebank__v1__shift_state__init(&s);
 	if ((rc = bank_room(b, r->room, &room)) != 0 ||
 	    (rc = bank_adult(b, r->adult, &a)) != 0)
 		return rc;
@@ -131,13 +132,14 @@ int
 rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__OfferSwapRequest *r = (const void *)req;
-	swap_state w = CAREBANK__V1__SWAP_STATE__INIT;
+	swap_state w;
 	shift_state *s, *o = NULL;
 	adult_state *a;
 	const char *id;
 	char key[KEY_MAX];
 	int rc;
 
+	carebank__v1__swap_state__init(&w);
 	if ((rc = offerable(b, r->shift, &s)) != 0 ||
 	    (rc = bank_adult(b, s->adult, &a)) != 0 ||
 	    (rc = bank_adult(b, r->to_adult, &a)) != 0)
