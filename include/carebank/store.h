@@ -295,6 +295,22 @@ int cb_snapshot_centre(struct cb_snapshot *snap, const char *id,
 void cb_snapshot_free(struct cb_snapshot *snap);
 
 /*
+ * What a receipt needs, read in a snapshot: the leaf at index, the first
+ * checkpoint that covers it (as cb_store_checkpoint_covering, not
+ * NUL-terminated) and its inclusion proof. Leaf and note point into the
+ * snapshot and stay valid until cb_snapshot_free. So a writer answering a
+ * batch reads every receipt in one transaction.
+ */
+int cb_snapshot_leaf(struct cb_snapshot *snap, const char *id, uint64_t index,
+    const uint8_t **leaf, size_t *len) CB_MUST_CHECK;
+int cb_snapshot_checkpoint_covering(struct cb_snapshot *snap, const char *id,
+    uint64_t index, const char **note, size_t *len,
+    uint64_t *size) CB_MUST_CHECK;
+int cb_snapshot_inclusion_proof(struct cb_snapshot *snap, const char *id,
+    uint64_t index, uint64_t size, uint8_t proof[][CB_HASH_LEN],
+    size_t *n) CB_MUST_CHECK;
+
+/*
  * cb_snapshot_dir_get reads a directory record in the snapshot's read
  * transaction, copied as cb_store_dir_get does, so a report's names and its
  * numbers come from one moment.

@@ -175,6 +175,9 @@ cb_store_close(struct cb_store *store)
 	for (size_t i = 0; i < store->nkeys; i++)
 		cb_key_free(store->keys[i].key);
 	free(store->keys);
+	for (size_t i = 0; i < store->ntrusted; i++)
+		free(store->trusted[i].note);
+	free(store->trusted);
 	if (store->env != NULL)
 		mdb_env_close(store->env);
 	pthread_mutex_destroy(&store->lock);
@@ -452,28 +455,54 @@ leaf_key(uint8_t key[12], uint32_t no, uint64_t index)
 	cb_be_put(key + 4, index, 8);
 }
 
+/* leaf_in finds one leaf in txn; v points into the map until txn ends. */
+static int
+leaf_in(struct cb_store *store, MDB_txn *txn, const char *id, uint64_t index,
+    MDB_val *v)
+{
+	struct store_centre c;
+	uint8_t key[12];
+	MDB_val k = {sizeof(key), key};
+	int rc;
+
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
+		return rc;
+	leaf_key(key, c.no, index);
+	return store_mdb_code(mdb_get(txn, store->db.leaves, &k, v));
+}
+
 /* cb_store_leaf copies one leaf out. */
 int
 cb_store_leaf(struct cb_store *store, const char *id, uint64_t index,
     uint8_t **leaf, size_t *len)
 {
-	struct store_centre c;
-	uint8_t key[12];
-	MDB_val k = {sizeof(key), key}, v;
+	MDB_val v;
 	MDB_txn *txn;
 	int rc;
 
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
-	if ((rc = store_centre_load(store, txn, id, &c)) == 0) {
-		leaf_key(key, c.no, index);
-		rc = store_mdb_code(mdb_get(txn, store->db.leaves, &k, &v));
-	}
-	if (rc == 0) {
+	if ((rc = leaf_in(store, txn, id, index, &v)) == 0) {
 		*leaf = cb_xmemdup(v.mv_data, v.mv_size);
 		*len = v.mv_size;
 	}
 	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* cb_snapshot_leaf finds one leaf in a snapshot, without a copy. */
+int
+cb_snapshot_leaf(struct cb_snapshot *snap, const char *id, uint64_t index,
+    const uint8_t **leaf, size_t *len)
+{
+	MDB_val v;
+	int rc = leaf_in(store_snapshot_store(snap), store_snapshot_txn(snap),
+	    id, index, &v);
+
+	if (rc == 0) {
+		*leaf = v.mv_data;
+		*len = v.mv_size;
+	}
 	return rc;
 }
 
@@ -589,37 +618,63 @@ cb_store_checkpoint(struct cb_store *store, const char *id, uint64_t want,
 	return rc;
 }
 
+/* covering_in finds the first checkpoint past index in txn. */
+static int
+covering_in(struct cb_store *store, MDB_txn *txn, const char *id,
+    uint64_t index, MDB_val *note, uint64_t *size)
+{
+	struct store_centre c;
+	uint8_t key[12];
+	MDB_val k = {sizeof(key), key};
+	MDB_cursor *cur;
+	int rc;
+
+	if (index == UINT64_MAX)
+		return CB_ENOTFOUND;
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0 ||
+	    (rc = store_mdb_code(mdb_cursor_open(txn, store->db.checkpoints,
+		 &cur))) != 0)
+		return rc;
+	leaf_key(key, c.no, index + 1);
+	rc = store_mdb_code(mdb_cursor_get(cur, &k, note, MDB_SET_RANGE));
+	if (rc == 0 && (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no))
+		rc = CB_ENOTFOUND;
+	if (rc == 0)
+		*size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
 /* cb_store_checkpoint_covering finds the first checkpoint past index. */
 int
 cb_store_checkpoint_covering(struct cb_store *store, const char *id,
     uint64_t index, char **note, size_t *len, uint64_t *size)
 {
-	struct store_centre c;
-	uint8_t key[12];
-	MDB_val k = {sizeof(key), key}, v;
-	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
+	MDB_val v;
 	int rc;
 
-	if (index == UINT64_MAX)
-		return CB_ENOTFOUND;
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
-	if ((rc = store_centre_load(store, txn, id, &c)) != 0 ||
-	    (rc = store_mdb_code(mdb_cursor_open(txn, store->db.checkpoints,
-		 &cur))) != 0)
-		goto out;
-	leaf_key(key, c.no, index + 1);
-	rc = store_mdb_code(mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
-	if (rc == 0 && (k.mv_size != 12 || cb_be_get(k.mv_data, 4) != c.no))
-		rc = CB_ENOTFOUND;
-	if (rc == 0) {
-		*size = cb_be_get((uint8_t *)k.mv_data + 4, 8);
+	if ((rc = covering_in(store, txn, id, index, &v, size)) == 0)
 		copy_note(&v, note, len);
-	}
-out:
-	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* cb_snapshot_checkpoint_covering is the same in a snapshot, uncopied. */
+int
+cb_snapshot_checkpoint_covering(struct cb_snapshot *snap, const char *id,
+    uint64_t index, const char **note, size_t *len, uint64_t *size)
+{
+	MDB_val v;
+	int rc = covering_in(store_snapshot_store(snap),
+	    store_snapshot_txn(snap), id, index, &v, size);
+
+	if (rc == 0) {
+		*note = v.mv_data;
+		*len = v.mv_size;
+	}
 	return rc;
 }
 
@@ -716,42 +771,48 @@ struct tree_args {
 	size_t *n;
 };
 
-/* tree_run opens a read txn and performs one tree operation. */
+/* tree_in performs one tree operation in txn. */
 static int
-tree_run(struct cb_store *store, const char *id, struct tree_args *t)
+tree_in(struct cb_store *store, MDB_txn *txn, const char *id,
+    struct tree_args *t)
 {
 	struct store_centre c;
 	struct store_io_ctx ctx;
 	struct cb_merkle_io io;
+	int rc;
+
+	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
+		return rc;
+	ctx = (struct store_io_ctx){store, txn, c.no};
+	store_merkle_io(&ctx, &io);
+	switch (t->op) {
+	case TREE_ROOT:
+		return t->a > c.size ? CB_ERANGE :
+				       cb_merkle_root(&io, t->a, t->out[0]);
+	case TREE_HASH:
+		return io_get(&ctx, (unsigned)t->a, t->b, t->out[0]);
+	case TREE_INCLUSION:
+		return t->b > c.size ? CB_ERANGE :
+				       cb_merkle_inclusion_proof(&io, t->a,
+					   t->b, t->out, t->n);
+	case TREE_CONSISTENCY:
+		return t->b > c.size ? CB_ERANGE :
+				       cb_merkle_consistency_proof(&io, t->a,
+					   t->b, t->out, t->n);
+	}
+	return CB_EINVAL;
+}
+
+/* tree_run opens a read txn and performs one tree operation. */
+static int
+tree_run(struct cb_store *store, const char *id, struct tree_args *t)
+{
 	MDB_txn *txn;
 	int rc;
 
 	if ((rc = read_begin(store, &txn)) != 0)
 		return rc;
-	if ((rc = store_centre_load(store, txn, id, &c)) != 0)
-		goto out;
-	ctx = (struct store_io_ctx){store, txn, c.no};
-	store_merkle_io(&ctx, &io);
-	switch (t->op) {
-	case TREE_ROOT:
-		rc = t->a > c.size ? CB_ERANGE :
-				     cb_merkle_root(&io, t->a, t->out[0]);
-		break;
-	case TREE_HASH:
-		rc = io_get(&ctx, (unsigned)t->a, t->b, t->out[0]);
-		break;
-	case TREE_INCLUSION:
-		rc = t->b > c.size ? CB_ERANGE :
-				     cb_merkle_inclusion_proof(&io, t->a, t->b,
-					 t->out, t->n);
-		break;
-	case TREE_CONSISTENCY:
-		rc = t->b > c.size ? CB_ERANGE :
-				     cb_merkle_consistency_proof(&io, t->a,
-					 t->b, t->out, t->n);
-		break;
-	}
-out:
+	rc = tree_in(store, txn, id, t);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -785,6 +846,17 @@ cb_store_inclusion_proof(struct cb_store *store, const char *id,
 	struct tree_args t = {TREE_INCLUSION, index, size, proof, n};
 
 	return tree_run(store, id, &t);
+}
+
+/* cb_snapshot_inclusion_proof is the same in a snapshot. */
+int
+cb_snapshot_inclusion_proof(struct cb_snapshot *snap, const char *id,
+    uint64_t index, uint64_t size, uint8_t proof[][CB_HASH_LEN], size_t *n)
+{
+	struct tree_args t = {TREE_INCLUSION, index, size, proof, n};
+
+	return tree_in(store_snapshot_store(snap), store_snapshot_txn(snap), id,
+	    &t);
 }
 
 /* cb_store_consistency_proof proves size2 extends size1. */

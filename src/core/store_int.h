@@ -43,6 +43,18 @@ struct store_key {
 	struct cb_key *key;
 };
 
+/*
+ * A centre's checkpoint note whose signature is known good: one this store
+ * signed, or one it read and verified. A write that finds these same bytes
+ * stored as the last signed checkpoint need not verify them again.
+ */
+struct store_trusted {
+	uint32_t no;
+	char *note;
+	size_t len;
+	struct cb_checkpoint cp;
+};
+
 struct cb_store {
 	MDB_env *env;
 	struct store_dbs db;
@@ -51,6 +63,9 @@ struct cb_store {
 	pthread_mutex_t lock; /* guards keys and stopped */
 	struct store_key *keys;
 	size_t nkeys;
+	/* Used only inside a write transaction, which LMDB serialises. */
+	struct store_trusted *trusted;
+	size_t ntrusted;
 };
 
 /* A centre as seen inside one transaction. */
@@ -114,6 +129,10 @@ int store_checkpoint_get(struct cb_store *store, MDB_txn *txn, uint32_t no,
 
 /* store_batch_txn is the transaction a batch writes to now. */
 MDB_txn *store_batch_txn(struct cb_batch *b);
+
+/* A snapshot's store and read transaction (views.c). */
+struct cb_store *store_snapshot_store(struct cb_snapshot *snap);
+MDB_txn *store_snapshot_txn(struct cb_snapshot *snap);
 
 /* store_batch_store is the store a batch writes to. */
 struct cb_store *store_batch_store(struct cb_batch *b);

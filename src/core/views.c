@@ -240,6 +240,20 @@ cb_store_snapshot(struct cb_store *store, struct cb_snapshot **out)
 	return 0;
 }
 
+/* store_snapshot_store is the store a snapshot reads. */
+struct cb_store *
+store_snapshot_store(struct cb_snapshot *s)
+{
+	return s->store;
+}
+
+/* store_snapshot_txn is a snapshot's read transaction. */
+MDB_txn *
+store_snapshot_txn(struct cb_snapshot *s)
+{
+	return s->txn;
+}
+
 /* cb_snapshot_views binds a centre's views read-only. */
 int
 cb_snapshot_views(struct cb_snapshot *s, const char *id, struct cb_kv *kv)

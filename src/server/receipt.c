@@ -14,10 +14,9 @@
 
 /* load_result reads the stored result of an entry. */
 static int
-load_result(struct srv *s, const char *centre, uint64_t index,
+load_result(struct cb_snapshot *snap, const char *centre, uint64_t index,
     Carebank__V1__Result **out)
 {
-	struct cb_snapshot *snap;
 	struct cb_kv kv;
 	const uint8_t *v;
 	size_t len;
@@ -25,42 +24,41 @@ load_result(struct srv *s, const char *centre, uint64_t index,
 	int rc;
 
 	snprintf(key, sizeof(key), "x/%016llx", (unsigned long long)index);
-	if ((rc = cb_store_snapshot(s->store, &snap)) != 0)
-		return rc;
 	if ((rc = cb_snapshot_views(snap, centre, &kv)) == 0 &&
 	    (rc = kv.get(kv.ctx, key, strlen(key), &v, &len)) == 0) {
 		*out = carebank__v1__result__unpack(NULL, len, v);
 		if (*out == NULL)
 			rc = CB_ECORRUPT;
 	}
-	cb_snapshot_free(snap);
 	return rc;
 }
 
 /* srv_receipt builds the receipt of a committed entry. */
 int
-srv_receipt(struct srv *s, const char *centre, uint64_t index, uint8_t **out,
-    size_t *len)
+srv_receipt(struct cb_snapshot *snap, const char *centre, uint64_t index,
+    uint8_t **out, size_t *len)
 {
-	Carebank__V1__Receipt r = CAREBANK__V1__RECEIPT__INIT;
+	Carebank__V1__Receipt r;
 	Carebank__V1__Result *res = NULL;
-	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], *leaf = NULL;
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN];
 	ProtobufCBinaryData hashes[CB_MERKLE_MAX_PROOF];
+	const uint8_t *leaf;
+	const char *note;
 	size_t leaflen, notelen, n;
 	uint64_t size;
-	char *note = NULL;
 	int rc;
 
-	if ((rc = cb_store_leaf(s->store, centre, index, &leaf, &leaflen)) ||
-	    (rc = cb_store_checkpoint_covering(s->store, centre, index, &note,
+	if ((rc = cb_snapshot_leaf(snap, centre, index, &leaf, &leaflen)) ||
+	    (rc = cb_snapshot_checkpoint_covering(snap, centre, index, &note,
 		 &notelen, &size)) != 0 ||
-	    (rc = cb_store_inclusion_proof(s->store, centre, index, size,
-		 proof, &n)) != 0 ||
-	    (rc = load_result(s, centre, index, &res)) != 0)
+	    (rc = cb_snapshot_inclusion_proof(snap, centre, index, size, proof,
+		 &n)) != 0 ||
+	    (rc = load_result(snap, centre, index, &res)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		hashes[i] = (ProtobufCBinaryData){CB_HASH_LEN, proof[i]};
-	r.entry = (ProtobufCBinaryData){leaflen, leaf};
+	carebank__v1__receipt__init(&r);
+	r.entry = (ProtobufCBinaryData){leaflen, (uint8_t *)(uintptr_t)leaf};
 	r.index = index;
 	r.inclusion = hashes;
 	r.n_inclusion = n;
@@ -73,7 +71,5 @@ srv_receipt(struct srv *s, const char *centre, uint64_t index, uint8_t **out,
 out:
 	if (res != NULL)
 		carebank__v1__result__free_unpacked(res, NULL);
-	free(leaf);
-	free(note);
 	return rc;
 }

@@ -196,9 +196,10 @@ void srv_dispatch(struct srv *s, struct srv_job *j);
 /*
  * receipt.c: the receipt of entry index, the same bytes however often it is
  * asked for: the entry, the proof of its inclusion in the checkpoint of the
- * batch that appended it, that checkpoint, and what the entry did.
+ * batch that appended it, that checkpoint, and what the entry did, all
+ * read in snap (the writer answers a whole batch from one snapshot).
  */
-int srv_receipt(struct srv *s, const char *centre, uint64_t index,
+int srv_receipt(struct cb_snapshot *snap, const char *centre, uint64_t index,
     uint8_t **out, size_t *len);
 
 /*

@@ -154,9 +154,13 @@ apply(struct srv *s, struct srv_job *j)
 	cb_bank_op_free(&op);
 }
 
-/* answer sends a job's answer once its batch is durable. */
+/*
+ * answer sends a job's answer once its batch is durable. Receipts are read
+ * in *snap, opened by the first that needs it, so a batch's answers share
+ * one read transaction.
+ */
 static void
-answer(struct srv *s, struct srv_job *j)
+answer(struct srv *s, struct srv_job *j, struct cb_snapshot **snap)
 {
 	const char *name;
 	struct rpc_md md;
@@ -168,7 +172,10 @@ answer(struct srv *s, struct srv_job *j)
 	case OUT_NONE:
 		break;
 	case OUT_RECEIPT:
-		if ((rc = srv_receipt(s, j->centre, j->index, &buf, &len)) != 0) {
+		if ((*snap == NULL &&
+			(rc = cb_store_snapshot(s->store, snap)) != 0) ||
+		    (rc = srv_receipt(*snap, j->centre, j->index, &buf,
+			 &len)) != 0) {
 			srv_fail(j, srv_status_of_code(rc),
 			    "entry %llu is stored but its receipt failed: %s",
 			    (unsigned long long)j->index, cb_strerror(rc));
@@ -208,6 +215,7 @@ static void
 run_batch(struct srv *s, struct srv_job *list, size_t n)
 {
 	struct srv_job *j, *next;
+	struct cb_snapshot *snap = NULL;
 	char touched[16][CB_CENTRE_ID_MAX + 1];
 	size_t ntouched = 0;
 	int64_t t0, t1;
@@ -250,7 +258,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 				"the store failed: nothing was written; the "
 				"server is stopping");
 		else
-			answer(s, j);
+			answer(s, j, &snap);
 		if (rc == 0 && j->out == OUT_RECEIPT) {
 			size_t k;
 
@@ -263,6 +271,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 		}
 		srv_job_free(j);
 	}
+	cb_snapshot_free(snap);
 	cb_batch_free(s->batch);
 	s->batch = NULL;
 	atomic_fetch_add(&s->stats.answer_ns,

@@ -2,7 +2,8 @@
  * The store, through its public interface: appends and reads, checkpoints and
  * proofs, idempotency records, nested requests that leave no trace, several
  * centres in one batch, the personal-data directory, read-only opening, hot
- * copies, and a full map that refuses writes but keeps reads.
+ * copies, a full map that refuses writes but keeps reads, and a signed
+ * checkpoint changed by another process, which the next batch refuses.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -10,8 +11,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "carebank/checkpoint.h"
 #include "carebank/store.h"
@@ -55,6 +59,67 @@ test_centres(void **state)
 	assert_int_equal(cb_store_set_log_key(t.store, "other", tl_log_key()),
 	    CB_EMISMATCH);
 	tl_close(&t);
+}
+
+/*
+ * snapshot_reads checks that a snapshot's leaves, covering checkpoints and
+ * inclusion proofs are the bytes the copying reads give, for every entry of
+ * a log of size entries, and that it knows no entry past the end.
+ */
+static void
+snapshot_reads(struct tl *t, uint64_t size)
+{
+	struct cb_snapshot *snap;
+	uint8_t proof[CB_MERKLE_MAX_PROOF][32], sproof[CB_MERKLE_MAX_PROOF][32];
+	uint8_t *leaf;
+	const uint8_t *sleaf;
+	const char *snote;
+	char *note;
+	size_t len, slen, n, sn;
+	uint64_t at, sat;
+
+	assert_int_equal(cb_store_snapshot(t->store, &snap), 0);
+	for (uint64_t i = 0; i < size; i++) {
+		assert_int_equal(cb_store_leaf(t->store, TL_CENTRE, i, &leaf,
+				     &len),
+		    0);
+		assert_int_equal(cb_snapshot_leaf(snap, TL_CENTRE, i, &sleaf,
+				     &slen),
+		    0);
+		assert_int_equal(slen, len);
+		assert_memory_equal(sleaf, leaf, len);
+		free(leaf);
+		assert_int_equal(cb_store_checkpoint_covering(t->store,
+				     TL_CENTRE, i, &note, &len, &at),
+		    0);
+		assert_int_equal(cb_snapshot_checkpoint_covering(snap,
+				     TL_CENTRE, i, &snote, &slen, &sat),
+		    0);
+		assert_int_equal(sat, at);
+		assert_int_equal(slen, len);
+		assert_memory_equal(snote, note, len);
+		free(note);
+		assert_int_equal(cb_store_inclusion_proof(t->store, TL_CENTRE,
+				     i, at, proof, &n),
+		    0);
+		assert_int_equal(cb_snapshot_inclusion_proof(snap, TL_CENTRE,
+				     i, at, sproof, &sn),
+		    0);
+		assert_int_equal(sn, n);
+		assert_memory_equal(sproof, proof, n * 32);
+	}
+	assert_int_equal(cb_snapshot_leaf(snap, TL_CENTRE, size, &sleaf,
+			     &slen),
+	    CB_ENOTFOUND);
+	assert_int_equal(cb_snapshot_checkpoint_covering(snap, TL_CENTRE,
+			     size, &snote, &slen, &sat),
+	    CB_ENOTFOUND);
+	assert_int_equal(cb_snapshot_inclusion_proof(snap, TL_CENTRE, 0,
+			     size + 1, sproof, &sn),
+	    CB_ERANGE);
+	assert_int_equal(cb_snapshot_leaf(snap, "nowhere", 0, &sleaf, &slen),
+	    CB_ENOTFOUND);
+	cb_snapshot_free(snap);
 }
 
 static void
@@ -133,6 +198,7 @@ test_append_read_prove(void **state)
 	assert_int_equal(cb_store_inclusion_proof(t.store, TL_CENTRE, 0, 4,
 			     proof, &n),
 	    CB_ERANGE);
+	snapshot_reads(&t, 3);
 
 	/* The request id of entry 1 (seq 1) maps to index 1. */
 	reqid[0] = 1;
@@ -452,6 +518,82 @@ test_map_full(void **state)
 	tl_close(&t);
 }
 
+/*
+ * flip_checkpoint changes one byte of the stored checkpoint of size, as
+ * another process would (LMDB lets a second process write the same
+ * environment, never a second handle in this one). The centre is number 1.
+ */
+static void
+flip_checkpoint(const char *dir, uint64_t size, size_t at)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t key[12] = {0, 0, 0, 1}, *copy;
+	pid_t pid;
+	int status;
+
+	for (int i = 0; i < 8; i++)
+		key[4 + i] = (uint8_t)(size >> (56 - 8 * i));
+	if ((pid = fork()) == 0) {
+		int ok = mdb_env_create(&env) == 0 &&
+		    mdb_env_set_maxdbs(env, 16) == 0 &&
+		    mdb_env_open(env, dir, 0, 0600) == 0 &&
+		    mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
+		    mdb_dbi_open(txn, "checkpoints", 0, &dbi) == 0;
+
+		k = (MDB_val){sizeof(key), key};
+		ok = ok && mdb_get(txn, dbi, &k, &v) == 0 && at < v.mv_size;
+		if (ok) {
+			copy = malloc(v.mv_size);
+			memcpy(copy, v.mv_data, v.mv_size);
+			copy[at] ^= 0x01;
+			v.mv_data = copy;
+			ok = mdb_put(txn, dbi, &k, &v, 0) == 0 &&
+			    mdb_txn_commit(txn) == 0;
+		}
+		_exit(ok ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/*
+ * The writer skips verifying the checkpoint it signed itself only while the
+ * stored note is byte for byte that one: changed behind its back, in the
+ * text or in the signature, the next batch finds it and refuses.
+ */
+static void
+test_checkpoint_changed_under_writer(void **state)
+{
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_appended a;
+	char *note;
+	size_t len;
+	uint64_t size;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		tl_open(&t, "store");
+		tl_fill(&t, 6, 3); /* the writer signed 3, then 6 */
+		assert_int_equal(cb_store_checkpoint(t.store, TL_CENTRE, 0,
+				     &note, &len, &size),
+		    0);
+		assert_int_equal(size, 6);
+		free(note);
+		/* A byte of the origin line, then of the signature. */
+		flip_checkpoint(t.dir, 6, i == 0 ? 3 : len - 3);
+		assert_int_equal(cb_batch_begin(t.store, &b), 0);
+		tl_append(&t, b, &a);
+		assert_int_equal(cb_batch_commit(b), CB_ECORRUPT);
+		cb_batch_free(b);
+		tl_close(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -466,6 +608,7 @@ main(void)
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_map_full),
+		cmocka_unit_test(test_checkpoint_changed_under_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
