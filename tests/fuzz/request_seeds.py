@@ -10,7 +10,16 @@ import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from carebank.v1 import bank_pb2 as pb  # noqa: E402
+from seedfill import fill as fill_fields  # noqa: E402
+
+
+def fill(msg):
+    # Event times of 0 are "now"; amounts and minutes 60.
+    return fill_fields(msg, "huada", IDS)
+
+
 
 METHODS = [  # (request message, signer: 0 coordinator, 1 kiosk)
     ("CreateCentre", 0), ("SetPolicy", 0), ("EnrolKey", 0),
@@ -23,24 +32,6 @@ METHODS = [  # (request message, signer: 0 coordinator, 1 kiosk)
     ("OfferSwap", 1), ("AnswerSwap", 1), ("WithdrawSwap", 1)]
 IDS = {"family": "f2", "adult": "a3", "child": "c4", "room": "r6",
        "shift": "s7"}
-
-
-def fill(msg):
-    for f in msg.DESCRIPTOR.fields:
-        if f.label == f.LABEL_REPEATED or f.message_type is not None:
-            continue
-        if f.name == "centre":
-            setattr(msg, f.name, "huada")
-        elif f.name == "request_id":
-            setattr(msg, f.name, bytes(range(16)))
-        elif f.type == f.TYPE_STRING:
-            kind = next((k for k in IDS if k in f.name), None)
-            setattr(msg, f.name, IDS[kind] if kind else "x")
-        elif f.type in (f.TYPE_INT64, f.TYPE_INT32, f.TYPE_UINT64,
-                        f.TYPE_UINT32, f.TYPE_SINT64):
-            # Event times of 0 are "now"; amounts and minutes 60.
-            setattr(msg, f.name, 0 if f.name.endswith("_ms") else 60)
-    return msg
 
 
 def main():

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Seeds for fuzz_server: one input per unary method in the order of the
+server's table (the bank's methods as in src/core/bank/bank.c, then the
+reads of src/server/routes.c without the two streams), each signed by a
+role the method allows and filled with the records fuzz_server makes
+before its first input (f3, a4, c5, r6, s7), from the python stubs the
+e2e tests generate:
+
+  server_seeds.py GEN_DIR     (build/tests/e2e/py)
+"""
+import os
+import sys
+
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from carebank.v1 import bank_pb2 as bank  # noqa: E402
+from carebank.v1 import service_pb2 as svc  # noqa: E402
+from seedfill import fill as fill_fields  # noqa: E402
+
+COORD, KIOSK, AUDITOR, NOBODY = 0, 1, 2, 3
+METHODS = [  # (module, request message, signer), in table order
+    (bank, "CreateCentre", COORD), (bank, "SetPolicy", COORD),
+    (bank, "EnrolKey", COORD), (bank, "RevokeKey", COORD),
+    (bank, "EnrolFamily", COORD), (bank, "LeaveFamily", COORD),
+    (bank, "AddAdult", COORD), (bank, "AddChild", COORD),
+    (bank, "SetPickup", COORD), (bank, "AddRoom", COORD),
+    (bank, "ScheduleShift", COORD), (bank, "CancelShift", COORD),
+    (bank, "ApproveSwap", COORD), (bank, "CloseSession", COORD),
+    (bank, "RecordCash", COORD), (bank, "BuySupplies", COORD),
+    (bank, "Settle", COORD), (bank, "Donate", COORD),
+    (bank, "Reverse", COORD), (bank, "ChildCheckIn", KIOSK),
+    (bank, "ChildCheckOut", KIOSK), (bank, "VolunteerCheckIn", KIOSK),
+    (bank, "VolunteerCheckOut", KIOSK), (bank, "OfferSwap", KIOSK),
+    (bank, "AnswerSwap", KIOSK), (bank, "WithdrawSwap", KIOSK),
+    (svc, "Identify", KIOSK), (svc, "Directory", COORD),
+    (bank, "Settle", COORD),  # PreviewSettlement
+    (svc, "Centre", COORD),  # Balances
+    (svc, "Statement", COORD), (svc, "Centre", COORD),  # Fund
+    (svc, "Centre", COORD), (svc, "Centre", COORD),  # Flagged, Present
+    (svc, "Centre", COORD),  # Roster
+    (svc, "Centre", AUDITOR),  # GetCheckpoint
+    (svc, "Inclusion", AUDITOR), (svc, "Consistency", AUDITOR)]
+IDS = {"family": "f3", "adult": "a4", "child": "c5", "room": "r6",
+       "shift": "s7"}
+TEXT = {"card": "04125531", "member_code": "FZ-4", "pin": "2468",
+        "name": "Li Wei", "phone": "+86 10 5555 0101", "label": "kiosk 2"}
+
+
+def fill(msg):
+    # The id of SetDirectory is an adult's; sizes and amounts are small.
+    msg = fill_fields(msg, "fz", IDS, TEXT, 3)
+    if "id" in msg.DESCRIPTOR.fields_by_name:
+        msg.id = "a4"
+    return msg
+
+
+def build(mod, name):
+    msg = fill(getattr(mod, name + "Request")())
+    if name in ("Identify", "Directory"):
+        msg.ClearField("member_code")  # a card or a code, not both
+    if name == "Inclusion":
+        msg.tree_size = 0  # the latest checkpoint's
+    return msg
+
+
+def main():
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus",
+                       "server")
+    for i, (mod, name, signer) in enumerate(METHODS):
+        msg = build(mod, name)
+        with open(os.path.join(out, "%02d-%s" % (i, name)), "wb") as f:
+            f.write(bytes([i, signer]) + msg.SerializeToString())
+    # The same calls by a key nobody enrolled, and by the wrong role.
+    for i in (14, 26, 29):
+        mod, name, signer = METHODS[i]
+        msg = build(mod, name).SerializeToString()
+        with open(os.path.join(out, "%02d-%s-nobody" % (i, name)), "wb") as f:
+            f.write(bytes([i, NOBODY]) + msg)
+        with open(os.path.join(out, "%02d-%s-auditor" % (i, name)),
+                  "wb") as f:
+            f.write(bytes([i, AUDITOR]) + msg)
+
+
+if __name__ == "__main__":
+    main()
