@@ -8,6 +8,7 @@
  * and poll() sees everything there is to wait for.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,19 @@ is_ip(const char *name)
 
 	return inet_pton(AF_INET, name, &a4) == 1 ||
 	    inet_pton(AF_INET6, name, &a6) == 1;
+}
+
+/*
+ * set_sni names the server in the ClientHello. SSL_set_tlsext_host_name is a
+ * macro that casts the name's const away on its way to SSL_ctrl, which only
+ * copies it; OpenSSL 3 has no function that takes a const name (SSL_set1_host
+ * sets the name to verify, not the one to send). So this is the one place the
+ * const goes, through uintptr_t.
+ */
+static long
+set_sni(SSL *ssl, const char *name)
+{
+	return SSL_set_tlsext_host_name(ssl, (char *)(uintptr_t)name);
 }
 
 /* load_files reads the CA and the optional client certificate and key. */
@@ -110,7 +124,7 @@ rpcc_tls_setup(struct rpcc_conn *c, const struct rpcc_tls *t,
 		X509_VERIFY_PARAM_set_hostflags(param,
 		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set1_host(c->ssl, name) != 1 ||
-		    SSL_set_tlsext_host_name(c->ssl, name) != 1)
+		    set_sni(c->ssl, name) != 1)
 			return CB_EINVAL;
 	}
 	c->rbio = BIO_new(BIO_s_mem());

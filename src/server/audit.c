@@ -109,11 +109,12 @@ vkey_line(struct srv *s, const char *centre)
 void
 srv_get_checkpoint(struct srv *s, struct srv_job *j)
 {
-	Carebank__V1__CheckpointReply rep = CAREBANK__V1__CHECKPOINT_REPLY__INIT;
+	Carebank__V1__CheckpointReply rep;
 	char *note = NULL, *vk = NULL;
 	size_t len;
 	int rc;
 
+	carebank__v1__checkpoint_reply__init(&rep);
 	rc = cb_store_checkpoint(s->store, j->centre, 0, &note, &len,
 	    &rep.size);
 	if (rc == CB_ENOTFOUND) {
@@ -370,12 +371,13 @@ offer(struct watcher *w, char *note, size_t len, uint64_t size)
 static void
 watch_flush(struct watcher *w)
 {
-	Carebank__V1__CheckpointReply m = CAREBANK__V1__CHECKPOINT_REPLY__INIT;
+	Carebank__V1__CheckpointReply m;
 	struct srv *s = w->s;
 	uint8_t *buf;
 	size_t n;
 	int rc;
 
+	carebank__v1__checkpoint_reply__init(&m);
 	pthread_mutex_lock(&s->watch_mu);
 	m.checkpoint = (ProtobufCBinaryData){w->len, (uint8_t *)w->note};
 	m.size = w->size;

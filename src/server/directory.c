@@ -619,9 +619,10 @@ static void
 dir_apply(struct srv *s, struct srv_job *j)
 {
 	struct dir_job *d = (struct dir_job *)j;
-	Carebank__V1__DirectoryReply rep = CAREBANK__V1__DIRECTORY_REPLY__INIT;
+	Carebank__V1__DirectoryReply rep;
 	int rc, end;
 
+	carebank__v1__directory_reply__init(&rep);
 	if ((rc = cb_batch_request_begin(s->batch)) == 0) {
 		rc = d->clear ? erase(s, d) : merge(s, d);
 		end = cb_batch_request_end(s->batch, rc == 0 &&

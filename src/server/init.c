@@ -61,9 +61,8 @@ genesis(struct cb_store *store, const char *id, const char *origin,
     const struct cb_key *logkey, const struct cb_key *coord, char *err,
     size_t errlen)
 {
-	Carebank__V1__CreateCentreRequest r =
-	    CAREBANK__V1__CREATE_CENTRE_REQUEST__INIT;
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	Carebank__V1__CreateCentreRequest r;
+	cb_signed_call call;
 	struct cb_bank_op op = {0};
 	struct cb_appended app;
 	struct cb_batch *b;
@@ -72,6 +71,8 @@ genesis(struct cb_store *store, const char *id, const char *origin,
 	size_t len;
 	int rc;
 
+	carebank__v1__create_centre_request__init(&r);
+	carebank__v1__signed_call__init(&call);
 	/* A time-ordered request id: the time, then zeros. */
 	memset(reqid, 0, sizeof(reqid));
 	for (int i = 0; i < 8; i++)

@@ -274,11 +274,12 @@ roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
 static int
 family_view(struct srv_read *r, const char *adult, struct ident_job *c)
 {
-	Carebank__V1__FamilyView v = CAREBANK__V1__FAMILY_VIEW__INIT;
+	Carebank__V1__FamilyView v;
 	Carebank__V1__AdultState *a;
 	Carebank__V1__FamilyState *f;
 	int rc;
 
+	carebank__v1__family_view__init(&v);
 	if ((rc = srv_read_get(r, 'a', adult,
 		 &carebank__v1__adult_state__descriptor, &a)) != 0 ||
 	    (rc = srv_read_get(r, 'f', a->family,

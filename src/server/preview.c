@@ -135,13 +135,14 @@ run(struct srv *s, struct srv_job *j, struct srv_read *r,
     struct cb_bank_op *op, Carebank__V1__SettlementPreview *pv)
 {
 	const Carebank__V1__SettleRequest *q = (const void *)j->req;
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	cb_signed_call call;
 	struct share *v = NULL;
 	struct cb_kv kv;
 	bool buy_back;
 	size_t n = 0;
 	int rc;
 
+	carebank__v1__signed_call__init(&call);
 	if ((rc = cb_batch_next(s->batch, j->centre, &op->index)) != 0 ||
 	    (rc = cb_batch_views(s->batch, j->centre, &kv)) != 0 ||
 	    (rc = srv_read_bind(r, j->centre, &kv)) != 0 ||
@@ -171,12 +172,12 @@ run(struct srv *s, struct srv_job *j, struct srv_read *r,
 void
 srv_preview_settlement(struct srv *s, struct srv_job *j)
 {
-	Carebank__V1__SettlementPreview pv =
-	    CAREBANK__V1__SETTLEMENT_PREVIEW__INIT;
+	Carebank__V1__SettlementPreview pv;
 	struct srv_read r = {0};
 	struct cb_bank_op op = {0};
 	int rc, end;
 
+	carebank__v1__settlement_preview__init(&pv);
 	if ((rc = cb_batch_request_begin(s->batch)) == 0) {
 		rc = run(s, j, &r, &op, &pv);
 		/* The reply is packed before the discard: it points into op. */

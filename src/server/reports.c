@@ -15,11 +15,15 @@
 typedef int (*report_fill)(struct srv_read *r, struct srv_job *j,
     void *rep);
 
-/* REPORT defines a method's handler: its reply type, fill and subject. */
+/*
+ * REPORT defines a method's handler: its reply type and that type's init
+ * function, its fill and its subject.
+ */
 #define REPORT(fn, type, init, fill, what)                                    \
 	void fn(struct srv *s, struct srv_job *j)                             \
 	{                                                                     \
-		type rep = init;                                              \
+		type rep;                                                     \
+		init(&rep);                                                   \
 		report(s, j, fill, &rep, what);                               \
 	}
 
@@ -88,7 +92,7 @@ balances(struct srv_read *r, struct srv_job *j, void *arg)
 
 /* srv_balances (Coordinator.Balances): every family, the fund, the time. */
 REPORT(srv_balances, Carebank__V1__BalancesReport,
-    CAREBANK__V1__BALANCES_REPORT__INIT, balances, "the balances")
+    carebank__v1__balances_report__init, balances, "the balances")
 
 /*
  * period_start finds the start of the billing period holding t, in the
@@ -197,7 +201,7 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
  * now), and its balances now.
  */
 REPORT(srv_statement, Carebank__V1__Statement,
-    CAREBANK__V1__STATEMENT__INIT, statement, "the statement")
+    carebank__v1__statement__init, statement, "the statement")
 
 /*
  * fund fills the fund report. The fund holds what families paid less what
@@ -237,7 +241,7 @@ fund(struct srv_read *r, struct srv_job *j, void *arg)
 
 /* srv_fund (Coordinator.Fund): the fund and where its money went. */
 REPORT(srv_fund, Carebank__V1__FundReport,
-    CAREBANK__V1__FUND_REPORT__INIT, fund, "the fund")
+    carebank__v1__fund_report__init, fund, "the fund")
 
 /* flagged fills the list of entries flagged for review, in log order. */
 static int
@@ -265,7 +269,7 @@ flagged(struct srv_read *r, struct srv_job *j, void *arg)
 
 /* srv_flagged (Coordinator.Flagged): entries flagged for review. */
 REPORT(srv_flagged, Carebank__V1__FlaggedReport,
-    CAREBANK__V1__FLAGGED_REPORT__INIT, flagged, "the flags")
+    carebank__v1__flagged_report__init, flagged, "the flags")
 
 /* room_of finds a room's line by id, or NULL. */
 static Carebank__V1__RoomPresence *
@@ -360,7 +364,7 @@ present(struct srv_read *r, struct srv_job *j, void *arg)
  * in to it, the volunteers working in it, and its ratios in force.
  */
 REPORT(srv_present, Carebank__V1__PresentReport,
-    CAREBANK__V1__PRESENT_REPORT__INIT, present, "who is present")
+    carebank__v1__present_report__init, present, "who is present")
 
 /* roster fills every shift, by start time, and every swap. */
 static int
@@ -387,4 +391,4 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 
 /* srv_roster (Coordinator.Roster): every shift by time, every swap. */
 REPORT(srv_roster, Carebank__V1__RosterReport,
-    CAREBANK__V1__ROSTER_REPORT__INIT, roster, "the roster")
+    carebank__v1__roster_report__init, roster, "the roster")

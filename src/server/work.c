@@ -115,12 +115,13 @@ keyed(struct srv *s, struct srv_job *j)
 static void
 apply(struct srv *s, struct srv_job *j)
 {
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	cb_signed_call call;
 	struct cb_bank_op op = {0};
 	struct cb_appended app;
 	int64_t now = srv_now_ms();
 	int rc;
 
+	carebank__v1__signed_call__init(&call);
 	if (retried(s, j, request_id(j)) || !keyed(s, j))
 		return;
 	/* Entries' server times never go backwards, even if the clock does. */

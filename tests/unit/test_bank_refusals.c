@@ -105,12 +105,12 @@ test_refusal_request_bytes(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__EnrolFamilyRequest ef =
-	    CAREBANK__V1__ENROL_FAMILY_REQUEST__INIT;
+	Carebank__V1__EnrolFamilyRequest ef;
 	static const uint8_t cut[] = {0x0a, 0x10, 0x01};
 	uint8_t id[16], buf[128], bad[128];
 	size_t n, m;
 
+	carebank__v1__enrol_family_request__init(&ef);
 	memset(id, 0xa7, sizeof(id));
 	/* A length that runs past the end. */
 	REFUSED(MALFORMED,
@@ -191,33 +191,33 @@ test_refusal_keys_and_roles(void **state)
 	struct tb *t = &w->t;
 	struct cb_key *auditor = tb_key(4), *stranger = tb_key(9),
 		      *coord2 = tb_key(5);
-	Carebank__V1__EnrolFamilyRequest ef =
-	    CAREBANK__V1__ENROL_FAMILY_REQUEST__INIT;
-	Carebank__V1__EnrolKeyRequest ek =
-	    CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
-	Carebank__V1__RevokeKeyRequest rk =
-	    CAREBANK__V1__REVOKE_KEY_REQUEST__INIT;
-	Carebank__V1__CreateCentreRequest cc =
-	    CAREBANK__V1__CREATE_CENTRE_REQUEST__INIT;
-	Carebank__V1__ChildCheckInRequest ci =
-	    CAREBANK__V1__CHILD_CHECK_IN_REQUEST__INIT;
+	Carebank__V1__EnrolFamilyRequest ef;
+	Carebank__V1__EnrolKeyRequest ek;
+	Carebank__V1__RevokeKeyRequest rk;
+	Carebank__V1__CreateCentreRequest cc;
+	Carebank__V1__ChildCheckInRequest ci;
 	uint8_t pub[40], kid[8];
 	char label[160];
 
+	carebank__v1__enrol_family_request__init(&ef);
+	carebank__v1__enrol_key_request__init(&ek);
+	carebank__v1__revoke_key_request__init(&rk);
+	carebank__v1__create_centre_request__init(&cc);
+	carebank__v1__child_check_in_request__init(&ci);
 	/* A kiosk key may not call the coordinator's methods. */
 	REFUSED(ROLE, tb_call(t, t->kiosk, TB_C("EnrolFamily"), &ef));
 	{
-		Carebank__V1__RecordCashRequest r =
-		    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+		Carebank__V1__RecordCashRequest r;
 
+		carebank__v1__record_cash_request__init(&r);
 		r.family = S(w->f1);
 		r.amount_fen = 100;
 		REFUSED(ROLE, tb_call(t, t->kiosk, TB_C("RecordCash"), &r));
 	}
 	{
-		Carebank__V1__ReverseRequest r =
-		    CAREBANK__V1__REVERSE_REQUEST__INIT;
+		Carebank__V1__ReverseRequest r;
 
+		carebank__v1__reverse_request__init(&r);
 		r.entry = 2;
 		r.reason = "kiosk tries";
 		REFUSED(ROLE, tb_call(t, t->kiosk, TB_C("Reverse"), &r));
@@ -356,9 +356,9 @@ test_refusal_policy_bounds(void **state)
 	struct tb *t = &w->t;
 	Carebank__V1__Policy p;
 	Carebank__V1__Rounding r;
-	Carebank__V1__SetPolicyRequest sp =
-	    CAREBANK__V1__SET_POLICY_REQUEST__INIT;
+	Carebank__V1__SetPolicyRequest sp;
 
+	carebank__v1__set_policy_request__init(&sp);
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
 		tb_policy(&p, &r);
 		p.ratio_hard = 50;
@@ -390,15 +390,15 @@ test_refusal_unknown_ids(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__AddAdultRequest aa =
-	    CAREBANK__V1__ADD_ADULT_REQUEST__INIT;
-	Carebank__V1__AddChildRequest ac =
-	    CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
-	Carebank__V1__SetPickupRequest sp =
-	    CAREBANK__V1__SET_PICKUP_REQUEST__INIT;
+	Carebank__V1__AddAdultRequest aa;
+	Carebank__V1__AddChildRequest ac;
+	Carebank__V1__SetPickupRequest sp;
 	char *nobody[1] = {"a999"};
 	char longid[40];
 
+	carebank__v1__add_adult_request__init(&aa);
+	carebank__v1__add_child_request__init(&ac);
+	carebank__v1__set_pickup_request__init(&sp);
 	/* Families: unknown, another kind's id, a path, too long, none. */
 	memset(longid, '9', sizeof(longid) - 1);
 	longid[0] = 'f';
@@ -462,12 +462,12 @@ test_refusal_leaving(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__AddAdultRequest aa =
-	    CAREBANK__V1__ADD_ADULT_REQUEST__INIT;
-	Carebank__V1__AddChildRequest ac =
-	    CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
+	Carebank__V1__AddAdultRequest aa;
+	Carebank__V1__AddChildRequest ac;
 	const char *f3, *a3, *c3, *s, *f4, *a4, *s4, *sw;
 
+	carebank__v1__add_adult_request__init(&aa);
+	carebank__v1__add_child_request__init(&ac);
 	/* f1 is busy: its child is in, then its adult is still on shift. */
 	assert_int_equal(tb_child_in(t, w->c1, w->room, w->a1), 0);
 	REFUSED(SESSIONS_OPEN,
@@ -537,11 +537,12 @@ test_refusal_door(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__AddRoomRequest ar = CAREBANK__V1__ADD_ROOM_REQUEST__INIT;
+	Carebank__V1__AddRoomRequest ar;
 	const char *small, *s2, *kids[4];
 	char buf[80];
 	int64_t in;
 
+	carebank__v1__add_room_request__init(&ar);
 	/* In twice, out when not in, closing what is not open. */
 	in = t->now;
 	assert_int_equal(tb_child_in(t, w->c1, w->room, w->a1), 0);
@@ -677,9 +678,9 @@ static int
 offer_as(struct tb *t, const char *shift, const char *to, int kind,
     const char *other)
 {
-	Carebank__V1__OfferSwapRequest r =
-	    CAREBANK__V1__OFFER_SWAP_REQUEST__INIT;
+	Carebank__V1__OfferSwapRequest r;
 
+	carebank__v1__offer_swap_request__init(&r);
 	r.shift = S(shift);
 	r.to_adult = S(to);
 	r.kind = kind;
@@ -693,14 +694,14 @@ test_refusal_shifts(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__CancelShiftRequest cs =
-	    CAREBANK__V1__CANCEL_SHIFT_REQUEST__INIT;
-	Carebank__V1__CloseSessionRequest cl =
-	    CAREBANK__V1__CLOSE_SESSION_REQUEST__INIT;
+	Carebank__V1__CancelShiftRequest cs;
+	Carebank__V1__CloseSessionRequest cl;
 	int64_t next = DAY + TB_DAY;
 	const char *s2, *s3, *s4;
 	char buf[200];
 
+	carebank__v1__cancel_shift_request__init(&cs);
+	carebank__v1__close_session_request__init(&cl);
 	/* A shift ends after it starts, lasts at most a day, is dated. */
 	REFUSED(SHIFT_TIMES, tb_schedule(t, w->room, next, next, w->a1));
 	REFUSED(SHIFT_TIMES, tb_schedule(t, w->room, next, next - 1, w->a1));
@@ -828,16 +829,16 @@ test_refusal_money(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__BuySuppliesRequest bs =
-	    CAREBANK__V1__BUY_SUPPLIES_REQUEST__INIT;
-	Carebank__V1__RecordCashRequest rc =
-	    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+	Carebank__V1__BuySuppliesRequest bs;
+	Carebank__V1__RecordCashRequest rc;
 	Carebank__V1__Policy p;
 	Carebank__V1__Rounding r;
 	const char *s2;
 	char buf[200];
 	uint64_t cash;
 
+	carebank__v1__buy_supplies_request__init(&bs);
+	carebank__v1__record_cash_request__init(&rc);
 	/* Amounts are more than zero. */
 	REFUSED(AMOUNT_NOT_POSITIVE, tb_cash(t, w->f1, 0));
 	REFUSED(AMOUNT_NOT_POSITIVE, tb_cash(t, w->f1, -6000));
@@ -941,13 +942,14 @@ test_refusal_reversal(void **state)
 {
 	struct world *w = *state;
 	struct tb *t = &w->t;
-	Carebank__V1__ReverseRequest rr = CAREBANK__V1__REVERSE_REQUEST__INIT;
+	Carebank__V1__ReverseRequest rr;
 	Carebank__V1__Policy p;
 	Carebank__V1__Rounding r;
 	uint64_t cash, undo, in1, out1, start, end, gift;
 	const char *s2, *s3;
 	static char big[CB_ENTRY_MAX + 2];
 
+	carebank__v1__reverse_request__init(&rr);
 	/* Creation, keys and enrolments are not undone by reversal. */
 	REFUSED(NOT_REVERSIBLE, tb_reverse(t, 0));
 	REFUSED(NOT_REVERSIBLE, tb_reverse(t, 1));

@@ -23,9 +23,9 @@ test_rules_smoke(void **state)
 {
 	struct tb t;
 	const char *f1, *a1, *c1, *room, *s1;
-	Carebank__V1__RecordCashRequest cash =
-	    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+	Carebank__V1__RecordCashRequest cash;
 
+	carebank__v1__record_cash_request__init(&cash);
 	(void)state;
 	tb_open(&t, NULL);
 	f1 = tb_family(&t);

@@ -53,12 +53,13 @@ int
 tb_call_bytes(struct tb *t, const struct cb_key *key, const char *method,
     const uint8_t *bytes, size_t len)
 {
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	cb_signed_call call;
 	uint8_t kid[CB_KEY_ID_LEN], sig[64];
 	struct cb_batch *b;
 	struct cb_appended out;
 	int rc;
 
+	carebank__v1__signed_call__init(&call);
 	cb_bank_op_free(&t->op);
 	cb_key_id(key, kid);
 	assert_int_equal(cb_call_sign(key, method, t->now, bytes, len, sig), 0);
@@ -103,13 +104,13 @@ tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
 void
 tb_open(struct tb *t, const Carebank__V1__Policy *policy)
 {
-	Carebank__V1__CreateCentreRequest cr =
-	    CAREBANK__V1__CREATE_CENTRE_REQUEST__INIT;
-	Carebank__V1__EnrolKeyRequest ek =
-	    CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
+	Carebank__V1__CreateCentreRequest cr;
+	Carebank__V1__EnrolKeyRequest ek;
 	struct cb_key *logkey = tb_key(2);
 	uint8_t pub[32], kpub[32];
 
+	carebank__v1__create_centre_request__init(&cr);
+	carebank__v1__enrol_key_request__init(&ek);
 	memset(t, 0, sizeof(*t));
 	t->dir = tu_tmpdir("bank");
 	t->coord = tb_key(1);
@@ -467,17 +468,18 @@ must(struct tb *t, const char *method, void *req)
 const char *
 tb_family(struct tb *t)
 {
-	Carebank__V1__EnrolFamilyRequest r =
-	    CAREBANK__V1__ENROL_FAMILY_REQUEST__INIT;
+	Carebank__V1__EnrolFamilyRequest r;
 
+	carebank__v1__enrol_family_request__init(&r);
 	return must(t, TB_C("EnrolFamily"), &r);
 }
 
 const char *
 tb_adult(struct tb *t, const char *family)
 {
-	Carebank__V1__AddAdultRequest r = CAREBANK__V1__ADD_ADULT_REQUEST__INIT;
+	Carebank__V1__AddAdultRequest r;
 
+	carebank__v1__add_adult_request__init(&r);
 	r.family = (char *)(uintptr_t)family;
 	r.guardian = 1;
 	return must(t, TB_C("AddAdult"), &r);
@@ -486,9 +488,10 @@ tb_adult(struct tb *t, const char *family)
 const char *
 tb_child(struct tb *t, const char *family, const char *pickup)
 {
-	Carebank__V1__AddChildRequest r = CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
+	Carebank__V1__AddChildRequest r;
 	const char *id;
 
+	carebank__v1__add_child_request__init(&r);
 	r.family = (char *)(uintptr_t)family;
 	id = must(t, TB_C("AddChild"), &r);
 	if (pickup != NULL && tb_pickup(t, id, pickup, NULL, NULL) != 0)
@@ -500,11 +503,11 @@ int
 tb_pickup(struct tb *t, const char *child, const char *auth1,
     const char *auth2, const char *refused)
 {
-	Carebank__V1__SetPickupRequest r =
-	    CAREBANK__V1__SET_PICKUP_REQUEST__INIT;
+	Carebank__V1__SetPickupRequest r;
 	char *a[2] = {(char *)(uintptr_t)auth1, (char *)(uintptr_t)auth2};
 	char *n[1] = {(char *)(uintptr_t)refused};
 
+	carebank__v1__set_pickup_request__init(&r);
 	r.child = (char *)(uintptr_t)child;
 	r.authorised = a;
 	r.n_authorised = auth2 ? 2 : auth1 ? 1 : 0;
@@ -516,8 +519,9 @@ tb_pickup(struct tb *t, const char *child, const char *auth1,
 const char *
 tb_room(struct tb *t)
 {
-	Carebank__V1__AddRoomRequest r = CAREBANK__V1__ADD_ROOM_REQUEST__INIT;
+	Carebank__V1__AddRoomRequest r;
 
+	carebank__v1__add_room_request__init(&r);
 	r.label = "Sunflower";
 	return must(t, TB_C("AddRoom"), &r);
 }
@@ -526,9 +530,9 @@ int
 tb_schedule(struct tb *t, const char *room, int64_t start, int64_t end,
     const char *adult)
 {
-	Carebank__V1__ScheduleShiftRequest r =
-	    CAREBANK__V1__SCHEDULE_SHIFT_REQUEST__INIT;
+	Carebank__V1__ScheduleShiftRequest r;
 
+	carebank__v1__schedule_shift_request__init(&r);
 	r.room = (char *)(uintptr_t)room;
 	r.start_ms = start;
 	r.end_ms = end;
@@ -548,9 +552,9 @@ tb_shift(struct tb *t, const char *room, int64_t start, int64_t end,
 int
 tb_cancel(struct tb *t, const char *shift)
 {
-	Carebank__V1__CancelShiftRequest r =
-	    CAREBANK__V1__CANCEL_SHIFT_REQUEST__INIT;
+	Carebank__V1__CancelShiftRequest r;
 
+	carebank__v1__cancel_shift_request__init(&r);
 	r.shift = (char *)(uintptr_t)shift;
 	r.reason = "the centre is closed";
 	return tb_call(t, t->coord, TB_C("CancelShift"), &r);
@@ -592,9 +596,9 @@ int
 tb_child_in_at(struct tb *t, const char *child, const char *room,
     const char *adult, int64_t event)
 {
-	Carebank__V1__ChildCheckInRequest r =
-	    CAREBANK__V1__CHILD_CHECK_IN_REQUEST__INIT;
+	Carebank__V1__ChildCheckInRequest r;
 
+	carebank__v1__child_check_in_request__init(&r);
 	r.child = (char *)(uintptr_t)child;
 	r.room = (char *)(uintptr_t)room;
 	r.adult = (char *)(uintptr_t)adult;
@@ -613,9 +617,9 @@ int
 tb_child_out_at(struct tb *t, const char *child, const char *adult,
     int64_t event)
 {
-	Carebank__V1__ChildCheckOutRequest r =
-	    CAREBANK__V1__CHILD_CHECK_OUT_REQUEST__INIT;
+	Carebank__V1__ChildCheckOutRequest r;
 
+	carebank__v1__child_check_out_request__init(&r);
 	r.child = (char *)(uintptr_t)child;
 	r.adult = (char *)(uintptr_t)adult;
 	r.event_time_ms = event;
@@ -632,9 +636,9 @@ int
 tb_shift_in_at(struct tb *t, const char *shift, const char *adult,
     int64_t event)
 {
-	Carebank__V1__VolunteerCheckInRequest r =
-	    CAREBANK__V1__VOLUNTEER_CHECK_IN_REQUEST__INIT;
+	Carebank__V1__VolunteerCheckInRequest r;
 
+	carebank__v1__volunteer_check_in_request__init(&r);
 	r.shift = (char *)(uintptr_t)shift;
 	r.adult = (char *)(uintptr_t)adult;
 	r.event_time_ms = event;
@@ -651,9 +655,9 @@ int
 tb_shift_out_at(struct tb *t, const char *shift, const char *adult,
     int64_t event)
 {
-	Carebank__V1__VolunteerCheckOutRequest r =
-	    CAREBANK__V1__VOLUNTEER_CHECK_OUT_REQUEST__INIT;
+	Carebank__V1__VolunteerCheckOutRequest r;
 
+	carebank__v1__volunteer_check_out_request__init(&r);
 	r.shift = (char *)(uintptr_t)shift;
 	r.adult = (char *)(uintptr_t)adult;
 	r.event_time_ms = event;
@@ -669,9 +673,9 @@ tb_shift_out(struct tb *t, const char *shift, const char *adult)
 int
 tb_offer(struct tb *t, const char *shift, const char *to, const char *other)
 {
-	Carebank__V1__OfferSwapRequest r =
-	    CAREBANK__V1__OFFER_SWAP_REQUEST__INIT;
+	Carebank__V1__OfferSwapRequest r;
 
+	carebank__v1__offer_swap_request__init(&r);
 	r.shift = (char *)(uintptr_t)shift;
 	r.to_adult = (char *)(uintptr_t)to;
 	r.kind = other ? CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE :
@@ -683,9 +687,9 @@ tb_offer(struct tb *t, const char *shift, const char *to, const char *other)
 int
 tb_answer(struct tb *t, const char *swap, const char *adult, int accept)
 {
-	Carebank__V1__AnswerSwapRequest r =
-	    CAREBANK__V1__ANSWER_SWAP_REQUEST__INIT;
+	Carebank__V1__AnswerSwapRequest r;
 
+	carebank__v1__answer_swap_request__init(&r);
 	r.swap = (char *)(uintptr_t)swap;
 	r.adult = (char *)(uintptr_t)adult;
 	r.accept = accept;
@@ -695,9 +699,9 @@ tb_answer(struct tb *t, const char *swap, const char *adult, int accept)
 int
 tb_withdraw(struct tb *t, const char *swap)
 {
-	Carebank__V1__WithdrawSwapRequest r =
-	    CAREBANK__V1__WITHDRAW_SWAP_REQUEST__INIT;
+	Carebank__V1__WithdrawSwapRequest r;
 
+	carebank__v1__withdraw_swap_request__init(&r);
 	r.swap = (char *)(uintptr_t)swap;
 	return tb_call(t, t->kiosk, TB_K("WithdrawSwap"), &r);
 }
@@ -705,9 +709,9 @@ tb_withdraw(struct tb *t, const char *swap)
 int
 tb_approve(struct tb *t, const char *swap, int approve)
 {
-	Carebank__V1__ApproveSwapRequest r =
-	    CAREBANK__V1__APPROVE_SWAP_REQUEST__INIT;
+	Carebank__V1__ApproveSwapRequest r;
 
+	carebank__v1__approve_swap_request__init(&r);
 	r.swap = (char *)(uintptr_t)swap;
 	r.approve = approve;
 	return tb_call(t, t->coord, TB_C("ApproveSwap"), &r);
@@ -716,9 +720,9 @@ tb_approve(struct tb *t, const char *swap, int approve)
 int
 tb_cash(struct tb *t, const char *family, int64_t fen)
 {
-	Carebank__V1__RecordCashRequest r =
-	    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+	Carebank__V1__RecordCashRequest r;
 
+	carebank__v1__record_cash_request__init(&r);
 	r.family = (char *)(uintptr_t)family;
 	r.amount_fen = fen;
 	r.receipt = "R-0001";
@@ -728,9 +732,9 @@ tb_cash(struct tb *t, const char *family, int64_t fen)
 int
 tb_supplies(struct tb *t, int64_t fen)
 {
-	Carebank__V1__BuySuppliesRequest r =
-	    CAREBANK__V1__BUY_SUPPLIES_REQUEST__INIT;
+	Carebank__V1__BuySuppliesRequest r;
 
+	carebank__v1__buy_supplies_request__init(&r);
 	r.amount_fen = fen;
 	r.memo = "paints and clay";
 	r.receipt = "S-0001";
@@ -740,8 +744,9 @@ tb_supplies(struct tb *t, int64_t fen)
 int
 tb_donate(struct tb *t, const char *from, const char *to, int64_t minutes)
 {
-	Carebank__V1__DonateRequest r = CAREBANK__V1__DONATE_REQUEST__INIT;
+	Carebank__V1__DonateRequest r;
 
+	carebank__v1__donate_request__init(&r);
 	r.from_family = (char *)(uintptr_t)from;
 	r.to_family = (char *)(uintptr_t)to;
 	r.minutes = minutes;
@@ -751,8 +756,9 @@ tb_donate(struct tb *t, const char *from, const char *to, int64_t minutes)
 int
 tb_settle(struct tb *t, int64_t period_start)
 {
-	Carebank__V1__SettleRequest r = CAREBANK__V1__SETTLE_REQUEST__INIT;
+	Carebank__V1__SettleRequest r;
 
+	carebank__v1__settle_request__init(&r);
 	r.period_start_ms = period_start;
 	return tb_call(t, t->coord, TB_C("Settle"), &r);
 }
@@ -760,8 +766,9 @@ tb_settle(struct tb *t, int64_t period_start)
 int
 tb_reverse(struct tb *t, uint64_t entry)
 {
-	Carebank__V1__ReverseRequest r = CAREBANK__V1__REVERSE_REQUEST__INIT;
+	Carebank__V1__ReverseRequest r;
 
+	carebank__v1__reverse_request__init(&r);
 	r.entry = entry;
 	r.reason = "recorded by mistake";
 	return tb_call(t, t->coord, TB_C("Reverse"), &r);
@@ -770,9 +777,9 @@ tb_reverse(struct tb *t, uint64_t entry)
 int
 tb_leave(struct tb *t, const char *family, int negative)
 {
-	Carebank__V1__LeaveFamilyRequest r =
-	    CAREBANK__V1__LEAVE_FAMILY_REQUEST__INIT;
+	Carebank__V1__LeaveFamilyRequest r;
 
+	carebank__v1__leave_family_request__init(&r);
 	r.family = (char *)(uintptr_t)family;
 	r.negative = negative;
 	return tb_call(t, t->coord, TB_C("LeaveFamily"), &r);
@@ -783,9 +790,9 @@ static int
 close_session(struct tb *t, const char *child, const char *shift,
     int64_t end, int settle)
 {
-	Carebank__V1__CloseSessionRequest r =
-	    CAREBANK__V1__CLOSE_SESSION_REQUEST__INIT;
+	Carebank__V1__CloseSessionRequest r;
 
+	carebank__v1__close_session_request__init(&r);
 	r.child = (char *)(uintptr_t)child;
 	r.shift = (char *)(uintptr_t)shift;
 	r.end_ms = end;
@@ -809,9 +816,9 @@ tb_close_shift(struct tb *t, const char *shift, int64_t end, int settle)
 int
 tb_set_policy(struct tb *t, const Carebank__V1__Policy *p)
 {
-	Carebank__V1__SetPolicyRequest r =
-	    CAREBANK__V1__SET_POLICY_REQUEST__INIT;
+	Carebank__V1__SetPolicyRequest r;
 
+	carebank__v1__set_policy_request__init(&r);
 	r.policy = (Carebank__V1__Policy *)(uintptr_t)p;
 	return tb_call(t, t->coord, TB_C("SetPolicy"), &r);
 }
@@ -819,9 +826,10 @@ tb_set_policy(struct tb *t, const Carebank__V1__Policy *p)
 int
 tb_enrol(struct tb *t, const struct cb_key *key, int role)
 {
-	Carebank__V1__EnrolKeyRequest r = CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
+	Carebank__V1__EnrolKeyRequest r;
 	uint8_t pub[32];
 
+	carebank__v1__enrol_key_request__init(&r);
 	memcpy(pub, cb_key_public(key), sizeof(pub));
 	r.public_key = (ProtobufCBinaryData){sizeof(pub), pub};
 	r.role = role;
@@ -832,10 +840,10 @@ tb_enrol(struct tb *t, const struct cb_key *key, int role)
 int
 tb_revoke(struct tb *t, const struct cb_key *key)
 {
-	Carebank__V1__RevokeKeyRequest r =
-	    CAREBANK__V1__REVOKE_KEY_REQUEST__INIT;
+	Carebank__V1__RevokeKeyRequest r;
 	uint8_t kid[CB_KEY_ID_LEN];
 
+	carebank__v1__revoke_key_request__init(&r);
 	cb_key_id(key, kid);
 	r.key_id = (ProtobufCBinaryData){sizeof(kid), kid};
 	r.reason = "device lost";

@@ -34,7 +34,7 @@ pinned(const char *out, struct cb_vkey *vk)
 static int
 fetch(struct cbt *c, struct cb_tiles_builder *b, uint64_t from, uint64_t to)
 {
-	Carebank__V1__EntriesRequest r = CAREBANK__V1__ENTRIES_REQUEST__INIT;
+	Carebank__V1__EntriesRequest r;
 	struct rpcc_result res = {0};
 	struct rpcc_call *call;
 	const uint8_t *msg;
@@ -42,6 +42,7 @@ fetch(struct cbt *c, struct cb_tiles_builder *b, uint64_t from, uint64_t to)
 	uint64_t next = from;
 	int rc;
 
+	carebank__v1__entries_request__init(&r);
 	r.centre = (char *)(uintptr_t)cbt_centre(c);
 	r.start = from;
 	r.end = to;
@@ -88,7 +89,7 @@ audit_export_server(const struct audit_args *a)
 {
 	struct cbt_opts o = {.server = a->server, .key = a->key,
 	    .centre = a->centre, .ca = a->ca};
-	Carebank__V1__CentreRequest r = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__CentreRequest r;
 	Carebank__V1__CheckpointReply *cp = NULL;
 	struct cb_tiles_builder *b = NULL;
 	struct cb_vkey vk, pin;
@@ -99,6 +100,7 @@ audit_export_server(const struct audit_args *a)
 	char err[512];
 	int status = 1;
 
+	carebank__v1__centre_request__init(&r);
 	if (cbt_settings(&o, err, sizeof(err)) != 0 ||
 	    cbt_open(&o, &c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "carebank-audit: %s\n", err);

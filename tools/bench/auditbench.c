@@ -61,7 +61,7 @@ static void
 run(struct gen *g, struct cb_batch *b, const char *method, void *req)
 {
 	ProtobufCMessage *m = req;
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
+	cb_signed_call call;
 	struct cb_bank_op op = {0};
 	struct cb_appended out;
 	const ProtobufCFieldDescriptor *f;
@@ -69,6 +69,7 @@ run(struct gen *g, struct cb_batch *b, const char *method, void *req)
 	size_t len;
 	int rc;
 
+	carebank__v1__signed_call__init(&call);
 	for (int i = 0; i < 8; i++)
 		id[7 - i] = (uint8_t)(g->seq >> (8 * i));
 	g->seq++;
@@ -103,12 +104,12 @@ run(struct gen *g, struct cb_batch *b, const char *method, void *req)
 static void
 make_log(struct gen *g, const char *dir, uint64_t n)
 {
-	Carebank__V1__CreateCentreRequest cr =
-	    CAREBANK__V1__CREATE_CENTRE_REQUEST__INIT;
+	Carebank__V1__CreateCentreRequest cr;
 	struct cb_key *logkey;
 	struct cb_batch *b;
 	uint8_t pub[32];
 
+	carebank__v1__create_centre_request__init(&cr);
 	if (cb_key_generate(&g->coord) != 0 || cb_key_generate(&logkey) != 0 ||
 	    cb_store_open(dir, NULL, &g->store) != 0 ||
 	    cb_batch_begin(g->store, &b) != 0 ||
@@ -127,14 +128,14 @@ make_log(struct gen *g, const char *dir, uint64_t n)
 		if (cb_batch_begin(g->store, &b) != 0)
 			die("batch", "begin");
 		for (int i = 0; i < 333 && g->seq < n; i++) {
-			Carebank__V1__EnrolFamilyRequest ef =
-			    CAREBANK__V1__ENROL_FAMILY_REQUEST__INIT;
-			Carebank__V1__AddAdultRequest aa =
-			    CAREBANK__V1__ADD_ADULT_REQUEST__INIT;
-			Carebank__V1__AddChildRequest ac =
-			    CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
+			Carebank__V1__EnrolFamilyRequest ef;
+			Carebank__V1__AddAdultRequest aa;
+			Carebank__V1__AddChildRequest ac;
 			char fam[24];
 
+			carebank__v1__enrol_family_request__init(&ef);
+			carebank__v1__add_adult_request__init(&aa);
+			carebank__v1__add_child_request__init(&ac);
 			snprintf(fam, sizeof(fam), "f%llu",
 			    (unsigned long long)g->seq);
 			run(g, b, "/carebank.v1.Coordinator/EnrolFamily", &ef);

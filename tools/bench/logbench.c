@@ -83,13 +83,15 @@ static void
 append_one(struct bench *b, struct cb_batch *batch)
 {
 	struct call *c = &b->pool[b->seq % POOL];
-	cb_signed_call call = CAREBANK__V1__SIGNED_CALL__INIT;
-	cb_entry e = CAREBANK__V1__ENTRY__INIT;
+	cb_signed_call call;
+	cb_entry e;
 	Carebank__V1__KeyChange k = CAREBANK__V1__KEY_CHANGE__INIT, *kp = &k;
 	uint8_t reqid[CB_REQUEST_ID_LEN] = {0}, h[32], pub[32];
 	struct cb_appended out;
 	int rc;
 
+	carebank__v1__signed_call__init(&call);
+	carebank__v1__entry__init(&e);
 	call.key_id = (ProtobufCBinaryData){CB_KEY_ID_LEN, b->kid};
 	call.method = (char *)METHOD;
 	call.client_time_ms = c->t;

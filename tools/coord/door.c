@@ -55,12 +55,12 @@ at_text(struct coord *co, int64_t ms, char *buf, size_t len)
 static int
 child_in(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__ChildCheckInRequest q =
-	    CAREBANK__V1__CHILD_CHECK_IN_REQUEST__INIT;
+	Carebank__V1__ChildCheckInRequest q;
 	struct cbt_receipt r;
 	char at[UNITS_TIME_MAX + 8];
 	int rc;
 
+	carebank__v1__child_check_in_request__init(&q);
 	if ((rc = coord_need_id(co, "CHILD", a->argv[0], 'c')) != 0 ||
 	    (rc = coord_need_id(co, "--room", a->val[OPT_ROOM], 'r')) != 0 ||
 	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0 ||
@@ -81,12 +81,12 @@ child_in(struct coord *co, const struct coord_args *a)
 static int
 child_out(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__ChildCheckOutRequest q =
-	    CAREBANK__V1__CHILD_CHECK_OUT_REQUEST__INIT;
+	Carebank__V1__ChildCheckOutRequest q;
 	struct cbt_receipt r;
 	char at[UNITS_TIME_MAX + 8];
 	int rc;
 
+	carebank__v1__child_check_out_request__init(&q);
 	if ((rc = coord_need_id(co, "CHILD", a->argv[0], 'c')) != 0 ||
 	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0 ||
 	    (rc = event_time(co, a, &q.event_time_ms)) != 0)
@@ -105,15 +105,15 @@ child_out(struct coord *co, const struct coord_args *a)
 static int
 shift_event(struct coord *co, const struct coord_args *a, bool start)
 {
-	Carebank__V1__VolunteerCheckInRequest in =
-	    CAREBANK__V1__VOLUNTEER_CHECK_IN_REQUEST__INIT;
-	Carebank__V1__VolunteerCheckOutRequest out =
-	    CAREBANK__V1__VOLUNTEER_CHECK_OUT_REQUEST__INIT;
+	Carebank__V1__VolunteerCheckInRequest in;
+	Carebank__V1__VolunteerCheckOutRequest out;
 	struct cbt_receipt r;
 	char at[UNITS_TIME_MAX + 8];
 	int64_t when;
 	int rc;
 
+	carebank__v1__volunteer_check_in_request__init(&in);
+	carebank__v1__volunteer_check_out_request__init(&out);
 	if ((rc = coord_need_id(co, "SHIFT", a->argv[0], 's')) != 0 ||
 	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0 ||
 	    (rc = event_time(co, a, &when)) != 0)
@@ -148,13 +148,13 @@ shift_end(struct coord *co, const struct coord_args *a)
 static int
 close_session(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__CloseSessionRequest q =
-	    CAREBANK__V1__CLOSE_SESSION_REQUEST__INIT;
+	Carebank__V1__CloseSessionRequest q;
 	struct cbt_receipt r;
 	struct units_when t;
 	char at[UNITS_TIME_MAX];
 	int offset, rc;
 
+	carebank__v1__close_session_request__init(&q);
 	if (!a->val[OPT_CHILD] == !a->val[OPT_SHIFT])
 		return coord_usage(co, "say --child CHILD or --shift SHIFT");
 	if ((a->val[OPT_CHILD] && (rc = coord_need_id(co, "--child",

@@ -112,12 +112,12 @@ append(char *buf, size_t len, const char *word)
 static int
 directory(struct coord *co, const char *id, struct person *p, bool clear)
 {
-	Carebank__V1__DirectoryRequest q =
-	    CAREBANK__V1__DIRECTORY_REQUEST__INIT;
+	Carebank__V1__DirectoryRequest q;
 	ProtobufCMessage *reply;
 	char what[128] = "";
 	int rc;
 
+	carebank__v1__directory_request__init(&q);
 	q.id = (char *)(uintptr_t)id;
 	q.clear = clear;
 	if (p != NULL) {
@@ -203,9 +203,9 @@ add_record(struct coord *co, const struct coord_args *a, const char *method,
 static int
 family_add(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__EnrolFamilyRequest q =
-	    CAREBANK__V1__ENROL_FAMILY_REQUEST__INIT;
+	Carebank__V1__EnrolFamilyRequest q;
 
+	carebank__v1__enrol_family_request__init(&q);
 	return add_record(co, a, M_ENROL_FAMILY, &q.base, "family",
 	    "enrolled");
 }
@@ -214,11 +214,11 @@ family_add(struct coord *co, const struct coord_args *a)
 static int
 family_leave(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__LeaveFamilyRequest q =
-	    CAREBANK__V1__LEAVE_FAMILY_REQUEST__INIT;
+	Carebank__V1__LeaveFamilyRequest q;
 	struct cbt_receipt r;
 	int rc;
 
+	carebank__v1__leave_family_request__init(&q);
 	if ((rc = coord_need_id(co, "FAMILY", a->argv[0], 'f')) != 0)
 		return rc;
 	if (a->val[OPT_CASH] && a->val[OPT_WAIVE])
@@ -238,10 +238,11 @@ family_leave(struct coord *co, const struct coord_args *a)
 static int
 adult_add(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__AddAdultRequest q = CAREBANK__V1__ADD_ADULT_REQUEST__INIT;
+	Carebank__V1__AddAdultRequest q;
 	char done[96];
 	int rc;
 
+	carebank__v1__add_adult_request__init(&q);
 	if ((rc = coord_need_id(co, "--family", a->val[OPT_FAMILY], 'f')) != 0)
 		return rc;
 	q.family = (char *)(uintptr_t)a->val[OPT_FAMILY];
@@ -255,10 +256,11 @@ adult_add(struct coord *co, const struct coord_args *a)
 static int
 child_add(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__AddChildRequest q = CAREBANK__V1__ADD_CHILD_REQUEST__INIT;
+	Carebank__V1__AddChildRequest q;
 	char done[96];
 	int rc;
 
+	carebank__v1__add_child_request__init(&q);
 	if ((rc = coord_need_id(co, "--family", a->val[OPT_FAMILY], 'f')) != 0)
 		return rc;
 	q.family = (char *)(uintptr_t)a->val[OPT_FAMILY];
@@ -281,8 +283,7 @@ list_text(char ids[][COORD_ID_MAX], size_t n, char *buf, size_t len)
 static int
 pickup_set(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__SetPickupRequest q =
-	    CAREBANK__V1__SET_PICKUP_REQUEST__INIT;
+	Carebank__V1__SetPickupRequest q;
 	char auth[COORD_LIST_MAX][COORD_ID_MAX];
 	char ref[COORD_LIST_MAX][COORD_ID_MAX];
 	char *authp[COORD_LIST_MAX], *refp[COORD_LIST_MAX];
@@ -292,6 +293,7 @@ pickup_set(struct coord *co, const struct coord_args *a)
 	size_t na, nr;
 	int rc;
 
+	carebank__v1__set_pickup_request__init(&q);
 	if ((rc = coord_need_id(co, "CHILD", a->argv[0], 'c')) != 0)
 		return rc;
 	if (!a->val[OPT_AUTHORISED] && !a->val[OPT_REFUSED])
@@ -329,11 +331,12 @@ pickup_set(struct coord *co, const struct coord_args *a)
 static int
 room_add(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__AddRoomRequest q = CAREBANK__V1__ADD_ROOM_REQUEST__INIT;
+	Carebank__V1__AddRoomRequest q;
 	struct cbt_receipt r;
 	int64_t soft = 0, hard = 0;
 	char ratios[96] = "the policy's ratios";
 
+	carebank__v1__add_room_request__init(&q);
 	if (a->val[OPT_LABEL][0] == '\0' ||
 	    !text_ok(a->val[OPT_LABEL], LABEL_MAX_BYTES))
 		return coord_usage(co, "--label is 1 to 64 bytes, without "

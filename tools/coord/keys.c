@@ -124,11 +124,12 @@ role_of(const char *word, Carebank__V1__Role *role)
 static int
 key_enrol(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__EnrolKeyRequest q = CAREBANK__V1__ENROL_KEY_REQUEST__INIT;
+	Carebank__V1__EnrolKeyRequest q;
 	uint8_t pub[CB_ED25519_PUBLIC_LEN];
 	const char *out = a->val[OPT_OUT];
 	struct cbt_receipt r;
 
+	carebank__v1__enrol_key_request__init(&q);
 	if (role_of(a->val[OPT_ROLE], &q.role) != 0)
 		return coord_usage(co, "--role is kiosk, auditor or "
 				       "coordinator");
@@ -166,11 +167,11 @@ key_enrol(struct coord *co, const struct coord_args *a)
 static int
 key_revoke(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__RevokeKeyRequest q =
-	    CAREBANK__V1__REVOKE_KEY_REQUEST__INIT;
+	Carebank__V1__RevokeKeyRequest q;
 	uint8_t id[CB_KEY_ID_LEN];
 	struct cbt_receipt r;
 
+	carebank__v1__revoke_key_request__init(&q);
 	if (strlen(a->argv[0]) != 2 * CB_KEY_ID_LEN ||
 	    cb_hex_decode(a->argv[0], strlen(a->argv[0]), id, sizeof(id)) != 0)
 		return coord_usage(co, "KEYID is a key's id, 16 hex digits, "

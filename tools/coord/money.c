@@ -45,12 +45,12 @@ amount_arg(struct coord *co, const struct coord_args *a, int64_t *fen)
 static int
 cash(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__RecordCashRequest q =
-	    CAREBANK__V1__RECORD_CASH_REQUEST__INIT;
+	Carebank__V1__RecordCashRequest q;
 	struct cbt_receipt r;
 	char yuan[UNITS_FEN_MAX];
 	int rc;
 
+	carebank__v1__record_cash_request__init(&q);
 	if ((rc = coord_need_id(co, "--family", a->val[OPT_FAMILY], 'f')) !=
 		0 ||
 	    (rc = amount_arg(co, a, &q.amount_fen)) != 0 ||
@@ -70,12 +70,12 @@ cash(struct coord *co, const struct coord_args *a)
 static int
 supplies(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__BuySuppliesRequest q =
-	    CAREBANK__V1__BUY_SUPPLIES_REQUEST__INIT;
+	Carebank__V1__BuySuppliesRequest q;
 	struct cbt_receipt r;
 	char yuan[UNITS_FEN_MAX];
 	int rc;
 
+	carebank__v1__buy_supplies_request__init(&q);
 	if ((rc = amount_arg(co, a, &q.amount_fen)) != 0 ||
 	    (rc = text_arg(co, "memo", a->val[OPT_MEMO])) != 0 ||
 	    (rc = text_arg(co, "receipt", a->val[OPT_RECEIPT])) != 0)
@@ -94,11 +94,12 @@ supplies(struct coord *co, const struct coord_args *a)
 static int
 donate(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__DonateRequest q = CAREBANK__V1__DONATE_REQUEST__INIT;
+	Carebank__V1__DonateRequest q;
 	struct cbt_receipt r;
 	char hm[UNITS_MIN_MAX];
 	int rc;
 
+	carebank__v1__donate_request__init(&q);
 	if ((rc = coord_need_id(co, "--from", a->val[OPT_FROM], 'f')) != 0 ||
 	    (rc = coord_need_id(co, "--to", a->val[OPT_TO], 'f')) != 0)
 		return rc;
@@ -230,12 +231,13 @@ paid_out(const cb_entry *e, int64_t *paid, int *families)
 static int
 settle(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__SettleRequest q = CAREBANK__V1__SETTLE_REQUEST__INIT;
+	Carebank__V1__SettleRequest q;
 	struct cbt_receipt r;
 	char label[48], yuan[UNITS_FEN_MAX];
 	int64_t paid;
 	int n, rc;
 
+	carebank__v1__settle_request__init(&q);
 	if ((rc = period_start(co, a->val[OPT_PERIOD], &q.period_start_ms,
 		 label, sizeof(label))) != 0)
 		return rc;
@@ -256,11 +258,12 @@ settle(struct coord *co, const struct coord_args *a)
 static int
 reverse(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__ReverseRequest q = CAREBANK__V1__REVERSE_REQUEST__INIT;
+	Carebank__V1__ReverseRequest q;
 	struct cbt_receipt r;
 	int64_t entry;
 	int rc;
 
+	carebank__v1__reverse_request__init(&q);
 	if (units_parse_int(a->argv[0], 0, INT64_MAX, &entry) != 0)
 		return coord_usage(co, "ENTRY is an entry's index (a number), "
 				       "not \"%s\"",

@@ -180,10 +180,11 @@ defaults(Carebank__V1__Policy *p, Carebank__V1__Rounding *r)
 static int
 entry_at(struct coord *co, uint64_t i, cb_entry **out)
 {
-	Carebank__V1__EntriesRequest q = CAREBANK__V1__ENTRIES_REQUEST__INIT;
+	Carebank__V1__EntriesRequest q;
 	Carebank__V1__EntryReply *r;
 	int rc;
 
+	carebank__v1__entries_request__init(&q);
 	q.start = i;
 	q.end = i + 1;
 	if (coord_stream_one(co, M_ENTRIES, &q.base,
@@ -206,9 +207,10 @@ entry_at(struct coord *co, uint64_t i, cb_entry **out)
 static int
 log_size(struct coord *co, uint64_t *size)
 {
-	Carebank__V1__CentreRequest q = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__CentreRequest q;
 	Carebank__V1__CheckpointReply *cp;
 
+	carebank__v1__centre_request__init(&q);
 	if (coord_read(co, M_GET_CHECKPOINT, &q.base,
 		&carebank__v1__checkpoint_reply__descriptor,
 		(ProtobufCMessage **)&cp) != 0)
@@ -379,8 +381,7 @@ find_field(const char *name, size_t len)
 static int
 set(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__SetPolicyRequest q =
-	    CAREBANK__V1__SET_POLICY_REQUEST__INIT;
+	Carebank__V1__SetPolicyRequest q;
 	Carebank__V1__Policy np;
 	Carebank__V1__Rounding nr;
 	const Carebank__V1__Policy *p;
@@ -388,6 +389,7 @@ set(struct coord *co, const struct coord_args *a)
 	char changes[1024] = "", old[64], now[64];
 	size_t used = 0;
 
+	carebank__v1__set_policy_request__init(&q);
 	/* Check every operand before asking the server anything. */
 	for (int i = 0; i < a->argc; i++) {
 		const char *eq = strchr(a->argv[i], '=');

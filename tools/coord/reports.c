@@ -25,8 +25,9 @@ static int
 read_centre(struct coord *co, const char *method,
     const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
-	Carebank__V1__CentreRequest q = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__CentreRequest q;
 
+	carebank__v1__centre_request__init(&q);
 	return coord_read(co, method, &q.base, d, out);
 }
 
@@ -140,13 +141,13 @@ statement(struct coord *co, const struct coord_args *a)
 		    .kind = TK_MINUTES},
 		{.key = "owed_balance", .title = "OWES", .kind = TK_FEN},
 	};
-	Carebank__V1__StatementRequest q =
-	    CAREBANK__V1__STATEMENT_REQUEST__INIT;
+	Carebank__V1__StatementRequest q;
 	Carebank__V1__Statement *st;
 	struct table *t;
 	char m[UNITS_MIN_MAX], f[UNITS_FEN_MAX];
 	int offset, rc;
 
+	carebank__v1__statement_request__init(&q);
 	if ((rc = coord_need_id(co, "FAMILY", a->argv[0], 'f')) != 0 ||
 	    (rc = window(co, a, &q)) != 0)
 		return rc;

@@ -77,12 +77,12 @@ reason_ok(struct coord *co, const char *s)
 static int
 shift_add(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__ScheduleShiftRequest q =
-	    CAREBANK__V1__SCHEDULE_SHIFT_REQUEST__INIT;
+	Carebank__V1__ScheduleShiftRequest q;
 	struct cbt_receipt r;
 	char from[UNITS_TIME_MAX], to[UNITS_TIME_MAX];
 	int offset, rc;
 
+	carebank__v1__schedule_shift_request__init(&q);
 	if ((rc = coord_need_id(co, "--room", a->val[OPT_ROOM], 'r')) != 0 ||
 	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0 ||
 	    (rc = shift_times(co, a, &q.start_ms, &q.end_ms)) != 0 ||
@@ -106,11 +106,11 @@ shift_add(struct coord *co, const struct coord_args *a)
 static int
 shift_cancel(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__CancelShiftRequest q =
-	    CAREBANK__V1__CANCEL_SHIFT_REQUEST__INIT;
+	Carebank__V1__CancelShiftRequest q;
 	struct cbt_receipt r;
 	int rc;
 
+	carebank__v1__cancel_shift_request__init(&q);
 	if ((rc = coord_need_id(co, "SHIFT", a->argv[0], 's')) != 0 ||
 	    (rc = reason_ok(co, a->val[OPT_REASON])) != 0)
 		return rc;
@@ -174,7 +174,7 @@ show(struct coord *co, const struct coord_args *a)
 		{.key = "status", .title = "STATUS", .kind = TK_TEXT},
 		{.key = "swap", .title = "SWAP", .kind = TK_TEXT},
 	};
-	Carebank__V1__CentreRequest q = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__CentreRequest q;
 	Carebank__V1__RosterReport *rep;
 	struct table *t;
 	char day[2 * UNITS_TIME_MAX], hours[2 * UNITS_TIME_MAX], raw[24];
@@ -183,6 +183,7 @@ show(struct coord *co, const struct coord_args *a)
 	size_t n, all;
 	int offset, rc;
 
+	carebank__v1__centre_request__init(&q);
 	if (coord_offset(co, &offset) != 0)
 		return EXIT_FAIL;
 	if (a->val[OPT_ALL] && a->val[OPT_WEEK])
@@ -255,11 +256,12 @@ swap_list(struct coord *co, const struct coord_args *a)
 		{.key = "to_adult", .title = "TO", .kind = TK_TEXT},
 		{.key = "status", .title = "STATUS", .kind = TK_TEXT},
 	};
-	Carebank__V1__CentreRequest q = CAREBANK__V1__CENTRE_REQUEST__INIT;
+	Carebank__V1__CentreRequest q;
 	Carebank__V1__RosterReport *rep;
 	struct table *t;
 	size_t n = 0;
 
+	carebank__v1__centre_request__init(&q);
 	if (coord_read(co, M_ROSTER, &q.base,
 		&carebank__v1__roster_report__descriptor,
 		(ProtobufCMessage **)&rep) != 0)
@@ -305,11 +307,11 @@ swap_list(struct coord *co, const struct coord_args *a)
 static int
 swap_offer(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__OfferSwapRequest q =
-	    CAREBANK__V1__OFFER_SWAP_REQUEST__INIT;
+	Carebank__V1__OfferSwapRequest q;
 	struct cbt_receipt r;
 	int rc;
 
+	carebank__v1__offer_swap_request__init(&q);
 	if ((rc = coord_need_id(co, "SHIFT", a->argv[0], 's')) != 0 ||
 	    (rc = coord_need_id(co, "--to", a->val[OPT_TO], 'a')) != 0 ||
 	    (a->val[OPT_EXCHANGE] && (rc = coord_need_id(co, "--exchange",
@@ -339,11 +341,11 @@ swap_offer(struct coord *co, const struct coord_args *a)
 static int
 swap_answer(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__AnswerSwapRequest q =
-	    CAREBANK__V1__ANSWER_SWAP_REQUEST__INIT;
+	Carebank__V1__AnswerSwapRequest q;
 	struct cbt_receipt r;
 	int rc;
 
+	carebank__v1__answer_swap_request__init(&q);
 	if ((rc = coord_need_id(co, "SWAP", a->argv[0], 'w')) != 0 ||
 	    (rc = coord_need_id(co, "--adult", a->val[OPT_ADULT], 'a')) != 0)
 		return rc;
@@ -363,11 +365,11 @@ swap_answer(struct coord *co, const struct coord_args *a)
 static int
 approve(struct coord *co, const struct coord_args *a, bool yes)
 {
-	Carebank__V1__ApproveSwapRequest q =
-	    CAREBANK__V1__APPROVE_SWAP_REQUEST__INIT;
+	Carebank__V1__ApproveSwapRequest q;
 	struct cbt_receipt r;
 	int rc;
 
+	carebank__v1__approve_swap_request__init(&q);
 	if ((rc = coord_need_id(co, "SWAP", a->argv[0], 'w')) != 0)
 		return rc;
 	q.swap = a->argv[0];
@@ -397,11 +399,11 @@ swap_decline(struct coord *co, const struct coord_args *a)
 static int
 swap_withdraw(struct coord *co, const struct coord_args *a)
 {
-	Carebank__V1__WithdrawSwapRequest q =
-	    CAREBANK__V1__WITHDRAW_SWAP_REQUEST__INIT;
+	Carebank__V1__WithdrawSwapRequest q;
 	struct cbt_receipt r;
 	int rc;
 
+	carebank__v1__withdraw_swap_request__init(&q);
 	if ((rc = coord_need_id(co, "SWAP", a->argv[0], 'w')) != 0)
 		return rc;
 	q.swap = a->argv[0];

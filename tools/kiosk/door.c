@@ -48,12 +48,13 @@ static int
 identify(
     struct kiosk *k, struct session *s, bool card, const char *value, char *pin)
 {
-	Carebank__V1__IdentifyRequest q = CAREBANK__V1__IDENTIFY_REQUEST__INIT;
+	Carebank__V1__IdentifyRequest q;
 	struct cbt_reply r;
 	uint8_t *buf;
 	size_t len;
 	int rc = 1;
 
+	carebank__v1__identify_request__init(&q);
 	/* Not again so soon after the server was found gone: a parent would
 	 * wait for each try. And the server's view counts what the queue
 	 * holds only once that is sent, so send it first. */

@@ -106,12 +106,13 @@ fam_from_bytes(const uint8_t *buf, size_t len, struct fam *f)
 uint8_t *
 fam_pack(const struct fam *f, size_t *len)
 {
-	Carebank__V1__FamilyView v = CAREBANK__V1__FAMILY_VIEW__INIT;
+	Carebank__V1__FamilyView v;
 	Carebank__V1__ChildView cv[FAM_CHILDREN], *cp[FAM_CHILDREN];
 	Carebank__V1__ShiftView sv[FAM_SHIFTS], *sp[FAM_SHIFTS];
 	Carebank__V1__SwapView wv[FAM_OFFERS], *wp[FAM_OFFERS];
 	uint8_t *buf;
 
+	carebank__v1__family_view__init(&v);
 	/* The message only borrows f's strings: protobuf-c does not write
 	 * through them. */
 	v.family = (char *)(uintptr_t)f->family;
