@@ -175,7 +175,10 @@ struct keyload {
 	int failed;
 };
 
-/* load_one reads one centre's log key file. */
+/*
+ * load_one reads one centre's log key file, and the time of its newest
+ * entry, below which the writer will not stamp another.
+ */
 static int
 load_one(void *ctx, const struct cb_centre_info *info)
 {
@@ -189,6 +192,12 @@ load_one(void *ctx, const struct cb_centre_info *info)
 		    rc == CB_EPERM ? " (it must be a file only its owner "
 				     "can read: chmod 600)" :
 				     "");
+		kl->failed = 1;
+	} else if ((rc = srv_last_entry_ms(kl->s->store, info,
+			&kl->s->last_ms)) != 0) {
+		fprintf(stderr, "carebankd: centre %s: cannot read its newest "
+				"entry: %s\n",
+		    info->id, cb_strerror(rc));
 		kl->failed = 1;
 	}
 	free(path);

@@ -134,7 +134,8 @@ struct srv {
 	unsigned nworkers;
 	pthread_t writer;
 	struct cb_batch *batch;           /* writer thread: the open batch */
-	int64_t last_ms;                  /* writer thread: last server time */
+	int64_t last_ms;                  /* writer thread: last server time,
+					     from the newest entry at start */
 	pthread_mutex_t watch_mu;
 	struct srv_watch *watches;
 	struct srv_stats stats;
@@ -192,6 +193,8 @@ const struct srv_method *srv_methods(size_t *n);
 int srv_work_start(struct srv *s);
 void srv_work_stop(struct srv *s);
 void srv_dispatch(struct srv *s, struct srv_job *j);
+int srv_last_entry_ms(struct cb_store *store,
+    const struct cb_centre_info *info, int64_t *ms);
 
 /*
  * receipt.c: the receipt of entry index, the same bytes however often it is

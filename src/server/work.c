@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "carebank/entry.h"
 #include "srv.h"
 
 /* worker_main checks callers and serves reads, forever. */
@@ -124,7 +125,10 @@ apply(struct srv *s, struct srv_job *j)
 	carebank__v1__signed_call__init(&call);
 	if (retried(s, j, request_id(j)) || !keyed(s, j))
 		return;
-	/* Entries' server times never go backwards, even if the clock does. */
+	/*
+	 * Entries' server times never go backwards, even if the clock does,
+	 * before or after a restart (srv_last_entry_ms).
+	 */
 	if (now < s->last_ms)
 		now = s->last_ms;
 	s->last_ms = now;
@@ -294,6 +298,37 @@ writer_main(void *arg)
 	while ((list = srv_queue_pop(&s->write, s->cfg->max_batch, &n)))
 		run_batch(s, list, n);
 	return NULL;
+}
+
+/*
+ * srv_last_entry_ms raises *ms to the server time of the centre's newest
+ * entry. The writer starts from the highest of these, so entries' times
+ * never go backwards across a restart either (a clock set back while the
+ * server was down): otherwise a charge could land in a billing period
+ * already settled. Returns 0 or a storage code.
+ */
+int
+srv_last_entry_ms(struct cb_store *store, const struct cb_centre_info *info,
+    int64_t *ms)
+{
+	cb_entry *e;
+	uint8_t *leaf;
+	size_t len;
+	int rc;
+
+	if (info->size == 0)
+		return 0;
+	if ((rc = cb_store_leaf(store, info->id, info->size - 1, &leaf,
+		 &len)) != 0)
+		return rc;
+	rc = cb_entry_decode(leaf, len, &e);
+	free(leaf);
+	if (rc != 0)
+		return CB_ECORRUPT;
+	if (e->server_time_ms > *ms)
+		*ms = e->server_time_ms;
+	cb_entry_free(e);
+	return 0;
 }
 
 /* srv_dispatch hands a call, on the loop thread, to the workers. */
