@@ -30,6 +30,16 @@
 #define CB_ROLES_KIOSK       CB_ROLE_BIT(CAREBANK__V1__ROLE__ROLE_KIOSK)
 #define CB_ROLES_AUDITOR     CB_ROLE_BIT(CAREBANK__V1__ROLE__ROLE_AUDITOR)
 
+/*
+ * The most a policy allows an offline kiosk's event time to lie before the
+ * server's time (late_limit_ms) and after it (clock_skew_ms). An entry's
+ * time is the server's, never earlier than the entry before it, or such an
+ * event time; so a reader walking entries newest first is past every
+ * entry of times t or later once it meets one more than the two before t.
+ */
+#define CB_LATE_LIMIT_MAX_MS (30 * 24 * 3600 * 1000LL)
+#define CB_CLOCK_SKEW_MAX_MS (3600 * 1000LL)
+
 /* A method that makes entries: its gRPC path, request type and roles. */
 struct cb_bank_method {
 	const char *path;

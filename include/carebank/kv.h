@@ -28,6 +28,9 @@ struct cb_kv {
 	/* Visits every key starting with prefix, in order. */
 	int (*scan)(void *ctx, const void *prefix, size_t plen,
 	    cb_kv_scan_fn fn, void *fnctx);
+	/* The same, from the last key to the first. */
+	int (*scan_back)(void *ctx, const void *prefix, size_t plen,
+	    cb_kv_scan_fn fn, void *fnctx);
 };
 
 #endif

@@ -107,12 +107,36 @@ v_del(void *ctx, const void *key, size_t klen)
 	return fail_code(v, mdb_del(txn_of(v), v->store->db.views, &k, NULL));
 }
 
-/* v_scan visits every record whose key starts with prefix. */
+/*
+ * last_under puts cur on the last record whose key starts with the n bytes
+ * of kb: the one before the first key past them all. Returns an LMDB code.
+ */
 static int
-v_scan(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
-    void *fnctx)
+last_under(MDB_cursor *cur, const uint8_t *kb, size_t n, MDB_val *k,
+    MDB_val *d)
 {
-	struct view_ctx *v = ctx;
+	uint8_t past[4 + VIEW_KEY_MAX];
+	int mrc;
+
+	memcpy(past, kb, n);
+	while (n > 0 && past[n - 1] == 0xff)
+		n--;
+	if (n == 0)
+		return mdb_cursor_get(cur, k, d, MDB_LAST);
+	past[n - 1]++;
+	k->mv_data = past;
+	k->mv_size = n;
+	mrc = mdb_cursor_get(cur, k, d, MDB_SET_RANGE);
+	if (mrc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, d, MDB_LAST);
+	return mrc != 0 ? mrc : mdb_cursor_get(cur, k, d, MDB_PREV);
+}
+
+/* walk visits every record whose key starts with prefix, either way. */
+static int
+walk(struct view_ctx *v, const void *prefix, size_t plen, bool back,
+    cb_kv_scan_fn fn, void *fnctx)
+{
 	uint8_t kb[4 + VIEW_KEY_MAX];
 	MDB_val k, d;
 	MDB_cursor *cur;
@@ -125,8 +149,10 @@ v_scan(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
 		return fail_code(v, mrc);
 	k.mv_data = kb;
 	k.mv_size = n;
-	for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
-	     mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+	mrc = back ? last_under(cur, kb, n, &k, &d) :
+		     mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	for (; mrc == 0;
+	     mrc = mdb_cursor_get(cur, &k, &d, back ? MDB_PREV : MDB_NEXT)) {
 		if (k.mv_size < n || memcmp(k.mv_data, kb, n) != 0)
 			break;
 		if ((rc = fn(fnctx, (uint8_t *)k.mv_data + 4, k.mv_size - 4,
@@ -139,6 +165,22 @@ v_scan(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
 	return rc;
 }
 
+/* v_scan visits every record whose key starts with prefix. */
+static int
+v_scan(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
+    void *fnctx)
+{
+	return walk(ctx, prefix, plen, false, fn, fnctx);
+}
+
+/* v_scan_back is v_scan from the last record to the first. */
+static int
+v_scan_back(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
+    void *fnctx)
+{
+	return walk(ctx, prefix, plen, true, fn, fnctx);
+}
+
 /* bind fills kv for a binding. */
 static void
 bind(struct view_ctx *v, struct cb_kv *kv)
@@ -148,6 +190,7 @@ bind(struct view_ctx *v, struct cb_kv *kv)
 	kv->put = v_put;
 	kv->del = v_del;
 	kv->scan = v_scan;
+	kv->scan_back = v_scan_back;
 }
 
 /* centre_no finds a centre's number in txn. */

@@ -173,25 +173,19 @@ today_charge(struct srv_read *r, const char *family, int64_t *fen)
 {
 	int64_t off = (int64_t)r->policy->utc_offset_minutes * 60000;
 	int64_t local = r->now + off, day;
-	struct srv_record *lines;
-	char prefix[4 + SRV_ID_MAX];
+	const Carebank__V1__StatementLine **lines;
 	size_t n;
 	int rc;
 
 	day = (local / SRV_DAY_MS - (local % SRV_DAY_MS < 0)) * SRV_DAY_MS - off;
-	snprintf(prefix, sizeof(prefix), "t/%s/", family);
-	if ((rc = srv_read_all(r, prefix,
-		 &carebank__v1__statement_line__descriptor, &lines, &n)) != 0)
+	if ((rc = srv_read_lines(r, family, day, day + SRV_DAY_MS - 1, &lines,
+		 &n)) != 0)
 		return rc;
 	*fen = 0;
-	for (size_t i = 0; i < n; i++) {
-		const Carebank__V1__StatementLine *l = lines[i].msg;
-
-		/* Charges raise what is owed; payments and refunds lower it. */
-		if (l->time_ms >= day && l->time_ms < day + SRV_DAY_MS &&
-		    l->fen > 0)
-			*fen += l->fen;
-	}
+	/* Charges raise what is owed; payments and refunds lower it. */
+	for (size_t i = 0; i < n; i++)
+		if (lines[i]->fen > 0)
+			*fen += lines[i]->fen;
 	return 0;
 }
 

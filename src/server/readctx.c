@@ -250,6 +250,72 @@ srv_read_all(struct srv_read *r, const char *prefix,
 	return rc;
 }
 
+/* A statement window being read newest first. */
+struct window {
+	struct srv_read *r;
+	int64_t from, to;
+	const Carebank__V1__StatementLine **v;
+	size_t n, cap;
+};
+
+#define WINDOW_DONE 1 /* stops the scan: nothing older can be in it */
+
+/* window_one keeps one line if it is in the window. */
+static int
+window_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct window *w = ctx;
+	Carebank__V1__StatementLine *l;
+
+	(void)key;
+	(void)klen;
+	if ((l = carebank__v1__statement_line__unpack(&w->r->alloc, vlen,
+		 val)) == NULL)
+		return CB_ECORRUPT;
+	if (l->time_ms < w->from - CB_LATE_LIMIT_MAX_MS - CB_CLOCK_SKEW_MAX_MS)
+		return WINDOW_DONE;
+	if (l->time_ms < w->from || l->time_ms > w->to)
+		return 0;
+	if (w->n == w->cap) {
+		const Carebank__V1__StatementLine **nv;
+
+		w->cap = w->cap ? 2 * w->cap : 32;
+		nv = cb_arena_alloc(w->r->arena, w->cap * sizeof(*nv));
+		if (w->n)
+			memcpy(nv, w->v, w->n * sizeof(*nv));
+		w->v = nv;
+	}
+	w->v[w->n++] = l;
+	return 0;
+}
+
+/* srv_read_lines reads a family's lines in a window of time. */
+int
+srv_read_lines(struct srv_read *r, const char *family, int64_t from,
+    int64_t to, const Carebank__V1__StatementLine ***out, size_t *n)
+{
+	struct window w = {.r = r, .from = from, .to = to};
+	char prefix[4 + SRV_ID_MAX];
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "t/%s/", family);
+	rc = r->kv.scan_back(r->kv.ctx, prefix, strlen(prefix), window_one,
+	    &w);
+	if (rc == WINDOW_DONE)
+		rc = 0;
+	/* Read newest first; handed out in entry order. */
+	for (size_t i = 0; i < w.n / 2; i++) {
+		const Carebank__V1__StatementLine *t = w.v[i];
+
+		w.v[i] = w.v[w.n - 1 - i];
+		w.v[w.n - 1 - i] = t;
+	}
+	*out = w.v;
+	*n = w.n;
+	return rc;
+}
+
 /* srv_read_kind decodes every record of a kind, in id order. */
 int
 srv_read_kind(struct srv_read *r, char kind,

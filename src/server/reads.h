@@ -100,6 +100,15 @@ const char *srv_read_name(struct srv_read *r, const char *id);
 int srv_read_all(struct srv_read *r, const char *prefix,
     const ProtobufCMessageDescriptor *d, struct srv_record **out, size_t *n);
 
+/*
+ * srv_read_lines decodes a family's statement lines with from <= time <= to,
+ * in entry order, reading newest first and stopping once no older line can
+ * be in the window (CB_LATE_LIMIT_MAX_MS): the work follows the lines since
+ * from, not the family's whole history.
+ */
+int srv_read_lines(struct srv_read *r, const char *family, int64_t from,
+    int64_t to, const Carebank__V1__StatementLine ***out, size_t *n);
+
 /* srv_read_kind decodes every record of a kind ('f', 's'...) in id order. */
 int srv_read_kind(struct srv_read *r, char kind,
     const ProtobufCMessageDescriptor *d, struct srv_record **out, size_t *n);

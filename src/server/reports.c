@@ -151,9 +151,8 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 	const Carebank__V1__StatementRequest *q = (const void *)j->req;
 	Carebank__V1__Statement *st = arg;
 	Carebank__V1__FamilyState *f;
-	struct srv_record *lines;
+	const Carebank__V1__StatementLine **lines;
 	int64_t from, to;
-	char prefix[SRV_ID_MAX + 4];
 	size_t n;
 	int rc;
 
@@ -166,10 +165,8 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 		    q->family);
 		return 1;
 	}
-	snprintf(prefix, sizeof(prefix), "t/%s/", q->family);
 	if (rc != 0 ||
-	    (rc = srv_read_all(r, prefix,
-		 &carebank__v1__statement_line__descriptor, &lines, &n)) != 0 ||
+	    (rc = srv_read_lines(r, q->family, from, to, &lines, &n)) != 0 ||
 	    (rc = srv_read_family_balances(r, q->family, &st->minutes,
 		 &st->owed_fen)) != 0)
 		return rc;
@@ -177,11 +174,9 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 	st->name = (char *)(uintptr_t)srv_read_name(r, q->family);
 	st->lines = (void *)srv_read_array(r, n, sizeof(**st->lines));
 	for (size_t i = 0; i < n; i++) {
-		const Carebank__V1__StatementLine *l = lines[i].msg;
+		const Carebank__V1__StatementLine *l = lines[i];
 		Carebank__V1__StatementEntry *e = st->lines[st->n_lines];
 
-		if (l->time_ms < from || l->time_ms > to)
-			continue;
 		carebank__v1__statement_entry__init(e);
 		e->entry = l->entry;
 		e->time_ms = l->time_ms;

@@ -2,13 +2,16 @@
  * The store, through its public interface: appends and reads, checkpoints and
  * proofs, idempotency records, nested requests that leave no trace, several
  * centres in one batch, the personal-data directory, read-only opening, hot
- * copies, a full map that refuses writes but keeps reads, and a signed
- * checkpoint changed by another process, which the next batch refuses.
+ * copies, a full map that refuses writes but keeps reads, a signed
+ * checkpoint changed by another process, which the next batch refuses,
+ * and the views' prefix scans both ways.
  */
 #include <stdarg.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -594,6 +597,93 @@ test_checkpoint_changed_under_writer(void **state)
 	}
 }
 
+/* What a scan saw: keys joined by spaces; stops after stop_at keys. */
+struct seen {
+	char keys[256];
+	int n, stop_at;
+};
+
+/* see records one key. */
+static int
+see(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct seen *s = ctx;
+	size_t at = strlen(s->keys);
+
+	(void)val;
+	(void)vlen;
+	snprintf(s->keys + at, sizeof(s->keys) - at, "%s%.*s", at ? " " : "",
+	    (int)klen, (const char *)key);
+	return ++s->n == s->stop_at ? 7 : 0;
+}
+
+/* scan runs one scan of kv either way and returns what it saw. */
+static const char *
+scan(struct cb_kv *kv, const char *prefix, bool back, int stop_at,
+    struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->stop_at = stop_at;
+	assert_int_equal((back ? kv->scan_back : kv->scan)(kv->ctx, prefix,
+			     strlen(prefix), see, s),
+	    stop_at ? 7 : 0);
+	return s->keys;
+}
+
+/*
+ * The views' scans visit exactly the keys under a prefix, forward or
+ * back, in a batch and in a snapshot: "t/f1/" is not "t/f10/", a prefix
+ * past the last key or before the first finds nothing, and a callback's
+ * code stops the walk and is returned.
+ */
+static void
+test_view_scans(void **state)
+{
+	static const char *const keys[] = {"a/1", "t/f1/01", "t/f1/02",
+	    "t/f1/\xff", "t/f10/01", "t/f2/01", "u/\xff\xff"};
+	struct tl t;
+	struct cb_batch *b;
+	struct cb_snapshot *snap;
+	struct cb_kv kv;
+	struct seen s;
+
+	(void)state;
+	tl_open(&t, "store");
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	assert_int_equal(cb_batch_views(b, TL_CENTRE, &kv), 0);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_int_equal(kv.put(kv.ctx, keys[i], strlen(keys[i]), "v",
+				     1),
+		    0);
+	for (int pass = 0; pass < 2; pass++) {
+		assert_string_equal(scan(&kv, "t/f1/", false, 0, &s),
+		    "t/f1/01 t/f1/02 t/f1/\xff");
+		assert_string_equal(scan(&kv, "t/f1/", true, 0, &s),
+		    "t/f1/\xff t/f1/02 t/f1/01");
+		assert_string_equal(scan(&kv, "t/f1/", true, 2, &s),
+		    "t/f1/\xff t/f1/02");
+		assert_string_equal(scan(&kv, "t/", true, 0, &s),
+		    "t/f2/01 t/f10/01 t/f1/\xff t/f1/02 t/f1/01");
+		assert_string_equal(scan(&kv, "u/\xff", true, 0, &s),
+		    "u/\xff\xff");
+		assert_string_equal(scan(&kv, "", true, 3, &s),
+		    "u/\xff\xff t/f2/01 t/f10/01");
+		assert_string_equal(scan(&kv, "t/f3/", true, 0, &s), "");
+		assert_string_equal(scan(&kv, "0/", true, 0, &s), "");
+		assert_string_equal(scan(&kv, "z/", true, 0, &s), "");
+		if (pass == 1)
+			break;
+		/* The same in a snapshot of the committed batch. */
+		assert_int_equal(cb_batch_commit(b), 0);
+		cb_batch_free(b);
+		assert_int_equal(cb_store_snapshot(t.store, &snap), 0);
+		assert_int_equal(cb_snapshot_views(snap, TL_CENTRE, &kv), 0);
+	}
+	cb_snapshot_free(snap);
+	tl_close(&t);
+}
+
 int
 main(void)
 {
@@ -609,6 +699,7 @@ main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_map_full),
 		cmocka_unit_test(test_checkpoint_changed_under_writer),
+		cmocka_unit_test(test_view_scans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,8 +72,9 @@ bank_policy_check(struct bank *b, const bank_policy *p)
 	    (rc = in_range(b, "utc_offset_minutes", p->utc_offset_minutes,
 		 -720, 840)) ||
 	    (rc = in_range(b, "late_limit_ms", p->late_limit_ms, 0,
-		 30 * 24 * HOUR_MS)) ||
-	    (rc = in_range(b, "clock_skew_ms", p->clock_skew_ms, 0, HOUR_MS)) ||
+		 CB_LATE_LIMIT_MAX_MS)) ||
+	    (rc = in_range(b, "clock_skew_ms", p->clock_skew_ms, 0,
+		 CB_CLOCK_SKEW_MAX_MS)) ||
 	    (rc = in_range(b, "reserve_fen", p->reserve_fen, 0,
 		 (int64_t)1 << 50)) ||
 	    (rc = in_range(b, "surplus_threshold_minutes",
