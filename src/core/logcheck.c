@@ -29,6 +29,7 @@ struct cb_logcheck {
 	void *ctx;
 	struct cb_report *report;
 	uint8_t prev[CB_HASH_LEN];
+	int64_t prev_ms; /* the entry before's server time */
 	struct lc_key *keys; /* sorted by id */
 	size_t nkeys;
 	struct cb_sigpool *pool; /* signatures checked there, if set */
@@ -249,6 +250,9 @@ cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index, const uint8_t *leaf,
 	else if (index > 0 && !cb_hash_equal(e->prev_leaf_hash.data, lc->prev))
 		rc = fail(lc, CB_EMISMATCH, index,
 		    "its previous-leaf hash does not match the entry before");
+	else if (index > 0 && e->server_time_ms < lc->prev_ms)
+		rc = fail(lc, CB_EFORMAT, index,
+		    "its server time is before the entry before's");
 	/* The first entry is signed by the key it enrols. */
 	else if (index == 0 && (rc = apply_keys(lc, e)) != 0)
 		;
@@ -268,6 +272,7 @@ cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index, const uint8_t *leaf,
 		return rc;
 	}
 	memcpy(lc->prev, h, CB_HASH_LEN);
+	lc->prev_ms = e->server_time_ms;
 	lc->report->entries = lc->tree.size;
 	lc->report->keys = lc->nkeys;
 	if (out != NULL)

@@ -430,6 +430,48 @@ test_refuses_inconsistent_checkpoint(void **state)
 	done(&t, dir);
 }
 
+/*
+ * Entries' server times never go backwards (the writer holds them at the
+ * last one's), and readers rely on it: an entry stamped before the one
+ * before it fails verification there.
+ */
+static void
+test_time_goes_back(void **state)
+{
+	struct tl t;
+	struct cb_report rep;
+	struct cb_batch *b;
+	struct cb_appended a;
+	cb_entry e;
+	uint64_t next;
+
+	(void)state;
+	tl_open(&t, "verify");
+	tl_fill(&t, 5, 5);
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	/* The same time as the entry before is fine. */
+	assert_int_equal(cb_batch_next(b, TL_CENTRE, &next), 0);
+	tl_entry(&t, next, &e);
+	e.server_time_ms -= 1; /* entry 4's time: seq 5 would be 1 ms on */
+	assert_int_equal(cb_batch_append(b, TL_CENTRE, &e, NULL, NULL, &a), 0);
+	tl_entry_free(&e);
+	t.seq++;
+	/* One millisecond before it is not. */
+	assert_int_equal(cb_batch_next(b, TL_CENTRE, &next), 0);
+	tl_entry(&t, next, &e);
+	e.server_time_ms -= 3;
+	assert_int_equal(cb_batch_append(b, TL_CENTRE, &e, NULL, NULL, &a), 0);
+	tl_entry_free(&e);
+	t.seq++;
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &rep),
+	    CB_EFORMAT);
+	assert_string_equal(rep.where, "entry 6");
+	assert_non_null(strstr(rep.why, "server time"));
+	tl_close(&t);
+}
+
 int
 main(void)
 {
@@ -441,6 +483,7 @@ main(void)
 		cmocka_unit_test(test_tamper_structure),
 		cmocka_unit_test(test_rule_breaking_writers),
 		cmocka_unit_test(test_refuses_inconsistent_checkpoint),
+		cmocka_unit_test(test_time_goes_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
