@@ -173,7 +173,7 @@ today_charge(struct srv_read *r, const char *family, int64_t *fen)
 {
 	int64_t off = (int64_t)r->policy->utc_offset_minutes * 60000;
 	int64_t local = r->now + off, day;
-	const Carebank__V1__StatementLine **lines;
+	struct srv_record *lines;
 	size_t n;
 	int rc;
 
@@ -183,9 +183,12 @@ today_charge(struct srv_read *r, const char *family, int64_t *fen)
 		return rc;
 	*fen = 0;
 	/* Charges raise what is owed; payments and refunds lower it. */
-	for (size_t i = 0; i < n; i++)
-		if (lines[i]->fen > 0)
-			*fen += lines[i]->fen;
+	for (size_t i = 0; i < n; i++) {
+		const Carebank__V1__StatementLine *l = lines[i].msg;
+
+		if (l->fen > 0)
+			*fen += l->fen;
+	}
 	return 0;
 }
 

@@ -198,17 +198,10 @@ struct collect {
 	size_t n, cap;
 };
 
-/* collect_one decodes one record of a scan into the arena. */
-static int
-collect_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
+/* keep adds a decoded record, its id the key after the prefix. */
+static void
+keep(struct collect *c, const uint8_t *key, size_t klen, void *msg)
 {
-	struct collect *c = ctx;
-	ProtobufCMessage *m;
-
-	if ((m = protobuf_c_message_unpack(c->d, &c->r->alloc, vlen, val)) ==
-	    NULL)
-		return CB_ECORRUPT;
 	if (c->n == c->cap) {
 		struct srv_record *nv;
 
@@ -220,7 +213,21 @@ collect_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	}
 	c->v[c->n].id = cb_arena_printf(c->r->arena, "%.*s",
 	    (int)(klen - c->plen), (const char *)key + c->plen);
-	c->v[c->n++].msg = m;
+	c->v[c->n++].msg = msg;
+}
+
+/* collect_one decodes one record of a scan into the arena. */
+static int
+collect_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct collect *c = ctx;
+	ProtobufCMessage *m;
+
+	if ((m = protobuf_c_message_unpack(c->d, &c->r->alloc, vlen, val)) ==
+	    NULL)
+		return CB_ECORRUPT;
+	keep(c, key, klen, m);
 	return 0;
 }
 
@@ -252,10 +259,8 @@ srv_read_all(struct srv_read *r, const char *prefix,
 
 /* A statement window being read newest first. */
 struct window {
-	struct srv_read *r;
+	struct collect c;
 	int64_t from, to;
-	const Carebank__V1__StatementLine **v;
-	size_t n, cap;
 };
 
 #define WINDOW_DONE 1 /* stops the scan: nothing older can be in it */
@@ -268,51 +273,39 @@ window_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	struct window *w = ctx;
 	Carebank__V1__StatementLine *l;
 
-	(void)key;
-	(void)klen;
-	if ((l = carebank__v1__statement_line__unpack(&w->r->alloc, vlen,
+	if ((l = carebank__v1__statement_line__unpack(&w->c.r->alloc, vlen,
 		 val)) == NULL)
 		return CB_ECORRUPT;
 	if (l->time_ms < w->from - CB_LATE_LIMIT_MAX_MS - CB_CLOCK_SKEW_MAX_MS)
 		return WINDOW_DONE;
-	if (l->time_ms < w->from || l->time_ms > w->to)
-		return 0;
-	if (w->n == w->cap) {
-		const Carebank__V1__StatementLine **nv;
-
-		w->cap = w->cap ? 2 * w->cap : 32;
-		nv = cb_arena_alloc(w->r->arena, w->cap * sizeof(*nv));
-		if (w->n)
-			memcpy(nv, w->v, w->n * sizeof(*nv));
-		w->v = nv;
-	}
-	w->v[w->n++] = l;
+	if (l->time_ms >= w->from && l->time_ms <= w->to)
+		keep(&w->c, key, klen, l);
 	return 0;
 }
 
 /* srv_read_lines reads a family's lines in a window of time. */
 int
 srv_read_lines(struct srv_read *r, const char *family, int64_t from,
-    int64_t to, const Carebank__V1__StatementLine ***out, size_t *n)
+    int64_t to, struct srv_record **out, size_t *n)
 {
-	struct window w = {.r = r, .from = from, .to = to};
+	struct window w = {.c = {.r = r}, .from = from, .to = to};
 	char prefix[4 + SRV_ID_MAX];
 	int rc;
 
 	snprintf(prefix, sizeof(prefix), "t/%s/", family);
-	rc = r->kv.scan_back(r->kv.ctx, prefix, strlen(prefix), window_one,
-	    &w);
+	w.c.plen = strlen(prefix);
+	rc = r->kv.scan_back(r->kv.ctx, prefix, w.c.plen, window_one, &w);
 	if (rc == WINDOW_DONE)
 		rc = 0;
 	/* Read newest first; handed out in entry order. */
-	for (size_t i = 0; i < w.n / 2; i++) {
-		const Carebank__V1__StatementLine *t = w.v[i];
+	for (size_t i = 0; i < w.c.n / 2; i++) {
+		struct srv_record t = w.c.v[i];
 
-		w.v[i] = w.v[w.n - 1 - i];
-		w.v[w.n - 1 - i] = t;
+		w.c.v[i] = w.c.v[w.c.n - 1 - i];
+		w.c.v[w.c.n - 1 - i] = t;
 	}
-	*out = w.v;
-	*n = w.n;
+	*out = w.c.v;
+	*n = w.c.n;
 	return rc;
 }
 

@@ -107,7 +107,7 @@ int srv_read_all(struct srv_read *r, const char *prefix,
  * from, not the family's whole history.
  */
 int srv_read_lines(struct srv_read *r, const char *family, int64_t from,
-    int64_t to, const Carebank__V1__StatementLine ***out, size_t *n);
+    int64_t to, struct srv_record **out, size_t *n);
 
 /* srv_read_kind decodes every record of a kind ('f', 's'...) in id order. */
 int srv_read_kind(struct srv_read *r, char kind,

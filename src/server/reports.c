@@ -151,7 +151,7 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 	const Carebank__V1__StatementRequest *q = (const void *)j->req;
 	Carebank__V1__Statement *st = arg;
 	Carebank__V1__FamilyState *f;
-	const Carebank__V1__StatementLine **lines;
+	struct srv_record *lines;
 	int64_t from, to;
 	size_t n;
 	int rc;
@@ -174,7 +174,7 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 	st->name = (char *)(uintptr_t)srv_read_name(r, q->family);
 	st->lines = (void *)srv_read_array(r, n, sizeof(**st->lines));
 	for (size_t i = 0; i < n; i++) {
-		const Carebank__V1__StatementLine *l = lines[i];
+		const Carebank__V1__StatementLine *l = lines[i].msg;
 		Carebank__V1__StatementEntry *e = st->lines[st->n_lines];
 
 		carebank__v1__statement_entry__init(e);
