@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/roster.h"
 #include "carebank/xalloc.h"
 #include "reads.h"
 
@@ -231,37 +232,92 @@ children(struct srv_read *r, const Carebank__V1__FamilyState *f,
 	return 0;
 }
 
-/* roster fills the adult's next shifts and the swaps offered to them. */
+/* What the roster's indexes found for one adult: ids, then records. */
+struct coming {
+	struct srv_read *r;
+	const char *adult;
+	Carebank__V1__FamilyView *v;
+	size_t cap;
+};
+
+/* grow makes room for one more pointer in *list of *n (cap in *cap). */
+static void *
+grow(struct srv_read *r, void *list, size_t n, size_t *cap)
+{
+	void **l = list, **nl;
+
+	if (n < *cap)
+		return l;
+	*cap = *cap ? 2 * *cap : 8;
+	nl = cb_arena_alloc(r->arena, *cap * sizeof(*nl));
+	if (n)
+		memcpy(nl, l, n * sizeof(*nl));
+	return nl;
+}
+
+/* next_shift adds one of the adult's shifts to come. */
+static int
+next_shift(void *ctx, const char *id)
+{
+	struct coming *c = ctx;
+	Carebank__V1__ShiftState *st;
+	Carebank__V1__ShiftView *sv;
+	int rc;
+
+	if ((rc = srv_read_get(c->r, 's', id,
+		 &carebank__v1__shift_state__descriptor, &st)) != 0)
+		return rc;
+	if (strcmp(st->adult, c->adult) != 0 ||
+	    (st->status != S_SCHEDULED && st->status != S_WORKING))
+		return CB_ECORRUPT; /* the index disagrees with the record */
+	c->v->shifts = grow(c->r, c->v->shifts, c->v->n_shifts, &c->cap);
+	sv = cb_arena_alloc(c->r->arena, sizeof(*sv));
+	srv_view_shift(sv, cb_arena_strdup(c->r->arena, id), st);
+	c->v->shifts[c->v->n_shifts++] = sv;
+	return 0;
+}
+
+/* offer adds a swap offered to the adult and waiting for an answer. */
+static int
+offer(void *ctx, const char *id)
+{
+	struct coming *c = ctx;
+	Carebank__V1__SwapState *w;
+	Carebank__V1__SwapView *wv;
+	int rc;
+
+	if ((rc = srv_read_get(c->r, 'w', id,
+		 &carebank__v1__swap_state__descriptor, &w)) != 0)
+		return rc;
+	if (strcmp(w->to_adult, c->adult) != 0 ||
+	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED)
+		return 0; /* offered by the adult, or accepted already */
+	c->v->offers = grow(c->r, c->v->offers, c->v->n_offers, &c->cap);
+	wv = cb_arena_alloc(c->r->arena, sizeof(*wv));
+	srv_view_swap(wv, cb_arena_strdup(c->r->arena, id), w);
+	c->v->offers[c->v->n_offers++] = wv;
+	return 0;
+}
+
+/*
+ * roster fills the adult's next shifts and the swaps offered to them, from
+ * the roster's indexes: the work follows what the adult has coming.
+ */
 static int
 roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
 {
-	struct srv_record *shifts, *swaps;
-	size_t ns, nw;
+	struct coming c = {r, adult, v, 0};
 	int rc;
 
-	if ((rc = srv_read_roster(r, &shifts, &ns, &swaps, &nw)) != 0)
+	if ((rc = cb_roster_shifts(&r->kv, adult, r->now, next_shift, &c)))
 		return rc;
-	v->shifts = (void *)srv_read_array(r, ns, sizeof(**v->shifts));
-	for (size_t i = 0; i < ns; i++) {
-		const Carebank__V1__ShiftState *st = shifts[i].msg;
-
-		if (strcmp(st->adult, adult) == 0 && st->end_ms > r->now &&
-		    (st->status == S_SCHEDULED || st->status == S_WORKING))
-			srv_view_shift(v->shifts[v->n_shifts++], shifts[i].id,
-			    st);
-	}
-	qsort(v->shifts, v->n_shifts, sizeof(*v->shifts), srv_view_by_start);
+	if (v->n_shifts > 1)
+		qsort(v->shifts, v->n_shifts, sizeof(*v->shifts),
+		    srv_view_by_start);
 	if (v->n_shifts > NEXT_SHIFTS)
 		v->n_shifts = NEXT_SHIFTS;
-	v->offers = (void *)srv_read_array(r, nw, sizeof(**v->offers));
-	for (size_t i = 0; i < nw; i++) {
-		const Carebank__V1__SwapState *w = swaps[i].msg;
-
-		if (strcmp(w->to_adult, adult) == 0 &&
-		    w->status == CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED)
-			srv_view_swap(v->offers[v->n_offers++], swaps[i].id, w);
-	}
-	return 0;
+	c.cap = 0;
+	return cb_roster_swaps(&r->kv, adult, offer, &c);
 }
 
 /*

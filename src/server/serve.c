@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "carebank/file.h"
+#include "carebank/roster.h"
 #include "carebank/v1/service.pb-c.h"
 #include "carebank/xalloc.h"
 #include "init.h"
@@ -175,15 +176,39 @@ struct keyload {
 	int failed;
 };
 
+/* srv_views_upgrade brings a centre's views up to this format (srv.h). */
+int
+srv_views_upgrade(struct cb_store *store, const char *id, unsigned *from)
+{
+	struct cb_batch *batch;
+	struct cb_kv kv;
+	int rc;
+
+	*from = CB_VIEWS_FORMAT;
+	if ((rc = cb_batch_begin(store, &batch)) != 0)
+		return rc;
+	if ((rc = cb_batch_views(batch, id, &kv)) == 0 &&
+	    (rc = cb_views_upgrade(&kv, from)) == 0 &&
+	    *from != CB_VIEWS_FORMAT)
+		rc = cb_batch_commit(batch);
+	cb_batch_free(batch);
+	if (rc == 0 && *from != CB_VIEWS_FORMAT)
+		srv_log("info", "event=views_upgraded centre=%s from=%u to=%u",
+		    id, *from, CB_VIEWS_FORMAT);
+	return rc;
+}
+
 /*
  * load_one reads one centre's log key file, and the time of its newest
- * entry, below which the writer will not stamp another.
+ * entry, below which the writer will not stamp another, and brings its
+ * views up to this carebank's format.
  */
 static int
 load_one(void *ctx, const struct cb_centre_info *info)
 {
 	struct keyload *kl = ctx;
 	char *path = srv_log_key_path(kl->s->cfg->data, info->id);
+	unsigned from;
 	int rc;
 
 	if ((rc = srv_log_key_load(kl->s, info->id)) != 0) {
@@ -198,6 +223,18 @@ load_one(void *ctx, const struct cb_centre_info *info)
 		fprintf(stderr, "carebankd: centre %s: cannot read its newest "
 				"entry: %s\n",
 		    info->id, cb_strerror(rc));
+		kl->failed = 1;
+	} else if ((rc = srv_views_upgrade(kl->s->store, info->id,
+			&from)) != 0) {
+		if (rc == CB_EFORMAT)
+			fprintf(stderr, "carebankd: centre %s: its views were "
+					"written by a newer carebank (format %u; "
+					"this one knows up to %u)\n",
+			    info->id, from, CB_VIEWS_FORMAT);
+		else
+			fprintf(stderr, "carebankd: centre %s: cannot bring "
+					"its views up to format %u: %s\n",
+			    info->id, CB_VIEWS_FORMAT, cb_strerror(rc));
 		kl->failed = 1;
 	}
 	free(path);

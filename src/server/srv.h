@@ -189,6 +189,15 @@ void srv_reply(struct srv_job *j, const ProtobufCMessage *msg);
 const struct srv_method *srv_method_find(const char *path);
 const struct srv_method *srv_methods(size_t *n);
 
+/*
+ * srv_views_upgrade gives a centre's views what this carebank keeps and the
+ * one that wrote them did not (cb_views_upgrade), in one transaction, before
+ * any call is served; *from is the format they had (CB_VIEWS_FORMAT: they
+ * were left alone). Returns 0 or a code (CB_EFORMAT: a newer carebank's).
+ */
+int srv_views_upgrade(struct cb_store *store, const char *id,
+    unsigned *from);
+
 /* work.c: workers and the writer. */
 int srv_work_start(struct srv *s);
 void srv_work_stop(struct srv *s);

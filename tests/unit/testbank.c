@@ -222,6 +222,7 @@ tb_check(struct tb *t)
 		fail_msg("replay: %s: %s", rep.where, rep.why);
 	tu_rmrf(scratch);
 	free(scratch);
+	tb_roster_check(t);
 }
 
 void
@@ -319,6 +320,19 @@ tb_state_take(struct tb *t)
 	cb_snapshot_free(s);
 	st->size = tb_size(t);
 	return st;
+}
+
+bool
+tb_state_rec(const struct tb_state *s, size_t i, const uint8_t **key,
+    size_t *klen, const uint8_t **val, size_t *vlen)
+{
+	if (i >= s->n)
+		return false;
+	*key = s->v[i].key;
+	*klen = s->v[i].klen;
+	*val = s->v[i].val;
+	*vlen = s->v[i].vlen;
+	return true;
 }
 
 void

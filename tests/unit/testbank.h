@@ -13,6 +13,7 @@
 #ifndef CAREBANK_TESTBANK_H
 #define CAREBANK_TESTBANK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -148,6 +149,22 @@ struct tb_state;
 struct tb_state *tb_state_take(struct tb *t);
 void tb_state_same(struct tb *t, const struct tb_state *before);
 void tb_state_free(struct tb_state *s);
+
+/* tb_state_rec gives record i of a copy (key order); false past the end. */
+bool tb_state_rec(const struct tb_state *s, size_t i, const uint8_t **key,
+    size_t *klen, const uint8_t **val, size_t *vlen);
+
+/*
+ * tb_roster_check (testroster.c) checks the roster's indexes against the
+ * shift and swap records, worked out here independently of the bank, and
+ * that views stripped of them (as an older carebank wrote them) are brought
+ * back to exactly these by cb_views_upgrade. tb_check runs it.
+ */
+void tb_roster_check(struct tb *t);
+
+/* tb_roster_strip removes from the views (copied in st) the indexes and
+ * the format record: the views as carebank kept them before format 1. */
+void tb_roster_strip(struct tb *t, const struct tb_state *st);
 
 /*
  * TB_REFUSED runs call (any call through t that returns a refusal) and

@@ -17,6 +17,9 @@
  *   g/<index>              FlagState (flagged for review)
  *   z/<period>             SettlementState
  *   x/<index>              Result of an accepted entry (for receipts)
+ *   h/<adult>/<end>/<shift>, o/<adult>/<swap>
+ *                          the roster's indexes (roster_index.c)
+ *   v                      the views' format (upgrade.c)
  * Indexes and periods (a period is its start in Unix milliseconds) are 16
  * lowercase hex digits, so keys sort in time order.
  *
@@ -101,6 +104,19 @@ void bank_flag(struct bank *b, const char *why);
 int st_get(struct bank *b, const char *key,
     const ProtobufCMessageDescriptor *d, void *out);
 int st_put(struct bank *b, const char *key, const void *msg);
+
+/*
+ * Shift and swap records are written only through these, which keep the
+ * roster's indexes (roster_index.c).
+ */
+int bank_put_shift(struct bank *b, const char *id, const shift_state *s);
+int bank_put_swap(struct bank *b, const char *id, const swap_state *w);
+
+/* bank_roster_index_build indexes the records of views that had none. */
+int bank_roster_index_build(const struct cb_kv *kv);
+
+/* bank_views_format_put marks views as CB_VIEWS_FORMAT (upgrade.c). */
+int bank_views_format_put(const struct cb_kv *kv);
 
 /*
  * bank_text refuses a free text that is missing (when required) or longer

@@ -195,6 +195,8 @@ rule_create_centre(struct bank *b, const ProtobufCMessage *req)
 		 CAREBANK__V1__ROLE__ROLE_COORDINATOR, "first coordinator")))
 		return rc;
 	b->what = "centre created";
+	if ((rc = bank_views_format_put(b->kv)) != 0)
+		return rc;
 	return st_put(b, "centre", c);
 }
 

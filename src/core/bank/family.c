@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "carebank/roster.h"
 #include "bank_int.h"
 
 #define R(n)     CAREBANK__V1__REFUSAL__REFUSAL_##n
@@ -167,93 +168,67 @@ busy(struct bank *b, const family_state *f)
 	return 0;
 }
 
-/* What a leaving family still has on the roster, found by a scan. */
+/* What a leaving family's adult still has on the roster, once found. */
 struct rostered {
 	struct bank *b;
-	const family_state *f;
-	const char *what;   /* "shift" or "swap", once found */
+	const char *what; /* "shift" or "swap" */
 	char id[KEY_MAX];
-	const char *adult;
 };
 
-/* of_family says whether adult is one of the family's. */
+/* shift_to_come stops at a shift still scheduled that has not begun. */
 static int
-of_family(const family_state *f, const char *adult)
+shift_to_come(void *ctx, const char *id)
 {
-	for (size_t i = 0; i < f->n_adults; i++)
-		if (strcmp(f->adults[i], adult) == 0)
-			return 1;
-	return 0;
-}
+	struct rostered *r = ctx;
+	char key[KEY_MAX];
+	shift_state *s;
+	int rc = st_get(r->b, bank_key(key, "s/%s", id),
+	    &carebank__v1__shift_state__descriptor, &s);
 
-/* found notes what a scan found and stops it. */
-static int
-found(struct rostered *r, const char *what, const uint8_t *key, size_t klen,
-    const char *adult)
-{
-	r->what = what;
-	snprintf(r->id, sizeof(r->id), "%.*s", (int)(klen - 2),
-	    (const char *)key + 2);
-	r->adult = adult;
+	if (rc != 0) /* the index names only shifts there are */
+		return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
+	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED ||
+	    s->start_ms <= r->b->now)
+		return 0;
+	r->what = "shift";
+	snprintf(r->id, sizeof(r->id), "%s", id);
 	return 1;
 }
 
-/* shift_to_come finds a scheduled shift, not yet begun, of the family. */
+/* open_swap stops at a swap still open (the index holds no other). */
 static int
-shift_to_come(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
+open_swap(void *ctx, const char *id)
 {
 	struct rostered *r = ctx;
-	shift_state *s =
-	    carebank__v1__shift_state__unpack(&r->b->alloc, vlen, val);
 
-	if (s == NULL)
-		return CB_ECORRUPT;
-	if (s->status == CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED &&
-	    s->start_ms > r->b->now && of_family(r->f, s->adult))
-		return found(r, "shift", key, klen, s->adult);
-	return 0;
-}
-
-/* open_swap finds a swap offered or accepted by or to the family. */
-static int
-open_swap(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-    size_t vlen)
-{
-	struct rostered *r = ctx;
-	swap_state *w =
-	    carebank__v1__swap_state__unpack(&r->b->alloc, vlen, val);
-
-	if (w == NULL)
-		return CB_ECORRUPT;
-	if (w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED &&
-	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED)
-		return 0;
-	if (of_family(r->f, w->from_adult))
-		return found(r, "swap", key, klen, w->from_adult);
-	if (of_family(r->f, w->to_adult))
-		return found(r, "swap", key, klen, w->to_adult);
-	return 0;
+	r->what = "swap";
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	return 1;
 }
 
 /*
  * on_roster refuses while the family's adults are still counted on: a shift
  * to come (past ones never started are no-shows and do not hold it up) or a
  * swap still open. The coordinator finds a cover or cancels, so that no
- * room is left short by a family that has gone.
+ * room is left short by a family that has gone. It reads the roster's
+ * indexes of the family's adults, not every shift and swap.
  */
 static int
 on_roster(struct bank *b, const family_state *f)
 {
-	struct rostered r = {.b = b, .f = f};
-	int rc;
+	struct rostered r = {.b = b};
+	size_t i;
+	int rc = 0;
 
-	if ((rc = b->kv->scan(b->kv->ctx, "s/", 2, shift_to_come, &r)) == 0)
-		rc = b->kv->scan(b->kv->ctx, "w/", 2, open_swap, &r);
+	for (i = 0; rc == 0 && i < f->n_adults; i++)
+		rc = cb_roster_shifts(b->kv, f->adults[i], b->now,
+		    shift_to_come, &r);
+	for (i = 0; rc == 0 && i < f->n_adults; i++)
+		rc = cb_roster_swaps(b->kv, f->adults[i], open_swap, &r);
 	if (rc == 1)
 		return bank_refuse(b, R(ON_ROSTER),
 		    "adult %s still has %s %s: cancel or reassign it first",
-		    r.adult, r.what, r.id);
+		    f->adults[i - 1], r.what, r.id);
 	return rc;
 }
 

@@ -173,7 +173,7 @@ undo_shift_in(struct bank *b, uint64_t entry, const move_state *mv)
 	s->worker = "";
 	s->in_ms = 0;
 	s->in_entry = 0;
-	return st_put(b, bank_key(key, "s/%s", mv->shift), s);
+	return bank_put_shift(b, mv->shift, s);
 }
 
 /* undo_shift_out reopens a shift and takes the credit back. */
@@ -205,7 +205,7 @@ undo_shift_out(struct bank *b, const move_state *mv)
 	s->in_entry = mv->in_entry;
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "a/%s", mv->worker), a)) != 0 ||
-	    (rc = st_put(b, bank_key(key, "s/%s", mv->shift), s)) != 0)
+	    (rc = bank_put_shift(b, mv->shift, s)) != 0)
 		return rc;
 	return bank_set_result_family(b, a->family);
 }

@@ -25,7 +25,6 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	room_state *room;
 	adult_state *a;
 	const char *id;
-	char key[KEY_MAX];
 	int rc;
 
 	carebank__v1__shift_state__init(&s);
@@ -44,7 +43,7 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	s.adult = r->adult;
 	s.status = SCHEDULED;
 	b->what = "shift scheduled";
-	return st_put(b, bank_key(key, "s/%s", id), &s);
+	return bank_put_shift(b, id, &s);
 }
 
 /* bank_close_swap ends a swap in status st and frees its shifts. */
@@ -52,7 +51,6 @@ int
 bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 {
 	const char *ids[2] = {w->shift, w->other_shift};
-	char key[KEY_MAX];
 	int rc;
 
 	w->status = st;
@@ -68,12 +66,11 @@ bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 			if (st == S(DONE))
 				s->adult = UNCONST(
 				    i == 0 ? w->to_adult : w->from_adult);
-			if ((rc = st_put(b, bank_key(key, "s/%s", ids[i]),
-				 s)) != 0)
+			if ((rc = bank_put_shift(b, ids[i], s)) != 0)
 				return rc;
 		}
 	}
-	return st_put(b, bank_key(key, "w/%s", id), w);
+	return bank_put_swap(b, id, w);
 }
 
 /* rule_cancel_shift takes a shift off the roster (and any offer of it). */
@@ -82,7 +79,6 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 {
 	const Carebank__V1__CancelShiftRequest *r = (const void *)req;
 	shift_state *s;
-	char key[KEY_MAX];
 	int rc;
 
 	if ((rc = bank_shift(b, r->shift, &s)) != 0 ||
@@ -104,7 +100,7 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 	}
 	s->status = CANCELLED;
 	b->what = "shift cancelled";
-	return st_put(b, bank_key(key, "s/%s", r->shift), s);
+	return bank_put_shift(b, r->shift, s);
 }
 
 /* offerable loads a shift that is scheduled and not already offered. */
@@ -136,7 +132,6 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 	shift_state *s, *o = NULL;
 	adult_state *a;
 	const char *id;
-	char key[KEY_MAX];
 	int rc;
 
 	carebank__v1__swap_state__init(&w);
@@ -168,15 +163,14 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 	w.status = S(OFFERED);
 	s->swap = UNCONST(id);
 	b->what = "swap offered";
-	if ((rc = st_put(b, bank_key(key, "s/%s", r->shift), s)) != 0)
+	if ((rc = bank_put_shift(b, r->shift, s)) != 0)
 		return rc;
 	if (o != NULL) {
 		o->swap = UNCONST(id);
-		if ((rc = st_put(b, bank_key(key, "s/%s", r->other_shift),
-			 o)) != 0)
+		if ((rc = bank_put_shift(b, r->other_shift, o)) != 0)
 			return rc;
 	}
-	return st_put(b, bank_key(key, "w/%s", id), &w);
+	return bank_put_swap(b, id, &w);
 }
 
 /* rule_answer_swap: the asked adult accepts or declines. */
@@ -203,11 +197,9 @@ rule_answer_swap(struct bank *b, const ProtobufCMessage *req)
 		return bank_close_swap(b, r->swap, w, S(DECLINED));
 	}
 	if (b->policy->swaps_need_approval) {
-		char key[KEY_MAX];
-
 		w->status = S(ACCEPTED);
 		b->what = "swap accepted, awaiting approval";
-		return st_put(b, bank_key(key, "w/%s", r->swap), w);
+		return bank_put_swap(b, r->swap, w);
 	}
 	b->what = "swap accepted";
 	return bank_close_swap(b, r->swap, w, S(DONE));

@@ -80,7 +80,7 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "a/%s", r->adult), a)) != 0)
 		return rc;
-	return st_put(b, bank_key(key, "s/%s", r->shift), s);
+	return bank_put_shift(b, r->shift, s);
 }
 
 /* volunteer_minutes rounds a shift's duration down, once per session. */
@@ -132,7 +132,7 @@ bank_end_shift(struct bank *b, const char *shift_id, shift_state *s,
 	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_DONE;
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "a/%s", s->worker), a)) != 0 ||
-	    (rc = st_put(b, bank_key(key, "s/%s", shift_id), s)) != 0)
+	    (rc = bank_put_shift(b, shift_id, s)) != 0)
 		return rc;
 	return bank_set_result_family(b, a->family);
 }
@@ -236,7 +236,7 @@ close_shift(struct bank *b, const Carebank__V1__CloseSessionRequest *r)
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "a/%s", s->worker), a)) != 0)
 		return rc;
-	return st_put(b, bank_key(key, "s/%s", r->shift), s);
+	return bank_put_shift(b, r->shift, s);
 }
 
 /* rule_close_session ends a forgotten session, always flagged. */

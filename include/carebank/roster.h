@@ -1,0 +1,50 @@
+/*
+ * The roster's indexes: what concerns one adult, without reading every shift
+ * and swap the centre ever had. The rules keep them in the same transaction
+ * as the shift and swap records (src/core/bank/roster_index.c), so the
+ * kiosk's "your next shifts, the swaps offered to you" and a family's
+ * leaving cost what the adult has coming, not the centre's whole history.
+ *
+ * Views written by an older carebank lack them: cb_views_upgrade builds
+ * them from the records, once, before the views are used.
+ */
+#ifndef CAREBANK_ROSTER_H
+#define CAREBANK_ROSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "carebank/error.h"
+#include "carebank/kv.h"
+
+/* The format of a centre's views this carebank reads and writes. */
+#define CB_VIEWS_FORMAT 1
+
+/* A visitor of record ids ("s12", "w40"); non-zero stops the walk. */
+typedef int (*cb_roster_fn)(void *ctx, const char *id);
+
+/*
+ * cb_roster_shifts visits the shifts assigned to adult that are still to be
+ * worked (scheduled, or being worked) and end after after_ms, the latest
+ * end first. Returns 0, fn's non-zero return, or a storage code.
+ */
+int cb_roster_shifts(const struct cb_kv *kv, const char *adult,
+    int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
+
+/*
+ * cb_roster_swaps visits the swaps still open (offered, or accepted and
+ * waiting for approval) that adult offered or was offered, in key order.
+ * Returns 0, fn's non-zero return, or a storage code.
+ */
+int cb_roster_swaps(const struct cb_kv *kv, const char *adult,
+    cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
+
+/*
+ * cb_views_upgrade brings a centre's views (kv: a write batch's) to
+ * CB_VIEWS_FORMAT, building what an older carebank did not keep; *from is
+ * the format they had. Returns 0, CB_EFORMAT (views of a newer carebank,
+ * left alone), or a storage code (the batch must then be abandoned).
+ */
+int cb_views_upgrade(const struct cb_kv *kv, unsigned *from) CB_MUST_CHECK;
+
+#endif
