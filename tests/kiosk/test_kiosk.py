@@ -5,7 +5,8 @@ cbclient.py (tests/e2e).
 
   kiosk.door      identify with a member code and a PIN (never echoed),
                   start a shift, check children in (ratio warning) and out
-                  (the charge), accept a swap, end the shift; every receipt
+                  (the charge), accept a swap, offer a shift and withdraw
+                  the offer (the log names her), end the shift; every receipt
                   verified against the pinned key; back to idle when left
   kiosk.refusals  a wrong PIN, a refused pickup, a PIN locked out
   kiosk.offline   the server stops; actions are kept pending (in the queue
@@ -100,6 +101,17 @@ def door():
           "the family's line shows the charge:\n" + t)
     k.choose("Accept swap " + ids["swap"])
     k.expect(r"You accepted swap " + ids["swap"])
+    # She offers tomorrow's shift to Li Wei, then takes the offer back.
+    k.choose("Offer a shift to another parent")
+    k.expect(r"Which shift do you offer\?")
+    k.type("1")
+    k.expect(r"Who do you ask to cover it\?")
+    k.type(ids["b1"] + "\r", gap=0.02)
+    offered = k.expect(r"Your shift is offered to %s \(swap (w\d+)\)" %
+                       ids["b1"]).group(1)
+    k.expect(r"Receipt: entry \d+, verified")
+    k.choose("Withdraw your offer")
+    k.expect(r"Your offer %s is withdrawn" % offered)
     k.choose("End your shift")
     k.expect(r"Your shift has ended: 0 min credited")
     k.type("0")
@@ -115,8 +127,18 @@ def door():
     roster = cb.spb.RosterReport.FromString(r.raw)
     eq({x.id: x.adult for x in roster.shifts}[ids["s2"]], ids["a1"],
        "the swapped shift's adult")
-    for e in entries(co, 1)[-6:]:
+    for e in entries(co, 1)[-8:]:
         eq(e.call.key_id, ids["kiosk_id"], "signed by the kiosk")
+    # The offer and its withdrawal name the adult at the kiosk.
+    acts = [(e.call.method, e.call.request) for e in entries(co, 1)[-8:]]
+    offer = [cb.pb.OfferSwapRequest.FromString(r) for m, r in acts
+             if m == cb.K + "OfferSwap"]
+    back = [cb.pb.WithdrawSwapRequest.FromString(r) for m, r in acts
+            if m == cb.K + "WithdrawSwap"]
+    eq([(o.shift, o.to_adult, o.adult) for o in offer],
+       [(ids["s3"], ids["b1"], ids["a1"])], "the offer in the log")
+    eq([(b.swap, b.adult) for b in back], [(offered, ids["a1"])],
+       "the withdrawal in the log")
     k.stop()
     out = k.text() + k.stderr()
     check("2468" not in out, "the PIN was shown or logged")

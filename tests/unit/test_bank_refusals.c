@@ -787,10 +787,12 @@ test_refusal_swaps(void **state)
 	REFUSED(ALREADY_ASSIGNED, tb_offer(t, s5, w->a1, NULL));
 	/* A shift worked or being worked is not offered. */
 	REFUSED(SWAP_STATE, tb_offer(t, w->s1, w->a2, NULL));
+	/* A kiosk names the adult making the offer: the shift's own. */
+	REFUSED(SHIFT_NOT_ASSIGNED, tb_offer_by(t, w->a2, s5, w->g1, NULL));
 
 	/* Offered: not again, not as the other half of an exchange, not
 	 * approved before it is accepted, answered only by the asked. */
-	assert_int_equal(tb_offer(t, s5, w->a2, NULL), 0);
+	assert_int_equal(tb_offer_by(t, w->a1, s5, w->a2, NULL), 0);
 	sw = tb_id(t);
 	REFUSED(SWAP_STATE, tb_offer(t, s5, w->g1, NULL));
 	REFUSED(SWAP_STATE, tb_offer(t, s6, w->a1, s5));
@@ -817,7 +819,9 @@ test_refusal_swaps(void **state)
 	REFUSED(SWAP_STATE, tb_withdraw(t, sx));
 	assert_int_equal(tb_offer(t, s6, w->a1, NULL), 0);
 	sx = tb_id(t);
-	assert_int_equal(tb_withdraw(t, sx), 0);
+	/* Taken back only by the adult who offered it (or the desk). */
+	REFUSED(SHIFT_NOT_ASSIGNED, tb_withdraw_by(t, sx, w->a1));
+	assert_int_equal(tb_withdraw_by(t, sx, w->a2), 0);
 	REFUSED(SWAP_STATE, tb_withdraw(t, sx));
 	REFUSED(SWAP_STATE, tb_answer(t, sx, w->a1, 1));
 	REFUSED(SWAP_STATE, tb_approve(t, sx, 0));

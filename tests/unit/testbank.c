@@ -687,9 +687,17 @@ tb_shift_out(struct tb *t, const char *shift, const char *adult)
 int
 tb_offer(struct tb *t, const char *shift, const char *to, const char *other)
 {
+	return tb_offer_by(t, "", shift, to, other);
+}
+
+int
+tb_offer_by(struct tb *t, const char *adult, const char *shift,
+    const char *to, const char *other)
+{
 	Carebank__V1__OfferSwapRequest r;
 
 	carebank__v1__offer_swap_request__init(&r);
+	r.adult = (char *)(uintptr_t)adult;
 	r.shift = (char *)(uintptr_t)shift;
 	r.to_adult = (char *)(uintptr_t)to;
 	r.kind = other ? CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE :
@@ -713,10 +721,17 @@ tb_answer(struct tb *t, const char *swap, const char *adult, int accept)
 int
 tb_withdraw(struct tb *t, const char *swap)
 {
+	return tb_withdraw_by(t, swap, "");
+}
+
+int
+tb_withdraw_by(struct tb *t, const char *swap, const char *adult)
+{
 	Carebank__V1__WithdrawSwapRequest r;
 
 	carebank__v1__withdraw_swap_request__init(&r);
 	r.swap = (char *)(uintptr_t)swap;
+	r.adult = (char *)(uintptr_t)adult;
 	return tb_call(t, t->kiosk, TB_K("WithdrawSwap"), &r);
 }
 

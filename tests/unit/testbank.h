@@ -231,6 +231,10 @@ int tb_offer(struct tb *t, const char *shift, const char *to,
 int tb_answer(struct tb *t, const char *swap, const char *adult, int accept);
 int tb_approve(struct tb *t, const char *swap, int approve);
 int tb_withdraw(struct tb *t, const char *swap);
+/* The same as a kiosk does them, naming the adult who acts ("": none). */
+int tb_offer_by(struct tb *t, const char *adult, const char *shift,
+    const char *to, const char *other);
+int tb_withdraw_by(struct tb *t, const char *swap, const char *adult);
 
 /* Coordinator shorthands, returning the refusal. */
 int tb_cash(struct tb *t, const char *family, int64_t fen);

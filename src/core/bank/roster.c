@@ -139,6 +139,10 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 	    (rc = bank_adult(b, s->adult, &a)) != 0 ||
 	    (rc = bank_adult(b, r->to_adult, &a)) != 0)
 		return rc;
+	if (r->adult[0] != '\0' && strcmp(r->adult, s->adult) != 0)
+		return bank_refuse(b, R(SHIFT_NOT_ASSIGNED),
+		    "shift %s is %s's, not %s's to offer", r->shift, s->adult,
+		    r->adult);
 	if (strcmp(s->adult, r->to_adult) == 0)
 		return bank_refuse(b, R(ALREADY_ASSIGNED),
 		    "shift %s is %s's already", r->shift, r->to_adult);
@@ -236,6 +240,10 @@ rule_withdraw_swap(struct bank *b, const ProtobufCMessage *req)
 	if (w->status != S(OFFERED) && w->status != S(ACCEPTED))
 		return bank_refuse(b, R(SWAP_STATE),
 		    "swap %s can no longer be withdrawn", r->swap);
+	if (r->adult[0] != '\0' && strcmp(r->adult, w->from_adult) != 0)
+		return bank_refuse(b, R(SHIFT_NOT_ASSIGNED),
+		    "swap %s was offered by %s, not %s", r->swap, w->from_adult,
+		    r->adult);
 	b->what = "swap withdrawn";
 	return bank_close_swap(b, r->swap, w, S(WITHDRAWN));
 }
