@@ -10,6 +10,7 @@
  * can interpret) and name the same centre.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,31 @@
 #include "srv.h"
 
 #define UNAUTH RPC_STATUS_UNAUTHENTICATED
+
+/* The metadata that signs a call, each given exactly once. */
+static const char *const signing_md[] = {"carebank-key", "carebank-time",
+    "carebank-signature-bin", "carebank-centre"};
+
+/*
+ * repeated names a signing header the call carries more than once, or
+ * returns NULL. Two values leave it open which one was meant (and which
+ * one a proxy or a log would see), so such a call is not taken.
+ */
+static const char *
+repeated(const struct srv_job *j)
+{
+	size_t n;
+	const struct rpc_md *v = rpc_call_metadata(j->call, &n);
+
+	for (size_t k = 0; k < sizeof(signing_md) / sizeof(*signing_md); k++) {
+		int seen = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(v[i].key, signing_md[k]) == 0 && ++seen > 1)
+				return signing_md[k];
+	}
+	return NULL;
+}
 
 /* md_text copies a text metadata value into buf, or fails. */
 static int
@@ -35,18 +61,50 @@ md_text(struct srv_job *j, const char *key, char *buf, size_t max)
 	return 0;
 }
 
+/* lower_hex says whether s is all lowercase hex digits, as the API says. */
+static bool
+lower_hex(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+/*
+ * decimal reads a time written as the API says: decimal digits, no sign,
+ * no leading zero. One number has one spelling, as signed data should.
+ */
+static bool
+decimal(const char *t, long long *ms)
+{
+	char *end;
+
+	if (t[0] < '0' || t[0] > '9' || (t[0] == '0' && t[1] != '\0'))
+		return false;
+	errno = 0;
+	*ms = strtoll(t, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
 /* parse_md reads the four signing fields into the job. */
 static int
 parse_md(struct srv_job *j)
 {
 	const struct rpc_md *sig;
-	char hex[2 * CB_KEY_ID_LEN + 1], t[24], *end;
+	const char *twice = repeated(j);
+	char hex[2 * CB_KEY_ID_LEN + 1], t[24];
 	long long ms;
 
+	if (twice != NULL) {
+		srv_fail(j, UNAUTH, "%s is given more than once", twice);
+		return -1;
+	}
 	if (md_text(j, "carebank-key", hex, sizeof(hex)) != 0 ||
+	    !lower_hex(hex) ||
 	    cb_hex_decode(hex, strlen(hex), j->key_id, CB_KEY_ID_LEN) != 0) {
 		srv_fail(j, UNAUTH, "the call is not signed: carebank-key must "
-				    "be the key id in 16 hex digits");
+				    "be the key id in 16 lowercase hex digits");
 		return -1;
 	}
 	if (md_text(j, "carebank-time", t, sizeof(t)) != 0 || t[0] == '-') {
@@ -54,10 +112,9 @@ parse_md(struct srv_job *j)
 				    "must be Unix milliseconds");
 		return -1;
 	}
-	errno = 0;
-	ms = strtoll(t, &end, 10);
-	if (errno != 0 || *end != '\0') {
-		srv_fail(j, UNAUTH, "carebank-time is not a number");
+	if (!decimal(t, &ms)) {
+		srv_fail(j, UNAUTH, "carebank-time is not a number in decimal "
+				    "digits without a sign or leading zeros");
 		return -1;
 	}
 	j->client_ms = ms;

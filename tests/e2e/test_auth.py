@@ -190,10 +190,22 @@ def auth_metadata():
     m.expect("a key id not hex", method, c.raw(method, raw,
              metadata=without("carebank-key", "zz" * 8)),
              [SC.UNAUTHENTICATED], ["key"])
-    for t in ("-5", "12x", "", "99999999999999999999999"):
+    m.expect("a key id in capitals", method, c.raw(method, raw,
+             metadata=without("carebank-key",
+                              dict(good)["carebank-key"].upper())),
+             [SC.UNAUTHENTICATED], ["lowercase"])
+    signed_at = dict(good)["carebank-time"]
+    for t in ("-5", "12x", "", "99999999999999999999999",
+              # The signed time spelt another way is another time.
+              "+" + signed_at, "0" + signed_at):
         m.expect("time %r" % t, method, c.raw(method, raw,
                  metadata=without("carebank-time", t)),
                  [SC.UNAUTHENTICATED], ["time"])
+    # Each signing header once: a second value, even the same, is refused.
+    for key, _ in good:
+        m.expect("%s twice" % key, method, c.raw(method, raw,
+                 metadata=good + [(key, dict(good)[key])]),
+                 [SC.UNAUTHENTICATED], [key, "more than once"])
     m.expect("a 63-byte signature", method, c.raw(method, raw,
              metadata=without("carebank-signature-bin",
                               dict(good)["carebank-signature-bin"][:63])),

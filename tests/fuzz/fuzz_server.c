@@ -9,8 +9,17 @@
  * connection:
  *
  *   method (1, modulo the unary methods in the server's table) |
- *   signer (1, modulo 4: the coordinator, a kiosk key, an auditor key,
- *   a key nobody enrolled) | request bytes
+ *   signer (1: the low two bits pick the coordinator, a kiosk key, an
+ *   auditor key or a key nobody enrolled; the top bit breaks the
+ *   metadata) | [broken metadata: what (1) | length (1) | value] |
+ *   request bytes
+ *
+ * Broken metadata starts from the signed headers and, by what's low two
+ * bits, picks carebank-key, -time, -signature-bin or -centre, and by the
+ * next two replaces its value with the one given, drops it, or sends the
+ * value as a second header of that name. Values of the text headers are
+ * mapped onto visible ASCII (what HTTP/2 lets through to the server).
+ * Unless the header is left exactly as signed, the call must fail.
  *
  * A request that starts with its request id (field 1, 16 bytes, as every
  * write does) gets a new one, so each input reaches the rules rather than
@@ -59,6 +68,7 @@ static struct {
 	pthread_t thread;
 	int status;
 	struct cbt *signer[NSIGNER];
+	struct cb_key *key[NSIGNER]; /* the signers' keys, for broken calls */
 	const struct srv_method **unary;
 	size_t nunary;
 } fz;
@@ -208,8 +218,10 @@ populate(void)
 static void
 stop(void)
 {
-	for (int i = 0; i < NSIGNER; i++)
+	for (int i = 0; i < NSIGNER; i++) {
 		cbt_close(fz.signer[i]);
+		cb_key_free(fz.key[i]);
+	}
 	kill(getpid(), SIGTERM);
 	pthread_join(fz.thread, NULL);
 	srv_config_free(&fz.cfg);
@@ -246,6 +258,8 @@ setup(void)
 	server = cb_xasprintf("127.0.0.1:%u", wait_port(portfile));
 	key = path_in("keys/" CENTRE ".coordinator.pem");
 	fz.signer[0] = client(server, key);
+	if (cb_key_load(key, &fz.key[0]) != 0)
+		abort();
 	free(key);
 	for (int i = 1; i < NSIGNER; i++) {
 		static const char *const name[NSIGNER] = {NULL, "kiosk",
@@ -253,6 +267,8 @@ setup(void)
 
 		key = enrol(i == UNKNOWN ? 0 : role[i], name[i]);
 		fz.signer[i] = client(server, key);
+		if (cb_key_load(key, &fz.key[i]) != 0)
+			abort();
 		free(key);
 	}
 	populate();
@@ -282,13 +298,75 @@ check_receipt(const struct cbt_reply *rep)
 	carebank__v1__receipt__free_unpacked(r, NULL);
 }
 
+/* What an input does to a call's metadata. */
+struct broken {
+	unsigned header; /* 0 key, 1 time, 2 signature, 3 centre */
+	unsigned op;     /* 0 replace, 1 drop, 2 add a second, 3 replace */
+	uint8_t value[255];
+	size_t len;
+	const char *name;
+	bool forged;     /* anything but the header as signed, once */
+};
+
+/*
+ * break_md reads what to break from p (n bytes) into b. Returns the bytes
+ * it used, or 0 if the input is too short.
+ */
+static size_t
+break_md(const uint8_t *p, size_t n, struct broken *b)
+{
+	if (n < 2 || n - 2 < p[1])
+		return 0;
+	b->header = p[0] & 3;
+	b->op = (p[0] >> 2) & 3;
+	b->len = p[1];
+	memcpy(b->value, p + 2, b->len);
+	if (b->header != 2) /* text: visible ASCII, as HTTP/2 allows */
+		for (size_t i = 0; i < b->len; i++)
+			b->value[i] = (uint8_t)(0x21 + b->value[i] % 94);
+	return 2 + b->len;
+}
+
+/* call_broken signs req as signer who would, breaks the metadata, sends. */
+static void
+call_broken(struct cbt *c, unsigned who, const char *path,
+    const uint8_t *req, size_t len, struct broken *b, struct cbt_reply *rep)
+{
+	struct rpc_md md[5];
+	struct cbt_signed s;
+	size_t n = 4;
+
+	if (cbt_sign(&s, fz.key[who], CENTRE, path, srv_now_ms(), req,
+		len) != 0)
+		abort();
+	memcpy(md, s.md, sizeof(s.md));
+	b->name = md[b->header].key;
+	if (b->op == 1) {
+		memmove(md + b->header, md + b->header + 1,
+		    (3 - b->header) * sizeof(md[0]));
+		n = 3;
+	} else if (b->op == 2) {
+		md[n++] = (struct rpc_md){md[b->header].key, b->value, b->len};
+	} else {
+		md[b->header].value = b->value;
+		md[b->header].len = b->len;
+	}
+	/* Only the signed value itself, in its one spelling, passes. */
+	b->forged = b->op == 1 || b->op == 2 ||
+	    s.md[b->header].len != b->len ||
+	    memcmp(s.md[b->header].value, b->value, b->len) != 0;
+	(void)cbt_call_md(c, path, req, len, md, n, rep);
+}
+
 /* LLVMFuzzerTestOneInput makes one call; properties abort on failure. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct srv_method *m;
+	struct broken bm, *broken = NULL;
 	struct cbt_reply rep;
 	uint8_t *req;
+	size_t len = 0;
 	unsigned who;
 
 	if (fz.dir == NULL)
@@ -297,10 +375,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	m = fz.unary[data[0] % fz.nunary];
 	who = data[1] % NSIGNER;
-	req = cb_xmemdup(data + 2, size - 2);
-	if (size - 2 >= 18 && req[0] == 0x0a && req[1] == 16)
+	if (data[1] & 0x80) {
+		if ((len = break_md(data + 2, size - 2, &bm)) == 0)
+			return 0;
+		broken = &bm;
+	}
+	data += 2 + len;
+	size -= 2 + len;
+	req = cb_xmemdup(data, size);
+	if (size >= 18 && req[0] == 0x0a && req[1] == 16)
 		cbt_request_id(req + 2);
-	(void)cbt_call_bytes(fz.signer[who], m->path, req, size - 2, &rep);
+	if (broken == NULL)
+		(void)cbt_call_bytes(fz.signer[who], m->path, req, size, &rep);
+	else
+		call_broken(fz.signer[who], who, m->path, req, size, broken,
+		    &rep);
 	free(req);
 	if (rep.status < 0 || rep.status > 16 ||
 	    rep.status == RPC_STATUS_UNAVAILABLE ||
@@ -314,9 +403,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    m->path, rep.status);
 		abort();
 	}
-	if (who == UNKNOWN && rep.status != RPC_STATUS_UNAUTHENTICATED)
+	if (broken != NULL) {
+		/* A signing header changed, gone or doubled never passes. */
+		if (broken->forged && rep.status == 0) {
+			fprintf(stderr, "fuzz_server: %s accepted with %s "
+					"broken\n",
+			    m->path, broken->name);
+			abort();
+		}
+	} else if (who == UNKNOWN &&
+		   rep.status != RPC_STATUS_UNAUTHENTICATED) {
 		abort();
-	if (who != UNKNOWN && (m->roles & CB_ROLE_BIT(role[who])) == 0 &&
+	}
+	if (broken == NULL && who != UNKNOWN &&
+	    (m->roles & CB_ROLE_BIT(role[who])) == 0 &&
 	    rep.status != RPC_STATUS_PERMISSION_DENIED)
 		abort();
 	if (rep.status == 0 && m->kind == JOB_WRITE)

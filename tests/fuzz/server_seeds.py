@@ -79,6 +79,23 @@ def main():
         with open(os.path.join(out, "%02d-%s-auditor" % (i, name)),
                   "wb") as f:
             f.write(bytes([i, AUDITOR]) + msg)
+    # Broken metadata (the signer's byte with its top bit set): each of
+    # carebank-key, -time, -signature-bin and -centre replaced, dropped,
+    # or sent twice. fuzz_server maps text values onto visible ASCII
+    # (each byte b becomes 0x21 + b % 94), so these are written that way.
+    def text(t):
+        return bytes((ord(ch) - 0x21) % 94 for ch in t)
+    values = [text("0123456789abcdef"), text("99999999999999999999"),
+              bytes(64), text("elsewhere")]
+    for i in (14, 26, 29):
+        mod, name, signer = METHODS[i]
+        msg = build(mod, name).SerializeToString()
+        for header, value in enumerate(values):
+            for op, what in enumerate(("replace", "drop", "twice")):
+                with open(os.path.join(out, "%02d-%s-md%d-%s" % (
+                        i, name, header, what)), "wb") as f:
+                    f.write(bytes([i, signer | 0x80, header | op << 2,
+                                   len(value)]) + value + msg)
 
 
 if __name__ == "__main__":

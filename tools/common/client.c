@@ -378,21 +378,31 @@ int
 cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, struct cbt_reply *r)
 {
-	struct rpcc_request rq = {method, req, len, NULL, 4, c->timeout_ms};
-	struct rpcc_result res = {0};
 	struct cbt_signed s;
-	const struct rpc_md *ref;
-	int rc = RPCC_ECLOSED;
+	int rc;
 
-	memset(r, 0, sizeof(*r));
 	if ((rc = cbt_sign(&s, c->key, c->centre, method, now_ms(), req,
 		 len)) != 0) {
+		memset(r, 0, sizeof(*r));
 		r->status = 13; /* INTERNAL */
 		snprintf(r->message, sizeof(r->message), "signing failed: %s",
 		    cb_strerror(rc));
 		return r->status;
 	}
-	rq.md = s.md;
+	return cbt_call_md(c, method, req, len, s.md, 4, r);
+}
+
+/* cbt_call_md sends request bytes with the metadata given. */
+int
+cbt_call_md(struct cbt *c, const char *method, const uint8_t *req,
+    size_t len, const struct rpc_md *md, size_t nmd, struct cbt_reply *r)
+{
+	struct rpcc_request rq = {method, req, len, md, nmd, c->timeout_ms};
+	struct rpcc_result res = {0};
+	const struct rpc_md *ref;
+	int rc = RPCC_ECLOSED;
+
+	memset(r, 0, sizeof(*r));
 	/* A call that could not start sent nothing: one more try on a new
 	 * connection is safe. */
 	for (int tries = 0; tries < 2; tries++) {

@@ -129,6 +129,14 @@ int cbt_call(struct cbt *c, const char *method, const ProtobufCMessage *req,
 int cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, struct cbt_reply *r);
 
+/*
+ * cbt_call_md sends request bytes with exactly the nmd metadata entries md
+ * (signed by the caller, or not at all: the tests send broken ones), as
+ * cbt_call_bytes does otherwise.
+ */
+int cbt_call_md(struct cbt *c, const char *method, const uint8_t *req,
+    size_t len, const struct rpc_md *md, size_t nmd, struct cbt_reply *r);
+
 /* cbt_pack serializes a message into a new buffer (*len bytes; free it). */
 uint8_t *cbt_pack(const ProtobufCMessage *m, size_t *len);
 
