@@ -1,14 +1,16 @@
 /*
  * libFuzzer target for carebankd past HTTP/2 (fuzz_h2 has the transport):
  * the metadata checks, the request checks (canonical decoding, enum
- * values, the centre named) and every unary method's handler, reads
- * included, which fuzz_request (the bank's rules) does not reach. The
+ * values, the centre named) and every method's handler, reads and the
+ * two streams included, which fuzz_request (the bank's rules) does not
+ * reach. The
  * whole server runs in this process, srv_serve on its own thread
  * listening on 127.0.0.1 with the centre "fz" in a new data directory,
  * and each input is one call signed by the tools' client over a real
  * connection:
  *
- *   method (1, modulo the unary methods in the server's table) |
+ *   method (1, modulo the server's methods: the unary ones in the
+ *   table's order, then Entries and WatchCheckpoints) |
  *   signer (1: the low two bits pick the coordinator, a kiosk key, an
  *   auditor key or a key nobody enrolled; the top bit breaks the
  *   metadata) | [broken metadata: what (1) | length (1) | value] |
@@ -33,7 +35,9 @@
  * process): every call ends with a status, never a hang or a dead server;
  * a failure says why; an unknown key is UNAUTHENTICATED and a role the
  * method does not allow is PERMISSION_DENIED; a write's receipt decodes
- * and names the entry it made. Seeds: server_seeds.py.
+ * and names the entry it made. A stream is read for up to three entries,
+ * or the one checkpoint a watch sends at once, and then cancelled; the
+ * entries come in order from the one asked for. Seeds: server_seeds.py.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 #include "carebank/bank.h"
+#include "carebank/rpc_client.h"
 #include "carebank/file.h"
 #include "carebank/xalloc.h"
 #include "carebank/v1/service.pb-c.h"
@@ -57,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define C(m)    "/carebank.v1.Coordinator/" m
 #define NSIGNER 4
 #define UNKNOWN 3 /* the signer nobody enrolled */
+#define STREAM_READ 3           /* entries read before ending a stream */
+#define STREAM_DEADLINE_MS 5000 /* a stream that says nothing ends so */
 
 static const int role[NSIGNER] = {
     CAREBANK__V1__ROLE__ROLE_COORDINATOR, CAREBANK__V1__ROLE__ROLE_KIOSK,
@@ -69,8 +76,8 @@ static struct {
 	int status;
 	struct cbt *signer[NSIGNER];
 	struct cb_key *key[NSIGNER]; /* the signers' keys, for broken calls */
-	const struct srv_method **unary;
-	size_t nunary;
+	const struct srv_method **unary; /* unary methods, then streams */
+	size_t nunary, nmethods;
 } fz;
 
 /* serve runs the server until SIGTERM. */
@@ -277,6 +284,10 @@ setup(void)
 	for (size_t i = 0; i < n; i++)
 		if (m[i].rpc_kind == RPC_UNARY)
 			fz.unary[fz.nunary++] = &m[i];
+	fz.nmethods = fz.nunary;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].rpc_kind == RPC_SERVER_STREAM)
+			fz.unary[fz.nmethods++] = &m[i];
 	free(server);
 	free(portfile);
 	atexit(stop);
@@ -358,6 +369,89 @@ call_broken(struct cbt *c, unsigned who, const char *path,
 	(void)cbt_call_md(c, path, req, len, md, n, rep);
 }
 
+/* say aborts with a message: a property failed. */
+static void __attribute__((noreturn))
+say(const char *path, const char *what, int status, const char *message)
+{
+	fprintf(stderr, "fuzz_server: %s: %s (status %d: %s)\n", path, what,
+	    status, message);
+	abort();
+}
+
+/* reply_ok checks one message of a stream: Entries' come in order. */
+static void
+reply_ok(const struct srv_method *m, const uint8_t *req, size_t len,
+    const uint8_t *msg, size_t mlen, uint64_t nth)
+{
+	if (strstr(m->path, "/Entries") != NULL) {
+		Carebank__V1__EntriesRequest *q =
+		    carebank__v1__entries_request__unpack(NULL, len, req);
+		Carebank__V1__EntryReply *e =
+		    carebank__v1__entry_reply__unpack(NULL, mlen, msg);
+
+		if (q == NULL || e == NULL || e->entry.len == 0 ||
+		    e->index != q->start + nth)
+			say(m->path, "an entry out of place", 0, "");
+		carebank__v1__entries_request__free_unpacked(q, NULL);
+		carebank__v1__entry_reply__free_unpacked(e, NULL);
+	} else {
+		Carebank__V1__CheckpointReply *c =
+		    carebank__v1__checkpoint_reply__unpack(NULL, mlen, msg);
+
+		if (c == NULL || c->checkpoint.len == 0 || c->size == 0)
+			say(m->path, "a checkpoint that is none", 0, "");
+		carebank__v1__checkpoint_reply__free_unpacked(c, NULL);
+	}
+}
+
+/*
+ * call_stream starts a server stream, reads up to STREAM_READ entries or
+ * one checkpoint and ends it (a stream still going is cancelled). A stream that ended by
+ * itself must have ended as a unary call would; a watch must send the
+ * current checkpoint at once.
+ */
+static void
+call_stream(const struct srv_method *m, unsigned who, const uint8_t *req,
+    size_t len)
+{
+	struct rpcc_result res = {0};
+	struct rpcc_call *call;
+	const uint8_t *msg;
+	size_t mlen;
+	/* A watch sends the current checkpoint, then waits for the next. */
+	uint64_t got = 0, want = strstr(m->path, "/Entries") ? STREAM_READ : 1;
+	int more = 1, st;
+
+	if (cbt_stream_bytes(fz.signer[who], m->path, req, len,
+		STREAM_DEADLINE_MS, &call) != 0 &&
+	    cbt_stream_bytes(fz.signer[who], m->path, req, len,
+		STREAM_DEADLINE_MS, &call) != 0)
+		say(m->path, "the stream could not start", -1, "");
+	while (got < want && (more = rpcc_stream_next(call, &msg, &mlen)) == 1)
+		reply_ok(m, req, len, msg, mlen, got++);
+	st = rpcc_stream_end(call, &res);
+	if (more == 0) {
+		if (st < 0 || st > 16 || st == RPC_STATUS_UNAVAILABLE ||
+		    st == RPC_STATUS_DEADLINE_EXCEEDED ||
+		    st == RPC_STATUS_CANCELLED)
+			say(m->path, "the stream ended badly", st, res.message);
+		if (st != 0 && res.message[0] == '\0')
+			say(m->path, "failed saying nothing", st, "");
+		if (who == UNKNOWN && st != RPC_STATUS_UNAUTHENTICATED)
+			say(m->path, "an unknown key passed", st, res.message);
+		if (who != UNKNOWN &&
+		    (m->roles & CB_ROLE_BIT(role[who])) == 0 &&
+		    st != RPC_STATUS_PERMISSION_DENIED)
+			say(m->path, "a role passed that may not", st,
+			    res.message);
+	} else if (st != RPC_STATUS_CANCELLED && st != 0) {
+		/* OK: it had ended before the cancel went out. */
+		say(m->path, "a stream cut short did not end CANCELLED", st,
+		    res.message);
+	}
+	rpcc_result_free(&res);
+}
+
 /* LLVMFuzzerTestOneInput makes one call; properties abort on failure. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -373,8 +467,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 2)
 		return 0;
-	m = fz.unary[data[0] % fz.nunary];
+	m = fz.unary[data[0] % fz.nmethods];
 	who = data[1] % NSIGNER;
+	if (m->rpc_kind == RPC_SERVER_STREAM) {
+		call_stream(m, who, data + 2, size - 2);
+		return 0;
+	}
 	if (data[1] & 0x80) {
 		if ((len = break_md(data + 2, size - 2, &bm)) == 0)
 			return 0;

@@ -79,6 +79,24 @@ def main():
         with open(os.path.join(out, "%02d-%s-auditor" % (i, name)),
                   "wb") as f:
             f.write(bytes([i, AUDITOR]) + msg)
+    # The two streams, after the unary methods: Entries from the start,
+    # a range that ends, one past the log, by nobody; the watch.
+    entries, watch = len(METHODS), len(METHODS) + 1
+    for tag, signer, msg in (
+            ("all", AUDITOR, svc.EntriesRequest(centre="fz")),
+            ("range", AUDITOR, svc.EntriesRequest(centre="fz", start=3,
+                                                  end=5)),
+            ("beyond", AUDITOR, svc.EntriesRequest(centre="fz", start=7,
+                                                   end=1 << 40)),
+            ("nobody", NOBODY, svc.EntriesRequest(centre="fz"))):
+        with open(os.path.join(out, "%02d-Entries-%s" % (entries, tag)),
+                  "wb") as f:
+            f.write(bytes([entries, signer]) + msg.SerializeToString())
+    for tag, signer in (("auditor", AUDITOR), ("kiosk", KIOSK)):
+        with open(os.path.join(out, "%02d-WatchCheckpoints-%s" % (
+                watch, tag)), "wb") as f:
+            f.write(bytes([watch, signer]) +
+                    svc.CentreRequest(centre="fz").SerializeToString())
     # Broken metadata (the signer's byte with its top bit set): each of
     # carebank-key, -time, -signature-bin and -centre replaced, dropped,
     # or sent twice. fuzz_server maps text values onto visible ASCII

@@ -470,24 +470,31 @@ int
 cbt_stream_start(struct cbt *c, const char *method,
     const ProtobufCMessage *req, struct rpcc_call **out)
 {
-	struct rpcc_request rq = {method, NULL, 0, NULL, 4, 0};
-	struct cbt_signed s;
-	char why[256];
 	size_t len;
 	uint8_t *buf = cbt_pack(req, &len);
+	int rc = cbt_stream_bytes(c, method, buf, len, 0, out);
+
+	free(buf);
+	return rc;
+}
+
+/* cbt_stream_bytes signs request bytes and starts a stream with them. */
+int
+cbt_stream_bytes(struct cbt *c, const char *method, const uint8_t *req,
+    size_t len, unsigned timeout_ms, struct rpcc_call **out)
+{
+	struct rpcc_request rq = {method, req, len, NULL, 4, timeout_ms};
+	struct cbt_signed s;
+	char why[256];
 	int rc;
 
 	if (cbt_connect(c, why, sizeof(why)) != 0)
-		rc = RPCC_ECLOSED;
-	else if ((rc = cbt_sign(&s, c->key, c->centre, method, now_ms(), buf,
-		      len)) == 0) {
-		rq.msg = buf;
-		rq.len = len;
-		rq.md = s.md;
-		rc = rpcc_stream_start(c->conn, &rq, out);
-	}
-	free(buf);
-	return rc;
+		return RPCC_ECLOSED;
+	if ((rc = cbt_sign(&s, c->key, c->centre, method, now_ms(), req,
+		 len)) != 0)
+		return rc;
+	rq.md = s.md;
+	return rpcc_stream_start(c->conn, &rq, out);
 }
 
 /* cbt_request_id makes a time-ordered request id. */

@@ -148,6 +148,13 @@ int cbt_stream_start(struct cbt *c, const char *method,
     const ProtobufCMessage *req, struct rpcc_call **out);
 
 /*
+ * cbt_stream_bytes is cbt_stream_start with the request already serialized
+ * and a deadline (0: none).
+ */
+int cbt_stream_bytes(struct cbt *c, const char *method, const uint8_t *req,
+    size_t len, unsigned timeout_ms, struct rpcc_call **out);
+
+/*
  * cbt_request_id makes a time-ordered 16-byte request id: the Unix time in
  * milliseconds (8 bytes, big-endian) then 8 random bytes, so ids sort by
  * time and land at the end of the server's request table.
