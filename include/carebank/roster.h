@@ -4,6 +4,8 @@
  * as the shift and swap records (src/core/bank/roster_index.c), so the
  * kiosk's "your next shifts, the swaps offered to you" and a family's
  * leaving cost what the adult has coming, not the centre's whole history.
+ * Keys are only ever added (a status change costs the index nothing), so
+ * a walk hands out candidates that the caller checks against the records.
  *
  * Views written by an older carebank lack them: cb_views_upgrade builds
  * them from the records, once, before the views are used.
@@ -24,20 +26,22 @@
 typedef int (*cb_roster_fn)(void *ctx, const char *id);
 
 /*
- * cb_roster_shifts visits the shifts assigned to adult that are still to be
- * worked (scheduled, or being worked) and end after after_ms, the latest
- * end first. Returns 0, fn's non-zero return, or a storage code.
+ * cb_roster_shifts visits the shifts adult has, or had before a swap gave
+ * them to someone else, that end after after_ms, the latest end first. The
+ * index keeps what a shift was, not what it is: the caller reads each
+ * record and checks its adult and status. Returns 0, fn's non-zero return,
+ * or a storage code.
  */
 int cb_roster_shifts(const struct cb_kv *kv, const char *adult,
     int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
 
 /*
- * cb_roster_swaps visits the swaps still open (offered, or accepted and
- * waiting for approval) that adult offered or was offered, in key order.
- * Returns 0, fn's non-zero return, or a storage code.
+ * cb_roster_swaps visits the swaps adult offered or was offered whose
+ * shift ends after after_ms, the latest first; the caller checks each
+ * record's status. Returns 0, fn's non-zero return, or a storage code.
  */
 int cb_roster_swaps(const struct cb_kv *kv, const char *adult,
-    cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
+    int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
 
 /*
  * cb_views_upgrade brings a centre's views (kv: a write batch's) to

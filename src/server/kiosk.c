@@ -269,7 +269,7 @@ next_shift(void *ctx, const char *id)
 		return rc;
 	if (strcmp(st->adult, c->adult) != 0 ||
 	    (st->status != S_SCHEDULED && st->status != S_WORKING))
-		return CB_ECORRUPT; /* the index disagrees with the record */
+		return 0; /* swapped away, worked or cancelled */
 	c->v->shifts = grow(c->r, c->v->shifts, c->v->n_shifts, &c->cap);
 	sv = cb_arena_alloc(c->r->arena, sizeof(*sv));
 	srv_view_shift(sv, cb_arena_strdup(c->r->arena, id), st);
@@ -291,7 +291,7 @@ offer(void *ctx, const char *id)
 		return rc;
 	if (strcmp(w->to_adult, c->adult) != 0 ||
 	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED)
-		return 0; /* offered by the adult, or accepted already */
+		return 0; /* offered by the adult, or no longer waiting */
 	c->v->offers = grow(c->r, c->v->offers, c->v->n_offers, &c->cap);
 	wv = cb_arena_alloc(c->r->arena, sizeof(*wv));
 	srv_view_swap(wv, cb_arena_strdup(c->r->arena, id), w);
@@ -300,8 +300,9 @@ offer(void *ctx, const char *id)
 }
 
 /*
- * roster fills the adult's next shifts and the swaps offered to them, from
- * the roster's indexes: the work follows what the adult has coming.
+ * roster fills the adult's next shifts and the swaps offered to them for
+ * shifts not yet over, from the roster's indexes: the work follows what
+ * the adult has coming.
  */
 static int
 roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
@@ -317,7 +318,7 @@ roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
 	if (v->n_shifts > NEXT_SHIFTS)
 		v->n_shifts = NEXT_SHIFTS;
 	c.cap = 0;
-	return cb_roster_swaps(&r->kv, adult, offer, &c);
+	return cb_roster_swaps(&r->kv, adult, r->now, offer, &c);
 }
 
 /*

@@ -1,8 +1,10 @@
 /*
- * The roster's indexes (roster.h): an adult's shifts to come, latest end
- * first, stopping at the walk's time without reading the shifts before it;
- * the swaps open to or from an adult as offers are made, accepted, approved
- * and declined; and views from a newer carebank refused by the upgrade.
+ * The roster's indexes (roster.h): an adult's shifts, latest end first,
+ * stopping at the walk's time without reading the shifts before it; what
+ * the kiosk and a leaving family make of them (the records checked) as
+ * shifts are worked, swapped and cancelled and offers are made, accepted,
+ * approved, declined and withdrawn; and views from a newer carebank
+ * refused by the upgrade.
  * tb_check also compares every index with the records and rebuilds it.
  */
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "carebank/roster.h"
+#include "carebank/v1/state.pb-c.h"
 #include "carebank/xalloc.h"
 #include "testbank.h"
 
@@ -114,16 +117,77 @@ shifts(struct tb *t, const char *adult, int64_t after, struct seen *s)
 	view_close(&v);
 }
 
-/* swaps walks an adult's open swaps into s. */
+/* swaps walks an adult's swaps of shifts ending after a time into s. */
 static void
-swaps(struct tb *t, const char *adult, struct seen *s)
+swaps(struct tb *t, const char *adult, int64_t after, struct seen *s)
 {
 	struct view v;
 
 	view_open(t, &v);
 	memset(s, 0, sizeof(*s));
-	assert_int_equal(cb_roster_swaps(&v.kv, adult, see, s), 0);
+	assert_int_equal(cb_roster_swaps(&v.kv, adult, after, see, s), 0);
 	view_close(&v);
+}
+
+/* keep_if drops from s the ids whose record fails keep. */
+static void
+keep_if(struct tb *t, struct seen *s, const char *adult, char kind,
+    bool (*keep)(const void *rec, const char *adult))
+{
+	const ProtobufCMessageDescriptor *d = kind == 's' ?
+	    &carebank__v1__shift_state__descriptor :
+	    &carebank__v1__swap_state__descriptor;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		char key[40];
+		ProtobufCMessage *m;
+
+		snprintf(key, sizeof(key), "%c/%s", kind, s->ids[i]);
+		assert_non_null(m = tb_view(t, key, d));
+		if (keep(m, adult))
+			memmove(s->ids[n++], s->ids[i], sizeof(s->ids[0]));
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+	s->n = n;
+}
+
+/* to_come: the adult's, and scheduled or being worked. */
+static bool
+to_come(const void *rec, const char *adult)
+{
+	const Carebank__V1__ShiftState *st = rec;
+
+	return strcmp(st->adult, adult) == 0 &&
+	    (st->status == CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED ||
+		st->status == CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING);
+}
+
+/* still_open: offered, or accepted and waiting for approval. */
+static bool
+still_open(const void *rec, const char *adult)
+{
+	const Carebank__V1__SwapState *w = rec;
+
+	(void)adult;
+	return w->status == CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED ||
+	    w->status == CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED;
+}
+
+/* coming is what the kiosk shows: the adult's shifts still to work. */
+static void
+coming(struct tb *t, const char *adult, int64_t after, struct seen *s)
+{
+	shifts(t, adult, after, s);
+	keep_if(t, s, adult, 's', to_come);
+}
+
+/* open_swaps is what holds a family: the adult's swaps still open. */
+static void
+open_swaps(struct tb *t, const char *adult, struct seen *s)
+{
+	swaps(t, adult, 0, s);
+	keep_if(t, s, adult, 'w', still_open);
 }
 
 /* has says whether a walk handed out id. */
@@ -166,27 +230,32 @@ test_shifts_to_come(void **state)
 	assert_int_equal(tb_shift_in(&t, sw, a), 0);
 
 	/* Latest end first; the one being worked counts; the cancelled
-	 * one and the missed ones do not. */
+	 * one is in the index (keys stay) but not to come; the missed
+	 * ones are before the walk's time. */
 	shifts(&t, a, t.now, &s);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.ids[0], sc);
+	assert_string_equal(s.ids[1], s3);
+	assert_string_equal(s.ids[2], s1);
+	assert_string_equal(s.ids[3], s2);
+	assert_string_equal(s.ids[4], sw);
+	coming(&t, a, t.now, &s);
 	assert_int_equal(s.n, 4);
-	assert_string_equal(s.ids[0], s3);
-	assert_string_equal(s.ids[1], s1);
-	assert_string_equal(s.ids[2], s2);
-	assert_string_equal(s.ids[3], sw);
-	/* The walk reads the four and the first it stops at: not the
+	assert_false(has(&s, sc));
+	/* The walk reads the five and the first it stops at: not the
 	 * forty before. */
 	view_open(&t, &v);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(cb_roster_shifts(&v.kv, a, t.now, see, &s), 0);
-	assert_int_equal(v.c.reads, 5);
+	assert_int_equal(v.c.reads, 6);
 	view_close(&v);
 	/* A shift that ends at the walk's time has ended. */
-	shifts(&t, a, t0 + TB_DAY + 2 * TB_HOUR, &s);
+	coming(&t, a, t0 + TB_DAY + 2 * TB_HOUR, &s);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.ids[1], s1);
 	/* Every missed shift ends after the start of time. */
 	shifts(&t, a, 0, &s);
-	assert_int_equal(s.n, 44);
+	assert_int_equal(s.n, 45);
 	shifts(&t, b, t.now, &s);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.ids[0], sb);
@@ -201,18 +270,19 @@ test_shifts_to_come(void **state)
 	assert_int_equal(cb_roster_shifts(&v.kv, "a999", 0, see, &s), 0);
 	assert_int_equal(cb_roster_shifts(&v.kv, "", 0, see, &s), 0);
 	assert_int_equal(cb_roster_shifts(&v.kv, "a1/", 0, see, &s), 0);
+	assert_int_equal(cb_roster_swaps(&v.kv, "a1/", 0, see, &s), 0);
 	assert_int_equal(s.n, 0);
 	view_close(&v);
 
-	/* Worked: no longer to come. */
-	t.now += TB_HOUR;
+	/* Worked: no longer to come. Reversing the check-out makes it
+	 * being worked again. */
+	t.now += 30 * TB_MIN;
 	assert_int_equal(tb_shift_out(&t, sw, a), 0);
-	shifts(&t, a, t.now, &s);
+	coming(&t, a, t.now, &s);
 	assert_int_equal(s.n, 3);
 	assert_false(has(&s, sw));
-	/* Reversing the check-out puts it back. */
 	assert_int_equal(tb_reverse(&t, t.index), 0);
-	shifts(&t, a, t.now - TB_HOUR, &s);
+	coming(&t, a, t.now, &s);
 	assert_true(has(&s, sw));
 	tb_check(&t);
 	tb_close(&t);
@@ -237,56 +307,65 @@ test_open_swaps(void **state)
 	s3 = tb_shift(&t, room, t0 + 3 * TB_DAY, t0 + 3 * TB_DAY + TB_HOUR, a);
 	sb = tb_shift(&t, room, t0 + 2 * TB_DAY, t0 + 2 * TB_DAY + TB_HOUR, b);
 
-	/* A cover and an exchange, each under both its adults. */
+	/* A cover and an exchange, each under both its adults, the one
+	 * whose shift ends last first. */
 	assert_int_equal(tb_offer(&t, s1, b, NULL), 0);
 	w1 = tb_id(&t);
 	assert_int_equal(tb_offer(&t, s3, b, sb), 0);
 	w2 = tb_id(&t);
-	swaps(&t, a, &s);
+	swaps(&t, a, t.now, &s);
 	assert_int_equal(s.n, 2);
-	assert_true(has(&s, w1) && has(&s, w2));
-	swaps(&t, b, &s);
+	assert_string_equal(s.ids[0], w2);
+	assert_string_equal(s.ids[1], w1);
+	open_swaps(&t, b, &s);
 	assert_int_equal(s.n, 2);
-	swaps(&t, c, &s);
+	open_swaps(&t, c, &s);
 	assert_int_equal(s.n, 0);
+	/* Offers of shifts that have ended are past the walk's time. */
+	swaps(&t, a, t0 + TB_DAY + TB_HOUR, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], w2);
 
 	/* Accepted and waiting for the coordinator: still open. */
 	assert_int_equal(tb_answer(&t, w1, b, 1), 0);
-	swaps(&t, b, &s);
+	open_swaps(&t, b, &s);
 	assert_true(has(&s, w1));
 	/* Approved: closed, and the shift is b's to come, not a's. */
 	assert_int_equal(tb_approve(&t, w1, 1), 0);
-	swaps(&t, a, &s);
+	open_swaps(&t, a, &s);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.ids[0], w2);
-	shifts(&t, b, t.now, &s);
+	coming(&t, b, t.now, &s);
 	assert_true(has(&s, s1) && has(&s, sb));
-	shifts(&t, a, t.now, &s);
+	coming(&t, a, t.now, &s);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.ids[0], s3);
+	/* a's index still has it: keys are only ever added. */
+	shifts(&t, a, t.now, &s);
+	assert_true(has(&s, s1));
 
 	/* Declined: closed for both. Offered on to c, then withdrawn. */
 	assert_int_equal(tb_answer(&t, w2, b, 0), 0);
-	swaps(&t, a, &s);
+	open_swaps(&t, a, &s);
 	assert_int_equal(s.n, 0);
-	swaps(&t, b, &s);
+	open_swaps(&t, b, &s);
 	assert_int_equal(s.n, 0);
 	assert_int_equal(tb_offer(&t, s1, c, NULL), 0);
 	w3 = tb_id(&t);
-	swaps(&t, c, &s);
+	open_swaps(&t, c, &s);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.ids[0], w3);
 	assert_int_equal(tb_withdraw(&t, w3), 0);
-	swaps(&t, b, &s);
+	open_swaps(&t, b, &s);
 	assert_int_equal(s.n, 0);
-	swaps(&t, c, &s);
+	open_swaps(&t, c, &s);
 	assert_int_equal(s.n, 0);
 	/* Cancelling a shift that is offered closes the offer too. */
 	assert_int_equal(tb_offer(&t, s3, c, NULL), 0);
 	assert_int_equal(tb_cancel(&t, s3), 0);
-	swaps(&t, a, &s);
+	open_swaps(&t, a, &s);
 	assert_int_equal(s.n, 0);
-	shifts(&t, a, 0, &s);
+	coming(&t, a, 0, &s);
 	assert_int_equal(s.n, 0);
 	tb_check(&t);
 	tb_close(&t);

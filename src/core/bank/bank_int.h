@@ -106,11 +106,15 @@ int st_get(struct bank *b, const char *key,
 int st_put(struct bank *b, const char *key, const void *msg);
 
 /*
- * Shift and swap records are written only through these, which keep the
- * roster's indexes (roster_index.c).
+ * Shift and swap records are written only through these: a shift is
+ * indexed under its adult as it is written; a new swap is indexed under
+ * both its adults by bank_index_swap, with the end of the shift it offers
+ * (roster_index.c).
  */
 int bank_put_shift(struct bank *b, const char *id, const shift_state *s);
 int bank_put_swap(struct bank *b, const char *id, const swap_state *w);
+int bank_index_swap(struct bank *b, const char *id, const swap_state *w,
+    int64_t end);
 
 /* bank_roster_index_build indexes the records of views that had none. */
 int bank_roster_index_build(const struct cb_kv *kv);

@@ -171,7 +171,8 @@ busy(struct bank *b, const family_state *f)
 /* What a leaving family's adult still has on the roster, once found. */
 struct rostered {
 	struct bank *b;
-	const char *what; /* "shift" or "swap" */
+	const char *adult; /* the adult whose index is walked */
+	const char *what;  /* "shift" or "swap" */
 	char id[KEY_MAX];
 };
 
@@ -187,7 +188,8 @@ shift_to_come(void *ctx, const char *id)
 
 	if (rc != 0) /* the index names only shifts there are */
 		return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
-	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED ||
+	if (strcmp(s->adult, r->adult) != 0 ||
+	    s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED ||
 	    s->start_ms <= r->b->now)
 		return 0;
 	r->what = "shift";
@@ -195,12 +197,21 @@ shift_to_come(void *ctx, const char *id)
 	return 1;
 }
 
-/* open_swap stops at a swap still open (the index holds no other). */
+/* open_swap stops at a swap still open (offered, or accepted). */
 static int
 open_swap(void *ctx, const char *id)
 {
 	struct rostered *r = ctx;
+	char key[KEY_MAX];
+	swap_state *w;
+	int rc = st_get(r->b, bank_key(key, "w/%s", id),
+	    &carebank__v1__swap_state__descriptor, &w);
 
+	if (rc != 0)
+		return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
+	if (w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED &&
+	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED)
+		return 0;
 	r->what = "swap";
 	snprintf(r->id, sizeof(r->id), "%s", id);
 	return 1;
@@ -220,11 +231,14 @@ on_roster(struct bank *b, const family_state *f)
 	size_t i;
 	int rc = 0;
 
+	for (i = 0; rc == 0 && i < f->n_adults; i++) {
+		r.adult = f->adults[i];
+		rc = cb_roster_shifts(b->kv, r.adult, b->now, shift_to_come,
+		    &r);
+	}
+	/* An offer still open holds the family even if its shift is past. */
 	for (i = 0; rc == 0 && i < f->n_adults; i++)
-		rc = cb_roster_shifts(b->kv, f->adults[i], b->now,
-		    shift_to_come, &r);
-	for (i = 0; rc == 0 && i < f->n_adults; i++)
-		rc = cb_roster_swaps(b->kv, f->adults[i], open_swap, &r);
+		rc = cb_roster_swaps(b->kv, f->adults[i], 0, open_swap, &r);
 	if (rc == 1)
 		return bank_refuse(b, R(ON_ROSTER),
 		    "adult %s still has %s %s: cancel or reassign it first",

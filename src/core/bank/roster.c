@@ -174,6 +174,8 @@ rule_offer_swap(struct bank *b, const ProtobufCMessage *req)
 		if ((rc = bank_put_shift(b, r->other_shift, o)) != 0)
 			return rc;
 	}
+	if ((rc = bank_index_swap(b, id, &w, s->end_ms)) != 0)
+		return rc;
 	return bank_put_swap(b, id, &w);
 }
 
