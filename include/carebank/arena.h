@@ -29,6 +29,15 @@ char *cb_arena_strdup(struct cb_arena *a, const char *s);
 char *cb_arena_printf(struct cb_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * cb_arena_grow makes room for element n of an array of size-byte elements
+ * at v with room for *cap: v itself while n < *cap, else a copy in a with
+ * twice the room (16 the first time), *cap updated. Growing arrays of
+ * postings, records and keys share it.
+ */
+void *cb_arena_grow(struct cb_arena *a, void *v, size_t n, size_t *cap,
+    size_t size);
+
 /* cb_arena_allocator binds a protobuf-c allocator to the arena. */
 void cb_arena_allocator(struct cb_arena *a, ProtobufCAllocator *pa);
 

@@ -106,6 +106,25 @@ cb_arena_printf(struct cb_arena *a, const char *fmt, ...)
 	return s;
 }
 
+/* cb_arena_grow doubles an array in the arena when it is full. */
+void *
+cb_arena_grow(struct cb_arena *a, void *v, size_t n, size_t *cap,
+    size_t size)
+{
+	size_t room = *cap ? 2 * *cap : 16, bytes;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	if (room < *cap || __builtin_mul_overflow(room, size, &bytes))
+		abort(); /* size_t overflow */
+	nv = cb_arena_alloc(a, bytes);
+	if (n)
+		memcpy(nv, v, n * size);
+	*cap = room;
+	return nv;
+}
+
 /* pb_alloc serves protobuf-c from the arena. */
 static void *
 pb_alloc(void *ctx, size_t size)

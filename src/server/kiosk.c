@@ -240,21 +240,6 @@ struct coming {
 	size_t cap;
 };
 
-/* grow makes room for one more pointer in *list of *n (cap in *cap). */
-static void *
-grow(struct srv_read *r, void *list, size_t n, size_t *cap)
-{
-	void **l = list, **nl;
-
-	if (n < *cap)
-		return l;
-	*cap = *cap ? 2 * *cap : 8;
-	nl = cb_arena_alloc(r->arena, *cap * sizeof(*nl));
-	if (n)
-		memcpy(nl, l, n * sizeof(*nl));
-	return nl;
-}
-
 /* next_shift adds one of the adult's shifts to come. */
 static int
 next_shift(void *ctx, const char *id)
@@ -270,7 +255,8 @@ next_shift(void *ctx, const char *id)
 	if (strcmp(st->adult, c->adult) != 0 ||
 	    (st->status != S_SCHEDULED && st->status != S_WORKING))
 		return 0; /* swapped away, worked or cancelled */
-	c->v->shifts = grow(c->r, c->v->shifts, c->v->n_shifts, &c->cap);
+	c->v->shifts = cb_arena_grow(c->r->arena, c->v->shifts,
+	    c->v->n_shifts, &c->cap, sizeof(*c->v->shifts));
 	sv = cb_arena_alloc(c->r->arena, sizeof(*sv));
 	srv_view_shift(sv, cb_arena_strdup(c->r->arena, id), st);
 	c->v->shifts[c->v->n_shifts++] = sv;
@@ -292,7 +278,8 @@ offer(void *ctx, const char *id)
 	if (strcmp(w->to_adult, c->adult) != 0 ||
 	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED)
 		return 0; /* offered by the adult, or no longer waiting */
-	c->v->offers = grow(c->r, c->v->offers, c->v->n_offers, &c->cap);
+	c->v->offers = cb_arena_grow(c->r->arena, c->v->offers,
+	    c->v->n_offers, &c->cap, sizeof(*c->v->offers));
 	wv = cb_arena_alloc(c->r->arena, sizeof(*wv));
 	srv_view_swap(wv, cb_arena_strdup(c->r->arena, id), w);
 	c->v->offers[c->v->n_offers++] = wv;

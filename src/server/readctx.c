@@ -202,15 +202,7 @@ struct collect {
 static void
 keep(struct collect *c, const uint8_t *key, size_t klen, void *msg)
 {
-	if (c->n == c->cap) {
-		struct srv_record *nv;
-
-		c->cap = c->cap ? 2 * c->cap : 32;
-		nv = cb_arena_alloc(c->r->arena, c->cap * sizeof(*nv));
-		if (c->n)
-			memcpy(nv, c->v, c->n * sizeof(*nv));
-		c->v = nv;
-	}
+	c->v = cb_arena_grow(c->r->arena, c->v, c->n, &c->cap, sizeof(*c->v));
 	c->v[c->n].id = cb_arena_printf(c->r->arena, "%.*s",
 	    (int)(klen - c->plen), (const char *)key + c->plen);
 	c->v[c->n++].msg = msg;

@@ -107,15 +107,8 @@ note(struct building *bl, char kind, const char *adult, int64_t end,
 
 	if ((rc = ix_key(k, kind, adult, end, id)) != 0)
 		return rc;
-	if (bl->n == bl->cap) {
-		char **nv;
-
-		bl->cap = bl->cap ? 2 * bl->cap : 64;
-		nv = cb_arena_alloc(bl->arena, bl->cap * sizeof(*nv));
-		if (bl->n)
-			memcpy(nv, bl->v, bl->n * sizeof(*nv));
-		bl->v = nv;
-	}
+	bl->v = cb_arena_grow(bl->arena, bl->v, bl->n, &bl->cap,
+	    sizeof(*bl->v));
 	bl->v[bl->n++] = cb_arena_strdup(bl->arena, k);
 	return 0;
 }

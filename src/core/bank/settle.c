@@ -60,15 +60,7 @@ gather_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	if (__builtin_mul_overflow(surplus, b->policy->rate_fen_per_hour, &x))
 		return bank_refuse(b, R(OVERFLOW),
 		    "family %s's surplus overflows at the rate", id);
-	if (g->n == g->cap) {
-		struct share *nv;
-
-		g->cap = g->cap ? 2 * g->cap : 16;
-		nv = cb_arena_alloc(b->arena, g->cap * sizeof(*nv));
-		if (g->n)
-			memcpy(nv, g->v, g->n * sizeof(*nv));
-		g->v = nv;
-	}
+	g->v = cb_arena_grow(b->arena, g->v, g->n, &g->cap, sizeof(*g->v));
 	g->v[g->n++] = (struct share){.family = id,
 	    .order = strtoull(id + 1, NULL, 10),
 	    .surplus = surplus,

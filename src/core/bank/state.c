@@ -220,15 +220,8 @@ bank_post(struct bank *b, const char *account, int unit, int64_t amount)
 	snprintf(key, sizeof(key), "b/%s", account);
 	if ((rc = b->kv->put(b->kv->ctx, key, strlen(key), v, 8)) != 0)
 		return rc;
-	if (b->npostings == b->cap) {
-		cb_posting **np;
-
-		b->cap = b->cap ? 2 * b->cap : 8;
-		np = cb_arena_alloc(b->arena, b->cap * sizeof(*np));
-		if (b->npostings)
-			memcpy(np, b->postings, b->npostings * sizeof(*np));
-		b->postings = np;
-	}
+	b->postings = cb_arena_grow(b->arena, b->postings, b->npostings,
+	    &b->cap, sizeof(*b->postings));
 	p = cb_arena_alloc(b->arena, sizeof(*p));
 	carebank__v1__posting__init(p);
 	p->account = cb_arena_strdup(b->arena, account);
