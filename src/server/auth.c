@@ -17,6 +17,7 @@
 
 #include "carebank/call.h"
 #include "carebank/codec.h"
+#include "carebank/keycache.h"
 #include "carebank/pb.h"
 #include "carebank/v1/state.pb-c.h"
 #include "srv.h"
@@ -239,11 +240,11 @@ check_request(struct srv_job *j)
 
 /* srv_auth checks a job's caller; on failure it has answered the call. */
 int
-srv_auth(struct srv *s, struct srv_job *j)
+srv_auth(struct srv *s, struct cb_key_cache *keys, struct srv_job *j)
 {
 	Carebank__V1__KeyState *k = NULL;
 	char hex[2 * CB_KEY_ID_LEN + 1];
-	struct cb_key *pub = NULL;
+	const struct cb_key *pub;
 	int64_t now = srv_now_ms(), skew;
 	int rc = -1;
 
@@ -270,7 +271,7 @@ srv_auth(struct srv *s, struct srv_job *j)
 		return -1;
 	}
 	if (k->public_key.len != CB_ED25519_PUBLIC_LEN ||
-	    cb_key_from_public(k->public_key.data, &pub) != 0) {
+	    cb_key_cache_get(keys, k->public_key.data, &pub) != 0) {
 		srv_fail(j, RPC_STATUS_INTERNAL, "key %s is damaged", hex);
 		goto out;
 	}
@@ -293,7 +294,6 @@ srv_auth(struct srv *s, struct srv_job *j)
 	j->role = k->role;
 	rc = check_request(j);
 out:
-	cb_key_free(pub);
 	carebank__v1__key_state__free_unpacked(k, NULL);
 	return rc;
 }

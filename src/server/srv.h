@@ -169,8 +169,13 @@ void srv_queue_close(struct srv_queue *q);
 void srv_queue_destroy(struct srv_queue *q);
 void srv_job_free(struct srv_job *j);
 
-/* auth.c: check a job's signature and role; 0 or a reply was sent. */
-int srv_auth(struct srv *s, struct srv_job *j);
+/*
+ * auth.c: check a job's signature and role; 0 or a reply was sent. keys is
+ * the calling worker's own cache of the keys it has built.
+ */
+struct cb_key_cache;
+#define SRV_KEY_CACHE 256
+int srv_auth(struct srv *s, struct cb_key_cache *keys, struct srv_job *j);
 
 /* srv_out_status and srv_out_reply set a writer job's answer. */
 void srv_out_status(struct srv_job *j, int status, const char *fmt, ...)

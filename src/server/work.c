@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "carebank/entry.h"
+#include "carebank/keycache.h"
 #include "srv.h"
 
 /* worker_main checks callers and serves reads, forever. */
@@ -22,11 +23,12 @@ static void *
 worker_main(void *arg)
 {
 	struct srv *s = arg;
+	struct cb_key_cache *keys = cb_key_cache_new(SRV_KEY_CACHE);
 	struct srv_job *j;
 	size_t n;
 
 	while ((j = srv_queue_pop(&s->work, 1, &n)) != NULL) {
-		if (rpc_call_cancelled(j->call) || srv_auth(s, j) != 0) {
+		if (rpc_call_cancelled(j->call) || srv_auth(s, keys, j) != 0) {
 			srv_job_free(j);
 			continue;
 		}
@@ -37,6 +39,7 @@ worker_main(void *arg)
 			srv_queue_push(&s->write, j);
 		}
 	}
+	cb_key_cache_free(keys);
 	return NULL;
 }
 

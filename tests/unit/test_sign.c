@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "carebank/file.h"
+#include "carebank/keycache.h"
 #include "carebank/sign.h"
 #include "testutil.h"
 
@@ -199,6 +200,81 @@ test_save_load(void **state)
 	free(dir);
 }
 
+/*
+ * The key cache gives back a key that verifies what its public bytes
+ * signed, builds each key once while it stays, and when two keys share a
+ * slot keeps the newer one and still answers both right.
+ */
+static void
+test_key_cache(void **state)
+{
+	struct cb_key *signer[3];
+	struct cb_key_cache *c = cb_key_cache_new(1);
+	const struct cb_key *k, *first;
+	uint64_t hits, misses;
+	uint8_t sig[3][64], junk[32];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cb_key_generate(&signer[i]), 0);
+		assert_int_equal(cb_key_sign(signer[i], "call", 4, sig[i]), 0);
+	}
+	assert_int_equal(cb_key_cache_get(c, cb_key_public(signer[0]), &first),
+	    0);
+	for (int n = 0; n < 5; n++) {
+		assert_int_equal(
+		    cb_key_cache_get(c, cb_key_public(signer[0]), &k), 0);
+		assert_ptr_equal(k, first);
+		assert_false(cb_key_can_sign(k));
+		assert_int_equal(cb_key_verify(k, "call", 4, sig[0]), 0);
+		assert_int_equal(cb_key_verify(k, "call", 4, sig[1]), CB_ESIG);
+	}
+	cb_key_cache_stats(c, &hits, &misses);
+	assert_int_equal(hits, 5);
+	assert_int_equal(misses, 1);
+
+	/* One slot: each new key evicts the one before, and is right (the
+	 * first lookup finds key 0 still there). */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(cb_key_cache_get(c,
+					     cb_key_public(signer[i]), &k),
+			    0);
+			assert_memory_equal(cb_key_public(k),
+			    cb_key_public(signer[i]), 32);
+			assert_int_equal(cb_key_verify(k, "call", 4, sig[i]),
+			    0);
+			assert_int_equal(
+			    cb_key_verify(k, "call", 4, sig[(i + 1) % 3]),
+			    CB_ESIG);
+		}
+	cb_key_cache_stats(c, &hits, &misses);
+	assert_int_equal(hits, 6);
+	assert_int_equal(misses, 6);
+	cb_key_cache_free(c);
+
+	/* Many slots: every key stays, and a second pass only hits. */
+	c = cb_key_cache_new(256);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(cb_key_cache_get(c,
+					     cb_key_public(signer[i]), &k),
+			    0);
+			assert_int_equal(cb_key_verify(k, "call", 4, sig[i]),
+			    0);
+		}
+	cb_key_cache_stats(c, &hits, &misses);
+	/* Three random keys may share a slot out of 256; mostly they do not. */
+	assert_true(misses >= 3 && hits + misses == 6);
+	/* Bytes that are no key verify nothing, from the cache as well. */
+	memset(junk, 0xff, sizeof(junk));
+	if (cb_key_cache_get(c, junk, &k) == 0)
+		assert_int_equal(cb_key_verify(k, "call", 4, sig[0]), CB_ESIG);
+	cb_key_cache_free(c);
+	for (int i = 0; i < 3; i++)
+		cb_key_free(signer[i]);
+}
+
 int
 main(void)
 {
@@ -207,6 +283,7 @@ main(void)
 		cmocka_unit_test(test_public_check),
 		cmocka_unit_test(test_key_id),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_key_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
