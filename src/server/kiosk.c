@@ -237,7 +237,7 @@ struct coming {
 	struct srv_read *r;
 	const char *adult;
 	Carebank__V1__FamilyView *v;
-	size_t cap;
+	size_t shifts_cap, offers_cap;
 };
 
 /* next_shift adds one of the adult's shifts to come. */
@@ -256,7 +256,7 @@ next_shift(void *ctx, const char *id)
 	    (st->status != S_SCHEDULED && st->status != S_WORKING))
 		return 0; /* swapped away, worked or cancelled */
 	c->v->shifts = cb_arena_grow(c->r->arena, c->v->shifts,
-	    c->v->n_shifts, &c->cap, sizeof(*c->v->shifts));
+	    c->v->n_shifts, &c->shifts_cap, sizeof(*c->v->shifts));
 	sv = cb_arena_alloc(c->r->arena, sizeof(*sv));
 	srv_view_shift(sv, cb_arena_strdup(c->r->arena, id), st);
 	c->v->shifts[c->v->n_shifts++] = sv;
@@ -279,7 +279,7 @@ offer(void *ctx, const char *id)
 	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED)
 		return 0; /* offered by the adult, or no longer waiting */
 	c->v->offers = cb_arena_grow(c->r->arena, c->v->offers,
-	    c->v->n_offers, &c->cap, sizeof(*c->v->offers));
+	    c->v->n_offers, &c->offers_cap, sizeof(*c->v->offers));
 	wv = cb_arena_alloc(c->r->arena, sizeof(*wv));
 	srv_view_swap(wv, cb_arena_strdup(c->r->arena, id), w);
 	c->v->offers[c->v->n_offers++] = wv;
@@ -294,7 +294,7 @@ offer(void *ctx, const char *id)
 static int
 roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
 {
-	struct coming c = {r, adult, v, 0};
+	struct coming c = {r, adult, v, 0, 0};
 	int rc;
 
 	if ((rc = cb_roster_shifts(&r->kv, adult, r->now, next_shift, &c)))
@@ -304,7 +304,6 @@ roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
 		    srv_view_by_start);
 	if (v->n_shifts > NEXT_SHIFTS)
 		v->n_shifts = NEXT_SHIFTS;
-	c.cap = 0;
 	return cb_roster_swaps(&r->kv, adult, r->now, offer, &c);
 }
 
