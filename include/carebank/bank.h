@@ -24,6 +24,13 @@
 #include "carebank/store.h"
 #include "carebank/v1/bank.pb-c.h"
 
+/*
+ * The newest version of the bank's rules. A centre follows the version it
+ * was created under, for the life of its log, so that a newer carebank
+ * replays an older log exactly as it was decided (docs/rules.md, "Versions").
+ */
+#define CB_RULES 1
+
 /* Roles, as bits, matching carebank.v1.Role. */
 #define CB_ROLE_BIT(r) (1u << (r))
 #define CB_ROLES_COORDINATOR CB_ROLE_BIT(CAREBANK__V1__ROLE__ROLE_COORDINATOR)
@@ -84,6 +91,9 @@ struct cb_bank_op {
 	bool flat;                   /* cb_bank_execute: no nested transaction;
 					a refusal leaves the batch to be
 					abandoned (replay, where one is fatal) */
+	const cb_entry *logged;      /* replay: the entry being replayed (a
+					centre it creates follows its rules
+					version); NULL: a new call, CB_RULES */
 	/* Outputs. */
 	int refusal;                 /* a Carebank__V1__Refusal; 0: accepted */
 	uint8_t request_id[CB_REQUEST_ID_LEN];

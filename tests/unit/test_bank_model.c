@@ -108,6 +108,8 @@ struct family {
 
 struct adult {
 	int fam, on_shift;
+	int64_t off_ms;     /* when the last shift the adult worked ended */
+	uint64_t off_entry; /* and the entry that ended it (0: none) */
 };
 
 struct child {
@@ -140,6 +142,9 @@ struct entry {
 	int fam, to_fam, child, room, shift, worker, brought_by;
 	int64_t amount, covered, cash, period, rate, in_ms, credit;
 	uint64_t in_entry;
+	/* A session's end: the end before it, which undoing it restores. */
+	uint64_t prev_end;
+	int64_t prev_end_ms;
 };
 
 struct key {
@@ -551,7 +556,7 @@ add_member(struct model *m, const char *family, bool adult)
 		return refuse(m, X(TOO_LONG));
 	if (adult) {
 		m->adult = grow(m->adult, m->nadult, sizeof(*m->adult));
-		m->adult[m->nadult] = (struct adult){f, NONE};
+		m->adult[m->nadult] = (struct adult){f, NONE, 0, 0};
 		fa->adults[fa->nadults++] = (int)m->nadult;
 		made(m, 'a', (int)m->nadult++);
 	} else {
@@ -757,6 +762,8 @@ end_care(struct model *m, int c, int64_t end)
 	e->brought_by = ch->brought_by;
 	e->period = wl_period_start(m->pol.period, m->pol.offset, end);
 	e->rate = m->pol.rate;
+	e->prev_end = ch->last_out;
+	e->prev_end_ms = ch->last_out_ms;
 	m->room[ch->room].children--;
 	ch->room = NONE;
 	ch->last_out = m->index;
@@ -980,6 +987,9 @@ shift_in(struct model *m, const Carebank__V1__VolunteerCheckInRequest *r)
 		return refuse(m, X(ADULT_BUSY));
 	if (m->now < s->start - WL_HOUR || m->now >= s->end)
 		return refuse(m, X(SHIFT_TIMES));
+	/* Worked time is credited once: no start before the last end. */
+	if (m->adult[a].off_entry != 0 && m->now < m->adult[a].off_ms)
+		return refuse(m, X(CHECKOUT_BEFORE_CHECKIN));
 	/* Working the shift answers any offer of it. */
 	if (s->swap != NONE)
 		close_swap(m, s->swap, SWAP_WITHDRAWN);
@@ -1015,6 +1025,10 @@ end_shift(struct model *m, int i, int64_t end)
 	e->in_ms = s->in_ms;
 	e->in_entry = s->in_entry;
 	e->credit = mins;
+	e->prev_end = m->adult[s->worker].off_entry;
+	e->prev_end_ms = m->adult[s->worker].off_ms;
+	m->adult[s->worker].off_entry = m->index;
+	m->adult[s->worker].off_ms = end;
 	ro->adults--;
 	/* Nobody is kept from leaving; the room may now be short. */
 	if (ro->children > hard_of(m, ro) * ro->adults)
@@ -1091,6 +1105,8 @@ close_session(struct model *m, const Carebank__V1__CloseSessionRequest *r)
 		return end_shift(m, i, r->end_ms);
 	m->room[m->shift[i].room].adults--;
 	m->adult[m->shift[i].worker].on_shift = NONE;
+	m->adult[m->shift[i].worker].off_entry = m->index;
+	m->adult[m->shift[i].worker].off_ms = r->end_ms;
 	m->shift[i].status = SHIFT_DONE;
 	return true;
 }
@@ -1343,14 +1359,14 @@ undo_child_out(struct model *m, uint64_t index, struct entry *e)
 	ch->in_ms = e->in_ms;
 	ch->in_entry = e->in_entry;
 	ch->brought_by = e->brought_by;
-	ch->last_out = 0;
-	ch->last_out_ms = 0;
+	ch->last_out = e->prev_end;
+	ch->last_out_ms = e->prev_end_ms;
 	return true;
 }
 
 /* undo_shift_out reopens a shift and takes its credit back. */
 static bool
-undo_shift_out(struct model *m, struct entry *e)
+undo_shift_out(struct model *m, uint64_t index, struct entry *e)
 {
 	struct shift *s = &m->shift[e->shift];
 	struct adult *a = &m->adult[e->worker];
@@ -1358,12 +1374,14 @@ undo_shift_out(struct model *m, struct entry *e)
 
 	if (!family_here(m, a->fam))
 		return false;
-	if (a->on_shift != NONE)
+	if (a->on_shift != NONE || a->off_entry != index)
 		return refuse(m, X(DEPENDENT_ENTRIES));
 	if (!take(m, a->fam, e->credit, m->now, &covered, &cashm, &fen))
 		return false;
 	m->room[s->room].adults++;
 	a->on_shift = e->shift;
+	a->off_entry = e->prev_end;
+	a->off_ms = e->prev_end_ms;
 	s->status = SHIFT_WORKING;
 	s->worker = e->worker;
 	s->in_ms = e->in_ms;
@@ -1415,7 +1433,7 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		s->worker = NONE;
 		return true;
 	default:
-		return undo_shift_out(m, e);
+		return undo_shift_out(m, index, e);
 	}
 }
 

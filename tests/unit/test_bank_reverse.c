@@ -25,8 +25,10 @@
 #include <cmocka.h>
 
 #include "carebank/v1/state.pb-c.h"
+#include "carebank/replay.h"
 #include "carebank/xalloc.h"
 #include "testbank.h"
+#include "testutil.h"
 
 #define DAY (TB_T0 + 3 * TB_DAY) /* Monday 4 January 2027, 08:00 local */
 
@@ -83,9 +85,9 @@ books(struct fix *f)
 	tb_books_expect(&f->t, f->fam, 3, &f->want);
 }
 
-/* child_room reads where a child is ("" when not in) and since when. */
-static void
-child_is(struct fix *f, const char *child, const char *room, int64_t in_ms)
+/* child_of reads a child's record (free it with free_unpacked). */
+static Carebank__V1__ChildState *
+child_of(struct fix *f, const char *child)
 {
 	char key[64];
 	Carebank__V1__ChildState *c;
@@ -93,6 +95,15 @@ child_is(struct fix *f, const char *child, const char *room, int64_t in_ms)
 	snprintf(key, sizeof(key), "c/%s", child);
 	assert_non_null(
 	    c = tb_view(&f->t, key, &carebank__v1__child_state__descriptor));
+	return c;
+}
+
+/* child_is checks where a child is ("" when not in) and since when. */
+static void
+child_is(struct fix *f, const char *child, const char *room, int64_t in_ms)
+{
+	Carebank__V1__ChildState *c = child_of(f, child);
+
 	assert_string_equal(c->room, room);
 	assert_int_equal(c->in_ms, in_ms);
 	protobuf_c_message_free_unpacked(&c->base, NULL);
@@ -741,6 +752,180 @@ test_reverse_not_reversible(void **state)
 	cb_key_free(k);
 }
 
+/* child_last_out checks the end of a child's last session, and its entry. */
+static void
+child_last_out(struct fix *f, const char *child, uint64_t entry, int64_t ms)
+{
+	Carebank__V1__ChildState *c = child_of(f, child);
+
+	assert_int_equal(c->last_out, entry);
+	assert_int_equal(c->last_out_ms, ms);
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+}
+
+/*
+ * Check-outs reversed latest first: each puts the one before it back, so
+ * the next is reversible in turn, and a check-in a kiosk that was offline
+ * dates inside a session still charged is refused (rules 1; under the
+ * first rules the child had no last check-out once one was reversed).
+ */
+static void
+test_reverse_child_outs_latest_first(void **state)
+{
+	struct fix *f = *state;
+	struct tb *t = &f->t;
+	const char *c = f->child[F], *a = f->adult[F];
+	uint64_t out1, in2, out2;
+	int64_t in1_ms = t->now, out1_ms;
+
+	care(f, c, a, 60);
+	out1 = t->index;
+	out1_ms = t->now;
+	t->now += 60 * TB_MIN;
+	care(f, c, a, 90);
+	out2 = t->index;
+	in2 = out2 - 1;
+	t->now += 10 * TB_MIN;
+	assert_int_equal(tb_reverse(t, out2), 0);
+	child_last_out(f, c, out1, out1_ms);
+	assert_int_equal(tb_reverse(t, in2), 0);
+	child_is(f, c, "", 0);
+	child_last_out(f, c, out1, out1_ms);
+	TB_REFUSED(t, TB_R(CHECKOUT_BEFORE_CHECKIN),
+	    tb_child_in_at(t, c, f->room, a, out1_ms - 30 * TB_MIN));
+	assert_int_equal(tb_reverse(t, out1), 0);
+	child_is(f, c, f->room, in1_ms);
+	child_last_out(f, c, 0, 0);
+	f->want.minutes[F] = 0;
+	books(f);
+}
+
+/*
+ * A shift starts no earlier than the last shift its adult worked ended: a
+ * kiosk that was offline cannot date a start into it, which would credit
+ * the same hour twice. Ends are reversed latest first, each putting the
+ * one before it back.
+ */
+static void
+test_shift_start_after_last_end(void **state)
+{
+	struct fix *f = *state;
+	struct tb *t = &f->t;
+	const char *a = f->adult[F], *s1, *s2;
+	int64_t t0 = t->now + TB_HOUR;
+	uint64_t end1, end2;
+
+	s1 = tb_shift(t, f->room, t0, t0 + 3 * TB_HOUR, a);
+	s2 = tb_shift(t, f->room, t0 + 2 * TB_HOUR, t0 + 5 * TB_HOUR, a);
+	t->now = t0;
+	assert_int_equal(tb_shift_in(t, s1, a), 0);
+	t->now = t0 + 3 * TB_HOUR;
+	assert_int_equal(tb_shift_out(t, s1, a), 0);
+	assert_int_equal(t->op.result.credit, 180);
+	end1 = t->index;
+	t->now += 5 * TB_MIN;
+	TB_REFUSED(t, TB_R(CHECKOUT_BEFORE_CHECKIN),
+	    tb_shift_in_at(t, s2, a, t0 + 2 * TB_HOUR));
+	TB_REFUSED(t, TB_R(CHECKOUT_BEFORE_CHECKIN),
+	    tb_shift_in_at(t, s2, a, t0 + 3 * TB_HOUR - 1));
+	assert_int_equal(tb_shift_in_at(t, s2, a, t0 + 3 * TB_HOUR), 0);
+	t->now = t0 + 5 * TB_HOUR;
+	assert_int_equal(tb_shift_out(t, s2, a), 0);
+	assert_int_equal(t->op.result.credit, 120);
+	end2 = t->index;
+	assert_int_equal(tb_minutes(t, f->fam[F]), 300);
+	TB_REFUSED(t, TB_R(DEPENDENT_ENTRIES), tb_reverse(t, end1));
+	assert_int_equal(tb_reverse(t, end2), 0);
+	shift_is(f, s2, CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING, a);
+	assert_int_equal(tb_reverse(t, end2 - 1), 0);
+	shift_is(f, s2, CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED, "");
+	assert_int_equal(tb_reverse(t, end1), 0);
+	shift_is(f, s1, CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING, a);
+	assert_int_equal(tb_minutes(t, f->fam[F]), 0);
+	/* Ended again later, s1 is the adult's last shift once more. */
+	t->now += TB_MIN;
+	assert_int_equal(tb_shift_out(t, s1, a), 0);
+	assert_int_equal(t->op.result.credit, 301);
+	TB_REFUSED(t, TB_R(CHECKOUT_BEFORE_CHECKIN),
+	    tb_shift_in_at(t, s2, a, t0 + 4 * TB_HOUR));
+	f->want.minutes[F] = 301;
+	f->want.time = -301;
+	books(f);
+}
+
+/*
+ * A centre made under the first rules keeps them for its log's life, and
+ * replays under them: a reversed check-out leaves the child with no last
+ * check-out, and a shift may start before the adult's last one ended.
+ */
+static void
+test_first_rules_kept(void **state)
+{
+	struct tb t;
+	const char *fam, *a, *c, *room, *staffer, *staff, *s1, *s2;
+	uint64_t out1;
+	int64_t out1_ms, t0;
+
+	(void)state;
+	tb_open_rules(&t, NULL, 0);
+	fam = tb_family(&t);
+	a = tb_adult(&t, fam);
+	c = tb_child(&t, fam, a);
+	room = tb_room(&t);
+	t.now = DAY;
+	staffer = tb_adult(&t, tb_family(&t));
+	staff = tb_shift(&t, room, DAY, DAY + 12 * TB_HOUR, staffer);
+	assert_int_equal(tb_shift_in(&t, staff, staffer), 0);
+	assert_int_equal(t.op.entry->rules, 0);
+	assert_int_equal(tb_child_in(&t, c, room, a), 0);
+	t.now += TB_HOUR;
+	assert_int_equal(tb_child_out(&t, c, a), 0);
+	out1 = t.index;
+	out1_ms = t.now;
+	t.now += TB_HOUR;
+	assert_int_equal(tb_child_in(&t, c, room, a), 0);
+	t.now += TB_HOUR;
+	assert_int_equal(tb_child_out(&t, c, a), 0);
+	assert_int_equal(tb_reverse(&t, t.index), 0);
+	assert_int_equal(tb_reverse(&t, t.index - 2), 0);
+	TB_REFUSED(&t, TB_R(DEPENDENT_ENTRIES), tb_reverse(&t, out1));
+	assert_int_equal(tb_child_in_at(&t, c, room, a, out1_ms - TB_MIN), 0);
+	assert_int_equal(tb_reverse(&t, t.index), 0);
+	t0 = t.now + TB_HOUR;
+	s1 = tb_shift(&t, room, t0, t0 + 3 * TB_HOUR, a);
+	s2 = tb_shift(&t, room, t0 + 2 * TB_HOUR, t0 + 5 * TB_HOUR, a);
+	t.now = t0;
+	assert_int_equal(tb_shift_in(&t, s1, a), 0);
+	t.now = t0 + 3 * TB_HOUR;
+	assert_int_equal(tb_shift_out(&t, s1, a), 0);
+	t.now += 5 * TB_MIN;
+	assert_int_equal(tb_shift_in_at(&t, s2, a, t0 + 2 * TB_HOUR), 0);
+	assert_int_equal(t.op.entry->rules, 0);
+	tb_check(&t);
+	tb_close(&t);
+}
+
+/* A log made under rules newer than this carebank knows does not replay,
+ * and says why. */
+static void
+test_newer_rules_refused(void **state)
+{
+	struct tb t;
+	struct cb_report rep;
+	char *scratch = tu_tmpdir("replay");
+
+	(void)state;
+	tb_open_rules(&t, NULL, CB_RULES + 1);
+	assert_int_not_equal(
+	    cb_replay_store(t.store, TB_CENTRE, scratch, &rep), 0);
+	assert_int_equal(rep.code, CB_ERANGE);
+	assert_string_equal(rep.where, "entry 0");
+	assert_non_null(strstr(rep.why, "version 2 of the bank's rules"));
+	tu_rmrf(scratch);
+	free(scratch);
+	tb_close(&t);
+}
+
 #define FIX_TEST(f) cmocka_unit_test_setup_teardown(f, fix_up, fix_down)
 
 int
@@ -764,6 +949,10 @@ main(void)
 		FIX_TEST(test_reverse_shift_end_spent),
 		FIX_TEST(test_reverse_order_and_once),
 		FIX_TEST(test_reverse_not_reversible),
+		FIX_TEST(test_reverse_child_outs_latest_first),
+		FIX_TEST(test_shift_start_after_last_end),
+		cmocka_unit_test(test_first_rules_kept),
+		cmocka_unit_test(test_newer_rules_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,7 @@ tb_call_bytes(struct tb *t, const struct cb_key *key, const char *method,
 	t->op.centre = TB_CENTRE;
 	t->op.server_time_ms = t->now;
 	t->op.call = &call;
+	t->op.logged = t->logged;
 	assert_int_equal(cb_batch_begin(t->store, &b), 0);
 	rc = cb_bank_execute(b, &t->op, &out);
 	if (rc != 0)
@@ -104,7 +105,15 @@ tb_call(struct tb *t, const struct cb_key *key, const char *method, void *req)
 void
 tb_open(struct tb *t, const Carebank__V1__Policy *policy)
 {
+	tb_open_rules(t, policy, CB_RULES);
+}
+
+void
+tb_open_rules(struct tb *t, const Carebank__V1__Policy *policy,
+    uint32_t rules)
+{
 	Carebank__V1__CreateCentreRequest cr;
+	cb_entry logged;
 	Carebank__V1__EnrolKeyRequest ek;
 	struct cb_key *logkey = tb_key(2);
 	uint8_t pub[32], kpub[32];
@@ -125,8 +134,13 @@ tb_open(struct tb *t, const Carebank__V1__Policy *policy)
 	memcpy(pub, cb_key_public(t->coord), 32);
 	cr.coordinator_key = (ProtobufCBinaryData){32, pub};
 	cr.policy = (Carebank__V1__Policy *)(uintptr_t)policy;
+	carebank__v1__entry__init(&logged);
+	logged.rules = rules;
+	t->logged = &logged;
 	if (tb_call(t, t->coord, TB_C("CreateCentre"), &cr) != 0)
 		fail_msg("create centre: %s", t->op.message);
+	t->logged = NULL;
+	assert_int_equal(t->op.entry->rules, rules);
 	memcpy(kpub, cb_key_public(t->kiosk), 32);
 	ek.public_key = (ProtobufCBinaryData){32, kpub};
 	ek.role = CAREBANK__V1__ROLE__ROLE_KIOSK;

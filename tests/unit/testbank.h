@@ -51,6 +51,7 @@ struct tb {
 	char id[24]; /* the record it created, if any */
 	char **ids;  /* ids handed out by the shorthands, freed at close */
 	size_t nids;
+	const cb_entry *logged; /* passed to the rules as a replay does */
 };
 
 /*
@@ -78,6 +79,13 @@ int tb_revoke(struct tb *t, const struct cb_key *key);
 
 /* tb_open makes the centre with policy (NULL: the defaults). */
 void tb_open(struct tb *t, const Carebank__V1__Policy *policy);
+
+/*
+ * tb_open_rules makes it under an older version of the bank's rules, as
+ * replaying an older log does (tb_open: CB_RULES).
+ */
+void tb_open_rules(struct tb *t, const Carebank__V1__Policy *policy,
+    uint32_t rules);
 
 /* tb_close removes everything. */
 void tb_close(struct tb *t);

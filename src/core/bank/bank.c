@@ -332,6 +332,7 @@ finish(struct bank *b, cb_entry *e)
 	e->keys = b->keys;
 	e->n_keys = b->nkeys;
 	e->policy_version = b->centre->policy_version;
+	e->rules = b->centre->rules;
 	e->review = b->review;
 	if (b->move != NULL) {
 		b->move->method = b->op->call->method;

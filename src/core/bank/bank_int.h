@@ -97,6 +97,13 @@ typedef int (*bank_rule)(struct bank *b, const ProtobufCMessage *req);
 int bank_refuse(struct bank *b, int refusal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* bank_rules says whether the centre follows rules version v or a later one. */
+static inline bool
+bank_rules(const struct bank *b, uint32_t v)
+{
+	return b->centre->rules >= v;
+}
+
 /* bank_flag marks the entry for the coordinator's review. */
 void bank_flag(struct bank *b, const char *why);
 

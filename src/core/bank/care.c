@@ -158,6 +158,11 @@ bank_end_care(struct bank *b, const char *child_id, child_state *c,
 	mv->cash_minutes = cash;
 	mv->period_start_ms = bank_period_start(b->policy, end);
 	mv->rate = b->policy->rate_fen_per_hour;
+	if (bank_rules(b, 1)) {
+		/* reversing this end puts the one before it back */
+		mv->prev_end = c->last_out;
+		mv->prev_end_ms = c->last_out_ms;
+	}
 	res->care_minutes = m;
 	res->covered = covered;
 	res->charge_fen = charge;

@@ -189,6 +189,9 @@ rule_create_centre(struct bank *b, const ProtobufCMessage *req)
 	c->policy_version = 1;
 	c->policy = p;
 	c->created = b->index;
+	/* A new centre follows the newest rules; a replayed one, the rules
+	 * its log was made under (cb_replay_leaf checks they are known). */
+	c->rules = b->op->logged != NULL ? b->op->logged->rules : CB_RULES;
 	b->centre = c;
 	b->policy = p;
 	if ((rc = enrol(b, &r->coordinator_key,

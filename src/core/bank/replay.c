@@ -93,11 +93,19 @@ cb_replay_leaf(struct cb_replay *r, uint64_t index, const uint8_t *leaf,
 
 	if ((rc = cb_entry_decode(leaf, len, &e)) != 0)
 		return fail(r, rc, index, "it is not a valid entry");
+	if (e->rules > CB_RULES) {
+		rc = fail(r, CB_ERANGE, index,
+		    "it follows version %u of the bank's rules; this carebank "
+		    "knows versions up to %u",
+		    e->rules, CB_RULES);
+		goto out;
+	}
 	if (r->batch == NULL && (rc = cb_batch_begin(r->scratch, &r->batch)))
 		goto out;
 	op.centre = r->id;
 	op.server_time_ms = e->server_time_ms;
 	op.call = e->call;
+	op.logged = e;
 	op.flat = true; /* a refusal fails the whole replay */
 	rc = cb_bank_execute(r->batch, &op, &out);
 	if (rc != 0) {

@@ -138,8 +138,10 @@ undo_child_out(struct bank *b, uint64_t entry, const move_state *mv)
 	c->in_ms = mv->in_ms;
 	c->in_entry = mv->in_entry;
 	c->brought_by = mv->brought_by;
-	c->last_out = 0;
-	c->last_out_ms = 0;
+	/* The session before this one is the last again (under the first
+	 * rules a check-out did not keep it: 0, none). */
+	c->last_out = mv->prev_end;
+	c->last_out_ms = mv->prev_end_ms;
 	if ((rc = st_put(b, bank_key(key, "r/%s", mv->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "c/%s", mv->child), c)) != 0)
 		return rc;
@@ -178,7 +180,7 @@ undo_shift_in(struct bank *b, uint64_t entry, const move_state *mv)
 
 /* undo_shift_out reopens a shift and takes the credit back. */
 static int
-undo_shift_out(struct bank *b, const move_state *mv)
+undo_shift_out(struct bank *b, uint64_t entry, const move_state *mv)
 {
 	shift_state *s;
 	adult_state *a;
@@ -194,11 +196,15 @@ undo_shift_out(struct bank *b, const move_state *mv)
 	if (a->on_shift[0] != '\0')
 		return DEPENDS("adult %s is on shift %s now", mv->worker,
 		    a->on_shift);
+	if (bank_rules(b, 1) && a->off_entry != entry)
+		return DEPENDS("adult %s has ended a shift since", mv->worker);
 	if ((rc = bank_take_minutes(b, a->family, mv->credit, b->now, &covered,
 		 &cash, &charge)) != 0)
 		return rc;
 	room->adults++;
 	a->on_shift = mv->shift;
+	a->off_entry = mv->prev_end;
+	a->off_ms = mv->prev_end_ms;
 	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING;
 	s->worker = mv->worker;
 	s->in_ms = mv->in_ms;
@@ -228,7 +234,7 @@ undo(struct bank *b, uint64_t entry, const move_state *mv)
 		return ended ? undo_child_out(b, entry, mv) :
 			       undo_child_in(b, entry, mv);
 	if (mv->shift[0] != '\0')
-		return ended ? undo_shift_out(b, mv) :
+		return ended ? undo_shift_out(b, entry, mv) :
 			       undo_shift_in(b, entry, mv);
 	return bank_refuse(b, R(NOT_REVERSIBLE), "entry %llu cannot be reversed",
 	    (unsigned long long)entry);

@@ -52,6 +52,13 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 		    "shift %s can be started from an hour before it until its "
 		    "end",
 		    r->shift);
+	/* One minute worked, one minute earned: no shift starts before the
+	 * last one the adult worked ended (a kiosk that was offline can
+	 * date a start that early). */
+	if (bank_rules(b, 1) && a->off_entry != 0 && b->now < a->off_ms)
+		return bank_refuse(b, R(CHECKOUT_BEFORE_CHECKIN),
+		    "adult %s ended a shift after this check-in time",
+		    r->adult);
 	if ((rc = bank_room(b, s->room, &room)) != 0)
 		return rc;
 	if (s->swap[0] != '\0') {
@@ -114,6 +121,13 @@ bank_end_shift(struct bank *b, const char *shift_id, shift_state *s,
 	mv->in_ms = s->in_ms;
 	mv->in_entry = s->in_entry;
 	mv->credit = m;
+	if (bank_rules(b, 1)) {
+		/* reversing this end puts the one before it back */
+		mv->prev_end = a->off_entry;
+		mv->prev_end_ms = a->off_ms;
+		a->off_entry = b->index;
+		a->off_ms = end;
+	}
 	b->op->result.credit = m;
 	b->what = cb_arena_printf(b->arena, "volunteered %lldh%02lld shift %s",
 	    (long long)(m / 60), (long long)(m % 60), shift_id);
@@ -230,6 +244,11 @@ close_shift(struct bank *b, const Carebank__V1__CloseSessionRequest *r)
 		return rc;
 	room->adults--;
 	a->on_shift = "";
+	if (bank_rules(b, 1)) {
+		/* as a check-out: the shift ended here, credited or not */
+		a->off_entry = b->index;
+		a->off_ms = r->end_ms;
+	}
 	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_DONE;
 	b->what = cb_arena_printf(b->arena,
 	    "shift %s closed without credit", r->shift);
