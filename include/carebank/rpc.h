@@ -142,7 +142,9 @@ struct rpc_options {
 	uint32_t max_header_list;        /* 16 KiB of request headers */
 	unsigned max_connections;        /* 4096: accept pauses at the cap */
 	size_t stream_send_buffer; /* 256 KiB queued per stream, then EBUSY */
-	size_t conn_send_buffer;   /* 1 MiB unsent per connection: stop */
+	size_t conn_send_buffer;   /* 1 MiB unsent per connection: stop
+				      reading (socket) or refuse new
+				      streams (flow control) */
 	size_t conn_recv_buffer;   /* 64 MiB of partial messages per conn */
 	uint32_t window_size;      /* 1 MiB HTTP/2 stream window */
 	unsigned idle_timeout_ms;  /* 300 s with no call: GOAWAY; 0: never */

@@ -1,7 +1,9 @@
 /*
  * One client connection: a bufferevent (TCP or OpenSSL) joined to an HTTP/2
- * session. Reading stops while conn_send_buffer bytes wait unsent, so a client
- * that never reads holds bounded memory and stalls only itself. One timer
+ * session. Reading stops while conn_send_buffer bytes wait in the socket's
+ * output, so a client that never reads holds bounded memory and stalls only
+ * itself; responses that wait for the client's flow-control window instead
+ * make the session refuse new streams, and reading goes on. One timer
  * enforces the handshake deadline, the idle timeout and the closing linger;
  * every close goes through rpc_conn_close with a reason.
  */
@@ -96,8 +98,10 @@ flush(struct rpc_conn *c)
 	}
 	if (c->closing)
 		return 0;
-	paused = evbuffer_get_length(out) >= limit ||
-	         rpc_session_input_paused(c->sess);
+	/* Reading waits only for output the socket will take: responses
+	 * that wait for the client's flow-control window need its
+	 * WINDOW_UPDATEs read (new streams are refused meanwhile). */
+	paused = evbuffer_get_length(out) >= limit;
 	if (paused && !c->read_paused) {
 		c->read_paused = 1;
 		bufferevent_disable(c->bev, EV_READ);

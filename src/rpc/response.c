@@ -51,7 +51,7 @@ static void
 nv_free(nghttp2_nv *nv, nghttp2_nv *stack)
 {
 	if (nv != stack)
-		nv_free(nv, stack);
+		free(nv);
 }
 
 /* nv_set fills one header field. */

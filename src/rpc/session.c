@@ -91,7 +91,13 @@ on_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *hd,
 	return 0;
 }
 
-/* on_begin_headers creates the stream for a new request. */
+/*
+ * on_begin_headers creates the stream for a new request, or refuses it
+ * (REFUSED_STREAM: the client may retry it, elsewhere or later) while the
+ * responses already queued on the connection are over its send buffer. The
+ * connection keeps reading, so that the client's WINDOW_UPDATEs, which are
+ * what lets those responses go, still arrive.
+ */
 static int
 on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
@@ -101,6 +107,10 @@ on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 	if (frame->hd.type != NGHTTP2_HEADERS ||
 	    frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
+	if (s->queued_out > rpc_server_opts(s->srv)->conn_send_buffer)
+		return nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE,
+		    frame->hd.stream_id, NGHTTP2_REFUSED_STREAM) == 0 ?
+		    0 : NGHTTP2_ERR_CALLBACK_FAILURE;
 	st = rpc_stream_new(s, frame->hd.stream_id);
 	TAILQ_INSERT_TAIL(&s->streams, st, entry);
 	nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, st);
@@ -382,13 +392,6 @@ const char *
 rpc_session_error(const struct rpc_session *s)
 {
 	return s->error ? s->error : "no error";
-}
-
-/* rpc_session_input_paused says whether responses wait in excess. */
-int
-rpc_session_input_paused(const struct rpc_session *s)
-{
-	return s->queued_out > rpc_server_opts(s->srv)->conn_send_buffer;
 }
 
 /* rpc_session_free ends every stream and frees the session. */

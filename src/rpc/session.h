@@ -71,9 +71,6 @@ void rpc_session_goaway(struct rpc_session *s);
 /* rpc_session_error describes why the session failed. */
 const char *rpc_session_error(const struct rpc_session *s);
 
-/* rpc_session_input_paused says whether reading should stop (backpressure). */
-int rpc_session_input_paused(const struct rpc_session *s);
-
 /*
  * rpc_session_free ends every stream (calls hear on_cancel with reason,
  * enum rpc_cancel) and frees the session. NULL is allowed.

@@ -22,6 +22,12 @@ the sanitizers a leak makes that status nonzero). Tests:
                cuts a longer one
   ipv6         IPv4 and IPv6 listeners side by side, each serving
   ping         PINGs are answered with the same payload
+  window       responses held by the client's flow-control windows past the
+               connection's send buffer: the server still reads (PINGs and
+               WINDOW_UPDATEs), refuses new streams meanwhile
+               (REFUSED_STREAM), and every response arrives once the
+               windows open; grpcio's many streaming calls on one channel
+               all finish
   tls          TLS 1.2 and 1.3 with ALPN h2 are served; a client offering only
                http/1.1, or no ALPN, is refused; a required client
                certificate is enforced (needs --certs)
@@ -107,6 +113,8 @@ class Reader:
         self.buf = b""
         self.done = set()     # streams ended by the server
         self.data = {}        # stream -> DATA bytes
+        self.rst = {}         # stream -> RST_STREAM error code
+        self.ping_acks = []   # payloads of PING ACKs
         self.goaway = False
         self.closed = False
 
@@ -136,6 +144,10 @@ class Reader:
                 self.data[stream] = self.data.get(stream, b"") + payload
             elif ftype == GOAWAY:
                 self.goaway = True
+            elif ftype == RST_STREAM:
+                self.rst[stream] = struct.unpack(">I", payload[:4])[0]
+            elif ftype == PING and flags & 1:
+                self.ping_acks.append(payload)
             if ftype in (HEADERS, DATA) and flags & END_STREAM or \
                     ftype == RST_STREAM:
                 self.done.add(stream)
@@ -450,6 +462,56 @@ def test_ping(binary):
             buf += s.recv(65536)
     check(frame(PING, 1, 0, b"carebank") in buf, "no PING ACK")
     s.close()
+    srv.stop()
+
+
+def test_window(binary):
+    srv = Server(binary)
+    path = "/grpc.testing.TestService/StreamingOutputCall"
+    # Stream windows of 0: nothing can be sent, so six streams of 1.2 MB
+    # each fill their 256 KiB send buffers, 1.5 MiB on a 1 MiB connection.
+    s = connect(srv.port, struct.pack(">HI", 4, 0))
+    rd = Reader(s)
+    req = grpc_message(streaming_output_request([60000] * 20))
+    streams = [1 + 2 * i for i in range(6)]
+    for sid in streams:
+        s.sendall(frame(HEADERS, END_HEADERS, sid, request_headers(path)) +
+                  frame(DATA, END_STREAM, sid, req))
+    time.sleep(1)
+    s.sendall(frame(PING, 0, 0, b"stillrd1"))
+    end = time.time() + 5
+    while b"stillrd1" not in rd.ping_acks and time.time() < end:
+        rd.pump(0.5)
+    check(b"stillrd1" in rd.ping_acks, "no PING ACK with responses queued")
+    s.sendall(frame(HEADERS, END_HEADERS, 13, request_headers(path)) +
+              frame(DATA, END_STREAM, 13, req))
+    check(rd.wait(13, 5), "a new stream was not answered")
+    check(rd.rst.get(13) == 7, "a new stream got %r, not REFUSED_STREAM"
+          % rd.rst.get(13))
+    # Open the windows: every response arrives, whole.
+    s.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 1 << 24)) +
+              frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7fff0000)))
+    for sid in streams:
+        check(rd.wait(sid, 20), "stream %d did not finish" % sid)
+        check(sid not in rd.rst, "stream %d was reset" % sid)
+        check(len(rd.data.get(sid, b"")) >= 20 * 60000,
+              "stream %d got %d bytes" % (sid, len(rd.data.get(sid, b""))))
+    s.close()
+    # The same with grpcio, which opens its windows as it reads.
+    from grpc.testing import empty_pb2, messages_pb2, test_pb2_grpc
+    with grpc.insecure_channel("127.0.0.1:%d" % srv.port) as ch:
+        stub = test_pb2_grpc.TestServiceStub(ch)
+        params = [messages_pb2.ResponseParameters(size=60000)] * 20
+        sreq = messages_pb2.StreamingOutputCallRequest(
+            response_parameters=params)
+        calls = [stub.StreamingOutputCall(sreq, timeout=20)
+                 for _ in range(8)]
+        for c in calls:
+            check(sum(len(r.payload.body) for r in c) == 20 * 60000,
+                  "a streaming call came short")
+        t0 = time.time()
+        stub.EmptyCall(empty_pb2.Empty(), timeout=5)
+        check(time.time() - t0 < 2, "the channel is slow after the streams")
     srv.stop()
 
 

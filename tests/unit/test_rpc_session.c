@@ -44,7 +44,24 @@ static struct {
 	int thread_errors; /* cmocka cannot assert off the main thread */
 } g;
 
-/* echo answers a unary call; E and H select other answers. */
+/* Metadata too many for the fields a HEADERS frame keeps on the stack. */
+#define MANY_MD 20
+static struct rpc_md many_md[MANY_MD];
+static char many_names[MANY_MD][8];
+
+/* many_md_fill names many_md "x-m-0" to "x-m-19", each valued its number. */
+static void
+many_md_fill(void)
+{
+	for (int i = 0; i < MANY_MD; i++) {
+		snprintf(many_names[i], sizeof(many_names[i]), "x-m-%d", i);
+		many_md[i].key = many_names[i];
+		many_md[i].value = (const uint8_t *)many_names[i] + 4;
+		many_md[i].len = strlen(many_names[i] + 4);
+	}
+}
+
+/* echo answers a unary call; E, H, M and N select other answers. */
 static void
 echo(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
@@ -62,6 +79,18 @@ echo(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 		                "b\xc3\xa4"
 		                "d%",
 		                &trailer, 1);
+		return;
+	}
+	if (len > 0 && msg[0] == 'M') { /* trailers only, many */
+		rpc_call_finish(call, RPC_STATUS_NOT_FOUND, "m", many_md,
+		    MANY_MD);
+		return;
+	}
+	if (len > 0 && msg[0] == 'N') { /* many in headers and trailers */
+		assert_int_equal(rpc_call_send_headers(call, many_md, MANY_MD),
+		    0);
+		assert_int_equal(rpc_call_send(call, msg, len), 0);
+		rpc_call_finish(call, RPC_STATUS_OK, NULL, many_md, MANY_MD);
 		return;
 	}
 	if (len > 0 && msg[0] == 'H')
@@ -428,6 +457,16 @@ test_status_and_metadata(void **state)
 	assert_int_equal(s->nheaders, 2);
 	assert_string_equal(tc_header(s, "x-h", v, sizeof(v)), "v");
 	assert_string_equal(s->grpc_status, "0");
+	/* More fields than fit on the stack, in each kind of HEADERS. */
+	many_md_fill();
+	s = ask(&c, "/t.S/Echo", NULL, "M", 1, 1000);
+	assert_string_equal(s->grpc_status, "5");
+	assert_string_equal(tc_header(s, "x-m-0", v, sizeof(v)), "0");
+	assert_string_equal(tc_header(s, "x-m-19", v, sizeof(v)), "19");
+	s = ask(&c, "/t.S/Echo", NULL, "N", 1, 1000);
+	assert_string_equal(s->grpc_status, "0");
+	assert_int_equal(s->nheaders, 2);
+	assert_string_equal(tc_header(s, "x-m-19", v, sizeof(v)), "19");
 	tc_close(&c);
 }
 
