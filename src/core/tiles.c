@@ -360,9 +360,14 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 		cb_logcheck_use_pool(lc, pool);
 	for (uint64_t n = 0; rc == 0 && n * CB_TILE_WIDTH < cp.size; n++)
 		rc = check_bundle(&t, lc, n);
-	/* Signatures were checked beside the walk: the first failure wins. */
-	if (pool != NULL)
-		rc = cb_logcheck_finish(lc);
+	/* Signatures were checked beside the walk: the first failure wins.
+	 * A failure nobody reported (the caller's leaf hook could not
+	 * store what it replayed, say) is reported here, never dropped. */
+	if (pool != NULL && cb_logcheck_finish(lc) != 0)
+		rc = report->code;
+	if (rc != 0 && report->code == 0)
+		cb_report_fail(report, rc, cb_logcheck_size(lc), "entries",
+		    "reading the log failed: %s", cb_strerror(rc));
 	name_bundle(&t);
 	if (rc == 0) {
 		cb_logcheck_root(lc, root);

@@ -343,6 +343,46 @@ test_forged_history_fails_since(void **state)
 	tl_close(&b);
 }
 
+/* fail_last is a leaf hook that cannot keep the last leaf, and says so to
+ * nobody, as a replay whose own store failed once did. */
+static int
+fail_last(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
+{
+	(void)leaf;
+	(void)len;
+	return index + 1 == *(const uint64_t *)ctx ? CB_EIO : 0;
+}
+
+/* A leaf hook's failure fails the verification, reported, even when every
+ * leaf was read and the root matches. */
+static void
+test_hook_failure_reported(void **state)
+{
+	struct tl a;
+	struct cb_export_stats st;
+	struct cb_report rep;
+	struct cb_checkpoint cp;
+	struct cb_vkey vk;
+	uint64_t size = 6;
+	struct cb_tiles_check chk = {.leaf = fail_last, .ctx = &size};
+	char *out;
+
+	(void)state;
+	tl_open(&a, "hook");
+	tl_fill(&a, 6, 3);
+	out = tu_path(a.dir, "tiles");
+	assert_int_equal(cb_export_tiles(a.store, TL_CENTRE, out, &st), 0);
+	assert_int_equal(cb_store_vkey(a.store, TL_CENTRE, &vk), 0);
+	assert_int_equal(cb_tiles_verify(out, &vk, &cp, &rep), 0);
+	assert_int_equal(cp.size, size);
+	assert_int_equal(cb_tiles_verify_with(out, &vk, &chk, &cp, &rep),
+	    CB_EIO);
+	assert_int_equal(rep.code, CB_EIO);
+	assert_non_null(strstr(rep.why, "reading the log failed"));
+	free(out);
+	tl_close(&a);
+}
+
 int
 main(void)
 {
@@ -353,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_nothing_signed),
 		cmocka_unit_test(test_builder_matches_export),
 		cmocka_unit_test(test_forged_history_fails_since),
+		cmocka_unit_test(test_hook_failure_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

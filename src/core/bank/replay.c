@@ -100,8 +100,12 @@ cb_replay_leaf(struct cb_replay *r, uint64_t index, const uint8_t *leaf,
 		    e->rules, CB_RULES);
 		goto out;
 	}
-	if (r->batch == NULL && (rc = cb_batch_begin(r->scratch, &r->batch)))
+	if (r->batch == NULL &&
+	    (rc = cb_batch_begin(r->scratch, &r->batch)) != 0) {
+		rc = fail(r, rc, index, "the replay's own store cannot begin "
+		    "a batch: %s", cb_strerror(rc));
 		goto out;
+	}
 	op.centre = r->id;
 	op.server_time_ms = e->server_time_ms;
 	op.call = e->call;
@@ -128,8 +132,10 @@ cb_replay_leaf(struct cb_replay *r, uint64_t index, const uint8_t *leaf,
 	cb_bank_op_free(&op);
 	if (rc == 0 && r->report->code == 0)
 		r->report->entries = index + 1;
-	if (rc == 0 && ++r->pending == REPLAY_BATCH)
-		rc = flush(r);
+	if (rc == 0 && ++r->pending == REPLAY_BATCH &&
+	    (rc = flush(r)) != 0)
+		rc = fail(r, rc, index, "the replay's own store cannot commit: %s",
+		    cb_strerror(rc));
 out:
 	cb_entry_free(e);
 	return rc;
