@@ -237,6 +237,11 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 			    "the store takes no writes: %s", cb_strerror(rc));
 			srv_job_free(j);
 		}
+		/* A store that cannot even begin (LMDB refuses every write
+		 * after a failed meta page write, say) is restarted, as after
+		 * a failed commit; only a passing shortage is waited out. */
+		if (rc != CB_EBUSY && rc != CB_ENOMEM && rc != CB_ESTOPPED)
+			stop_writes(s, rc);
 		return;
 	}
 	for (j = list; j != NULL; j = j->next) {
