@@ -708,6 +708,13 @@ def coord_errors():
         wrong = f.read().strip()
     err = c.refused("family", "add", "--vkey", wrong,
                     words=["receipt does not verify", "not signed by"])
+    # A key so enrolled is in the log: its private half is kept.
+    c.refused("key", "enrol", "--role", "kiosk", "--label", "door 3",
+              "--out", "door3.pem", "--vkey", wrong,
+              words=["receipt does not verify", "door3.pem is kept",
+                     "may have been enrolled", '"door 3"'])
+    check(os.path.exists(os.path.join(c.dir, "door3.pem")),
+          "the key file of a key that may be enrolled was removed")
     other.cleanup()
     c.refused("balances", "--vkey", "junk", words=["verifier key"])
     # Without a pinned key the receipt is still checked, and it says so.

@@ -18,6 +18,9 @@ cbclient.py (tests/e2e).
   kiosk.midvisit  the server stops during a visit: the action is kept with
                   presence PIN (not reviewed) and sent later; a kept copy
                   of a request that did arrive makes no second entry
+  kiosk.pickup_offline  an adult identified online whom the server said
+                  may not collect a child: once the server is gone the
+                  kiosk refuses the check-out itself and keeps nothing
   kiosk.plain     TERM=dumb and pipes: plain lines, a refusal (room full)
   kiosk.damaged   a queue damaged in the middle is reported, kept whole,
                   and its intact actions carried on; --check-queue says so
@@ -175,6 +178,31 @@ def refusals():
     k.expect(r"Scan your card")
     k.stop()
     s.stop()
+
+
+def pickup_offline():
+    s, work, ids, co, k = opened()
+    qpath = os.path.join(work, "kiosk.queue")
+    on_shift(k, leo=True)
+    k.type("0")
+    # The uncle, on Leo's refused list, is identified online; then the
+    # server goes. The kiosk still refuses to hand Leo over, and keeps
+    # nothing to send later; Mia's check-in is kept as usual.
+    k.identify("1002", "1357")
+    k.expect(r"Hello, Wang Lei")
+    s.stop()
+    k.choose("Check Leo out")
+    k.expect(r"REFUSED: You are not on the list of adults who may bring "
+             r"or collect Leo")
+    k.expect(r"checked by the kiosk")
+    check("PENDING" not in k.screen(), "the check-out was kept")
+    eq(kp.pending(qpath), [], "the queue after a refused check-out")
+    k.choose("Check Mia in")
+    k.expect(r"PENDING")
+    eq([a["method"] for a in kp.pending(qpath)], [kp.K + "CheckInChild"],
+       "the queue after Mia's check-in")
+    k.type("0")
+    k.stop()
 
 
 def offline():
@@ -412,6 +440,7 @@ def usage():
 
 TESTS = {"kiosk.door": door, "kiosk.refusals": refusals,
          "kiosk.offline": offline, "kiosk.midvisit": midvisit,
+         "kiosk.pickup_offline": pickup_offline,
          "kiosk.plain": plain, "kiosk.damaged": damaged,
          "kiosk.usage": usage}
 

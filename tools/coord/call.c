@@ -271,6 +271,34 @@ coord_stream_one(struct coord *co, const char *method, ProtobufCMessage *req,
 	return -1;
 }
 
+/*
+ * refused_for_sure says whether a write that failed with r was turned away
+ * before anything was written: the bank refused it, the server would not
+ * take it, or it was never sent (status 0). A lost connection, a deadline
+ * or an internal failure leave it unknown.
+ */
+static bool
+refused_for_sure(const struct cbt_reply *r)
+{
+	if (r->refusal[0] != '\0')
+		return true;
+	switch (r->status) {
+	case 0:  /* never sent */
+	case 3:  /* INVALID_ARGUMENT */
+	case 5:  /* NOT_FOUND */
+	case 6:  /* ALREADY_EXISTS */
+	case 7:  /* PERMISSION_DENIED */
+	case 8:  /* RESOURCE_EXHAUSTED: nothing was written */
+	case 9:  /* FAILED_PRECONDITION */
+	case 11: /* OUT_OF_RANGE */
+	case 12: /* UNIMPLEMENTED */
+	case 16: /* UNAUTHENTICATED */
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* coord_write sends a write and checks its receipt. */
 int
 coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
@@ -285,13 +313,17 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 	memset(rc, 0, sizeof(*rc));
 	if (send(co, method, req, &buf, &len, &r) == 0) {
 		if (cbt_receipt_check(co->cbt, method, buf, len, r.body, r.len,
-			rc, why, sizeof(why)) == 0)
+			rc, why, sizeof(why)) == 0) {
 			ret = 0;
-		else
+		} else {
 			coord_err("the server accepted the request but its "
 				  "receipt does not verify: %s. Do not rely "
 				  "on this answer; tell the centre's operator",
 			    why);
+			ret = -2;
+		}
+	} else if (!refused_for_sure(&r)) {
+		ret = -2;
 	}
 	done_with(buf, len, &r);
 	return ret;

@@ -156,8 +156,10 @@ int coord_stream_one(struct coord *co, const char *method,
 
 /*
  * coord_write makes a write: fills its request id and centre, signs and
- * sends it, and checks the receipt (receipt.h) into r. Returns 0, or -1
- * (said why; r is empty).
+ * sends it, and checks the receipt (receipt.h) into r. Returns 0; -1, it
+ * was refused and nothing was written; or -2, it may be in the log all the
+ * same (accepted with a receipt that does not verify, or the answer was
+ * lost). Either failure has been explained; r is then empty.
  */
 int coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
     struct cbt_receipt *r);

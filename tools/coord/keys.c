@@ -128,6 +128,7 @@ key_enrol(struct coord *co, const struct coord_args *a)
 	uint8_t pub[CB_ED25519_PUBLIC_LEN];
 	const char *out = a->val[OPT_OUT];
 	struct cbt_receipt r;
+	int rc;
 
 	carebank__v1__enrol_key_request__init(&q);
 	if (role_of(a->val[OPT_ROLE], &q.role) != 0)
@@ -146,10 +147,20 @@ key_enrol(struct coord *co, const struct coord_args *a)
 		return EXIT_FAIL;
 	q.public_key.data = pub;
 	q.public_key.len = sizeof(pub);
-	if (coord_write(co, M_ENROL, &q.base, &r) != 0) {
-		if (out != NULL && unlink(out) == 0)
+	if ((rc = coord_write(co, M_ENROL, &q.base, &r)) != 0) {
+		/* The private half goes only if the key is surely not in
+		 * the log: an enrolled key without it can never be used,
+		 * nor its loss told from a theft. */
+		if (rc == -1 && out != NULL && unlink(out) == 0)
 			coord_err("%s was removed: the key was not enrolled",
 			    out);
+		else if (out != NULL)
+			coord_err("%s is kept: the key may have been enrolled. "
+				  "Look for label \"%s\" in the log "
+				  "(carebank-audit entries); if it is there, "
+				  "install the key or revoke it, and delete %s "
+				  "only then",
+			    out, q.label, out);
 		return EXIT_FAIL;
 	}
 	if (out != NULL)

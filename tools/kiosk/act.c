@@ -135,6 +135,16 @@ subject(const struct session *s, const struct act *a)
 	return NULL;
 }
 
+/* may_collect says whether the identified adult may collect child. */
+static bool
+may_collect(const struct fam *f, const char *child)
+{
+	for (size_t i = 0; i < f->nc; i++)
+		if (strcmp(f->c[i].id, child) == 0)
+			return f->c[i].may_collect;
+	return false;
+}
+
 /* keep puts an action in the offline queue and shows it pending. */
 static void
 keep(struct kiosk *k, struct session *s, const struct act *a,
@@ -146,6 +156,14 @@ keep(struct kiosk *k, struct session *s, const struct act *a,
 	uint64_t seq;
 	int rc;
 
+	/* Without the server's word, the kiosk hands a child only to an
+	 * adult the server last said may collect it: the same check the
+	 * server makes, from the family it sent (or the offline copy). */
+	if (a->kind == ACT_CHILD_OUT && !may_collect(&s->f, a->child)) {
+		say_refusal(s, "REFUSAL_PICKUP_NOT_AUTHORISED", subject(s, a),
+		    "checked by the kiosk, which cannot reach the server");
+		return;
+	}
 	if (act_request(k, a, &s->f, id, pressed_ms, presence, &method, &qa.req,
 	        &qa.len) != 0)
 		return;

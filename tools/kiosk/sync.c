@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "carebank/codec.h"
+#include "carebank/file.h"
 #include "carebank/xalloc.h"
 #include "kiosk.h"
 #include "queue.h"
@@ -103,6 +104,10 @@ log_refused(
 	if (write(fd, line, (size_t)n) != n || fsync(fd) != 0)
 		rc = -1;
 	close(fd);
+	/* The file may be new: its name must last as long as its line, for
+	 * the queue is told next that the action is done with. */
+	if (rc == 0 && cb_file_fsync_dir(k->refused_path) != 0)
+		rc = -1;
 	return rc;
 }
 
