@@ -42,7 +42,8 @@ int cb_file_syncfs(const char *path) CB_MUST_CHECK;
 /* cb_file_fsync_dir fsyncs the directory that holds path. */
 int cb_file_fsync_dir(const char *path) CB_MUST_CHECK;
 
-/* cb_file_mkdirs creates dir and its missing parents with mode. */
+/* cb_file_mkdirs creates dir and its missing parents with mode, each one
+ * it creates synced into its parent. */
 int cb_file_mkdirs(const char *dir, mode_t mode) CB_MUST_CHECK;
 
 #endif

@@ -187,7 +187,19 @@ cb_file_read(const char *path, size_t max, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
-/* cb_file_mkdirs is mkdir -p. */
+/*
+ * made makes one directory of cb_file_mkdirs; one it creates is synced into
+ * its parent, so that a crash does not lose what is then written under it.
+ */
+static int
+made(const char *p, mode_t mode)
+{
+	if (mkdir(p, mode) == 0)
+		return cb_file_fsync_dir(p);
+	return errno == EEXIST ? 0 : errno_code(errno);
+}
+
+/* cb_file_mkdirs is mkdir -p, durable. */
 int
 cb_file_mkdirs(const char *dir, mode_t mode)
 {
@@ -198,14 +210,13 @@ cb_file_mkdirs(const char *dir, mode_t mode)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST)
-			rc = errno_code(errno);
+		rc = made(p, mode);
 		*s = '/';
 		if (rc)
 			break;
 	}
-	if (rc == 0 && mkdir(p, mode) != 0 && errno != EEXIST)
-		rc = errno_code(errno);
+	if (rc == 0)
+		rc = made(p, mode);
 	free(p);
 	return rc;
 }

@@ -123,6 +123,29 @@ open_dbs(struct cb_store *store)
 	return store_commit(store, txn);
 }
 
+/*
+ * check_length refuses a data file shorter than its own meta page says (a
+ * copy cut short, say): LMDB maps the file, and reading a page past its end
+ * would kill the process with SIGBUS instead of failing.
+ */
+static int
+check_length(struct cb_store *store)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fst;
+	int fd;
+
+	if (mdb_env_info(store->env, &info) != 0 ||
+	    mdb_env_stat(store->env, &st) != 0 ||
+	    mdb_env_get_fd(store->env, &fd) != 0 || fstat(fd, &fst) != 0)
+		return CB_EIO;
+	if ((uint64_t)fst.st_size < ((uint64_t)info.me_last_pgno + 1) *
+					 st.ms_psize)
+		return CB_ECORRUPT;
+	return 0;
+}
+
 /* cb_store_open opens the environment in dir. */
 int
 cb_store_open(const char *dir, const struct cb_store_opts *opts,
@@ -155,7 +178,7 @@ cb_store_open(const char *dir, const struct cb_store_opts *opts,
 				     DEFAULT_MAX_READERS)) != 0 ||
 	    (rc = mdb_env_open(store->env, dir, flags, 0600)) != 0)
 		goto fail;
-	if ((rc = open_dbs(store)) != 0) {
+	if ((rc = check_length(store)) != 0 || (rc = open_dbs(store)) != 0) {
 		cb_store_close(store);
 		return rc;
 	}
@@ -937,7 +960,10 @@ cb_store_dir_get(struct cb_store *store, const char *id, const void *key,
 	return rc;
 }
 
-/* cb_store_copy makes a compacted hot backup and fsyncs it. */
+/*
+ * cb_store_copy makes a compacted hot backup, readable by its owner only
+ * (it holds the centres' personal data, as the store does), and fsyncs it.
+ */
 int
 cb_store_copy(struct cb_store *store, const char *dir)
 {
@@ -948,7 +974,7 @@ cb_store_copy(struct cb_store *store, const char *dir)
 		return store_mdb_code(rc);
 	path = cb_xasprintf("%s/data.mdb", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	rc = fd >= 0 && fsync(fd) == 0 ? 0 : CB_EIO;
+	rc = fd >= 0 && fchmod(fd, 0600) == 0 && fsync(fd) == 0 ? 0 : CB_EIO;
 	if (fd >= 0)
 		close(fd);
 	if (rc == 0)

@@ -5,7 +5,10 @@
  * verifies each centre's log and rebuilds its views from the log alone,
  * comparing them byte for byte with the live ones.
  */
+#define _GNU_SOURCE /* renameat2 */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,13 +53,69 @@ copy_vkeys(const char *data, const char *out)
 	return rc;
 }
 
-/* srv_backup makes a hot, consistent copy of the store in a new dir. */
-int
-srv_backup(const char *data, const char *out)
+/* remove_partial removes a backup that was not finished, and its files. */
+static void
+remove_partial(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char *p;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		p = cb_xasprintf("%s/%s", dir, de->d_name);
+		(void)unlink(p);
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	(void)rmdir(dir);
+}
+
+/*
+ * copy_into copies the store and the verifier keys of data into the new
+ * directory tmp, and opens the copy to check that it is whole.
+ */
+static int
+copy_into(const char *data, const char *tmp)
 {
 	struct cb_store_opts opts = {.read_only = true};
 	struct cb_store *store;
+	char *lock;
+	int rc;
+
+	if ((rc = cb_store_open(data, &opts, &store)) != 0) {
+		fprintf(stderr, "carebankd: cannot open the store in %s: %s\n",
+		    data, cb_strerror(rc));
+		return rc;
+	}
+	rc = cb_store_copy(store, tmp);
+	cb_store_close(store);
+	if (rc == 0)
+		rc = copy_vkeys(data, tmp);
+	if (rc == 0 && (rc = cb_store_open(tmp, &opts, &store)) == 0)
+		cb_store_close(store);
+	lock = cb_xasprintf("%s/lock.mdb", tmp); /* made by the check */
+	(void)unlink(lock);
+	free(lock);
+	if (rc != 0)
+		fprintf(stderr, "carebankd: backup failed: %s\n",
+		    cb_strerror(rc));
+	return rc;
+}
+
+/*
+ * srv_backup makes a hot, consistent copy of the store in a new directory:
+ * written and synced under a temporary name beside it, checked, then
+ * renamed into place, so that out is a whole backup or nothing.
+ */
+int
+srv_backup(const char *data, const char *out)
+{
 	struct stat st;
+	char *tmp, *parent;
 	int rc;
 
 	if (stat(out, &st) == 0) {
@@ -65,23 +124,37 @@ srv_backup(const char *data, const char *out)
 		    out);
 		return 1;
 	}
-	if ((rc = cb_file_mkdirs(out, 0700)) != 0) {
+	parent = cb_xstrdup(out);
+	if (strrchr(parent, '/') != NULL && strrchr(parent, '/') != parent) {
+		*strrchr(parent, '/') = '\0';
+		rc = cb_file_mkdirs(parent, 0700);
+	} else {
+		rc = 0;
+	}
+	free(parent);
+	tmp = cb_xasprintf("%s.partial-XXXXXX", out);
+	if (rc != 0 || mkdtemp(tmp) == NULL) {
 		fprintf(stderr, "carebankd: cannot create %s: %s\n", out,
-		    cb_strerror(rc));
+		    rc ? cb_strerror(rc) : strerror(errno));
+		free(tmp);
 		return 1;
 	}
-	if ((rc = cb_store_open(data, &opts, &store)) != 0) {
-		fprintf(stderr, "carebankd: cannot open the store in %s: %s\n",
-		    data, cb_strerror(rc));
-		return 1;
+	if ((rc = copy_into(data, tmp)) == 0 &&
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_NOREPLACE) != 0) {
+		fprintf(stderr, "carebankd: cannot rename %s to %s: %s\n", tmp,
+		    out, strerror(errno));
+		rc = CB_EIO;
 	}
-	rc = cb_store_copy(store, out);
-	cb_store_close(store);
-	if (rc == 0)
-		rc = copy_vkeys(data, out);
-	if (rc != 0) {
-		fprintf(stderr, "carebankd: backup failed: %s\n",
-		    cb_strerror(rc));
+	if (rc != 0)
+		remove_partial(tmp);
+	free(tmp);
+	if (rc != 0)
+		return 1;
+	if (cb_file_fsync_dir(out) != 0) {
+		fprintf(stderr, "carebankd: %s is written, but its directory "
+				"could not be synced: it may not survive a "
+				"crash\n",
+		    out);
 		return 1;
 	}
 	printf("backup of %s written to %s (the log keys in %s/keys are not "
@@ -158,11 +231,22 @@ srv_replay(const char *data, const char *centre)
 		    data, cb_strerror(rc));
 		return 1;
 	}
-	cb_store_centres(r.store, replay_one, &r);
+	rc = cb_store_centres(r.store, replay_one, &r);
 	cb_store_close(r.store);
-	if (centre != NULL && r.checked == 0) {
-		fprintf(stderr, "carebankd: no centre %s in %s\n", centre,
-		    data);
+	if (rc != 0) {
+		fprintf(stderr, "carebankd: cannot list the centres in %s: %s\n",
+		    data, cb_strerror(rc));
+		return 1;
+	}
+	if (r.checked == 0) {
+		/* Nothing verified is not a verification. */
+		if (centre != NULL)
+			fprintf(stderr, "carebankd: no centre %s in %s\n",
+			    centre, data);
+		else
+			fprintf(stderr, "carebankd: no centre in %s to "
+					"replay\n",
+			    data);
 		return 1;
 	}
 	return r.failed ? 1 : 0;

@@ -6,8 +6,10 @@
  * port is loopback only, and the TLS files load (checkconf.c adds the
  * data directory).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,15 +204,25 @@ srv_config_flag(struct srv_config *c, const char *key, const char *v,
 	return config_set(c, key, v, err, errlen);
 }
 
-/* srv_config_parse_addr splits HOST:PORT or [V6]:PORT. */
+/*
+ * srv_config_parse_addr splits HOST:PORT or [V6]:PORT, where HOST is an
+ * IPv4 or IPv6 address or localhost: the listener binds numeric addresses
+ * only, so a name is refused here rather than when serving.
+ */
 int
 srv_config_parse_addr(const char *s, char *host, size_t hostlen,
     uint16_t *port)
 {
+	struct in6_addr a6;
+	struct in_addr a4;
+
 	if (cb_hostport_split(s, host, hostlen, port) != 0)
 		return -1;
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, hostlen, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &a4) != 1 &&
+	    inet_pton(AF_INET6, host, &a6) != 1)
+		return -1;
 	return 0;
 }
 
@@ -218,7 +230,13 @@ srv_config_parse_addr(const char *s, char *host, size_t hostlen,
 static int
 is_loopback(const char *host)
 {
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	       IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 /* srv_config_check validates the whole configuration. */
@@ -256,7 +274,8 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 		if (srv_config_parse_addr(c->listen[i], host, sizeof(host),
 			&port) != 0) {
 			snprintf(err, errlen,
-			    "listen address \"%s\" is not HOST:PORT",
+			    "listen address \"%s\" is not HOST:PORT (HOST: "
+			    "an IPv4 or IPv6 address, or localhost)",
 			    c->listen[i]);
 			return -1;
 		}

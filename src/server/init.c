@@ -121,6 +121,13 @@ exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* same_origin stops the walk at a centre whose origin is ctx. */
+static int
+same_origin(void *ctx, const struct cb_centre_info *info)
+{
+	return strcmp(info->origin, ctx) == 0 ? CB_EEXIST : 0;
+}
+
 /* srv_init creates a centre; see the top of the file. Returns 0 or 1. */
 int
 srv_init(const char *data, const char *id, const char *origin)
@@ -142,6 +149,15 @@ srv_init(const char *data, const char *id, const char *origin)
 	if (origin == NULL)
 		origin = def = cb_xasprintf("carebank/%s", id);
 	paths_make(&p, data, id);
+	/* Everything that can be refused is, before anything is made. */
+	if ((rc = cb_key_generate(&logkey)) != 0 ||
+	    (rc = cb_key_generate(&coord)) != 0 ||
+	    (rc = cb_vkey_make(origin, cb_key_public(logkey), &vk)) != 0) {
+		fprintf(stderr, "carebankd: origin \"%s\" cannot name a key "
+				"(no spaces or '+'), or key generation failed\n",
+		    origin);
+		goto fail;
+	}
 	if ((rc = cb_file_mkdirs(data, 0700)) != 0 ||
 	    (rc = cb_file_mkdirs(p.keys, 0700)) != 0) {
 		fprintf(stderr, "carebankd: cannot create %s: %s\n", data,
@@ -161,12 +177,17 @@ srv_init(const char *data, const char *id, const char *origin)
 		rc = CB_EEXIST;
 		goto fail;
 	}
-	if ((rc = cb_key_generate(&logkey)) != 0 ||
-	    (rc = cb_key_generate(&coord)) != 0 ||
-	    (rc = cb_vkey_make(origin, cb_key_public(logkey), &vk)) != 0) {
-		fprintf(stderr, "carebankd: origin \"%s\" cannot name a key "
-				"(no spaces or '+'), or key generation failed\n",
-		    origin);
+	if ((rc = cb_store_centres(store, same_origin, (void *)(uintptr_t)origin)) ==
+	    CB_EEXIST) {
+		fprintf(stderr, "carebankd: origin \"%s\" names a centre of "
+				"%s already: a log's origin is its name for "
+				"life; nothing was changed\n",
+		    origin, data);
+		goto fail;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "carebankd: cannot read the centres in %s: %s\n",
+		    data, cb_strerror(rc));
 		goto fail;
 	}
 	if ((rc = cb_key_save(logkey, p.logkey)) != 0 ||

@@ -256,6 +256,27 @@ def operate_backup():
     check("exists" in r2.stderr, "says why: %r" % r2.stderr)
     check(not os.path.exists(os.path.join(out, "keys")),
           "the backup holds no private keys")
+    eq(stat.S_IMODE(os.stat(os.path.join(out, "data.mdb")).st_mode), 0o600,
+       "the backup's store is its owner's only (it holds personal data)")
+    eq(sorted(os.listdir(out)), ["data.mdb", s.centre + ".vkey"],
+       "what the backup holds")
+    check(not [n for n in os.listdir(s.dir) if ".partial-" in n],
+          "a finished backup leaves no partial directory")
+    # A copy cut short is refused by name, never read past its end (which
+    # would be a SIGBUS); a store with no centre verifies nothing.
+    cut = os.path.join(s.dir, "cut")
+    os.mkdir(cut, 0o700)
+    with open(os.path.join(out, "data.mdb"), "rb") as f:
+        blob = f.read()
+    with open(os.path.join(cut, "data.mdb"), "wb") as f:
+        f.write(blob[:len(blob) // 2])
+    r = cb.run([cb.carebankd(), "replay", "--data", cut, "--verify"])
+    eq(r.returncode, 1, "replay of a cut copy: %s" % r.stderr)
+    check("stored data does not verify" in r.stderr, r.stderr)
+    empty = os.path.join(s.dir, "empty")
+    os.mkdir(empty, 0o700)
+    r = cb.run([cb.carebankd(), "replay", "--data", empty, "--verify"])
+    eq(r.returncode, 1, "replay of a store with no centre")
     # The backup on its own: replay, its own export, the live log's prefix.
     n = s.replay(data=out)
     backup = s.export(data=out)
@@ -488,12 +509,22 @@ def operate_check_config():
     check(re.search(r"^centre \S+ \(.*\): \d+ entries, log key in place$",
                     r.stdout, re.M), "names each centre: %r" % r.stdout)
     for listen in ("0.0.0.0:50051", "[::]:50051", "192.0.2.7:443",
-                   "example.org:443"):
+                   "[::ffff:127.0.0.1]:50051"):
         r = cc("--data", d.data, "--listen", listen)
         eq(r.returncode, 1, "cleartext on %s" % listen)
         check("loopback" in r.stderr and "TLS" in r.stderr.upper(),
               "%s: says why: %r" % (listen, r.stderr))
         check("configuration OK" not in r.stdout, "%s: not OK" % listen)
+    # The server binds numeric addresses only: a name is refused here, not
+    # when serving, and a name that merely starts "127." is no loopback.
+    for listen in ("example.org:443", "127.evil.example:7443"):
+        r = cc("--data", d.data, "--listen", listen)
+        eq(r.returncode, 1, "a host name: %s" % listen)
+        check("HOST:PORT" in r.stderr and "IPv4" in r.stderr,
+              "%s: says why: %r" % (listen, r.stderr))
+    r = cc("--data", d.data, "--listen", "[::1]:0", "--metrics",
+           "localhost:0")
+    eq(ok(r), (0, "configuration OK"), "IPv6 loopback, metrics on localhost")
     cert = os.path.join(d.dir, "cert.pem")
     r = cc("--data", d.data, "--listen", "192.0.2.7:443", "--tls-cert", cert)
     eq(r.returncode, 1, "a certificate without its key")
@@ -600,6 +631,17 @@ def operate_init():
         r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
                     bad])
         eq(r.returncode, 1, "centre id %r" % bad)
+    # An origin names one log for life: never a second centre's.
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "copycat", "--origin", "carebank.example.org/huada"])
+    eq(r.returncode, 1, "a second centre with huada's origin")
+    check("names a centre" in r.stderr, "says why: %r" % r.stderr)
+    # A bad origin is refused before anything is made.
+    fresh = os.path.join(s.dir, "fresh")
+    r = cb.run([cb.carebankd(), "init", "--data", fresh, "--centre",
+                "huada", "--origin", "a b"])
+    eq(r.returncode, 1, "origin with a space")
+    check(not os.path.exists(fresh), "a refused init made %s" % fresh)
     r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
                 "nanshan"])
     eq(r.returncode, 0, "a second centre: %s" % r.stderr)

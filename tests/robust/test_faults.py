@@ -138,12 +138,13 @@ def finish(s, watch):
     say("log of %d entries verified; every receipt in it", len(watch.leaves))
 
 
-def mount_tmpfs(size_mb):
-    """A new tmpfs of size_mb; None, saying why, when it cannot be had."""
+def mount_tmpfs(size):
+    """A new tmpfs of size ("16m"); None, saying why, when it cannot be
+    had."""
     if os.geteuid() != 0:
         return None, "the test does not run as root"
     where = tempfile.mkdtemp(prefix="cb-tmpfs-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb,
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size,
                         "tmpfs", where], capture_output=True, text=True)
     if r.returncode != 0:
         os.rmdir(where)
@@ -152,7 +153,7 @@ def mount_tmpfs(size_mb):
 
 
 def disk_full():
-    where, why = mount_tmpfs(16)
+    where, why = mount_tmpfs("16m")
     if where is None:
         robust.skip("robust.disk_full cannot mount a tmpfs (%s); the "
                     "small-map variant robust.map_full covers a full "
@@ -184,7 +185,25 @@ def disk_full_on(where):
     os.unlink(ballast)
     write_on(s, v, watch, kiosk_key)
     finish(s, watch)
+    backup_full(s)
     s.cleanup()
+
+
+def backup_full(s):
+    """A backup onto a disk too small for it fails and leaves nothing: no
+    cut-short copy that would pass for one."""
+    where, why = mount_tmpfs("64k")
+    check(where is not None, "a second tmpfs: %s" % why)
+    try:
+        r = cb.run([cb.carebankd(), "backup", "--data", s.data,
+                    os.path.join(where, "b1")])
+        eq(r.returncode, 1, "a backup onto a full disk: %s" % r.stdout)
+        check("backup failed" in r.stderr, r.stderr)
+        eq(os.listdir(where), [], "what the failed backup left")
+        say("a backup onto 64 KiB: %s", r.stderr.strip())
+    finally:
+        subprocess.run(["umount", "-l", where])
+        os.rmdir(where)
 
 
 def preload(shim):
