@@ -184,6 +184,8 @@ struct model {
 	int64_t centre[6]; /* by -A_*: time, fund, income, ... */
 	int64_t *settled;
 	size_t nsettled;
+	int64_t created_ms, settled_to; /* the centre's birth; the end of the
+					   last period settled */
 	/* The call being predicted. */
 	uint64_t index; /* the entry it would be */
 	int64_t server, now;
@@ -498,6 +500,7 @@ create(struct model *m, const Carebank__V1__CreateCentreRequest *r)
 	if (!policy_of(p, &m->pol))
 		return refuse(m, X(POLICY_INVALID));
 	m->created = true;
+	m->created_ms = m->server;
 	return enrol(m, &r->coordinator_key, 1, "first coordinator");
 }
 
@@ -1290,6 +1293,12 @@ settle(struct model *m, const Carebank__V1__SettleRequest *r)
 	for (size_t i = 0; i < m->nsettled; i++)
 		if (m->settled[i] == p)
 			return refuse(m, X(PERIOD_SETTLED));
+	/* Only periods of the centre's life, in order. */
+	if (wl_period_end(m->pol.period, m->pol.offset, p) <=
+	    m->created_ms - 30 * WL_DAY)
+		return refuse(m, X(CONFLICT));
+	if (p < m->settled_to)
+		return refuse(m, X(PERIOD_SETTLED));
 	pool = m->centre[-A_FUND] - m->pol.reserve;
 	if (pool < 0)
 		pool = 0;
@@ -1326,6 +1335,7 @@ settle(struct model *m, const Carebank__V1__SettleRequest *r)
 		return false;
 	m->settled = grow(m->settled, m->nsettled, sizeof(*m->settled));
 	m->settled[m->nsettled++] = p;
+	m->settled_to = wl_period_end(m->pol.period, m->pol.offset, p);
 	return true;
 }
 

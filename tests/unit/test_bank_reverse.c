@@ -856,7 +856,8 @@ test_shift_start_after_last_end(void **state)
 /*
  * A centre made under the first rules keeps them for its log's life, and
  * replays under them: a reversed check-out leaves the child with no last
- * check-out, and a shift may start before the adult's last one ended.
+ * check-out, a shift may start before the adult's last one ended, and any
+ * period that is over may be settled, in any order.
  */
 static void
 test_first_rules_kept(void **state)
@@ -901,6 +902,10 @@ test_first_rules_kept(void **state)
 	t.now += 5 * TB_MIN;
 	assert_int_equal(tb_shift_in_at(&t, s2, a, t0 + 2 * TB_HOUR), 0);
 	assert_int_equal(t.op.entry->rules, 0);
+	/* Settlements: any period over, in any order. */
+	t.now = TB_FEB + 28 * TB_DAY + TB_HOUR;
+	assert_int_equal(tb_settle(&t, TB_FEB), 0);
+	assert_int_equal(tb_settle(&t, TB_JAN - 31 * TB_DAY), 0);
 	tb_check(&t);
 	tb_close(&t);
 }

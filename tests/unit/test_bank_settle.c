@@ -365,6 +365,35 @@ test_settle_buy_back_within_surplus(void **state)
 	books(&c, after, 100, 84, 16);
 }
 
+/*
+ * A settlement pays from today's fund whatever period it names, so (rules
+ * 1) only periods of the centre's life are settled (which reaches 30 days
+ * back, for late events), and in order: not January 2026 or November 2026
+ * for a centre made on 1 January 2027, and not January 2027 once February
+ * is settled.
+ */
+static void
+test_settle_in_order_within_life(void **state)
+{
+	static const int64_t have[] = {90};
+	struct centre c;
+	struct tb *t = &c.t;
+
+	(void)state;
+	open_centre(&c, NULL, 1);
+	earn(&c, have, 10000);
+	t->now = TB_FEB + 28 * TB_DAY + TB_HOUR; /* March */
+	TB_REFUSED(t, TB_R(CONFLICT), tb_settle(t, TB_JAN - 365 * TB_DAY));
+	assert_non_null(strstr(t->op.message, "created after"));
+	TB_REFUSED(t, TB_R(CONFLICT), tb_settle(t, TB_JAN - 61 * TB_DAY));
+	assert_int_equal(tb_settle(t, TB_FEB), 0);
+	TB_REFUSED(t, TB_R(PERIOD_SETTLED), tb_settle(t, TB_JAN));
+	assert_non_null(strstr(t->op.message, "in order"));
+	TB_REFUSED(t, TB_R(PERIOD_SETTLED), tb_settle(t, TB_FEB));
+	tb_check(t);
+	tb_close(t);
+}
+
 int
 main(void)
 {
@@ -380,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_settle_nothing),
 		cmocka_unit_test(test_settle_one_family),
 		cmocka_unit_test(test_settle_buy_back_within_surplus),
+		cmocka_unit_test(test_settle_in_order_within_life),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,6 +194,8 @@ rule_create_centre(struct bank *b, const ProtobufCMessage *req)
 	c->rules = b->op->logged != NULL ? b->op->logged->rules : CB_RULES;
 	b->centre = c;
 	b->policy = p;
+	if (bank_rules(b, 1))
+		c->created_ms = b->op->server_time_ms;
 	if ((rc = enrol(b, &r->coordinator_key,
 		 CAREBANK__V1__ROLE__ROLE_COORDINATOR, "first coordinator")))
 		return rc;

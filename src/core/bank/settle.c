@@ -207,6 +207,18 @@ rule_settle(struct bank *b, const ProtobufCMessage *req)
 		    (unsigned long long)old->entry);
 	if (rc != CB_ENOTFOUND)
 		return rc;
+	/* Each settlement pays from today's fund whatever period it names:
+	 * so a period is settled only in the centre's life (which reaches
+	 * back as far as an offline kiosk may date an event), and in order,
+	 * so that a mistyped year or a changed calendar cannot pay twice. */
+	if (bank_rules(b, 1) && bank_period_end(b->policy, p) <=
+				    b->centre->created_ms - CB_LATE_LIMIT_MAX_MS)
+		return bank_refuse(b, R(CONFLICT),
+		    "the centre was created after that period ended");
+	if (bank_rules(b, 1) && p < b->centre->settled_to_ms)
+		return bank_refuse(b, R(PERIOD_SETTLED),
+		    "periods are settled in order, and the last one settled "
+		    "ended later than this one began");
 	if ((rc = bank_balance(b, "centre/fund", &fund)) != 0)
 		return rc;
 	pool = fund - b->policy->reserve_fen;
@@ -223,5 +235,10 @@ rule_settle(struct bank *b, const ProtobufCMessage *req)
 			return rc;
 	if ((rc = bank_balance(b, "centre/fund", &b->op->result.fund_fen)))
 		return rc;
+	if (bank_rules(b, 1)) {
+		b->centre->settled_to_ms = bank_period_end(b->policy, p);
+		if ((rc = st_put(b, "centre", b->centre)) != 0)
+			return rc;
+	}
 	return st_put(b, key, &st);
 }
