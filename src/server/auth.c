@@ -135,12 +135,11 @@ parse_md(struct srv_job *j)
 	return 0;
 }
 
-/* load_key reads the caller's key record from the centre's views. */
+/* key_get reads the caller's key record from a centre's views. */
 static int
-load_key(struct srv *s, struct srv_job *j, Carebank__V1__KeyState **out)
+key_get(const struct cb_kv *kv, const struct srv_job *j,
+    Carebank__V1__KeyState **out)
 {
-	struct cb_snapshot *snap;
-	struct cb_kv kv;
 	const uint8_t *v;
 	size_t len;
 	char key[2 + 2 * CB_KEY_ID_LEN + 1];
@@ -148,13 +147,55 @@ load_key(struct srv *s, struct srv_job *j, Carebank__V1__KeyState **out)
 
 	memcpy(key, "k/", 2);
 	cb_hex_encode(j->key_id, CB_KEY_ID_LEN, key + 2);
-	if ((rc = cb_store_snapshot(s->store, &snap)) != 0)
-		return rc;
-	if ((rc = cb_snapshot_views(snap, j->centre, &kv)) == 0 &&
-	    (rc = kv.get(kv.ctx, key, strlen(key), &v, &len)) == 0 &&
+	if ((rc = kv->get(kv->ctx, key, strlen(key), &v, &len)) == 0 &&
 	    (*out = carebank__v1__key_state__unpack(NULL, len, v)) == NULL)
 		rc = CB_ECORRUPT;
+	return rc;
+}
+
+/* load_key reads the caller's key record from the latest commit. */
+static int
+load_key(struct srv *s, struct srv_job *j, Carebank__V1__KeyState **out)
+{
+	struct cb_snapshot *snap;
+	struct cb_kv kv;
+	int rc;
+
+	if ((rc = cb_store_snapshot(s->store, &snap)) != 0)
+		return rc;
+	if ((rc = cb_snapshot_views(snap, j->centre, &kv)) == 0)
+		rc = key_get(&kv, j, out);
 	cb_snapshot_free(snap);
+	return rc;
+}
+
+/*
+ * srv_auth_again checks, in the writer's batch, that the caller's key has
+ * not been revoked since srv_auth passed it (a revocation earlier in the
+ * batch, or committed since): 0, or the job is answered and -1.
+ */
+int
+srv_auth_again(struct srv *s, struct srv_job *j)
+{
+	Carebank__V1__KeyState *k = NULL;
+	struct cb_kv kv;
+	char hex[2 * CB_KEY_ID_LEN + 1];
+	int rc;
+
+	if ((rc = cb_batch_views(s->batch, j->centre, &kv)) != 0 ||
+	    (rc = key_get(&kv, j, &k)) != 0) {
+		srv_out_status(j, srv_status_of_code(rc),
+		    "cannot read the keys: %s", cb_strerror(rc));
+		return -1;
+	}
+	rc = 0;
+	if (k->revoked) {
+		cb_hex_encode(j->key_id, CB_KEY_ID_LEN, hex);
+		srv_out_status(j, RPC_STATUS_PERMISSION_DENIED,
+		    "key %s has been revoked", hex);
+		rc = -1;
+	}
+	carebank__v1__key_state__free_unpacked(k, NULL);
 	return rc;
 }
 

@@ -155,7 +155,7 @@ srv_config_file(struct srv_config *c, const char *path, char *err,
 {
 	uint8_t *buf;
 	size_t len;
-	char *line, *save = NULL, msg[160];
+	char *line, *next, msg[160];
 	int rc, lineno = 0;
 
 	if ((rc = cb_file_read(path, CONFIG_MAX, &buf, &len)) != 0) {
@@ -167,10 +167,13 @@ srv_config_file(struct srv_config *c, const char *path, char *err,
 		free(buf);
 		return -1;
 	}
-	for (line = strtok_r((char *)buf, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *hash = strchr(line, '#'), *eq, *key, *val;
+	/* Line by line, blank ones counted too, so errors name the line. */
+	for (line = (char *)buf; line != NULL; line = next) {
+		char *hash, *eq, *key, *val;
 
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		hash = strchr(line, '#');
 		lineno++;
 		if (hash != NULL)
 			*hash = '\0';

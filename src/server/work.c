@@ -16,6 +16,7 @@
 
 #include "carebank/entry.h"
 #include "carebank/keycache.h"
+#include "carebank/xalloc.h"
 #include "srv.h"
 
 /* worker_main checks callers and serves reads, forever. */
@@ -150,6 +151,12 @@ apply(struct srv *s, struct srv_job *j)
 	} else if (rc != 0) {
 		srv_out_status(j, srv_status_of_code(rc),
 		    "the request could not be applied: %s", cb_strerror(rc));
+	} else if (op.refusal != 0 &&
+	    op.refusal == CAREBANK__V1__REFUSAL__REFUSAL_KEY_REVOKED &&
+	    srv_auth_again(s, j) != 0) {
+		/* The caller's own key, revoked since srv_auth passed it:
+		 * answered as srv_auth would now (PERMISSION_DENIED). */
+		atomic_fetch_add(&s->stats.refusals, 1);
 	} else if (op.refusal != 0) {
 		atomic_fetch_add(&s->stats.refusals, 1);
 		j->out = OUT_REFUSED;
@@ -224,7 +231,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 {
 	struct srv_job *j, *next;
 	struct cb_snapshot *snap = NULL;
-	char touched[16][CB_CENTRE_ID_MAX + 1];
+	char (*touched)[CB_CENTRE_ID_MAX + 1] = NULL;
 	size_t ntouched = 0;
 	int64_t t0, t1;
 	int rc;
@@ -247,10 +254,10 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	for (j = list; j != NULL; j = j->next) {
 		if (rpc_call_cancelled(j->call))
 			continue; /* never applied: a retry will be */
-		if (j->m->kind == JOB_WRITER)
+		if (j->m->kind != JOB_WRITER)
+			apply(s, j); /* the rules check the key again */
+		else if (srv_auth_again(s, j) == 0)
 			j->m->fn(s, j);
-		else
-			apply(s, j);
 	}
 	t0 = rpc_now_ns();
 	atomic_fetch_add(&s->stats.apply_ns, (unsigned long long)(t0 - t1));
@@ -278,9 +285,13 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 			for (k = 0; k < ntouched; k++)
 				if (strcmp(touched[k], j->centre) == 0)
 					break;
-			if (k == ntouched && ntouched < 16)
+			if (k == ntouched) {
+				/* at most one per job of the batch */
+				touched = cb_xreallocarray(touched,
+				    ntouched + 1, sizeof(*touched));
 				memcpy(touched[ntouched++], j->centre,
 				    sizeof(touched[0]));
+			}
 		}
 		srv_job_free(j);
 	}
@@ -291,6 +302,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	    (unsigned long long)(rpc_now_ns() - t1));
 	for (size_t k = 0; k < ntouched; k++)
 		srv_watch_notify(s, touched[k]);
+	free(touched);
 	if (rc != 0 && rc != CB_EFULL)
 		stop_writes(s, rc);
 }

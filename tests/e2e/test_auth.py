@@ -19,7 +19,16 @@ authentication or permission failure.
   e2e.auth_metadata   the metadata's form: centre missing or mismatched,
                       key id and time malformed, a time just inside the
                       window accepted
+  e2e.auth_revoked_in_batch  calls a key signed before its revocation
+                      committed, applied by the writer after it (the
+                      writer held up so that they meet): the directory
+                      and entry writes of the revoked key are
+                      PERMISSION_DENIED, like every call after
 """
+import subprocess
+import threading
+import time
+
 import grpc
 
 import cbclient as cb
@@ -224,6 +233,55 @@ def auth_metadata():
     s.cleanup()
 
 
+def auth_revoked_in_batch():
+    s = cb.Server(centre="huada")
+    s.start(metrics=True)
+    coord = s.client()
+    k2 = cb.Key()
+    coord.write(C + "EnrolKey", cb.pb.EnrolKeyRequest(
+        public_key=k2.pub, role=cb.epb.ROLE_COORDINATOR, label="desk 2"))
+    fam = coord.write(C + "EnrolFamily")[0].result.id
+    adult = coord.write(C + "AddAdult",
+                        cb.pb.AddAdultRequest(family=fam))[0].result.id
+    c2 = s.client(k2)
+    size = s.log_size()
+    stall = subprocess.Popen([cb.ARGS.tools["stallwriter"], s.data, "1500"],
+                             stdout=subprocess.PIPE, text=True)
+    eq(stall.stdout.readline().strip(), "held", "the writer is held")
+    out = {}
+
+    def go(name, fn):
+        out[name] = fn()
+
+    revoke = threading.Thread(target=go, args=("revoke", lambda: coord.call(
+        C + "RevokeKey", cb.pb.RevokeKeyRequest(key_id=k2.id,
+                                                reason="stolen"))))
+    revoke.start()
+    time.sleep(0.3)  # signed and checked now, before the revocation
+    later = [threading.Thread(target=go, args=(name, fn)) for name, fn in (
+        ("directory", lambda: c2.call(C + "SetDirectory", cb.spb.
+                                      DirectoryRequest(id=adult,
+                                                       card="STOLEN-CARD",
+                                                       pin="1234"))),
+        ("entry", lambda: c2.call(C + "EnrolFamily")))]
+    for t in later:
+        t.start()
+    for t in [revoke] + later:
+        t.join(30)
+    eq(stall.wait(30), 0, "stallwriter")
+    eq(out["revoke"].code, SC.OK, "the revocation")
+    for name in ("directory", "entry"):
+        eq(out[name].code, SC.PERMISSION_DENIED,
+           "%s by the revoked key: %r" % (name, out[name].details))
+        check("revoked" in out[name].details, out[name].details)
+    eq(s.log_size(), size + 1, "only the revocation is in the log")
+    r = c2.call(C + "SetDirectory", cb.spb.DirectoryRequest(id=adult,
+                                                            name="x"))
+    eq(r.code, SC.PERMISSION_DENIED, "and after")
+    s.stop()
+    s.cleanup()
+
+
 if __name__ == "__main__":
-    cb.main({"auth_matrix": auth_matrix, "auth_metadata": auth_metadata},
-            __doc__)
+    cb.main({"auth_matrix": auth_matrix, "auth_metadata": auth_metadata,
+             "auth_revoked_in_batch": auth_revoked_in_batch}, __doc__)

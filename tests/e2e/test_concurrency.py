@@ -17,8 +17,14 @@
                             the stored leaves, group commit batched,
                             the server stops cleanly and replay --verify
                             rebuilds the same views.
+  e2e.concurrency_watchers  a watcher of each of 21 centres; with the
+                            writer held up, one write to each, so that
+                            one batch touches more centres than there
+                            once was room to remember: every watcher is
+                            told the new checkpoint.
 """
 import random
+import subprocess
 import threading
 import time
 
@@ -184,5 +190,59 @@ def concurrency_writers():
     s.cleanup()
 
 
+def concurrency_watchers():
+    s = cb.Server(centre="c00")
+    ids = ["c%02d" % i for i in range(21)]
+    for cid in ids[1:]:
+        r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                    cid, "--origin", "carebank.example.org/" + cid])
+        eq(r.returncode, 0, "init %s: %s" % (cid, r.stderr))
+    s.start()
+    ch = s.channel()
+    clients = {cid: cb.Client(ch, cid, cb.Key.load(
+        "%s/keys/%s.coordinator.pem" % (s.data, cid))) for cid in ids}
+    sizes = {cid: [] for cid in ids}
+    calls = []
+
+    def watch(cid, call):
+        try:
+            for m in call:
+                sizes[cid].append(cb.spb.CheckpointReply.FromString(m).size)
+        except grpc.RpcError:
+            pass  # cancelled at the end
+
+    method = cb.A + "WatchCheckpoints"
+    for cid, c in clients.items():
+        raw = cb.spb.CentreRequest(centre=cid).SerializeToString()
+        call = ch.unary_stream(method)(raw, metadata=c.metadata(method, raw))
+        calls.append(call)
+        threading.Thread(target=watch, args=(cid, call), daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not all(sizes.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = {cid: v[0] for cid, v in sizes.items()}
+    stall = subprocess.Popen([cb.ARGS.tools["stallwriter"], s.data, "1000"],
+                             stdout=subprocess.PIPE, text=True)
+    eq(stall.stdout.readline().strip(), "held", "the writer is held")
+    writers = [threading.Thread(target=c.write, args=(C + "EnrolFamily",))
+               for c in clients.values()]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(30)
+    eq(stall.wait(30), 0, "stallwriter")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and \
+            any(v[-1] <= first[cid] for cid, v in sizes.items()):
+        time.sleep(0.05)
+    missed = sorted(cid for cid, v in sizes.items() if v[-1] <= first[cid])
+    eq(missed, [], "watchers not told of their centre's new checkpoint")
+    for call in calls:
+        call.cancel()
+    s.stop()
+    s.cleanup()
+
+
 if __name__ == "__main__":
-    cb.main({"concurrency_writers": concurrency_writers}, __doc__)
+    cb.main({"concurrency_writers": concurrency_writers,
+             "concurrency_watchers": concurrency_watchers}, __doc__)

@@ -552,6 +552,8 @@ def operate_check_config():
     eq(r.returncode, 1, "an unknown setting")
     check(":7:" in r.stderr and "colour" in r.stderr,
           "names the line: %r" % r.stderr)
+    r = cc(config=good + "\n\n# below\n\ncolour = blue\n")
+    check(":11:" in r.stderr, "blank lines count: %r" % r.stderr)
     r = cc(config=good + "drain-ms = -1\n")
     eq(r.returncode, 1, "a negative number")
     r = cc(config="listen 127.0.0.1:0\n")
