@@ -19,7 +19,10 @@
  * the lookup key for one nobody holds, so unknown cards lock like known
  * ones; a wrong PIN and an unknown card or code get the same status and
  * message after the same work. A count with no failure for pin_lockout_ms
- * is forgotten. The count's record, L/<adult or lookup key>:
+ * is forgotten. An adult's count is kept in the directory; the counts of
+ * cards and codes nobody holds only in memory (guesses.c), for every
+ * mistyped code would otherwise stay in the store for good. The adult's
+ * record, L/<adult> (and the lock key of the others, L/<lookup key>):
  *
  *   failures (4, big-endian) | last failure, ms (8) | locked until, ms (8)
  */
@@ -32,6 +35,7 @@
 #include "reads.h"
 
 #define LOCK_LEN      20
+#define GUESS_KEY_MAX (CB_CENTRE_ID_MAX + 4 + SRV_DIR_KEY_MAX)
 #define PIN_MAX       64
 #define CARD_MAX      64
 #define CODE_MAX      32
@@ -40,16 +44,12 @@
 #define S_SCHEDULED   CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED
 #define S_WORKING     CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_WORKING
 
-/* The PIN failure record of a lock key. */
-struct lock {
-	uint32_t failures;
-	int64_t last_ms, until_ms;
-};
 
 /* What Identify hands from the worker to the writer. */
 struct ident_job {
 	struct srv_job job;             /* first: the writer sees a job */
 	char lock[2 + SRV_DIR_KEY_MAX]; /* "L/" and the lock key */
+	bool held;                      /* someone holds the card or code */
 	bool match;
 	int status;                     /* on a match: OK, view in job.reply */
 	char message[160];              /* or why the family is not shown */
@@ -68,7 +68,7 @@ static const struct srv_method decide_method = {
 
 /* lock_decode parses a lock record (absent: no failures). */
 static int
-lock_decode(int rc, uint8_t *buf, size_t len, struct lock *lk)
+lock_decode(int rc, uint8_t *buf, size_t len, struct srv_pin_count *lk)
 {
 	memset(lk, 0, sizeof(*lk));
 	if (rc == CB_ENOTFOUND)
@@ -86,7 +86,7 @@ lock_decode(int rc, uint8_t *buf, size_t len, struct lock *lk)
 
 /* lock_age forgets a count whose lock, or whose last failure, is old. */
 static void
-lock_age(struct lock *lk, const srv_policy *p, int64_t now)
+lock_age(struct srv_pin_count *lk, const srv_policy *p, int64_t now)
 {
 	if ((lk->until_ms != 0 && lk->until_ms <= now) ||
 	    (lk->until_ms == 0 && now - lk->last_ms >= p->pin_lockout_ms))
@@ -95,7 +95,7 @@ lock_age(struct lock *lk, const srv_policy *p, int64_t now)
 
 /* locked refuses an attempt while the key is locked; 1 if it did. */
 static int
-locked(struct srv_job *j, struct lock *lk, const srv_policy *p, int64_t now,
+locked(struct srv_job *j, struct srv_pin_count *lk, const srv_policy *p, int64_t now,
     bool writer)
 {
 	char msg[64];
@@ -348,18 +348,50 @@ family_view(struct srv_read *r, const char *adult, struct ident_job *c)
 	return 0;
 }
 
+/* guess_key names an unheld card's count in the table: centre and key. */
+static void
+guess_key(const struct ident_job *c, char buf[GUESS_KEY_MAX])
+{
+	snprintf(buf, GUESS_KEY_MAX, "%s/%s", c->job.centre, c->lock);
+}
+
+/*
+ * lock_get reads a failure count: an adult's from snap, or from the
+ * writer's batch when snap is NULL; an unheld card's from memory.
+ */
+static int
+lock_get(struct srv *s, struct ident_job *c, struct cb_snapshot *snap,
+    struct srv_pin_count *lk)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char gk[GUESS_KEY_MAX];
+	int rc;
+
+	if (!c->held) {
+		guess_key(c, gk);
+		srv_guesses_get(s->guesses, gk, lk);
+		return 0;
+	}
+	rc = snap != NULL ?
+	    cb_snapshot_dir_get(snap, c->job.centre, c->lock, strlen(c->lock),
+		&buf, &len) :
+	    cb_batch_dir_get(s->batch, c->job.centre, c->lock, strlen(c->lock),
+		&buf, &len);
+	return lock_decode(rc, buf, len, lk);
+}
+
 /* check_pin looks the card or code up and checks the PIN; 0 or a code. */
 static int
-check_pin(struct srv_read *r, struct srv_job *j,
+check_pin(struct srv *s, struct srv_read *r, struct srv_job *j,
     const Carebank__V1__IdentifyRequest *q, struct ident_job *c,
     char *adult)
 {
 	struct dir_person p;
-	struct lock lk;
+	struct srv_pin_count lk;
 	char lookup[SRV_DIR_KEY_MAX];
-	uint8_t hash[DIR_HASH_LEN], *buf = NULL;
+	uint8_t hash[DIR_HASH_LEN];
 	bool card = q->card[0] != '\0';
-	size_t len = 0;
 	int rc;
 
 	srv_dir_lookup_key(j->centre, card, card ? q->card : q->member_code,
@@ -367,9 +399,8 @@ check_pin(struct srv_read *r, struct srv_job *j,
 	if ((rc = find(r, lookup, adult, &p)) != 0)
 		return rc;
 	snprintf(c->lock, sizeof(c->lock), "L/%s", adult[0] ? adult : lookup);
-	rc = cb_snapshot_dir_get(r->snap, j->centre, c->lock, strlen(c->lock),
-	    &buf, &len);
-	if ((rc = lock_decode(rc, buf, len, &lk)) != 0)
+	c->held = adult[0] != '\0';
+	if ((rc = lock_get(s, c, r->snap, &lk)) != 0)
 		return rc;
 	/* Already locked: no need to hash what will be refused anyway. */
 	if (locked(j, &lk, r->policy, r->now, false))
@@ -397,7 +428,7 @@ srv_identify(struct srv *s, struct srv_job *j)
 		goto out;
 	c = (struct ident_job *)srv_job_continue(j, &decide_method,
 	    sizeof(*c));
-	rc = check_pin(&r, j, q, c, adult);
+	rc = check_pin(s, &r, j, q, c, adult);
 	cb_wipe(q->pin, strlen(q->pin));
 	cb_wipe(j->bytes, j->len);
 	if (rc == 0 && c->match)
@@ -415,13 +446,19 @@ out:
 	srv_read_close(&r);
 }
 
-/* lock_put stores a failure count in the writer's batch. */
+/* lock_put keeps a failure count: in the writer's batch, or in memory. */
 static int
-lock_put(struct srv *s, struct ident_job *c, const struct lock *lk)
+lock_put(struct srv *s, struct ident_job *c, const struct srv_pin_count *lk)
 {
 	uint8_t v[LOCK_LEN];
+	char gk[GUESS_KEY_MAX];
 	int rc;
 
+	if (!c->held) {
+		guess_key(c, gk);
+		srv_guesses_put(s->guesses, gk, lk);
+		return 0;
+	}
 	if (lk->failures == 0 && lk->until_ms == 0) {
 		rc = cb_batch_dir_del(s->batch, c->job.centre, c->lock,
 		    strlen(c->lock));
@@ -438,14 +475,10 @@ lock_put(struct srv *s, struct ident_job *c, const struct lock *lk)
 static int
 count(struct srv *s, struct ident_job *c, const srv_policy *p, int64_t now)
 {
-	struct lock lk;
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	struct srv_pin_count lk;
 	int rc;
 
-	rc = cb_batch_dir_get(s->batch, c->job.centre, c->lock,
-	    strlen(c->lock), &buf, &len);
-	if ((rc = lock_decode(rc, buf, len, &lk)) != 0)
+	if ((rc = lock_get(s, c, NULL, &lk)) != 0)
 		return rc;
 	if (locked(&c->job, &lk, p, now, true))
 		return 0;

@@ -328,6 +328,7 @@ srv_serve(struct srv_config *cfg)
 	if (kl.failed)
 		goto out_store;
 	pthread_mutex_init(&s.watch_mu, NULL);
+	s.guesses = srv_guesses_new(SRV_GUESSES);
 	rpc_options_init(&ro);
 	ro.max_recv_message = cfg->max_message;
 	ro.on_done = on_done;
@@ -378,6 +379,7 @@ out_rpc:
 	rpc_server_free(s.rpc);
 	free(s.routes);
 	pthread_mutex_destroy(&s.watch_mu);
+	srv_guesses_free(s.guesses);
 out_store:
 	cb_store_close(s.store);
 	free(s.stats.calls);

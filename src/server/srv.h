@@ -148,7 +148,25 @@ struct srv {
 	 */
 	char (*keyed)[CB_CENTRE_ID_MAX + 1];
 	size_t nkeyed;
+	struct srv_guesses *guesses;      /* PIN failures of unheld cards */
 };
+
+/* A PIN failure count: of an adult (in the store) or of a card or code
+ * nobody holds (guesses.c, in memory). */
+struct srv_pin_count {
+	uint32_t failures;
+	int64_t last_ms, until_ms;
+};
+
+/* guesses.c: the counts of cards and codes nobody holds. */
+#define SRV_GUESSES 4096
+struct srv_guesses *srv_guesses_new(size_t cap);
+void srv_guesses_free(struct srv_guesses *g);
+void srv_guesses_get(struct srv_guesses *g, const char *key,
+    struct srv_pin_count *c);
+void srv_guesses_put(struct srv_guesses *g, const char *key,
+    const struct srv_pin_count *c);
+size_t srv_guesses_count(struct srv_guesses *g);
 
 /* config.c */
 void srv_config_defaults(struct srv_config *c);

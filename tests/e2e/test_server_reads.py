@@ -11,7 +11,9 @@ back from the server first.
 """
 import concurrent.futures
 import datetime
+import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -270,6 +272,20 @@ def test_identify(srv):
     time.sleep(LOCKOUT / 1000 + 0.5)
     eq(c.identify(code=c.codes["a2"], pin=PINS["a2"]).adult, i["a2"],
        "the lock ends")
+
+    # Codes nobody holds are counted in memory, not in the store: made-up
+    # codes leave no record behind (each would otherwise stay for good).
+    def directory_records():
+        out = subprocess.run(["mdb_stat", "-s", "directory", srv.data],
+                             capture_output=True, text=True, check=True)
+        return int(re.search(r"Entries: (\d+)", out.stdout).group(1))
+
+    before = directory_records()
+    for n in range(20):
+        eq(c.identify_status(code="99%06d" % n, pin="1234"),
+           (UNAUTH, MISMATCH), "a made-up code")
+    eq(directory_records(), before, "directory records after 20 made-up "
+       "codes")
 
     # A match clears the count: four, a match, four more do not lock.
     for n in range(4):
