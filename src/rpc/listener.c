@@ -80,6 +80,8 @@ open_socket(const char *host, uint16_t port, uint16_t *bound, int *rc)
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
 	    listen(fd, BACKLOG) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
+		if (errno == EADDRINUSE)
+			*rc = CB_EBUSY; /* another server has the address */
 		close(fd);
 		fd = -1;
 		goto out;

@@ -263,7 +263,10 @@ listen_all(struct srv *s, uint16_t *first)
 		l.tls = s->cfg->tls_cert ? &tls : NULL;
 		if ((rc = rpc_server_listen(s->rpc, &l, &bound)) != 0) {
 			fprintf(stderr, "carebankd: cannot listen on %s: %s\n",
-			    s->cfg->listen[i], rpc_strerror(rc));
+			    s->cfg->listen[i],
+			    rc == CB_EBUSY ? "the address is in use (is another "
+					     "server running on it?)" :
+					     rpc_strerror(rc));
 			return rc;
 		}
 		srv_log("info", "event=listening address=%s port=%u tls=%d",

@@ -650,6 +650,11 @@ def operate_init():
     vk2 = r.stdout.splitlines()[0]
     coord2 = cb.Key.load(os.path.join(keys, "nanshan.coordinator.pem"))
     s.start()
+    # A second server on the same address says so, and stops.
+    r = cb.run([cb.carebankd(), "serve", "--data", s.data, "--listen",
+                "127.0.0.1:%d" % s.port], timeout=30)
+    eq(r.returncode, 1, "a second server on port %d" % s.port)
+    check("address is in use" in r.stderr, "says why: %r" % r.stderr)
     ch = s.channel()
     c1 = cb.Client(ch, "huada", s.coord_key)
     c2 = cb.Client(ch, "nanshan", coord2)
