@@ -66,9 +66,9 @@ test_listen(void **state)
 	assert_int_equal(rpc_server_listen(srv, &v6, &p6), 0);
 	assert_true(p4 > 0);
 	assert_true(p6 > 0);
-	/* The same address and port again is taken. */
+	/* The same address and port again is taken: busy, said as such. */
 	struct rpc_listen again = {"127.0.0.1", p4, NULL};
-	assert_int_equal(rpc_server_listen(srv, &again, NULL), CB_EIO);
+	assert_int_equal(rpc_server_listen(srv, &again, NULL), CB_EBUSY);
 	assert_int_equal(rpc_server_listen(srv, &bad, NULL), CB_EFORMAT);
 	assert_int_equal(rpc_server_listen(srv, &tls1, NULL), CB_EINVAL);
 	assert_int_equal(rpc_server_listen(srv, &tls2, NULL), CB_EFORMAT);
