@@ -98,7 +98,11 @@ on_log(const char *message, void *arg)
 	srv_log("info", "event=\"%s\"", message);
 }
 
-/* on_signal starts a graceful shutdown. */
+/*
+ * on_signal starts a graceful shutdown: on SIGTERM and SIGINT, and on
+ * SIGHUP too (carebankd has nothing to reload; a hangup drains rather than
+ * kills it).
+ */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -307,7 +311,7 @@ srv_serve(struct srv_config *cfg)
 	struct cb_store_opts so = {.map_size = cfg->map_size};
 	struct rpc_options ro;
 	struct keyload kl = {.s = &s};
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	uint16_t port = 0;
 	char err[512];
 	int rc, status = 1;
@@ -354,8 +358,10 @@ srv_serve(struct srv_config *cfg)
 		goto out_rpc;
 	sigterm = evsignal_new(rpc_server_base(s.rpc), SIGTERM, on_signal, &s);
 	sigint = evsignal_new(rpc_server_base(s.rpc), SIGINT, on_signal, &s);
-	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) ||
-	    evsignal_add(sigint, NULL))
+	sighup = evsignal_new(rpc_server_base(s.rpc), SIGHUP, on_signal, &s);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL) ||
+	    evsignal_add(sighup, NULL))
 		goto out_rpc;
 	if (srv_metrics_start(&s) != 0 || srv_work_start(&s) != 0)
 		goto out_metrics;
@@ -379,6 +385,8 @@ out_rpc:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	if (sighup != NULL)
+		event_free(sighup);
 	rpc_server_free(s.rpc);
 	free(s.routes);
 	pthread_mutex_destroy(&s.watch_mu);

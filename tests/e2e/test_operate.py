@@ -19,7 +19,8 @@
   e2e.operate_drain         SIGTERM with a call half sent: GOAWAY, no new
                             connections, the call finishes with a receipt
                             that is in the log, a clean exit; a call that
-                            never finishes is cut at drain-ms
+                            never finishes is cut at drain-ms; SIGHUP
+                            drains and exits 0 as well
   e2e.operate_drain_load    SIGTERM under load: every write answered OK is
                             in the log, the rest fail cleanly
   e2e.operate_store_full    a full store refuses writes as
@@ -182,6 +183,14 @@ def operate_drain():
     s.log.close()
     cb.SERVERS.remove(s)
     eq(len(s.export()), size, "the unfinished call wrote nothing")
+    # SIGHUP drains too (there is nothing to reload), never kills.
+    s.start()
+    s.proc.send_signal(signal.SIGHUP)
+    eq(s.proc.wait(15), 0, "exit status after SIGHUP")
+    s.proc = None
+    s.log.close()
+    cb.SERVERS.remove(s)
+    check("event=shutdown signal=1 " in s.log_text(), "the log says why")
     s.cleanup()
 
 
