@@ -151,8 +151,7 @@ apply(struct srv *s, struct srv_job *j)
 	} else if (rc != 0) {
 		srv_out_status(j, srv_status_of_code(rc),
 		    "the request could not be applied: %s", cb_strerror(rc));
-	} else if (op.refusal != 0 &&
-	    op.refusal == CAREBANK__V1__REFUSAL__REFUSAL_KEY_REVOKED &&
+	} else if (op.refusal == CAREBANK__V1__REFUSAL__REFUSAL_KEY_REVOKED &&
 	    srv_auth_again(s, j) != 0) {
 		/* The caller's own key, revoked since srv_auth passed it:
 		 * answered as srv_auth would now (PERMISSION_DENIED). */
