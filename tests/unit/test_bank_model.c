@@ -680,6 +680,9 @@ add_room(struct model *m, const Carebank__V1__AddRoomRequest *r)
 	    r->ratio_hard > 50 ||
 	    (r->ratio_soft && r->ratio_hard && r->ratio_soft > r->ratio_hard))
 		return refuse(m, X(CONFLICT));
+	if ((r->ratio_soft ? r->ratio_soft : m->pol.soft) >
+	    (r->ratio_hard ? r->ratio_hard : m->pol.hard))
+		return refuse(m, X(CONFLICT));
 	m->room = grow(m->room, m->nroom, sizeof(*m->room));
 	m->room[m->nroom] = (struct room){r->ratio_soft, r->ratio_hard, 0, 0};
 	made(m, 'r', (int)m->nroom++);

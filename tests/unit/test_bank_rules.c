@@ -255,11 +255,47 @@ test_rules_billing_periods(void **state)
 	    TB_JAN + 3 * TB_DAY);
 }
 
+/* room_of adds a room with its own ratios; returns the refusal. */
+static int
+room_of(struct tb *t, int soft, int hard)
+{
+	Carebank__V1__AddRoomRequest r;
+
+	carebank__v1__add_room_request__init(&r);
+	r.label = "room";
+	r.ratio_soft = soft;
+	r.ratio_hard = hard;
+	return tb_call(t, t->coord, TB_C("AddRoom"), &r);
+}
+
+/*
+ * A room's ratios are compared as they will be in force (rules 1): a 0 is
+ * the policy's (soft 4, hard 6), so soft 0 with hard 2, or soft 10 with
+ * hard 0, would put the warning above the limit.
+ */
+static void
+test_rules_room_ratios(void **state)
+{
+	struct tb t;
+
+	(void)state;
+	tb_open(&t, NULL);
+	TB_REFUSED(&t, TB_R(CONFLICT), room_of(&t, 0, 2));
+	TB_REFUSED(&t, TB_R(CONFLICT), room_of(&t, 10, 0));
+	TB_REFUSED(&t, TB_R(CONFLICT), room_of(&t, 5, 3));
+	assert_int_equal(room_of(&t, 0, 4), 0);
+	assert_int_equal(room_of(&t, 6, 0), 0);
+	assert_int_equal(room_of(&t, 2, 3), 0);
+	tb_check(&t);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules_smoke),
+		cmocka_unit_test(test_rules_room_ratios),
 		cmocka_unit_test(test_rules_overstay),
 		cmocka_unit_test(test_rules_working_an_offered_exchange),
 		cmocka_unit_test(test_rules_rounding),

@@ -34,6 +34,14 @@ rule_add_room(struct bank *b, const ProtobufCMessage *req)
 	    (r->ratio_soft && r->ratio_hard && r->ratio_soft > r->ratio_hard))
 		return bank_refuse(b, R(CONFLICT),
 		    "room ratios are 1 to 50 children per adult, soft <= hard");
+	/* A ratio of 0 is the policy's: the two in force are compared. */
+	if (bank_rules(b, 1) &&
+	    (r->ratio_soft ? r->ratio_soft : b->policy->ratio_soft) >
+		(r->ratio_hard ? r->ratio_hard : b->policy->ratio_hard))
+		return bank_refuse(b, R(CONFLICT),
+		    "the room's soft ratio would be above its hard ratio (a "
+		    "ratio of 0 is the policy's: soft %d, hard %d)",
+		    b->policy->ratio_soft, b->policy->ratio_hard);
 	id = bank_new_id(b, 'r');
 	rs.label = r->label;
 	rs.ratio_soft = r->ratio_soft;
