@@ -12,14 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/rpc.h"
 #include "carebank/xalloc.h"
 #include "coord.h"
-
-#define STATUS_DEADLINE         4
-#define STATUS_PERMISSION       7
-#define STATUS_UNIMPLEMENTED    12
-#define STATUS_UNAVAILABLE      14
-#define STATUS_UNAUTHENTICATED  16
 
 /* What to do about a refusal, where the bank's message is not enough. */
 static const struct {
@@ -118,28 +113,28 @@ explain(const struct coord *co, const char *method,
 		return;
 	}
 	switch (r->status) {
-	case STATUS_UNAVAILABLE:
+	case RPC_STATUS_UNAVAILABLE:
 		coord_err("cannot reach the server at %s (%s); is carebankd "
 			  "running there? (--server, CAREBANK_SERVER)",
 		    co->opts.server, m);
 		break;
-	case STATUS_UNAUTHENTICATED:
+	case RPC_STATUS_UNAUTHENTICATED:
 		coord_err("the server did not accept this key (%s): check "
 			  "that %s is a key enrolled at centre %s and that "
 			  "this computer's clock is right",
 		    m, co->opts.key, co->opts.centre);
 		break;
-	case STATUS_PERMISSION:
+	case RPC_STATUS_PERMISSION_DENIED:
 		coord_err("this key may not do that (%s): %s needs an "
 			  "enrolled coordinator key that was not revoked",
 		    m, name);
 		break;
-	case STATUS_DEADLINE:
+	case RPC_STATUS_DEADLINE_EXCEEDED:
 		coord_err("the server did not answer %s in time (%s); try "
 			  "again, or raise --timeout",
 		    name, m);
 		break;
-	case STATUS_UNIMPLEMENTED:
+	case RPC_STATUS_UNIMPLEMENTED:
 		coord_err("this server does not offer %s (%s); is it an older "
 			  "carebankd?",
 		    name, m);
@@ -160,7 +155,7 @@ send_bytes(struct coord *co, const char *method, const uint8_t *buf,
 	int st = cbt_call_bytes(co->cbt, method, buf, len, r);
 
 	if (!retry ||
-	    (st != STATUS_UNAVAILABLE && st != STATUS_DEADLINE) ||
+	    (st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED) ||
 	    r->refusal[0] != '\0')
 		return st;
 	cbt_close(co->cbt);
@@ -246,7 +241,7 @@ coord_stream_one(struct coord *co, const char *method, ProtobufCMessage *req,
 		return -1;
 	cbt_set_common(co->cbt, req, id);
 	if ((rc = cbt_stream_start(co->cbt, method, req, &call)) != 0) {
-		r.status = STATUS_UNAVAILABLE;
+		r.status = RPC_STATUS_UNAVAILABLE;
 		snprintf(r.message, sizeof(r.message), "%s", rpcc_strerror(rc));
 		explain(co, method, &r);
 		return -1;
@@ -283,16 +278,16 @@ refused_for_sure(const struct cbt_reply *r)
 	if (r->refusal[0] != '\0')
 		return true;
 	switch (r->status) {
-	case 0:  /* never sent */
-	case 3:  /* INVALID_ARGUMENT */
-	case 5:  /* NOT_FOUND */
-	case 6:  /* ALREADY_EXISTS */
-	case 7:  /* PERMISSION_DENIED */
-	case 8:  /* RESOURCE_EXHAUSTED: nothing was written */
-	case 9:  /* FAILED_PRECONDITION */
-	case 11: /* OUT_OF_RANGE */
-	case 12: /* UNIMPLEMENTED */
-	case 16: /* UNAUTHENTICATED */
+	case RPC_STATUS_OK: /* never sent */
+	case RPC_STATUS_INVALID_ARGUMENT:
+	case RPC_STATUS_NOT_FOUND:
+	case RPC_STATUS_ALREADY_EXISTS:
+	case RPC_STATUS_PERMISSION_DENIED:
+	case RPC_STATUS_RESOURCE_EXHAUSTED: /* nothing was written */
+	case RPC_STATUS_FAILED_PRECONDITION:
+	case RPC_STATUS_OUT_OF_RANGE:
+	case RPC_STATUS_UNIMPLEMENTED:
+	case RPC_STATUS_UNAUTHENTICATED:
 		return true;
 	default:
 		return false;
