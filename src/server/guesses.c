@@ -5,6 +5,16 @@
  * in memory, not in the store, where every mistyped or made-up code would
  * leave a record for good. The table is fixed: when it is full, the count
  * whose last failure is the oldest gives way. A restart forgets them all.
+ *
+ * A full table would let a flood of made-up codes push out the count of
+ * one code, so that it no longer locked and the answers told it from a
+ * held one. So each device (the calling key) also has a budget of wrong
+ * PINs, held or not: a burst of SRV_KIOSK_BURST, then one more each
+ * window / SRV_KIOSK_BURST, the window being the policy's pin_lockout_ms
+ * (generic cell rate: a device's "theoretical arrival time" moves on by
+ * that interval at each failure, and the device is refused while it is
+ * more than a window ahead of now). Every device's failures within a
+ * window then stay below 2 x SRV_KIOSK_BURST, well within the table.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,10 +31,19 @@ struct guess {
 	struct srv_pin_count count;
 };
 
+/* A device's budget of wrong PINs. */
+struct device {
+	char centre[CB_CENTRE_ID_MAX + 1];
+	uint8_t key[CB_KEY_ID_LEN];
+	int64_t tat; /* budget spent up to here, ms: see above */
+};
+
 struct srv_guesses {
 	pthread_mutex_t mu;
 	size_t n, cap;
 	struct guess *slot;
+	struct device *dev; /* devices with failures, unordered */
+	size_t ndev, devcap;
 };
 
 /* srv_guesses_new makes an empty table of cap counts. */
@@ -47,6 +66,7 @@ srv_guesses_free(struct srv_guesses *g)
 		return;
 	pthread_mutex_destroy(&g->mu);
 	free(g->slot);
+	free(g->dev);
 	free(g);
 }
 
@@ -116,4 +136,76 @@ srv_guesses_count(struct srv_guesses *g)
 	n = g->n;
 	pthread_mutex_unlock(&g->mu);
 	return n;
+}
+
+/* device finds a device's budget; NULL if it has none. Called locked. */
+static struct device *
+device(struct srv_guesses *g, const char *centre, const uint8_t *key)
+{
+	for (size_t i = 0; i < g->ndev; i++)
+		if (memcmp(g->dev[i].key, key, CB_KEY_ID_LEN) == 0 &&
+		    strcmp(g->dev[i].centre, centre) == 0)
+			return &g->dev[i];
+	return NULL;
+}
+
+/* interval is how long one failure's share of the budget lasts, in ms. */
+static int64_t
+interval(int64_t window_ms)
+{
+	return window_ms / SRV_KIOSK_BURST > 0 ? window_ms / SRV_KIOSK_BURST :
+						 1;
+}
+
+/*
+ * srv_guesses_kiosk_wait says how many ms the device must wait before its
+ * next attempt: 0 when one more failure fits its budget. A window of 0
+ * (the policy locks nothing) sets no budget.
+ */
+int64_t
+srv_guesses_kiosk_wait(struct srv_guesses *g, const char *centre,
+    const uint8_t *key, int64_t now, int64_t window_ms)
+{
+	struct device *d;
+	int64_t wait = 0;
+
+	if (window_ms <= 0)
+		return 0;
+	pthread_mutex_lock(&g->mu);
+	if ((d = device(g, centre, key)) != NULL && d->tat > now)
+		wait = d->tat + interval(window_ms) - window_ms - now;
+	pthread_mutex_unlock(&g->mu);
+	return wait > 0 ? wait : 0;
+}
+
+/* srv_guesses_kiosk_fail spends one failure of the device's budget. */
+void
+srv_guesses_kiosk_fail(struct srv_guesses *g, const char *centre,
+    const uint8_t *key, int64_t now, int64_t window_ms)
+{
+	struct device *d;
+
+	if (window_ms <= 0)
+		return;
+	pthread_mutex_lock(&g->mu);
+	if ((d = device(g, centre, key)) == NULL) {
+		/* Forget the devices whose budget is whole again. */
+		size_t k = 0;
+
+		for (size_t i = 0; i < g->ndev; i++)
+			if (g->dev[i].tat > now)
+				g->dev[k++] = g->dev[i];
+		g->ndev = k;
+		if (g->ndev == g->devcap) {
+			g->devcap = g->devcap ? 2 * g->devcap : 8;
+			g->dev = cb_xreallocarray(g->dev, g->devcap,
+			    sizeof(*g->dev));
+		}
+		d = &g->dev[g->ndev++];
+		memset(d, 0, sizeof(*d));
+		snprintf(d->centre, sizeof(d->centre), "%s", centre);
+		memcpy(d->key, key, CB_KEY_ID_LEN);
+	}
+	d->tat = (d->tat > now ? d->tat : now) + interval(window_ms);
+	pthread_mutex_unlock(&g->mu);
 }

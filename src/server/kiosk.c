@@ -21,8 +21,13 @@
  * message after the same work. A count with no failure for pin_lockout_ms
  * is forgotten. An adult's count is kept in the directory; the counts of
  * cards and codes nobody holds only in memory (guesses.c), for every
- * mistyped code would otherwise stay in the store for good. The adult's
- * record, L/<adult> (and the lock key of the others, L/<lookup key>):
+ * mistyped code would otherwise stay in the store for good. Each device
+ * (the calling key) also has a budget of wrong PINs, over all cards and
+ * codes (guesses.c): one that spends it is refused, whatever the PIN, until
+ * the budget refills, so a device cannot spray guesses over many adults,
+ * nor flood the in-memory table to make an unheld code's count give way.
+ * The adult's record, L/<adult> (and the lock key of the others,
+ * L/<lookup key>):
  *
  *   failures (4, big-endian) | last failure, ms (8) | locked until, ms (8)
  */
@@ -93,6 +98,18 @@ lock_age(struct srv_pin_count *lk, const srv_policy *p, int64_t now)
 		memset(lk, 0, sizeof(*lk));
 }
 
+/* exhausted refuses an attempt RESOURCE_EXHAUSTED, from the writer or a
+ * worker; returns 1. */
+static int
+exhausted(struct srv_job *j, bool writer, const char *msg)
+{
+	if (writer)
+		srv_out_status(j, RPC_STATUS_RESOURCE_EXHAUSTED, "%s", msg);
+	else
+		srv_fail(j, RPC_STATUS_RESOURCE_EXHAUSTED, "%s", msg);
+	return 1;
+}
+
 /* locked refuses an attempt while the key is locked; 1 if it did. */
 static int
 locked(struct srv_job *j, struct srv_pin_count *lk, const srv_policy *p, int64_t now,
@@ -105,11 +122,28 @@ locked(struct srv_job *j, struct srv_pin_count *lk, const srv_policy *p, int64_t
 		return 0;
 	snprintf(msg, sizeof(msg), "too many wrong PINs: try again in %lld min",
 	    (long long)((lk->until_ms - now + 59999) / 60000));
-	if (writer)
-		srv_out_status(j, RPC_STATUS_RESOURCE_EXHAUSTED, "%s", msg);
-	else
-		srv_fail(j, RPC_STATUS_RESOURCE_EXHAUSTED, "%s", msg);
-	return 1;
+	return exhausted(j, writer, msg);
+}
+
+/*
+ * device_over refuses an attempt while the calling device has used up its
+ * budget of wrong PINs (guesses.c), right PIN or wrong; 1 if it did.
+ */
+static int
+device_over(struct srv *s, struct srv_job *j, const srv_policy *p,
+    int64_t now, bool writer)
+{
+	int64_t wait = srv_guesses_kiosk_wait(s->guesses, j->centre, j->key_id,
+	    now, p->pin_lockout_ms);
+	char msg[96];
+
+	if (wait == 0)
+		return 0;
+	atomic_fetch_add(&s->stats.pin_device_refusals, 1);
+	snprintf(msg, sizeof(msg),
+	    "too many wrong PINs at this device: try again in %lld s",
+	    (long long)((wait + 999) / 1000));
+	return exhausted(j, writer, msg);
 }
 
 /* check_input refuses a request that could never identify anyone. */
@@ -403,7 +437,8 @@ check_pin(struct srv *s, struct srv_read *r, struct srv_job *j,
 	if ((rc = lock_get(s, c, r->snap, &lk)) != 0)
 		return rc;
 	/* Already locked: no need to hash what will be refused anyway. */
-	if (locked(j, &lk, r->policy, r->now, false))
+	if (device_over(s, j, r->policy, r->now, false) ||
+	    locked(j, &lk, r->policy, r->now, false))
 		return 1;
 	c->match = srv_dir_pin_check(adult[0] && p.has_pin ? &p.pin : NULL,
 	    q->pin, strlen(q->pin));
@@ -480,7 +515,8 @@ count(struct srv *s, struct ident_job *c, const srv_policy *p, int64_t now)
 
 	if ((rc = lock_get(s, c, NULL, &lk)) != 0)
 		return rc;
-	if (locked(&c->job, &lk, p, now, true))
+	if (device_over(s, &c->job, p, now, true) ||
+	    locked(&c->job, &lk, p, now, true))
 		return 0;
 	if (c->match) {
 		memset(&lk, 0, sizeof(lk));
@@ -488,6 +524,8 @@ count(struct srv *s, struct ident_job *c, const srv_policy *p, int64_t now)
 		lk.failures++;
 		lk.last_ms = now;
 		atomic_fetch_add(&s->stats.pin_failures, 1);
+		srv_guesses_kiosk_fail(s->guesses, c->job.centre,
+		    c->job.key_id, now, p->pin_lockout_ms);
 		if (lk.failures >= (uint32_t)p->pin_max_failures) {
 			lk.until_ms = now + p->pin_lockout_ms;
 			atomic_fetch_add(&s->stats.pin_lockouts, 1);

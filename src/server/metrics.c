@@ -103,6 +103,10 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    "too many wrong PINs.\n"
 	    "# TYPE carebank_pin_lockouts_total counter\n"
 	    "carebank_pin_lockouts_total %llu\n"
+	    "# HELP carebank_pin_device_refusals_total Identify calls refused "
+	    "because the calling device made too many wrong PINs.\n"
+	    "# TYPE carebank_pin_device_refusals_total counter\n"
+	    "carebank_pin_device_refusals_total %llu\n"
 	    "# HELP carebank_streams_refused_total streams refused over a "
 	    "connection's concurrent stream limit.\n"
 	    "# TYPE carebank_streams_refused_total counter\n"
@@ -118,6 +122,7 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    atomic_load(&st->refusals), atomic_load(&st->replays),
 	    atomic_load(&st->verify_fail), atomic_load(&st->pin_failures),
 	    atomic_load(&st->pin_lockouts),
+	    atomic_load(&st->pin_device_refusals),
 	    (unsigned long long)rpc_server_streams_refused(s->rpc),
 	    rpc_server_connections(s->rpc));
 	cb_store_centres(s->store, add_centre, &sc);

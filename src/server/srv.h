@@ -122,6 +122,7 @@ struct srv_stats {
 	atomic_ullong apply_ns, answer_ns; /* the writer's other phases */
 	atomic_ullong refusals, replays, verify_fail;
 	atomic_ullong pin_failures, pin_lockouts; /* Kiosk.Identify */
+	atomic_ullong pin_device_refusals;        /* a device over budget */
 };
 
 struct srv {
@@ -148,7 +149,8 @@ struct srv {
 	 */
 	char (*keyed)[CB_CENTRE_ID_MAX + 1];
 	size_t nkeyed;
-	struct srv_guesses *guesses;      /* PIN failures of unheld cards */
+	struct srv_guesses *guesses;      /* PIN failures of unheld cards,
+					     and of each device */
 };
 
 /* A PIN failure count: of an adult (in the store) or of a card or code
@@ -167,6 +169,12 @@ void srv_guesses_get(struct srv_guesses *g, const char *key,
 void srv_guesses_put(struct srv_guesses *g, const char *key,
     const struct srv_pin_count *c);
 size_t srv_guesses_count(struct srv_guesses *g);
+/* A device's budget of wrong PINs: a burst, then one per window / burst. */
+#define SRV_KIOSK_BURST 32
+int64_t srv_guesses_kiosk_wait(struct srv_guesses *g, const char *centre,
+    const uint8_t *key, int64_t now, int64_t window_ms);
+void srv_guesses_kiosk_fail(struct srv_guesses *g, const char *centre,
+    const uint8_t *key, int64_t now, int64_t window_ms);
 
 /* config.c */
 void srv_config_defaults(struct srv_config *c);

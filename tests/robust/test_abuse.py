@@ -20,8 +20,12 @@ show in carebankd's metrics.
                            real card and for unknown ones: after the
                            policy's failures each is locked
                            (RESOURCE_EXHAUSTED "too many wrong PINs"), and
-                           carebank_pin_failures_total and
-                           carebank_pin_lockouts_total count it.
+                           after its budget of 32 wrong PINs the kiosk
+                           itself is refused, whatever the card and PIN,
+                           while another kiosk still identifies a parent;
+                           carebank_pin_failures_total,
+                           carebank_pin_lockouts_total and
+                           carebank_pin_device_refusals_total count it.
 """
 import socket
 import threading
@@ -207,28 +211,65 @@ def abuse_pins():
     r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
         id=adult, name="Wang Fang", card="CARD-0042", pin="735194"))
     check(r.ok, "SetDirectory: %r" % r)
+    other = coord.write(C + "AddAdult", cb.pb.AddAdultRequest(
+        family=fam))[0].result.id
+    r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
+        id=other, name="Li Na", card="CARD-0043", pin="204861"))
+    check(r.ok, "SetDirectory: %r" % r)
     cards = ["CARD-0042"] + ["CARD-%d" % k for k in range(1, 8)]
+
+    def identify(kiosk, card, pin):
+        return kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
+            card=card, pin=pin))
 
     def hammer(card):
         kiosk = s.client(kiosk_key, s.channel(robust.OWN_CONNECTION))
         tries = iter(range(1 << 30))
-        return lambda: kiosk.call(K + "Identify", cb.spb.IdentifyRequest(
-            card=card, pin="%06d" % next(tries))).code
+        return lambda: identify(kiosk, card, "%06d" % next(tries)).code
 
+    t0 = robust.now()
+    door = s.client(kiosk_key)
+    got = [identify(door, "CARD-0042", "%06d" % k) for k in range(6)]
+    eq([(r.code, r.details) for r in got],
+       [(SC.UNAUTHENTICATED, "the card or member code and the PIN do not "
+         "match")] * 5 +
+       [(SC.RESOURCE_EXHAUSTED, "too many wrong PINs: try again in 15 min")],
+       "five wrong PINs lock a card")
     abusers = [Abuser(hammer(card)) for card in cards]
     for a in abusers:
         a.start()
     codes = good_client(s, abusers, "wrong PINs")
+    took = robust.now() - t0
     check(set(codes) <= {SC.UNAUTHENTICATED, SC.RESOURCE_EXHAUSTED},
           "wrong PINs answered %r" % codes)
-    check(codes.get(SC.RESOURCE_EXHAUSTED, 0) > 0, "nothing was locked")
+    # The kiosk's budget: a burst of 32, then one each 15 min / 32.
+    budget = 32 + int(took / (15 * 60 / 32)) + 1
+    failed = 5 + codes.get(SC.UNAUTHENTICATED, 0)
+    check(32 <= failed <= budget, "%d wrong PINs answered in %.0f s, "
+          "budget %d" % (failed, took, budget))
+    # The hammering kiosk is refused even the right PIN of a card it did
+    # not try; another kiosk is not.
+    r = identify(s.client(kiosk_key), "CARD-0043", "204861")
+    eq((r.code, r.details.split(":")[0]),
+       (SC.RESOURCE_EXHAUSTED, "too many wrong PINs at this device"),
+       "the hammering kiosk, the right PIN")
+    hall = cb.Key()
+    coord.write(C + "EnrolKey", cb.pb.EnrolKeyRequest(
+        public_key=hall.pub, role=cb.epb.ROLE_KIOSK, label="hall"))
+    r = identify(s.client(hall), "CARD-0043", "204861")
+    check(r.ok, "another kiosk, the right PIN: %r" % r)
     m = s.metrics()
-    say("carebank_pin_failures_total %d, carebank_pin_lockouts_total %d",
-        m["carebank_pin_failures_total"], m["carebank_pin_lockouts_total"])
-    eq(m["carebank_pin_failures_total"], codes[SC.UNAUTHENTICATED],
+    say("carebank_pin_failures_total %d, carebank_pin_lockouts_total %d, "
+        "carebank_pin_device_refusals_total %d",
+        m["carebank_pin_failures_total"], m["carebank_pin_lockouts_total"],
+        m["carebank_pin_device_refusals_total"])
+    eq(m["carebank_pin_failures_total"], failed,
        "carebank_pin_failures_total counts every wrong PIN")
-    eq(m["carebank_pin_lockouts_total"], len(cards),
-       "carebank_pin_lockouts_total: one lock per card")
+    check(1 <= m["carebank_pin_lockouts_total"] <= budget // 5,
+          "carebank_pin_lockouts_total: at most one lock per 5 failures")
+    check(1 < m["carebank_pin_device_refusals_total"] <=
+          codes[SC.RESOURCE_EXHAUSTED] + 1,
+          "carebank_pin_device_refusals_total counts the kiosk's refusals")
     s.stop()
     s.cleanup()
 
