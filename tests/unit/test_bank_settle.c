@@ -394,6 +394,46 @@ test_settle_in_order_within_life(void **state)
 	tb_close(t);
 }
 
+/*
+ * A settlement too large for one entry of the log (4 postings for each
+ * family paid) is refused TOO_LONG, leaving no trace, and says what to do;
+ * with a higher surplus threshold fewer families share the pool and it
+ * fits. 560 families (about 515 fit): 460 with 20 minutes, 100 with 30.
+ */
+static void
+test_settle_too_many_families(void **state)
+{
+	enum { N = 560 };
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	const char *fam[N], *adult[N], *room;
+	int64_t shares[N];
+	struct tb t;
+
+	(void)state;
+	tb_policy(&p, &r);
+	tb_open(&t, &p);
+	for (size_t i = 0; i < N; i++) {
+		fam[i] = tb_family(&t);
+		adult[i] = tb_adult(&t, fam[i]);
+	}
+	room = tb_room(&t);
+	for (size_t i = 0; i < N; i++)
+		tb_earn(&t, room, adult[i], i < N - 100 ? 20 : 30);
+	assert_int_equal(tb_cash(&t, fam[0], 1000000), 0);
+	t.now = TB_FEB;
+	TB_REFUSED(&t, TB_R(TOO_LONG), tb_settle(&t, TB_JAN));
+	if (strstr(t.op.message, "the settlement pays 560 families") == NULL ||
+	    strstr(t.op.message, "surplus threshold") == NULL)
+		fail_msg("message: %s", t.op.message);
+	p.surplus_threshold_minutes = 20;
+	assert_int_equal(tb_set_policy(&t, &p), 0);
+	assert_int_equal(tb_settle(&t, TB_JAN), 0);
+	assert_int_equal(tb_subsidies(&t, shares, N), 100);
+	tb_check(&t);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
@@ -410,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_settle_one_family),
 		cmocka_unit_test(test_settle_buy_back_within_surplus),
 		cmocka_unit_test(test_settle_in_order_within_life),
+		cmocka_unit_test(test_settle_too_many_families),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

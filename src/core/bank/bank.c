@@ -318,6 +318,33 @@ put_result(struct bank *b)
 	    &m);
 }
 
+/*
+ * fits refuses an entry larger than the log holds (CB_ENTRY_MAX), measured
+ * with the fields the store fills in when it appends it; only a settlement
+ * of very many families comes near. A refusal leaves nothing behind and
+ * tells the coordinator what to do, where the append would fail blind.
+ */
+static int
+fits(struct bank *b, cb_entry *e)
+{
+	static uint8_t hash[CB_HASH_LEN];
+	cb_entry was = *e;
+	size_t n;
+
+	e->centre = UNCONST(b->op->centre);
+	e->index = b->index;
+	e->prev_leaf_hash = (ProtobufCBinaryData){b->index ? CB_HASH_LEN : 0,
+	    hash};
+	n = carebank__v1__entry__get_packed_size(e);
+	*e = was;
+	if (n <= CB_ENTRY_MAX)
+		return 0;
+	return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_TOO_LONG,
+	    "the entry would be %zu bytes, more than the log's %d%s%s", n,
+	    CB_ENTRY_MAX, b->too_long ? ": " : "",
+	    b->too_long ? b->too_long : "");
+}
+
 /* finish assembles the accepted entry and its bookkeeping records. */
 static int
 finish(struct bank *b, cb_entry *e)
@@ -334,6 +361,8 @@ finish(struct bank *b, cb_entry *e)
 	e->policy_version = b->centre->policy_version;
 	e->rules = b->centre->rules;
 	e->review = b->review;
+	if ((rc = fits(b, e)) != 0)
+		return rc;
 	if (b->move != NULL) {
 		b->move->method = b->op->call->method;
 		b->move->postings = b->postings;

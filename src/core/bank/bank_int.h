@@ -84,6 +84,7 @@ struct bank {
 	bool review;
 	const char *review_why;
 	const char *what;  /* for statements: what this entry was */
+	const char *too_long; /* what to do if the entry is too large */
 	move_state *move;  /* set by rules whose entries can be reversed */
 };
 

@@ -183,6 +183,7 @@ rule_settle(struct bank *b, const ProtobufCMessage *req)
 				      *old;
 	struct gather g = {.b = b};
 	int64_t fund, pool, p = r->period_start_ms;
+	size_t paid = 0;
 	char key[KEY_MAX];
 	int rc;
 
@@ -230,9 +231,15 @@ rule_settle(struct bank *b, const ProtobufCMessage *req)
 	st.pool_fen = pool;
 	st.paid_fen = g.n ? distribute(b, g.v, g.n, pool) : 0;
 	b->what = "settlement";
-	for (size_t i = 0; i < g.n; i++)
+	for (size_t i = 0; i < g.n; i++) {
 		if ((rc = pay(b, &g.v[i], &st.minutes_bought)) != 0)
 			return rc;
+		paid += g.v[i].share > 0;
+	}
+	b->too_long = cb_arena_printf(b->arena,
+	    "the settlement pays %zu families, more than one entry can list; "
+	    "a higher surplus threshold in the policy leaves fewer to pay",
+	    paid);
 	if ((rc = bank_balance(b, "centre/fund", &b->op->result.fund_fen)))
 		return rc;
 	if (bank_rules(b, 1)) {
