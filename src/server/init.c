@@ -13,8 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "carebank/bank.h"
 #include "carebank/call.h"
+#include "carebank/codec.h"
 #include "carebank/file.h"
 #include "carebank/xalloc.h"
 #include "init.h"
@@ -128,6 +131,22 @@ same_origin(void *ctx, const struct cb_centre_info *info)
 	return strcmp(info->origin, ctx) == 0 ? CB_EEXIST : 0;
 }
 
+/*
+ * default_origin names a log whose operator gave no origin:
+ * carebank/<centre>/<8 hex digits of the SHA-256 of its public key>, so
+ * that two servers' centres of the same id do not share a name.
+ */
+static char *
+default_origin(const char *id, const struct cb_key *logkey)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	char hex[9];
+
+	SHA256(cb_key_public(logkey), CB_ED25519_PUBLIC_LEN, h);
+	cb_hex_encode(h, 4, hex);
+	return cb_xasprintf("carebank/%s/%s", id, hex);
+}
+
 /* srv_init creates a centre; see the top of the file. Returns 0 or 1. */
 int
 srv_init(const char *data, const char *id, const char *origin)
@@ -146,15 +165,19 @@ srv_init(const char *data, const char *id, const char *origin)
 		    id);
 		return 1;
 	}
-	if (origin == NULL)
-		origin = def = cb_xasprintf("carebank/%s", id);
 	paths_make(&p, data, id);
 	/* Everything that can be refused is, before anything is made. */
 	if ((rc = cb_key_generate(&logkey)) != 0 ||
-	    (rc = cb_key_generate(&coord)) != 0 ||
-	    (rc = cb_vkey_make(origin, cb_key_public(logkey), &vk)) != 0) {
+	    (rc = cb_key_generate(&coord)) != 0) {
+		fprintf(stderr, "carebankd: cannot make keys: %s\n",
+		    cb_strerror(rc));
+		goto fail;
+	}
+	if (origin == NULL)
+		origin = def = default_origin(id, logkey);
+	if ((rc = cb_vkey_make(origin, cb_key_public(logkey), &vk)) != 0) {
 		fprintf(stderr, "carebankd: origin \"%s\" cannot name a key "
-				"(no spaces or '+'), or key generation failed\n",
+				"(no spaces or '+')\n",
 		    origin);
 		goto fail;
 	}
