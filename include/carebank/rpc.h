@@ -218,6 +218,18 @@ struct rpc_listen {
 int rpc_server_listen(struct rpc_server *srv, const struct rpc_listen *l,
                       uint16_t *bound_port) CB_MUST_CHECK;
 
+/*
+ * rpc_server_reload_tls loads every TLS listener's certificate chain,
+ * private key and client CA file again, from the paths it was opened with,
+ * so that a renewed certificate is served without a restart. Only when all
+ * of them load does any listener change; connections already open keep
+ * theirs. Sets *reloaded to the listeners that changed (0 when none has
+ * TLS). Returns 0, or an error code with a sentence in err naming the file
+ * and OpenSSL's reason, and then nothing changed. Loop thread.
+ */
+int rpc_server_reload_tls(struct rpc_server *srv, unsigned *reloaded,
+                          char *err, size_t errlen) CB_MUST_CHECK;
+
 /* Method kinds: whether requests and responses stream. */
 enum rpc_kind {
 	RPC_UNARY = 0,         /* one request, one response */

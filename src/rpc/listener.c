@@ -30,7 +30,8 @@ struct rpc_listener {
 	TAILQ_ENTRY(rpc_listener) entry;
 	struct rpc_server *srv;
 	struct evconnlistener *evl;
-	SSL_CTX *ctx;
+	SSL_CTX *ctx;       /* NULL for h2c */
+	struct rpc_tls tls; /* its files, to load again: strings owned */
 };
 
 /* on_accept turns an accepted socket into a connection. */
@@ -95,6 +96,29 @@ out:
 	return fd;
 }
 
+/* tls_copy keeps a listener's own copy of its TLS settings. */
+static void
+tls_copy(struct rpc_tls *to, const struct rpc_tls *from)
+{
+	to->cert_file = from->cert_file ? cb_xstrdup(from->cert_file) : NULL;
+	to->key_file = from->key_file ? cb_xstrdup(from->key_file) : NULL;
+	to->ca_file = from->ca_file ? cb_xstrdup(from->ca_file) : NULL;
+	to->require_client_cert = from->require_client_cert;
+}
+
+/* listener_free frees a listener that is not (or no longer) listed. */
+static void
+listener_free(struct rpc_listener *l)
+{
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	SSL_CTX_free(l->ctx);
+	free((char *)(uintptr_t)l->tls.cert_file);
+	free((char *)(uintptr_t)l->tls.key_file);
+	free((char *)(uintptr_t)l->tls.ca_file);
+	free(l);
+}
+
 /* rpc_listener_new opens one listener. */
 int
 rpc_listener_new(struct rpc_server *srv, struct rpc_listeners *list,
@@ -102,11 +126,15 @@ rpc_listener_new(struct rpc_server *srv, struct rpc_listeners *list,
 {
 	struct rpc_listener *lis = cb_xcalloc(1, sizeof(*lis));
 	uint16_t bound = 0;
+	char err[512];
 	int fd, rc;
 
 	lis->srv = srv;
-	if (l->tls != NULL && (rc = rpc_tls_ctx_new(l->tls, &lis->ctx)) != 0)
+	if (l->tls != NULL &&
+	    (rc = rpc_tls_ctx_new(l->tls, &lis->ctx, err, sizeof(err))) != 0)
 		goto bad;
+	if (l->tls != NULL)
+		tls_copy(&lis->tls, l->tls);
 	if ((fd = open_socket(l->host, l->port, &bound, &rc)) < 0)
 		goto bad;
 	lis->evl = evconnlistener_new(
@@ -123,8 +151,7 @@ rpc_listener_new(struct rpc_server *srv, struct rpc_listeners *list,
 		*port = bound;
 	return 0;
 bad:
-	SSL_CTX_free(lis->ctx);
-	free(lis);
+	listener_free(lis);
 	return rc;
 }
 
@@ -151,8 +178,48 @@ rpc_listener_free_all(struct rpc_listeners *list)
 
 	while ((l = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, l, entry);
-		evconnlistener_free(l->evl);
-		SSL_CTX_free(l->ctx);
-		free(l);
+		listener_free(l);
 	}
+}
+
+/*
+ * rpc_listener_reload_tls loads every TLS listener's files again; only if
+ * all load does each listener take its new context, for the connections it
+ * accepts from then on (a connection keeps the context it began with).
+ */
+int
+rpc_listener_reload_tls(struct rpc_listeners *list, unsigned *reloaded,
+    char *err, size_t errlen)
+{
+	struct rpc_listener *l;
+	SSL_CTX **fresh;
+	size_t n = 0, k = 0;
+	int rc = 0;
+
+	*reloaded = 0;
+	TAILQ_FOREACH(l, list, entry)
+	{
+		n++;
+	}
+	fresh = cb_xcalloc(n ? n : 1, sizeof(*fresh));
+	TAILQ_FOREACH(l, list, entry)
+	{
+		if (rc == 0 && l->ctx != NULL)
+			rc = rpc_tls_ctx_new(&l->tls, &fresh[k], err, errlen);
+		k++;
+	}
+	k = 0;
+	TAILQ_FOREACH(l, list, entry)
+	{
+		if (rc == 0 && fresh[k] != NULL) {
+			SSL_CTX_free(l->ctx);
+			l->ctx = fresh[k];
+			++*reloaded;
+		} else {
+			SSL_CTX_free(fresh[k]);
+		}
+		k++;
+	}
+	free(fresh);
+	return rc;
 }

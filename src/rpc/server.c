@@ -197,6 +197,14 @@ rpc_server_listen(struct rpc_server *srv, const struct rpc_listen *l,
 	return rc;
 }
 
+/* rpc_server_reload_tls loads the TLS listeners' files again. */
+int
+rpc_server_reload_tls(struct rpc_server *srv, unsigned *reloaded, char *err,
+    size_t errlen)
+{
+	return rpc_listener_reload_tls(&srv->listeners, reloaded, err, errlen);
+}
+
 /* rpc_server_add_method registers one method. */
 int
 rpc_server_add_method(struct rpc_server *srv, const char *path,

@@ -89,30 +89,19 @@ bad:
 	return CB_EFORMAT;
 }
 
-/* rpc_tls_ctx_new makes the SSL_CTX for one listener. */
+/* rpc_tls_ctx_new makes the SSL_CTX for one listener, saying what failed. */
 int
-rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out)
+rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out, char *err,
+    size_t errlen)
 {
-	const char *what;
-
-	return build(t, out, &what);
-}
-
-/* rpc_tls_check loads a listener's files once and says what is wrong. */
-int
-rpc_tls_check(const struct rpc_tls *t, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = NULL;
 	const char *what;
 	char why[256] = "";
 	unsigned long e;
 	int rc;
 
 	ERR_clear_error();
-	if ((rc = build(t, &ctx, &what)) == 0) {
-		SSL_CTX_free(ctx);
+	if ((rc = build(t, out, &what)) == 0)
 		return 0;
-	}
 	/* The first error queued is the cause; later ones are its callers. */
 	if ((e = ERR_peek_error()) != 0)
 		rpc_tls_error(e, why, sizeof(why));
@@ -122,6 +111,17 @@ rpc_tls_check(const struct rpc_tls *t, char *err, size_t errlen)
 	    t->key_file ? t->key_file : "unset",
 	    t->ca_file ? ", client CA " : "", t->ca_file ? t->ca_file : "",
 	    why[0] ? why : cb_strerror(rc));
+	return rc;
+}
+
+/* rpc_tls_check loads a listener's files once and says what is wrong. */
+int
+rpc_tls_check(const struct rpc_tls *t, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+	int rc = rpc_tls_ctx_new(t, &ctx, err, errlen);
+
+	SSL_CTX_free(ctx);
 	return rc;
 }
 

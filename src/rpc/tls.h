@@ -12,9 +12,12 @@
 
 /*
  * rpc_tls_ctx_new builds a server context: TLS 1.2 and 1.3, AEAD ciphers,
- * ALPN h2 only, client certificates per t. Returns 0 or CB_EFORMAT.
+ * ALPN h2 only, client certificates per t. Returns 0, or CB_EINVAL,
+ * CB_EFORMAT or CB_ECRYPTO with a sentence in err naming the file that
+ * could not be used and OpenSSL's reason.
  */
-int rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out);
+int rpc_tls_ctx_new(const struct rpc_tls *t, SSL_CTX **out, char *err,
+    size_t errlen);
 
 /* rpc_tls_alpn_ok says whether the handshake settled on h2. */
 int rpc_tls_alpn_ok(SSL *ssl);

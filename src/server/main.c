@@ -30,7 +30,7 @@ static const char usage_text[] =
     "serve    serves carebank.v1 over gRPC. Cleartext only on loopback;\n"
     "         other addresses need --tls-cert and --tls-key. With\n"
     "         --client-ca, clients must present a certificate it signed.\n"
-    "         SIGTERM drains.\n"
+    "         SIGTERM drains; SIGHUP loads the TLS files again.\n"
     "         The config file holds the same settings as key = value lines\n"
     "         (data, listen, tls-cert, tls-key, client-ca, metrics, workers,\n"
     "         max-batch, time-window-ms, drain-ms, map-size-mb,\n"

@@ -98,11 +98,7 @@ on_log(const char *message, void *arg)
 	srv_log("info", "event=\"%s\"", message);
 }
 
-/*
- * on_signal starts a graceful shutdown: on SIGTERM and SIGINT, and on
- * SIGHUP too (carebankd has nothing to reload; a hangup drains rather than
- * kills it).
- */
+/* on_signal starts a graceful shutdown, on SIGTERM and SIGINT. */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -114,6 +110,29 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	atomic_store(&s->stopping, 1);
 	srv_watch_close(s);
 	rpc_server_shutdown(s->rpc, s->cfg->drain_ms);
+}
+
+/*
+ * on_hup loads the TLS certificates and keys again (systemctl reload), so
+ * that a renewed certificate is served to new connections without a
+ * restart. Files that do not load change nothing: the server goes on with
+ * the ones it has, and says so.
+ */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct srv *s = arg;
+	char err[512];
+	unsigned n;
+
+	(void)sig;
+	(void)what;
+	if (rpc_server_reload_tls(s->rpc, &n, err, sizeof(err)) != 0)
+		srv_log("error", "event=tls_reload_failed error=\"%s\" "
+				 "action=kept_the_old_certificates",
+		    err);
+	else
+		srv_log("info", "event=tls_reloaded listeners=%u", n);
 }
 
 /* register_services routes every method of the three services. */
@@ -358,7 +377,7 @@ srv_serve(struct srv_config *cfg)
 		goto out_rpc;
 	sigterm = evsignal_new(rpc_server_base(s.rpc), SIGTERM, on_signal, &s);
 	sigint = evsignal_new(rpc_server_base(s.rpc), SIGINT, on_signal, &s);
-	sighup = evsignal_new(rpc_server_base(s.rpc), SIGHUP, on_signal, &s);
+	sighup = evsignal_new(rpc_server_base(s.rpc), SIGHUP, on_hup, &s);
 	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
 	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL) ||
 	    evsignal_add(sighup, NULL))
