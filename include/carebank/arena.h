@@ -25,6 +25,9 @@ void *cb_arena_alloc(struct cb_arena *a, size_t size);
 /* cb_arena_strdup copies a string into the arena. */
 char *cb_arena_strdup(struct cb_arena *a, const char *s);
 
+/* cb_arena_strndup copies n bytes into the arena as a string. */
+char *cb_arena_strndup(struct cb_arena *a, const char *s, size_t n);
+
 /* cb_arena_printf formats into the arena. */
 char *cb_arena_printf(struct cb_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

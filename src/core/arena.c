@@ -86,6 +86,15 @@ cb_arena_strdup(struct cb_arena *a, const char *s)
 	return memcpy(cb_arena_alloc(a, n), s, n);
 }
 
+/* cb_arena_strndup copies n bytes and ends them with a NUL. */
+char *
+cb_arena_strndup(struct cb_arena *a, const char *s, size_t n)
+{
+	char *d = cb_arena_alloc(a, n + 1); /* zeroed: d[n] is the NUL */
+
+	return memcpy(d, s, n);
+}
+
 /* cb_arena_printf formats a string into the arena. */
 char *
 cb_arena_printf(struct cb_arena *a, const char *fmt, ...)

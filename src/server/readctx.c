@@ -203,8 +203,8 @@ static void
 keep(struct collect *c, const uint8_t *key, size_t klen, void *msg)
 {
 	c->v = cb_arena_grow(c->r->arena, c->v, c->n, &c->cap, sizeof(*c->v));
-	c->v[c->n].id = cb_arena_printf(c->r->arena, "%.*s",
-	    (int)(klen - c->plen), (const char *)key + c->plen);
+	c->v[c->n].id = cb_arena_strndup(c->r->arena,
+	    (const char *)key + c->plen, klen - c->plen);
 	c->v[c->n++].msg = msg;
 }
 
@@ -223,16 +223,27 @@ collect_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	return 0;
 }
 
-/* by_number orders bank ids by their index ("f9" before "f10"). */
+/*
+ * srv_id_cmp orders bank ids by their number ("f9" before "f10"). The bank
+ * makes each id a letter and a number without leading zeros, so a shorter
+ * id is a smaller number, and ids of one length compare as text.
+ */
+int
+srv_id_cmp(const char *x, const char *y)
+{
+	size_t i = strlen(x), k = strlen(y);
+
+	if (i != k)
+		return i < k ? -1 : 1;
+	return strcmp(x, y);
+}
+
+/* by_number orders records by their ids' numbers. */
 static int
 by_number(const void *a, const void *b)
 {
-	unsigned long long x = strtoull(((const struct srv_record *)a)->id + 1,
-				   NULL, 10),
-			   y = strtoull(((const struct srv_record *)b)->id + 1,
-				   NULL, 10);
-
-	return x < y ? -1 : x > y;
+	return srv_id_cmp(((const struct srv_record *)a)->id,
+	    ((const struct srv_record *)b)->id);
 }
 
 /* srv_read_all decodes every record under a prefix, in key order. */
@@ -344,12 +355,9 @@ srv_view_by_start(const void *a, const void *b)
 {
 	const Carebank__V1__ShiftView *x = *(Carebank__V1__ShiftView *const *)a;
 	const Carebank__V1__ShiftView *y = *(Carebank__V1__ShiftView *const *)b;
-	unsigned long long i = strtoull(x->id + 1, NULL, 10);
-	unsigned long long k = strtoull(y->id + 1, NULL, 10);
-
 	if (x->start_ms != y->start_ms)
 		return x->start_ms < y->start_ms ? -1 : 1;
-	return i < k ? -1 : i > k;
+	return srv_id_cmp(x->id, y->id);
 }
 
 /* srv_view_shift fills a ShiftView. */

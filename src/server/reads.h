@@ -123,6 +123,9 @@ void **srv_read_array(struct srv_read *r, size_t n, size_t size);
 /* srv_id_valid says whether id is a bank id of the kind ("f12"). */
 bool srv_id_valid(char kind, const char *id);
 
+/* srv_id_cmp orders bank ids of one kind by their numbers. */
+int srv_id_cmp(const char *x, const char *y);
+
 /* srv_be_get and srv_be_put read and write n big-endian bytes. */
 uint64_t srv_be_get(const uint8_t *p, int n);
 void srv_be_put(uint8_t *p, uint64_t v, int n);

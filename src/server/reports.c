@@ -266,14 +266,16 @@ flagged(struct srv_read *r, struct srv_job *j, void *arg)
 REPORT(srv_flagged, Carebank__V1__FlaggedReport,
     carebank__v1__flagged_report__init, flagged, "the flags")
 
-/* room_of finds a room's line by id, or NULL. */
-static Carebank__V1__RoomPresence *
-room_of(Carebank__V1__PresentReport *rep, const char *id)
+/* room_index finds a room's line by id; n_rooms when there is none. */
+static size_t
+room_index(const Carebank__V1__PresentReport *rep, const char *id)
 {
-	for (size_t i = 0; i < rep->n_rooms; i++)
+	size_t i;
+
+	for (i = 0; i < rep->n_rooms; i++)
 		if (strcmp(rep->rooms[i]->room, id) == 0)
-			return rep->rooms[i];
-	return NULL;
+			break;
+	return i;
 }
 
 /*
@@ -281,13 +283,15 @@ room_of(Carebank__V1__PresentReport *rep, const char *id)
  * from records whose number does not grow with the centre's history: each
  * child says its room, and each adult the shift it is working (whose room
  * is then read), so the report costs the same in the centre's fifth year
- * as in its first week.
+ * as in its first week. Each room is counted first, then given a list of
+ * its own size, so the report grows with the centre's people and rooms,
+ * not with their product.
  */
 static int
 present_fill(struct srv_read *r, Carebank__V1__PresentReport *rep)
 {
 	struct srv_record *kids, *adults;
-	size_t nk, na;
+	size_t nk, na, *kroom, *aroom, none = rep->n_rooms;
 	int rc;
 
 	if ((rc = srv_read_kind(r, 'c', &carebank__v1__child_state__descriptor,
@@ -295,33 +299,50 @@ present_fill(struct srv_read *r, Carebank__V1__PresentReport *rep)
 	    (rc = srv_read_kind(r, 'a', &carebank__v1__adult_state__descriptor,
 		 &adults, &na)) != 0)
 		return rc;
-	for (size_t i = 0; i < rep->n_rooms; i++) {
-		rep->rooms[i]->children = cb_arena_alloc(r->arena,
-		    (nk ? nk : 1) * sizeof(char *));
-		rep->rooms[i]->adults = cb_arena_alloc(r->arena,
-		    (na ? na : 1) * sizeof(char *));
-	}
+	kroom = cb_arena_alloc(r->arena, (nk ? nk : 1) * sizeof(*kroom));
+	aroom = cb_arena_alloc(r->arena, (na ? na : 1) * sizeof(*aroom));
 	for (size_t i = 0; i < nk; i++) {
 		const Carebank__V1__ChildState *c = kids[i].msg;
-		Carebank__V1__RoomPresence *p = room_of(rep, c->room);
 
-		if (c->room[0] != '\0' && p != NULL)
-			p->children[p->n_children++] =
-			    (char *)(uintptr_t)kids[i].id;
+		kroom[i] = c->room[0] != '\0' ? room_index(rep, c->room) : none;
+		if (kroom[i] != none)
+			rep->rooms[kroom[i]]->n_children++;
 	}
 	for (size_t i = 0; i < na; i++) {
 		const Carebank__V1__AdultState *a = adults[i].msg;
 		Carebank__V1__ShiftState *sh;
-		Carebank__V1__RoomPresence *p;
 
+		aroom[i] = none;
 		if (a->on_shift[0] == '\0')
 			continue;
 		if ((rc = srv_read_get(r, 's', a->on_shift,
 			 &carebank__v1__shift_state__descriptor, &sh)) != 0)
 			return rc;
-		if ((p = room_of(rep, sh->room)) != NULL)
-			p->adults[p->n_adults++] = (char *)(uintptr_t)adults[i].id;
+		if ((aroom[i] = room_index(rep, sh->room)) != none)
+			rep->rooms[aroom[i]]->n_adults++;
 	}
+	for (size_t i = 0; i < rep->n_rooms; i++) {
+		Carebank__V1__RoomPresence *p = rep->rooms[i];
+
+		p->children = cb_arena_alloc(r->arena,
+		    (p->n_children ? p->n_children : 1) * sizeof(char *));
+		p->adults = cb_arena_alloc(r->arena,
+		    (p->n_adults ? p->n_adults : 1) * sizeof(char *));
+		p->n_children = p->n_adults = 0;
+	}
+	for (size_t i = 0; i < nk; i++)
+		if (kroom[i] != none) {
+			Carebank__V1__RoomPresence *p = rep->rooms[kroom[i]];
+
+			p->children[p->n_children++] =
+			    (char *)(uintptr_t)kids[i].id;
+		}
+	for (size_t i = 0; i < na; i++)
+		if (aroom[i] != none) {
+			Carebank__V1__RoomPresence *p = rep->rooms[aroom[i]];
+
+			p->adults[p->n_adults++] = (char *)(uintptr_t)adults[i].id;
+		}
 	return 0;
 }
 

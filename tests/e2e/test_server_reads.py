@@ -474,6 +474,78 @@ def test_reports(srv):
        grpc.StatusCode.PERMISSION_DENIED, "a kiosk asking for balances")
 
 
+def test_present(srv):
+    """Present with three rooms, two of them busy and one empty: each child
+    and each working volunteer in their own room, in id order, and nobody
+    who has gone home or has not come yet."""
+    co = srv.client()
+    co.call(C + "SetPolicy", h.pb.SetPolicyRequest(policy=policy()))
+    kw = srv.client(h.enrol(co, h.epb.ROLE_KIOSK, "door")).call
+    w, now = co.call, h.now_ms()
+    rooms = [w(C + "AddRoom", h.pb.AddRoomRequest(label=x)).result.id
+             for x in ("Sunflower room", "Moon room", "Star room")]
+    adults, kids = [], []
+    for _ in range(6):
+        fam = w(C + "EnrolFamily", h.pb.EnrolFamilyRequest()).result.id
+        adults.append(w(C + "AddAdult", h.pb.AddAdultRequest(
+            family=fam, guardian=True)).result.id)
+        kids.append([w(C + "AddChild", h.pb.AddChildRequest(
+            family=fam)).result.id for _ in range(2)])
+
+    def shift(adult, room, start, end):
+        return w(C + "ScheduleShift", h.pb.ScheduleShiftRequest(
+            room=room, start_ms=start, end_ms=end, adult=adult)).result.id
+
+    def start(s, adult, at=0):
+        kw(K + "StartShift", h.pb.VolunteerCheckInRequest(
+            shift=s, adult=adult, event_time_ms=at,
+            presence=h.pb.PRESENCE_PIN))
+
+    def child_in(child, room, adult):
+        kw(K + "CheckInChild", h.pb.ChildCheckInRequest(
+            child=child, room=room, adult=adult,
+            presence=h.pb.PRESENCE_PIN))
+
+    # Adults 0 and 1 work in the first room, adult 4 in the third; adult 2
+    # worked earlier today and has gone; adult 3's shift is tomorrow.
+    for a, r in ((0, 0), (1, 0), (4, 2)):
+        start(shift(adults[a], rooms[r], now - 30 * MINUTE, now + 2 * HOUR),
+              adults[a])
+    s = shift(adults[2], rooms[0], now - 4 * HOUR, now - 2 * HOUR)
+    start(s, adults[2], now - 4 * HOUR)
+    kw(K + "EndShift", h.pb.VolunteerCheckOutRequest(
+        shift=s, adult=adults[2], event_time_ms=now - 2 * HOUR,
+        presence=h.pb.PRESENCE_PIN))
+    shift(adults[3], rooms[0], now + 24 * HOUR, now + 26 * HOUR)
+    # Children of families 0, 1, 4 and 5 come in; one of family 1's goes
+    # home again; family 2's and 3's stay away.
+    where = {kids[0][0]: 0, kids[0][1]: 2, kids[1][0]: 0, kids[4][1]: 0,
+             kids[5][0]: 2, kids[5][1]: 0}
+    for fam in (0, 1, 4, 5):
+        for c in kids[fam]:
+            if c in where:
+                child_in(c, rooms[where[c]], adults[fam])
+    child_in(kids[1][1], rooms[0], adults[1])
+    w(C + "SetPickup", h.pb.SetPickupRequest(child=kids[1][1],
+                                             authorised=[adults[1]]))
+    kw(K + "CheckOutChild", h.pb.ChildCheckOutRequest(
+        child=kids[1][1], adult=adults[1], presence=h.pb.PRESENCE_PIN))
+
+    def by_id(ids):
+        return sorted(ids, key=lambda x: int(x[1:]))
+
+    want = [(rooms[0], by_id(c for c, r in where.items() if r == 0),
+             by_id([adults[0], adults[1]])),
+            (rooms[1], [], []),
+            (rooms[2], by_id(c for c, r in where.items() if r == 2),
+             [adults[4]])]
+    check(len({len(c) for c in where}) > 1, "ids of more than one length "
+          "(their order is by number): %r" % sorted(where))
+    p = co.call(C + "Present", h.spb.CentreRequest(), h.spb.PresentReport)
+    eq([(r.room, list(r.children), list(r.adults)) for r in p.rooms], want,
+       "who is present, room by room")
+
+
 def shares_expected(pool, rate, surplus):
     """The settlement rule of DESIGN 2, written again here: pro rata to
     surplus, capped at the rate, largest remainder, ties to the lower id."""
@@ -766,6 +838,7 @@ TESTS = {
     "reads.identify": test_identify,
     "reads.directory": test_directory,
     "reads.reports": test_reports,
+    "reads.present": test_present,
     "reads.preview": test_preview,
     "reads.audit": test_audit,
     "reads.entries": test_entries,

@@ -235,7 +235,7 @@ family_of(struct bank *b, const char *account, int *fen)
 	if ((q = strchr(p, '/')) == NULL)
 		return NULL;
 	*fen = strcmp(q, "/owed") == 0;
-	return cb_arena_printf(b->arena, "%.*s", (int)(q - p), p);
+	return cb_arena_strndup(b->arena, p, (size_t)(q - p));
 }
 
 /* write_statements adds a line to each family's statement this entry

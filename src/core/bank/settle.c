@@ -42,8 +42,8 @@ gather_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	struct bank *b = g->b;
 	family_state *f = carebank__v1__family_state__unpack(&b->alloc, vlen,
 	    val);
-	const char *id = cb_arena_printf(b->arena, "%.*s", (int)klen - 2,
-	    (const char *)key + 2);
+	const char *id = cb_arena_strndup(b->arena, (const char *)key + 2,
+	    klen - 2);
 	int64_t bal, surplus, x;
 	int rc;
 
