@@ -289,11 +289,8 @@ next_shift(void *ctx, const char *id)
 	if (strcmp(st->adult, c->adult) != 0 ||
 	    (st->status != S_SCHEDULED && st->status != S_WORKING))
 		return 0; /* swapped away, worked or cancelled */
-	c->v->shifts = cb_arena_grow(c->r->arena, c->v->shifts,
-	    c->v->n_shifts, &c->shifts_cap, sizeof(*c->v->shifts));
-	sv = cb_arena_alloc(c->r->arena, sizeof(*sv));
+	sv = SRV_READ_PUSH(c->r, c->v->shifts, c->v->n_shifts, &c->shifts_cap);
 	srv_view_shift(sv, cb_arena_strdup(c->r->arena, id), st);
-	c->v->shifts[c->v->n_shifts++] = sv;
 	return 0;
 }
 
@@ -312,11 +309,8 @@ offer(void *ctx, const char *id)
 	if (strcmp(w->to_adult, c->adult) != 0 ||
 	    w->status != CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED)
 		return 0; /* offered by the adult, or no longer waiting */
-	c->v->offers = cb_arena_grow(c->r->arena, c->v->offers,
-	    c->v->n_offers, &c->offers_cap, sizeof(*c->v->offers));
-	wv = cb_arena_alloc(c->r->arena, sizeof(*wv));
+	wv = SRV_READ_PUSH(c->r, c->v->offers, c->v->n_offers, &c->offers_cap);
 	srv_view_swap(wv, cb_arena_strdup(c->r->arena, id), w);
-	c->v->offers[c->v->n_offers++] = wv;
 	return 0;
 }
 

@@ -325,18 +325,6 @@ srv_read_kind(struct srv_read *r, char kind,
 	return rc;
 }
 
-/* srv_read_roster decodes every shift and every swap, in id order. */
-int
-srv_read_roster(struct srv_read *r, struct srv_record **shifts, size_t *ns,
-    struct srv_record **swaps, size_t *nw)
-{
-	int rc = srv_read_kind(r, 's', &carebank__v1__shift_state__descriptor,
-	    shifts, ns);
-
-	return rc ? rc : srv_read_kind(r, 'w',
-			     &carebank__v1__swap_state__descriptor, swaps, nw);
-}
-
 /* srv_read_array allocates n messages of size bytes and their pointers. */
 void **
 srv_read_array(struct srv_read *r, size_t n, size_t size)

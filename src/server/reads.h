@@ -113,9 +113,13 @@ int srv_read_lines(struct srv_read *r, const char *family, int64_t from,
 int srv_read_kind(struct srv_read *r, char kind,
     const ProtobufCMessageDescriptor *d, struct srv_record **out, size_t *n);
 
-/* srv_read_roster decodes every shift and every swap, in id order. */
-int srv_read_roster(struct srv_read *r, struct srv_record **shifts,
-    size_t *ns, struct srv_record **swaps, size_t *nw);
+/*
+ * SRV_READ_PUSH appends a new zeroed message to v, an array of n pointers
+ * with room for *cap in r's arena, and gives the message.
+ */
+#define SRV_READ_PUSH(r, v, n, cap)                                           \
+	((v) = cb_arena_grow((r)->arena, (v), (n), (cap), sizeof(*(v))),     \
+	    (v)[(n)++] = cb_arena_alloc((r)->arena, sizeof(**(v))))
 
 /* srv_read_array allocates n zeroed messages of size bytes, as pointers. */
 void **srv_read_array(struct srv_read *r, size_t n, size_t size);

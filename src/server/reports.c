@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "carebank/roster.h"
 #include "reads.h"
 
 typedef int (*report_fill)(struct srv_read *r, struct srv_job *j,
@@ -382,29 +383,145 @@ present(struct srv_read *r, struct srv_job *j, void *arg)
 REPORT(srv_present, Carebank__V1__PresentReport,
     carebank__v1__present_report__init, present, "who is present")
 
-/* roster fills every shift, by start time, and every swap. */
+/* A roster being gathered, one adult's index at a time. */
+struct gather {
+	struct srv_read *r;
+	const char *adult; /* whose index is being walked */
+	int64_t to;        /* shifts start before it; 0: no end */
+	Carebank__V1__RosterReport *rep;
+	size_t shifts_cap, swaps_cap;
+};
+
+#define OUTSIDE 1 /* in_window: the shift starts after the window */
+
+/* in_window reads a shift: 0 if it starts in the window, OUTSIDE, or a
+ * storage code (negative). */
 static int
-roster(struct srv_read *r, struct srv_job *j, void *arg)
+in_window(struct gather *g, const char *id, Carebank__V1__ShiftState **st)
 {
-	Carebank__V1__RosterReport *rep = arg;
-	struct srv_record *shifts, *swaps;
-	size_t ns, nw;
+	int rc = srv_read_get(g->r, 's', id,
+	    &carebank__v1__shift_state__descriptor, st);
+
+	if (rc != 0)
+		return rc;
+	return g->to == 0 || (*st)->start_ms < g->to ? 0 : OUTSIDE;
+}
+
+/*
+ * gather_shift keeps a shift of the adult whose index is walked. Every
+ * shift is indexed under the adult it has now (and under any it had
+ * before a swap), so keeping only those still theirs lists each once.
+ */
+static int
+gather_shift(void *ctx, const char *id)
+{
+	struct gather *g = ctx;
+	Carebank__V1__RosterReport *rep = g->rep;
+	Carebank__V1__ShiftState *st;
 	int rc;
 
-	if ((rc = srv_read_roster(r, &shifts, &ns, &swaps, &nw)) != 0)
-		return rc;
-	rep->shifts = (void *)srv_read_array(r, ns, sizeof(**rep->shifts));
-	rep->n_shifts = ns;
-	for (size_t i = 0; i < ns; i++)
-		srv_view_shift(rep->shifts[i], shifts[i].id, shifts[i].msg);
-	qsort(rep->shifts, ns, sizeof(*rep->shifts), srv_view_by_start);
-	rep->swaps = (void *)srv_read_array(r, nw, sizeof(**rep->swaps));
-	rep->n_swaps = nw;
-	for (size_t i = 0; i < nw; i++)
-		srv_view_swap(rep->swaps[i], swaps[i].id, swaps[i].msg);
+	if ((rc = in_window(g, id, &st)) != 0)
+		return rc == OUTSIDE ? 0 : rc;
+	if (strcmp(st->adult, g->adult) != 0)
+		return 0;
+	srv_view_shift(SRV_READ_PUSH(g->r, rep->shifts, rep->n_shifts,
+			   &g->shifts_cap),
+	    cb_arena_strdup(g->r->arena, id), st);
 	return 0;
 }
 
-/* srv_roster (Coordinator.Roster): every shift by time, every swap. */
+/*
+ * gather_swap keeps a swap offered by the adult whose index is walked
+ * (both of a swap's adults have it in their index: keeping the offerer's
+ * lists it once), if its shift starts in the window.
+ */
+static int
+gather_swap(void *ctx, const char *id)
+{
+	struct gather *g = ctx;
+	Carebank__V1__RosterReport *rep = g->rep;
+	Carebank__V1__SwapState *w;
+	Carebank__V1__ShiftState *st;
+	int rc;
+
+	if ((rc = srv_read_get(g->r, 'w', id,
+		 &carebank__v1__swap_state__descriptor, &w)) != 0)
+		return rc;
+	if (strcmp(w->from_adult, g->adult) != 0)
+		return 0;
+	if ((rc = in_window(g, w->shift, &st)) != 0)
+		return rc == OUTSIDE ? 0 : rc;
+	srv_view_swap(SRV_READ_PUSH(g->r, rep->swaps, rep->n_swaps,
+			  &g->swaps_cap),
+	    cb_arena_strdup(g->r->arena, id), w);
+	return 0;
+}
+
+/* swap_by_id orders swap views by their ids' numbers. */
+static int
+swap_by_id(const void *a, const void *b)
+{
+	return srv_id_cmp((*(Carebank__V1__SwapView *const *)a)->id,
+	    (*(Carebank__V1__SwapView *const *)b)->id);
+}
+
+/*
+ * roster fills the shifts in the request's window, by start time, and
+ * their swaps, by id. It walks each adult's index from the window's start:
+ * the work is the centre's adults and what the window holds, however long
+ * the centre's history.
+ */
+static int
+roster(struct srv_read *r, struct srv_job *j, void *arg)
+{
+	const Carebank__V1__RosterRequest *q = (const void *)j->req;
+	struct gather g = {.r = r, .to = q->to_ms, .rep = arg};
+	struct srv_record *adults;
+	int64_t from = q->from_ms, local;
+	size_t na;
+	int rc;
+
+	if (q->from_ms < 0 || q->to_ms < 0) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "from_ms and to_ms are Unix milliseconds, or 0");
+		return 1;
+	}
+	if (from == 0) { /* the start of the centre's day */
+		int64_t off = (int64_t)r->policy->utc_offset_minutes * 60000;
+
+		local = r->now + off;
+		from = (local / SRV_DAY_MS - (local % SRV_DAY_MS < 0)) *
+			SRV_DAY_MS -
+		    off;
+	}
+	if (g.to != 0 && g.to <= from) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "to_ms (%lld) is not after the window's start (%lld)",
+		    (long long)g.to, (long long)from);
+		return 1;
+	}
+	if ((rc = srv_read_kind(r, 'a', &carebank__v1__adult_state__descriptor,
+		 &adults, &na)) != 0)
+		return rc;
+	for (size_t i = 0; i < na && rc == 0; i++) {
+		g.adult = adults[i].id;
+		/* The index's walk takes shifts that end after its bound. */
+		if ((rc = cb_roster_shifts(&r->kv, g.adult, from, gather_shift,
+			 &g)) == 0)
+			rc = cb_roster_swaps(&r->kv, g.adult, from, gather_swap,
+			    &g);
+	}
+	if (rc != 0)
+		return rc;
+	if (g.rep->n_shifts > 1)
+		qsort(g.rep->shifts, g.rep->n_shifts, sizeof(*g.rep->shifts),
+		    srv_view_by_start);
+	if (g.rep->n_swaps > 1)
+		qsort(g.rep->swaps, g.rep->n_swaps, sizeof(*g.rep->swaps),
+		    swap_by_id);
+	return 0;
+}
+
+/* srv_roster (Coordinator.Roster): a window's shifts by time, their swaps. */
 REPORT(srv_roster, Carebank__V1__RosterReport,
     carebank__v1__roster_report__init, roster, "the roster")

@@ -43,7 +43,7 @@ static const struct srv_method reads[] = {
 	READ(C("Fund"), centre_request, COORD, srv_fund),
 	READ(C("Flagged"), centre_request, COORD, srv_flagged),
 	READ(C("Present"), centre_request, COORD, srv_present),
-	READ(C("Roster"), centre_request, COORD, srv_roster),
+	READ(C("Roster"), roster_request, COORD, srv_roster),
 	READ(A("GetCheckpoint"), centre_request, AUDIT, srv_get_checkpoint),
 	STREAM(A("Entries"), entries_request, AUDIT, srv_entries),
 	READ(A("Inclusion"), inclusion_request, AUDIT, srv_inclusion),

@@ -164,7 +164,7 @@ READS = {
     C + "Fund": "CentreRequest",
     C + "Flagged": "CentreRequest",
     C + "Present": "CentreRequest",
-    C + "Roster": "CentreRequest",
+    C + "Roster": "RosterRequest",
     A + "GetCheckpoint": "CentreRequest",
     A + "Entries": "EntriesRequest",
     A + "Inclusion": "InclusionRequest",

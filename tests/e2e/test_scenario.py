@@ -86,7 +86,7 @@ def check_reports(s, coord, kiosk, auditor, book, ids, v):
         st = cb.spb.Statement.FromString(r.raw)
         eq((st.minutes, st.owed_fen), (-120, 0), "Statement of C")
         eq(sum(line.fen for line in st.lines), 0, "Statement of C: fen")
-    r = coord.call(C + "Roster")
+    r = coord.call(C + "Roster", cb.spb.RosterRequest(from_ms=1))
     if reads_ready(r, "Coordinator.Roster"):
         rep = cb.spb.RosterReport.FromString(r.raw)
         shifts = {x.id: (x.adult, x.status) for x in rep.shifts}

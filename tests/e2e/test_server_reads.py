@@ -461,7 +461,8 @@ def test_reports(srv):
        [(i["r1"], "Sunflower room", [i["c1"], i["d1"]], [i["b1"]], 4, 6),
         (i["r2"], "Moon room", [], [], 3, 5)], "present")
 
-    ro = co.call(C + "Roster", h.spb.CentreRequest(), h.spb.RosterReport)
+    ro = co.call(C + "Roster", h.spb.RosterRequest(from_ms=1),
+                 h.spb.RosterReport)
     eq(shift_tuples(ro.shifts),
        [shift_view(c, "s_past", "done"), shift_view(c, "s_now", "working"),
         shift_view(c, "s1", "scheduled"),
@@ -469,9 +470,58 @@ def test_reports(srv):
         shift_view(c, "s2", "scheduled")], "roster shifts")
     eq([(w.id, w.status, w.shift, w.to_adult) for w in ro.swaps],
        [(i["w1"], "offered", i["s_b"], i["a1"])], "roster swaps")
+    roster_windows(c)
     # Reports are the coordinator's.
     eq(c.kiosk.status(C + "Balances", h.spb.CentreRequest())[0],
        grpc.StatusCode.PERMISSION_DENIED, "a kiosk asking for balances")
+
+
+def roster_windows(c):
+    """The roster in windows of time: the shifts that overlap each, the
+    swaps of those shifts, the start of today by default; then a swap
+    done, after which its shift is listed once, under its new adult."""
+    i, co, t0 = c.ids, c.co, c.t0
+
+    def roster(**kw):
+        ro = co.call(C + "Roster", h.spb.RosterRequest(**kw),
+                     h.spb.RosterReport)
+        return [x.id for x in ro.shifts], [x.id for x in ro.swaps]
+
+    def ids(*names):
+        return [i[n] for n in names]
+
+    eq(roster(from_ms=t0 - 30 * MINUTE, to_ms=t0 + 28 * HOUR),
+       (ids("s_now", "s1"), []), "the next 28 hours")
+    eq(roster(from_ms=t0 + 25 * HOUR, to_ms=t0 + 31 * HOUR),
+       (ids("s1", "s_b"), ids("w1")), "a window overlapping two shifts")
+    eq(roster(from_ms=t0 + 29 * HOUR), (ids("s_b", "s2"), ids("w1")),
+       "from a time on")
+    eq(roster(from_ms=t0 + 60 * HOUR), ([], []), "after the last shift")
+    day = local_day_start(h.now_ms())
+    got = roster()
+    if local_day_start(h.now_ms()) == day:  # not across midnight
+        want = [n for n in ("s_past", "s_now", "s1", "s_b", "s2")
+                if c.shifts[n][1] > day]
+        eq(got, (ids(*want), ids("w1")), "from the start of today")
+    for kw, why in (({"from_ms": -1}, "from_ms and to_ms are Unix "
+                     "milliseconds, or 0"),
+                    ({"from_ms": t0, "to_ms": t0}, "to_ms (%d) is not "
+                     "after the window's start (%d)" % (t0, t0))):
+        eq(co.status(C + "Roster", h.spb.RosterRequest(**kw),
+                     h.spb.RosterReport),
+           (grpc.StatusCode.INVALID_ARGUMENT, why), "Roster %r" % kw)
+    # a1 takes s_b over from b1: both have it in their index now.
+    c.kiosk.call(K + "AnswerSwap", h.pb.AnswerSwapRequest(
+        swap=i["w1"], adult=i["a1"], accept=True))
+    co.call(C + "ApproveSwap", h.pb.ApproveSwapRequest(swap=i["w1"],
+                                                       approve=True))
+    ro = co.call(C + "Roster", h.spb.RosterRequest(from_ms=1),
+                 h.spb.RosterReport)
+    eq([(x.id, x.adult) for x in ro.shifts if x.id == i["s_b"]],
+       [(i["s_b"], i["a1"])], "the swapped shift, once, a1's")
+    eq([(w.id, w.status) for w in ro.swaps], [(i["w1"], "done")],
+       "the swap, once, done")
+    eq(len({x.id for x in ro.shifts}), 5, "five shifts, none twice")
 
 
 def test_present(srv):

@@ -37,7 +37,7 @@ METHODS = [  # (module, request message, signer), in table order
     (svc, "Centre", COORD),  # Balances
     (svc, "Statement", COORD), (svc, "Centre", COORD),  # Fund
     (svc, "Centre", COORD), (svc, "Centre", COORD),  # Flagged, Present
-    (svc, "Centre", COORD),  # Roster
+    (svc, "Roster", COORD),
     (svc, "Centre", AUDITOR),  # GetCheckpoint
     (svc, "Inclusion", AUDITOR), (svc, "Consistency", AUDITOR)]
 IDS = {"family": "f3", "adult": "a4", "child": "c5", "room": "r6",

@@ -15,17 +15,10 @@ purpose slow and the same at every size: what grows is the rest.
 
 It uses the read tests' harness (tests/e2e/readharness.py).
 """
-import argparse
-import concurrent.futures
-import os
-import re
-import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "..", "tests", "e2e"))
-import readharness as h  # noqa: E402
+from growth import adults, h, main, row, server_ms, steps
 
 K, C = h.K, h.C
 HOUR = 3600 * 1000
@@ -34,17 +27,8 @@ PIN = "424242"
 CARD = "CARD-HISTORY-1"
 
 
-OPTS = None
-
-
-def pct(v, p):
-    s = sorted(v)
-    return s[min(len(s) - 1, int(p * len(s)))]
-
-
-def run(srv):
-    sizes = [int(x) for x in OPTS.sizes.split(",")]
-    calls = OPTS.calls
+def run(srv, opts):
+    sizes, calls = opts.sizes, opts.calls
     co = srv.client()
     kiosk = srv.client(h.enrol(co, h.epb.ROLE_KIOSK, "door"))
     w = co.call
@@ -55,11 +39,7 @@ def run(srv):
     w(C + "SetDirectory", h.spb.DirectoryRequest(id=adult, card=CARD,
                                                  pin=PIN),
       h.spb.DirectoryReply)
-    others = []
-    for _ in range(8):
-        f = w(C + "EnrolFamily", h.pb.EnrolFamilyRequest()).result.id
-        others.append(w(C + "AddAdult", h.pb.AddAdultRequest(
-            family=f)).result.id)
+    others = adults(co, 8)
     now = h.now_ms()
     for d in (1, 2, 3):
         w(C + "ScheduleShift", h.pb.ScheduleShiftRequest(
@@ -81,12 +61,7 @@ def run(srv):
     print("Identify of an adult with 3 shifts to come and 1 offer, "
           "%d calls a step (median / p90, ms)" % calls)
     print("%12s  %16s  %16s" % ("other shifts", "server", "client"))
-    made = 0
-    pool = concurrent.futures.ThreadPoolExecutor(16)
-    for size in sizes:
-        list(pool.map(schedule, range(made, size)))
-        made = max(made, size)
-        before = len(srv.stderr())
+    for size, before in steps(srv, sizes, schedule):
         client = []
         for _ in range(calls):
             t = time.perf_counter()
@@ -94,22 +69,9 @@ def run(srv):
                 card=CARD, pin=PIN), h.spb.FamilyView)
             client.append(1000 * (time.perf_counter() - t))
             h.eq((len(v.shifts), len(v.offers)), (3, 1), "what it shows")
-        text = srv.stderr()[before:]
-        server = [float(m) for m in re.findall(
-            r"method=/carebank.v1.Kiosk/Identify .*?latency_ms=([0-9.]+)",
-            text)]
-        h.eq(len(server), calls, "Identify log lines")
-        print("%12d  %7.2f / %6.2f  %7.2f / %6.2f" % (
-            size, statistics.median(server), pct(server, 0.9),
-            statistics.median(client), pct(client, 0.9)))
-    pool.shutdown()
+        server = server_ms(srv, before, K + "Identify", calls)
+        print(row(size, server, client))
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(add_help=False)
-    ap.add_argument("--sizes", default="0,5000,20000",
-                    help="other adults' shifts at each step, comma-separated")
-    ap.add_argument("--calls", type=int, default=20)
-    OPTS, rest = ap.parse_known_args()
-    sys.argv = [sys.argv[0]] + rest
-    sys.exit(h.main({"run": run}))
+    sys.exit(main(run, "0,5000,20000"))

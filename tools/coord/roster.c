@@ -174,7 +174,7 @@ show(struct coord *co, const struct coord_args *a)
 		{.key = "status", .title = "STATUS", .kind = TK_TEXT},
 		{.key = "swap", .title = "SWAP", .kind = TK_TEXT},
 	};
-	Carebank__V1__CentreRequest q;
+	Carebank__V1__RosterRequest q;
 	Carebank__V1__RosterReport *rep;
 	struct table *t;
 	char day[2 * UNITS_TIME_MAX], hours[2 * UNITS_TIME_MAX], raw[24];
@@ -183,13 +183,17 @@ show(struct coord *co, const struct coord_args *a)
 	size_t n, all;
 	int offset, rc;
 
-	carebank__v1__centre_request__init(&q);
+	carebank__v1__roster_request__init(&q);
 	if (coord_offset(co, &offset) != 0)
 		return EXIT_FAIL;
 	if (a->val[OPT_ALL] && a->val[OPT_WEEK])
 		return coord_usage(co, "--all or --week, not both");
 	if (!a->val[OPT_ALL] && (rc = week_of(co, a, offset, &from)) != 0)
 		return rc;
+	/* The server sends the shifts that overlap the week (or all, from
+	 * the first); those that start in it are kept. */
+	q.from_ms = a->val[OPT_ALL] ? 1 : from;
+	q.to_ms = a->val[OPT_ALL] ? 0 : from + 7 * DAY_MS;
 	if (coord_read(co, M_ROSTER, &q.base,
 		&carebank__v1__roster_report__descriptor,
 		(ProtobufCMessage **)&rep) != 0)
@@ -256,12 +260,15 @@ swap_list(struct coord *co, const struct coord_args *a)
 		{.key = "to_adult", .title = "TO", .kind = TK_TEXT},
 		{.key = "status", .title = "STATUS", .kind = TK_TEXT},
 	};
-	Carebank__V1__CentreRequest q;
+	Carebank__V1__RosterRequest q;
 	Carebank__V1__RosterReport *rep;
 	struct table *t;
 	size_t n = 0;
 
-	carebank__v1__centre_request__init(&q);
+	/* Every swap: an open offer holds its family even once its shift
+	 * is over, so the desk must see those too. */
+	carebank__v1__roster_request__init(&q);
+	q.from_ms = 1;
 	if (coord_read(co, M_ROSTER, &q.base,
 		&carebank__v1__roster_report__descriptor,
 		(ProtobufCMessage **)&rep) != 0)
