@@ -206,13 +206,11 @@ find(struct srv_read *r, const char *lookup, char *adult,
 static int
 today_charge(struct srv_read *r, const char *family, int64_t *fen)
 {
-	int64_t off = (int64_t)r->policy->utc_offset_minutes * 60000;
-	int64_t local = r->now + off, day;
+	int64_t day = srv_day_start(r->policy, r->now);
 	struct srv_record *lines;
 	size_t n;
 	int rc;
 
-	day = (local / SRV_DAY_MS - (local % SRV_DAY_MS < 0)) * SRV_DAY_MS - off;
 	if ((rc = srv_read_lines(r, family, day, day + SRV_DAY_MS - 1, &lines,
 		 &n)) != 0)
 		return rc;

@@ -325,6 +325,17 @@ srv_read_kind(struct srv_read *r, char kind,
 	return rc;
 }
 
+/* srv_day_start finds the start of the centre's local day holding t. */
+int64_t
+srv_day_start(const srv_policy *p, int64_t t)
+{
+	int64_t off = (int64_t)p->utc_offset_minutes * 60000;
+	int64_t local = t + off;
+
+	return (local / SRV_DAY_MS - (local % SRV_DAY_MS < 0)) * SRV_DAY_MS -
+	    off;
+}
+
 /* srv_read_array allocates n messages of size bytes and their pointers. */
 void **
 srv_read_array(struct srv_read *r, size_t n, size_t size)

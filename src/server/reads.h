@@ -127,6 +127,9 @@ void **srv_read_array(struct srv_read *r, size_t n, size_t size);
 /* srv_id_valid says whether id is a bank id of the kind ("f12"). */
 bool srv_id_valid(char kind, const char *id);
 
+/* srv_day_start finds the start of the centre's local day holding t. */
+int64_t srv_day_start(const srv_policy *p, int64_t t);
+
 /* srv_id_cmp orders bank ids of one kind by their numbers. */
 int srv_id_cmp(const char *x, const char *y);
 

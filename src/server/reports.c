@@ -477,7 +477,7 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 	const Carebank__V1__RosterRequest *q = (const void *)j->req;
 	struct gather g = {.r = r, .to = q->to_ms, .rep = arg};
 	struct srv_record *adults;
-	int64_t from = q->from_ms, local;
+	int64_t from = q->from_ms;
 	size_t na;
 	int rc;
 
@@ -486,14 +486,8 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 		    "from_ms and to_ms are Unix milliseconds, or 0");
 		return 1;
 	}
-	if (from == 0) { /* the start of the centre's day */
-		int64_t off = (int64_t)r->policy->utc_offset_minutes * 60000;
-
-		local = r->now + off;
-		from = (local / SRV_DAY_MS - (local % SRV_DAY_MS < 0)) *
-			SRV_DAY_MS -
-		    off;
-	}
+	if (from == 0)
+		from = srv_day_start(r->policy, r->now);
 	if (g.to != 0 && g.to <= from) {
 		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
 		    "to_ms (%lld) is not after the window's start (%lld)",
