@@ -28,7 +28,8 @@ struct srv_config {
 	int nlisten;
 	char *tls_cert, *tls_key, *client_ca;
 	char *metrics;                  /* loopback HOST:PORT, or NULL */
-	unsigned workers;               /* signature and read threads; 0: cores */
+	unsigned workers;               /* signature threads, and as many for
+					   reads; 0: cores */
 	unsigned max_batch;             /* writes per commit */
 	int64_t time_window_ms;         /* allowed client clock difference */
 	unsigned drain_ms;              /* in-flight grace at shutdown */
@@ -130,8 +131,9 @@ struct srv {
 	struct srv_route *routes;         /* one per registered method */
 	struct cb_store *store;
 	struct rpc_server *rpc;
-	struct srv_queue work, write;
-	pthread_t *workers;
+	struct srv_queue work, read, write;
+	pthread_t *workers;               /* check callers */
+	pthread_t *readers;               /* serve reads; as many */
 	unsigned nworkers;
 	pthread_t writer;
 	struct cb_batch *batch;           /* writer thread: the open batch */

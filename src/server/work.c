@@ -19,7 +19,12 @@
 #include "carebank/xalloc.h"
 #include "srv.h"
 
-/* worker_main checks callers and serves reads, forever. */
+/*
+ * worker_main checks callers, forever, and hands each call on: a read to
+ * the readers, a write to the writer. Reads run on threads of their own
+ * so that a long one (a report over a large centre, Identify's scrypt)
+ * never holds up the signature checks every write waits for.
+ */
 static void *
 worker_main(void *arg)
 {
@@ -29,18 +34,30 @@ worker_main(void *arg)
 	size_t n;
 
 	while ((j = srv_queue_pop(&s->work, 1, &n)) != NULL) {
-		if (rpc_call_cancelled(j->call) || srv_auth(s, keys, j) != 0) {
+		if (rpc_call_cancelled(j->call) || srv_auth(s, keys, j) != 0)
 			srv_job_free(j);
-			continue;
-		}
-		if (j->m->kind == JOB_READ) {
-			j->m->fn(s, j);
-			srv_job_free(j);
-		} else {
-			srv_queue_push(&s->write, j);
-		}
+		else
+			srv_queue_push(j->m->kind == JOB_READ ? &s->read :
+								&s->write,
+			    j);
 	}
 	cb_key_cache_free(keys);
+	return NULL;
+}
+
+/* reader_main serves checked reads, forever. */
+static void *
+reader_main(void *arg)
+{
+	struct srv *s = arg;
+	struct srv_job *j;
+	size_t n;
+
+	while ((j = srv_queue_pop(&s->read, 1, &n)) != NULL) {
+		if (!rpc_call_cancelled(j->call))
+			j->m->fn(s, j);
+		srv_job_free(j);
+	}
 	return NULL;
 }
 
@@ -357,21 +374,24 @@ srv_dispatch(struct srv *s, struct srv_job *j)
 	srv_queue_push(&s->work, j);
 }
 
-/* srv_work_start starts the workers and the writer. */
+/* srv_work_start starts the workers, the readers and the writer. */
 int
 srv_work_start(struct srv *s)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	srv_queue_init(&s->work);
+	srv_queue_init(&s->read);
 	srv_queue_init(&s->write);
 	s->nworkers = s->cfg->workers ? s->cfg->workers :
 			  (unsigned)(cores > 0 ? cores : 2);
 	s->workers = calloc(s->nworkers, sizeof(*s->workers));
-	if (s->workers == NULL)
+	s->readers = calloc(s->nworkers, sizeof(*s->readers));
+	if (s->workers == NULL || s->readers == NULL)
 		return CB_ENOMEM;
 	for (unsigned i = 0; i < s->nworkers; i++)
-		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0 ||
+		    pthread_create(&s->readers[i], NULL, reader_main, s) != 0)
 			return CB_EIO;
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		return CB_EIO;
@@ -385,9 +405,14 @@ srv_work_stop(struct srv *s)
 	srv_queue_close(&s->work);
 	for (unsigned i = 0; i < s->nworkers; i++)
 		pthread_join(s->workers[i], NULL);
+	srv_queue_close(&s->read);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		pthread_join(s->readers[i], NULL);
 	srv_queue_close(&s->write);
 	pthread_join(s->writer, NULL);
 	free(s->workers);
+	free(s->readers);
 	srv_queue_destroy(&s->work);
+	srv_queue_destroy(&s->read);
 	srv_queue_destroy(&s->write);
 }
