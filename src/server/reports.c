@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "carebank/v1/entry.pb-c.h"
 #include "carebank/roster.h"
+#include "carebank/store.h"
 #include "reads.h"
 
 typedef int (*report_fill)(struct srv_read *r, struct srv_job *j,
@@ -239,27 +241,105 @@ fund(struct srv_read *r, struct srv_job *j, void *arg)
 REPORT(srv_fund, Carebank__V1__FundReport,
     carebank__v1__fund_report__init, fund, "the fund")
 
-/* flagged fills the list of entries flagged for review, in log order. */
+/* Flags being gathered, newest first, for one window of server time. */
+struct flag_walk {
+	struct srv_read *r;
+	int64_t from, to; /* from <= time <= to; to 0: no end */
+	Carebank__V1__Flag **v;
+	size_t n, cap;
+};
+
+#define FLAGS_DONE 1 /* flag_one: the rest were logged before the window */
+
+/* entry_time reads when the entry at index was logged, from its head. */
+static int
+entry_time(struct srv_read *r, uint64_t index, int64_t *t)
+{
+	Carebank__V1__EntryHead *e;
+	const uint8_t *leaf;
+	size_t len;
+	int rc;
+
+	if ((rc = cb_snapshot_leaf(r->snap, r->centre, index, &leaf,
+		 &len)) != 0)
+		return rc;
+	/* The rest of the entry comes as unknown fields: freed at once. */
+	e = carebank__v1__entry_head__unpack(NULL, len, leaf);
+	if (e == NULL)
+		return CB_ECORRUPT;
+	rc = e->index == index ? 0 : CB_ECORRUPT;
+	*t = e->server_time_ms;
+	carebank__v1__entry_head__free_unpacked(e, NULL);
+	return rc;
+}
+
+/* flag_one keeps a flag whose entry was logged in the window. Entries'
+ * server times never go back, so the first one before it ends the walk. */
+static int
+flag_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct flag_walk *w = ctx;
+	Carebank__V1__FlagState *g;
+	Carebank__V1__Flag *f;
+	int64_t t;
+	int rc;
+
+	(void)key;
+	(void)klen;
+	g = carebank__v1__flag_state__unpack(&w->r->alloc, vlen, val);
+	if (g == NULL)
+		return CB_ECORRUPT;
+	if ((rc = entry_time(w->r, g->entry, &t)) != 0)
+		return rc;
+	if (t < w->from)
+		return FLAGS_DONE;
+	if (w->to != 0 && t > w->to)
+		return 0;
+	f = SRV_READ_PUSH(w->r, w->v, w->n, &w->cap);
+	carebank__v1__flag__init(f);
+	f->entry = g->entry;
+	f->what = g->what;
+	f->time_ms = t;
+	return 0;
+}
+
+/*
+ * flagged fills the flags on entries logged in the request's window, in
+ * log order. It walks the flags newest first and stops at the first
+ * logged before the window, so it costs what the window holds and the
+ * flags since, not every flag the centre ever had.
+ */
 static int
 flagged(struct srv_read *r, struct srv_job *j, void *arg)
 {
+	const Carebank__V1__FlaggedRequest *q = (const void *)j->req;
 	Carebank__V1__FlaggedReport *rep = arg;
-	struct srv_record *flags;
-	size_t n;
+	struct flag_walk w = {.r = r, .from = q->from_ms, .to = q->to_ms};
 	int rc;
 
-	if ((rc = srv_read_all(r, "g/", &carebank__v1__flag_state__descriptor,
-		 &flags, &n)) != 0)
-		return rc;
-	rep->flags = (void *)srv_read_array(r, n, sizeof(**rep->flags));
-	rep->n_flags = n;
-	for (size_t i = 0; i < n; i++) {
-		const Carebank__V1__FlagState *g = flags[i].msg;
-
-		carebank__v1__flag__init(rep->flags[i]);
-		rep->flags[i]->entry = g->entry;
-		rep->flags[i]->what = g->what;
+	if (q->from_ms < 0 || q->to_ms < 0) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "from_ms and to_ms are Unix milliseconds, or 0");
+		return 1;
 	}
+	if (w.to != 0 && w.to < w.from) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "from_ms (%lld) is after to_ms (%lld)", (long long)w.from,
+		    (long long)w.to);
+		return 1;
+	}
+	rc = r->kv.scan_back(r->kv.ctx, "g/", 2, flag_one, &w);
+	if (rc != 0 && rc != FLAGS_DONE)
+		return rc;
+	for (size_t i = 0; i < w.n / 2; i++) {
+		Carebank__V1__Flag *f = w.v[i];
+
+		w.v[i] = w.v[w.n - 1 - i];
+		w.v[w.n - 1 - i] = f;
+	}
+	rep->flags = w.v;
+	rep->n_flags = w.n;
 	return 0;
 }
 

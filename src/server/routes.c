@@ -41,7 +41,7 @@ static const struct srv_method reads[] = {
 	READ(C("Balances"), centre_request, COORD, srv_balances),
 	READ(C("GetStatement"), statement_request, COORD, srv_statement),
 	READ(C("Fund"), centre_request, COORD, srv_fund),
-	READ(C("Flagged"), centre_request, COORD, srv_flagged),
+	READ(C("Flagged"), flagged_request, COORD, srv_flagged),
 	READ(C("Present"), centre_request, COORD, srv_present),
 	READ(C("Roster"), roster_request, COORD, srv_roster),
 	READ(A("GetCheckpoint"), centre_request, AUDIT, srv_get_checkpoint),

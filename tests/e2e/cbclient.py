@@ -162,7 +162,7 @@ READS = {
     C + "Balances": "CentreRequest",
     C + "GetStatement": "StatementRequest",
     C + "Fund": "CentreRequest",
-    C + "Flagged": "CentreRequest",
+    C + "Flagged": "FlaggedRequest",
     C + "Present": "CentreRequest",
     C + "Roster": "RosterRequest",
     A + "GetCheckpoint": "CentreRequest",

@@ -39,6 +39,7 @@ from cbclient import K, check, eq
 
 BIN = os.environ.get("COORD_BIN", "")
 OFFSET = 480 * 60000   # the default policy's UTC offset, in ms
+DAY = 86400000
 
 
 def local(ms, fmt="%Y-%m-%d %H:%M"):
@@ -383,7 +384,10 @@ def today(c, ids):
     now = cb.now_ms()
     A, C = ids["adult"]["A"], ids["adult"]["C"]
     r = ids["room"]
-    eq(c.ok("flagged"), "nothing is flagged for review\n", "no flags")
+    since = "entries logged since %s (--all for every one)\n" % local(
+        now - 30 * DAY, "%Y-%m-%d")
+    eq(c.ok("flagged"), since + "nothing is flagged for review\n",
+       "no flags")
     s4 = c.new("shift", "add", "--room", r, "--adult", C, "--start",
                local(now - 30 * 60000), "--end", local(now + 90 * 60000))
     c.ok("shift", "start", s4, "--adult", C, "--at", local(now - 20 * 60000))
@@ -405,11 +409,22 @@ def today(c, ids):
     check("settled as if checked out then" in out and "credited 0:1" in out,
           out)
     js = json.loads(c.ok("flagged", "--json"))
-    eq(len(js["flags"]), 2, "two flags")
-    want = "ENTRY  WHY\n" + "".join(
-        "%5d  %s\n" % (f["entry"], f["what"]) for f in js["flags"])
-    eq(c.ok("flagged"), want, "flagged table")
-    eq(len(csv_rows(c.ok("flagged", "--csv"))), 2, "flagged csv")
+    eq([f["what"] for f in js["flags"]],
+       ["forgot to check out", "left without ending it"], "two flags")
+    rows = "".join("%5d  %s  %s\n" % (f["entry"], local(int(f["time_ms"])),
+                                      f["what"]) for f in js["flags"])
+    want = "ENTRY  LOGGED            WHY\n" + rows
+    eq(c.ok("flagged"), since + want, "flagged table")
+    eq(c.ok("flagged", "--all"), want, "every flag")
+    eq(c.ok("flagged", "--from", local(now - 5 * 60000)), want,
+       "flags from a time")
+    eq(c.ok("flagged", "--from", local(now + DAY, "%Y-%m-%d")),
+       "nothing is flagged for review\n", "flags from tomorrow")
+    eq([(int(x["entry"]), int(x["time_ms"]))
+        for x in csv_rows(c.ok("flagged", "--csv"))],
+       [(f["entry"], int(f["time_ms"])) for f in js["flags"]], "flagged csv")
+    c.refused("flagged", "--all", "--from", local(now), code=2,
+              words=["--all or --from and --to, not both"])
 
 
 def coord_day():

@@ -476,6 +476,16 @@ def test_reports(srv):
        grpc.StatusCode.PERMISSION_DENIED, "a kiosk asking for balances")
 
 
+def refused_windows(co, method, cases):
+    """method's windows (request fields, the refusal's message) that must
+    be refused with INVALID_ARGUMENT."""
+    req = getattr(h.spb, method + "Request")
+    reply = getattr(h.spb, method + "Report")
+    for kw, why in cases:
+        eq(co.status(C + method, req(**kw), reply),
+           (grpc.StatusCode.INVALID_ARGUMENT, why), "%s %r" % (method, kw))
+
+
 def roster_windows(c):
     """The roster in windows of time: the shifts that overlap each, the
     swaps of those shifts, the start of today by default; then a swap
@@ -503,13 +513,10 @@ def roster_windows(c):
         want = [n for n in ("s_past", "s_now", "s1", "s_b", "s2")
                 if c.shifts[n][1] > day]
         eq(got, (ids(*want), ids("w1")), "from the start of today")
-    for kw, why in (({"from_ms": -1}, "from_ms and to_ms are Unix "
-                     "milliseconds, or 0"),
-                    ({"from_ms": t0, "to_ms": t0}, "to_ms (%d) is not "
-                     "after the window's start (%d)" % (t0, t0))):
-        eq(co.status(C + "Roster", h.spb.RosterRequest(**kw),
-                     h.spb.RosterReport),
-           (grpc.StatusCode.INVALID_ARGUMENT, why), "Roster %r" % kw)
+    refused_windows(co, "Roster", (
+        ({"from_ms": -1}, "from_ms and to_ms are Unix milliseconds, or 0"),
+        ({"from_ms": t0, "to_ms": t0}, "to_ms (%d) is not after the "
+         "window's start (%d)" % (t0, t0))))
     # a1 takes s_b over from b1: both have it in their index now.
     c.kiosk.call(K + "AnswerSwap", h.pb.AnswerSwapRequest(
         swap=i["w1"], adult=i["a1"], accept=True))
@@ -594,6 +601,65 @@ def test_present(srv):
     p = co.call(C + "Present", h.spb.CentreRequest(), h.spb.PresentReport)
     eq([(r.room, list(r.children), list(r.adults)) for r in p.rooms], want,
        "who is present, room by room")
+
+
+def test_flagged(srv):
+    """Flagged in windows of server time: three offline check-ins flagged,
+    with unflagged entries between; each flag with its entry and when it
+    was logged, in log order; a window's ends inclusive; every flag for a
+    client that sends a CentreRequest; refusals with their messages."""
+    co = srv.client()
+    co.call(C + "SetPolicy", h.pb.SetPolicyRequest(policy=policy()))
+    kw = srv.client(h.enrol(co, h.epb.ROLE_KIOSK, "door")).call
+    w, now = co.call, h.now_ms()
+    room = w(C + "AddRoom", h.pb.AddRoomRequest(label="Sun")).result.id
+    fam = w(C + "EnrolFamily", h.pb.EnrolFamilyRequest()).result.id
+    adult = w(C + "AddAdult", h.pb.AddAdultRequest(
+        family=fam, guardian=True)).result.id
+    kids = [w(C + "AddChild", h.pb.AddChildRequest(family=fam)).result.id
+            for _ in range(3)]
+    s = w(C + "ScheduleShift", h.pb.ScheduleShiftRequest(
+        room=room, start_ms=now - HOUR, end_ms=now + HOUR,
+        adult=adult)).result.id
+    kw(K + "StartShift", h.pb.VolunteerCheckInRequest(
+        shift=s, adult=adult, presence=h.pb.PRESENCE_PIN))
+    flags = []
+    for i, child in enumerate(kids):
+        time.sleep(0.005)  # three distinct server times
+        r = kw(K + "CheckInChild", h.pb.ChildCheckInRequest(
+            child=child, room=room, adult=adult,
+            presence=h.pb.PRESENCE_OFFLINE))
+        flags.append((r.index, h.epb.Entry.FromString(r.entry)
+                      .server_time_ms))
+        w(C + "RecordCash", h.pb.RecordCashRequest(
+            family=fam, amount_fen=100, receipt="R-%d" % i))
+    (e1, t1), (e2, t2), (e3, t3) = flags
+    check(t1 < t2 < t3, "distinct times: %r" % flags)
+    what = "checked in while the kiosk was offline"
+
+    def flagged(**kw):
+        rep = co.call(C + "Flagged", h.spb.FlaggedRequest(**kw),
+                      h.spb.FlaggedReport)
+        for f in rep.flags:
+            eq(f.what, what, "a flag's reason")
+        return [(f.entry, f.time_ms) for f in rep.flags]
+
+    rep = co.call(C + "Flagged", h.spb.CentreRequest(), h.spb.FlaggedReport)
+    eq([(f.entry, f.time_ms, f.what) for f in rep.flags],
+       [(e, t, what) for e, t in flags], "every flag, for a CentreRequest")
+    for kw_, want in (({"from_ms": t2}, [1, 2]),
+                      ({"from_ms": t2 + 1}, [2]),
+                      ({"to_ms": t2}, [0, 1]),
+                      ({"to_ms": t2 - 1}, [0]),
+                      ({"from_ms": t2, "to_ms": t2}, [1]),
+                      ({"from_ms": t1 - HOUR, "to_ms": t3 + HOUR}, [0, 1, 2]),
+                      ({"from_ms": t3 + 1}, []),
+                      ({"to_ms": t1 - 1}, [])):
+        eq(flagged(**kw_), [flags[i] for i in want], "Flagged %r" % kw_)
+    refused_windows(co, "Flagged", (
+        ({"to_ms": -1}, "from_ms and to_ms are Unix milliseconds, or 0"),
+        ({"from_ms": t2, "to_ms": t1}, "from_ms (%d) is after to_ms (%d)" %
+         (t2, t1))))
 
 
 def shares_expected(pool, rate, surplus):
@@ -889,6 +955,7 @@ TESTS = {
     "reads.directory": test_directory,
     "reads.reports": test_reports,
     "reads.present": test_present,
+    "reads.flagged": test_flagged,
     "reads.preview": test_preview,
     "reads.audit": test_audit,
     "reads.entries": test_entries,

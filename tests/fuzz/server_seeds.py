@@ -36,7 +36,7 @@ METHODS = [  # (module, request message, signer), in table order
     (bank, "Settle", COORD),  # PreviewSettlement
     (svc, "Centre", COORD),  # Balances
     (svc, "Statement", COORD), (svc, "Centre", COORD),  # Fund
-    (svc, "Centre", COORD), (svc, "Centre", COORD),  # Flagged, Present
+    (svc, "Flagged", COORD), (svc, "Centre", COORD),  # Present
     (svc, "Roster", COORD),
     (svc, "Centre", AUDITOR),  # GetCheckpoint
     (svc, "Inclusion", AUDITOR), (svc, "Consistency", AUDITOR)]

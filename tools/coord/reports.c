@@ -7,6 +7,7 @@
  * Unix milliseconds, for spreadsheets.
  */
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "coord.h"
@@ -18,6 +19,7 @@
 #define M_PRESENT   "/carebank.v1.Coordinator/Present"
 
 #define DAY_MS  INT64_C(86400000)
+#define FLAGGED_DAYS 31 /* what carebank flagged shows by default */
 #define LIST_MAX 2048
 
 /* read_centre asks for a report that takes only the centre. */
@@ -86,8 +88,8 @@ balances(struct coord *co, const struct coord_args *a)
 
 /* window reads --from and --to; a date alone for --to means its end. */
 static int
-window(struct coord *co, const struct coord_args *a,
-    Carebank__V1__StatementRequest *q)
+window(struct coord *co, const struct coord_args *a, int64_t *from,
+    int64_t *to)
 {
 	struct units_when t;
 	int rc;
@@ -95,14 +97,14 @@ window(struct coord *co, const struct coord_args *a,
 	if (a->val[OPT_FROM] != NULL) {
 		if ((rc = coord_when(co, "--from", a->val[OPT_FROM], &t)) != 0)
 			return rc;
-		q->from_ms = t.ms;
+		*from = t.ms;
 	}
 	if (a->val[OPT_TO] != NULL) {
 		if ((rc = coord_when(co, "--to", a->val[OPT_TO], &t)) != 0)
 			return rc;
-		q->to_ms = t.date_only ? t.ms + DAY_MS - 1 : t.ms;
+		*to = t.date_only ? t.ms + DAY_MS - 1 : t.ms;
 	}
-	if (q->from_ms > 0 && q->to_ms > 0 && q->from_ms > q->to_ms)
+	if (*from > 0 && *to > 0 && *from > *to)
 		return coord_usage(co, "--from is after --to");
 	return 0;
 }
@@ -149,7 +151,7 @@ statement(struct coord *co, const struct coord_args *a)
 
 	carebank__v1__statement_request__init(&q);
 	if ((rc = coord_need_id(co, "FAMILY", a->argv[0], 'f')) != 0 ||
-	    (rc = window(co, a, &q)) != 0)
+	    (rc = window(co, a, &q.from_ms, &q.to_ms)) != 0)
 		return rc;
 	if (coord_offset(co, &offset) != 0)
 		return EXIT_FAIL;
@@ -224,26 +226,59 @@ fund(struct coord *co, const struct coord_args *a)
 	return EXIT_OK;
 }
 
-/* flagged prints the entries flagged for review. */
+/* flagged prints the entries flagged for review, by default those logged
+ * in the last FLAGGED_DAYS days. */
 static int
 flagged(struct coord *co, const struct coord_args *a)
 {
 	static const struct table_col cols[] = {
 		{.key = "entry", .title = "ENTRY", .kind = TK_INT},
+		{.key = "time_ms", .title = "LOGGED", .kind = TK_TIME},
 		{.key = "what", .title = "WHY", .kind = TK_TEXT},
 	};
+	Carebank__V1__FlaggedRequest q;
 	Carebank__V1__FlaggedReport *rep;
 	struct table *t;
+	char since[UNITS_TIME_MAX];
+	bool dflt;
+	int offset, rc;
 
-	if (read_centre(co, M_FLAGGED,
+	carebank__v1__flagged_request__init(&q);
+	if (a->val[OPT_ALL] && (a->val[OPT_FROM] || a->val[OPT_TO]))
+		return coord_usage(co, "--all or --from and --to, not both");
+	if ((rc = window(co, a, &q.from_ms, &q.to_ms)) != 0)
+		return rc;
+	if (coord_offset(co, &offset) != 0)
+		return EXIT_FAIL;
+	dflt = !a->val[OPT_ALL] && !a->val[OPT_FROM];
+	if (dflt) {
+		struct timespec ts;
+		int64_t local;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		local = (int64_t)ts.tv_sec * 1000 + (int64_t)offset * 60000;
+		q.from_ms = local - local % DAY_MS - (int64_t)offset * 60000 -
+		    (FLAGGED_DAYS - 1) * DAY_MS;
+		if (q.to_ms != 0 && q.from_ms > q.to_ms)
+			return coord_usage(co, "--to is before the last %d "
+					       "days; give --from too",
+			    FLAGGED_DAYS);
+	}
+	if (coord_read(co, M_FLAGGED, &q.base,
 		&carebank__v1__flagged_report__descriptor,
 		(ProtobufCMessage **)&rep) != 0)
 		return EXIT_FAIL;
 	if (co->format == FORMAT_JSON)
 		return json_done(&rep->base);
-	t = table_new(cols, 2, 0);
+	if (co->format == FORMAT_TABLE && dflt) {
+		units_date(q.from_ms, offset, since, sizeof(since));
+		printf("entries logged since %s (--all for every one)\n",
+		    since);
+	}
+	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), offset);
 	for (size_t i = 0; i < rep->n_flags; i++) {
 		table_num(t, (int64_t)rep->flags[i]->entry);
+		table_num(t, rep->flags[i]->time_ms);
 		table_text(t, rep->flags[i]->what);
 	}
 	table_print(t, stdout, co->format, "nothing is flagged for review");
@@ -351,12 +386,19 @@ const struct coord_cmd reports_fund = {
 
 const struct coord_cmd reports_flagged = {
 	.name = "flagged",
-	.synopsis = "",
+	.synopsis = "[--from TIME] [--to TIME] | --all",
 	.summary = "entries flagged for review",
 	.help =
 	    "     Prints the entries flagged for the coordinator's review:\n"
 	    "     door events made offline, sessions closed at the desk, and\n"
-	    "     volunteers leaving a room above its hard ratio.\n",
+	    "     volunteers leaving a room above its hard ratio; each with\n"
+	    "     its number and when it was logged. By default, the entries\n"
+	    "     logged in the last 31 days (today and the 30 before).\n"
+	    "\n"
+	    "     --from TIME  logged from this time (a date alone: its start)\n"
+	    "     --to TIME    up to this time (a date alone: its end)\n"
+	    "     --all        every flag the centre has\n",
+	.opts = O(FROM) | O(TO) | O(ALL),
 	.flags = CMD_REPORT,
 	.run = flagged,
 };
