@@ -145,6 +145,7 @@ def parse_trace(path, datafds):
     commits, cur, seek, pending = [], [], {}, {}
     for line in open(path):
         tid, _, rest = line.rstrip("\n").partition(" ")
+        rest = rest.lstrip()  # strace pads short thread ids
         if rest.endswith("<unfinished ...>"):
             pending[tid] = rest[:-len(" <unfinished ...>")]
             continue
@@ -224,7 +225,7 @@ def run(opts, d):
                 p.wait()
     commits = parse_trace(trace, datafds)
     if not commits:
-        sys.exit("no commit traced")
+        sys.exit("no commit traced (%d lines of trace)" % sum(1 for _ in open(trace)))
     with open(os.path.join(data_dir, "data.mdb"), "rb") as f:
         data = f.read()
     owner = map_pages(data)
