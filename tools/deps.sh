@@ -33,5 +33,5 @@ grpc-proto"
 # What the whole test suite needs besides: cmocka, real gRPC clients (Python
 # and C++), h2load, and clang for the fuzz targets.
 CB_TEST_PACKAGES="libcmocka-dev python3 python3-cryptography python3-grpcio python3-grpc-tools
-python3-protobuf libgrpc++-dev protobuf-compiler-grpc protobuf-compiler
+python3-protobuf libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc protobuf-compiler
 nghttp2-client clang libclang-rt-14-dev"
