@@ -138,6 +138,7 @@ WRITES = {
     C + "AddChild": "AddChildRequest",
     C + "SetPickup": "SetPickupRequest",
     C + "AddRoom": "AddRoomRequest",
+    C + "SetRoom": "SetRoomRequest",
     C + "ScheduleShift": "ScheduleShiftRequest",
     C + "CancelShift": "CancelShiftRequest",
     C + "ApproveSwap": "ApproveSwapRequest",

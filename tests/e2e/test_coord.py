@@ -378,6 +378,29 @@ def reports(c, ids, W):
        "statement csv entries")
 
 
+def rooms(c, r):
+    """A room's ratios changed (the present table shows them), a policy
+    that would cross them refused by name, the room changed back."""
+    out = c.ok("room", "set", r, "--label", "Daisy room", "--soft", "5")
+    check(out.startswith("room %s is now Daisy room (children per adult: "
+                         "warn above 5, refuse above the policy's)\n" % r),
+          out)
+    row = c.ok("present").splitlines()[1]
+    check(row.startswith("%-4s  Daisy room  " % r), row)
+    eq(row.split()[-2:], ["5", "6"], "present: the room's own soft ratio")
+    err = c.refused("policy", "set", "ratio_soft=3", "ratio_hard=4",
+                    words=["REFUSAL_CONFLICT", "room " + r, "SetRoom"])
+    check("would warn above 5 children per adult but take only 4" in err,
+          err)
+    c.refused("room", "set", "r999", "--label", "x",
+              words=["REFUSAL_UNKNOWN_ROOM"])
+    c.refused("room", "set", r, "--label", "x", "--hard", "3",
+              words=["REFUSAL_CONFLICT"])
+    out = c.ok("room", "set", r, "--label", "Sunflower room")
+    check(out.startswith("room %s is now Sunflower room (the policy's "
+                         "ratios)\n" % r), out)
+
+
 def today(c, ids):
     """Now: a volunteer and a child in, present; the child's session
     and the shift forgotten, closed at the desk and flagged."""
@@ -400,6 +423,7 @@ def today(c, ids):
     js = json.loads(c.ok("present", "--json"))
     eq([(x["room"], x["children"], x["adults"]) for x in js["rooms"]],
        [(r, [ids["child"]["A"]], [C])], "present json")
+    rooms(c, r)
     out = c.ok("close", "--child", ids["child"]["A"], "--at",
                local(now - 60000), "--reason", "forgot to check out")
     check("with no charge and no credit\n" in out and
@@ -649,6 +673,10 @@ def coord_usage():
         (("room", "add", "--label", "R", "--soft", "5", "--hard", "4"),
          "below"),
         (("room", "add", "--label", "R", "--soft", "9x"), "1 to 50"),
+        (("room", "set", "--label", "R"), "too few operands"),
+        (("room", "set", "f1", "--label", "R"), "is not a room id"),
+        (("room", "set", "r1"), "--label is needed"),
+        (("room", "set", "r1", "--label", "R", "--hard", "51"), "1 to 50"),
         (("donate", "--from", "f1", "--to", "f2", "--minutes", "1:60"),
          "--minutes"),
         (("reverse", "abc", "--reason", "r"), "entry's index"),

@@ -32,6 +32,7 @@ METHODS = [  # (module, request message, signer), in table order
     (bank, "ChildCheckOut", KIOSK), (bank, "VolunteerCheckIn", KIOSK),
     (bank, "VolunteerCheckOut", KIOSK), (bank, "OfferSwap", KIOSK),
     (bank, "AnswerSwap", KIOSK), (bank, "WithdrawSwap", KIOSK),
+    (bank, "SetRoom", COORD),
     (svc, "Identify", KIOSK), (svc, "Directory", COORD),
     (bank, "Settle", COORD),  # PreviewSettlement
     (svc, "Centre", COORD),  # Balances
@@ -40,6 +41,11 @@ METHODS = [  # (module, request message, signer), in table order
     (svc, "Roster", COORD),
     (svc, "Centre", AUDITOR),  # GetCheckpoint
     (svc, "Inclusion", AUDITOR), (svc, "Consistency", AUDITOR)]
+# RecordCash, Identify and Balances (the first Centre read): also sent by
+# the wrong signers, and with broken metadata.
+PICKED = (METHODS.index((bank, "RecordCash", COORD)),
+          METHODS.index((svc, "Identify", KIOSK)),
+          METHODS.index((svc, "Centre", COORD)))
 IDS = {"family": "f3", "adult": "a4", "child": "c5", "room": "r6",
        "shift": "s7"}
 TEXT = {"card": "04125531", "member_code": "FZ-4", "pin": "2468",
@@ -71,7 +77,7 @@ def main():
         with open(os.path.join(out, "%02d-%s" % (i, name)), "wb") as f:
             f.write(bytes([i, signer]) + msg.SerializeToString())
     # The same calls by a key nobody enrolled, and by the wrong role.
-    for i in (14, 26, 29):
+    for i in PICKED:
         mod, name, signer = METHODS[i]
         msg = build(mod, name).SerializeToString()
         with open(os.path.join(out, "%02d-%s-nobody" % (i, name)), "wb") as f:
@@ -105,7 +111,7 @@ def main():
         return bytes((ord(ch) - 0x21) % 94 for ch in t)
     values = [text("0123456789abcdef"), text("99999999999999999999"),
               bytes(64), text("elsewhere")]
-    for i in (14, 26, 29):
+    for i in PICKED:
         mod, name, signer = METHODS[i]
         msg = build(mod, name).SerializeToString()
         for header, value in enumerate(values):

@@ -702,6 +702,46 @@ hard_of(const struct model *m, const struct room *r)
 	return r->hard ? r->hard : m->pol.hard;
 }
 
+/* crowded notes how a room stands against its ratios after a change of
+ * them: above the soft one the entry warns, above the hard one it is also
+ * flagged. */
+static void
+crowded(struct model *m, const struct room *r)
+{
+	if (r->children > hard_of(m, r) * r->adults)
+		m->out.warn = m->out.review = true;
+	else if (r->children > soft_of(m, r) * r->adults)
+		m->out.warn = true;
+}
+
+/* set_room replaces a room's ratios (and label); who is in it stays. */
+static bool
+set_room(struct model *m, const Carebank__V1__SetRoomRequest *r)
+{
+	struct room *ro;
+	int rm;
+
+	if (!lookup(m, 'r', r->room, &rm))
+		return false;
+	if (r->label[0] == '\0')
+		return refuse(m, X(MISSING_FIELD));
+	if (strlen(r->label) > 64)
+		return refuse(m, X(TOO_LONG));
+	if (r->ratio_soft < 0 || r->ratio_hard < 0 || r->ratio_soft > 50 ||
+	    r->ratio_hard > 50 ||
+	    (r->ratio_soft && r->ratio_hard && r->ratio_soft > r->ratio_hard))
+		return refuse(m, X(CONFLICT));
+	ro = &m->room[rm];
+	if ((r->ratio_soft ? r->ratio_soft : m->pol.soft) >
+	    (r->ratio_hard ? r->ratio_hard : m->pol.hard))
+		return refuse(m, X(CONFLICT));
+	ro->soft = r->ratio_soft;
+	ro->hard = r->ratio_hard;
+	crowded(m, ro);
+	snprintf(m->out.id, sizeof(m->out.id), "%s", r->room);
+	return true;
+}
+
 /* child_in starts a care session. */
 static bool
 child_in(struct model *m, const Carebank__V1__ChildCheckInRequest *r)
@@ -1037,10 +1077,7 @@ end_shift(struct model *m, int i, int64_t end)
 	m->adult[s->worker].off_ms = end;
 	ro->adults--;
 	/* Nobody is kept from leaving; the room may now be short. */
-	if (ro->children > hard_of(m, ro) * ro->adults)
-		m->out.warn = m->out.review = true;
-	else if (ro->children > soft_of(m, ro) * ro->adults)
-		m->out.warn = true;
+	crowded(m, ro);
 	m->adult[s->worker].on_shift = NONE;
 	s->status = SHIFT_DONE;
 	return true;
@@ -1485,6 +1522,7 @@ RULE(r_revoke, Carebank__V1__RevokeKeyRequest, revoke)
 RULE(r_pickup, Carebank__V1__SetPickupRequest, set_pickup)
 RULE(r_leave, Carebank__V1__LeaveFamilyRequest, leave)
 RULE(r_room, Carebank__V1__AddRoomRequest, add_room)
+RULE(r_set_room, Carebank__V1__SetRoomRequest, set_room)
 RULE(r_child_in, Carebank__V1__ChildCheckInRequest, child_in)
 RULE(r_child_out, Carebank__V1__ChildCheckOutRequest, child_out)
 RULE(r_schedule, Carebank__V1__ScheduleShiftRequest, schedule)
@@ -1502,16 +1540,29 @@ RULE(r_donate, Carebank__V1__DonateRequest, donate)
 RULE(r_settle, Carebank__V1__SettleRequest, settle)
 RULE(r_reverse, Carebank__V1__ReverseRequest, reverse)
 
-/* r_policy replaces the policy. */
+/*
+ * r_policy replaces the policy. Every room's soft ratio in force must stay
+ * at most its hard one (CONFLICT); a room left above a ratio warns, above
+ * the hard one flags.
+ */
 static bool
 r_policy(struct model *m, const void *req)
 {
 	const Carebank__V1__SetPolicyRequest *r = req;
+	struct policy old = m->pol;
 
 	if (r->policy == NULL)
 		return refuse(m, X(MISSING_FIELD));
-	return policy_of(r->policy, &m->pol) ? true
-	                                     : refuse(m, X(POLICY_INVALID));
+	if (!policy_of(r->policy, &m->pol))
+		return refuse(m, X(POLICY_INVALID));
+	for (size_t i = 0; i < m->nroom; i++)
+		if (soft_of(m, &m->room[i]) > hard_of(m, &m->room[i])) {
+			m->pol = old;
+			return refuse(m, X(CONFLICT));
+		}
+	for (size_t i = 0; i < m->nroom; i++)
+		crowded(m, &m->room[i]);
+	return true;
 }
 
 /* r_enrol enrols a key. */
@@ -1569,6 +1620,7 @@ static const struct method {
     {C("AddChild"), D(add_child), COORD, false, r_child},
     {C("SetPickup"), D(set_pickup), COORD, false, r_pickup},
     {C("AddRoom"), D(add_room), COORD, false, r_room},
+    {C("SetRoom"), D(set_room), COORD, false, r_set_room},
     {C("ScheduleShift"), D(schedule_shift), COORD, false, r_schedule},
     {C("CancelShift"), D(cancel_shift), COORD, false, r_cancel},
     {C("ApproveSwap"), D(approve_swap), COORD, false, r_approve},

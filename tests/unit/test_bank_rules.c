@@ -10,10 +10,12 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "carebank/v1/state.pb-c.h"
 #include "testbank.h"
 
 #define R(n) CAREBANK__V1__REFUSAL__REFUSAL_##n
@@ -290,12 +292,196 @@ test_rules_room_ratios(void **state)
 	tb_close(&t);
 }
 
+/* set_room replaces a room's label and ratios; returns the refusal. */
+static int
+set_room(struct tb *t, const char *room, const char *label, int soft,
+    int hard)
+{
+	Carebank__V1__SetRoomRequest r;
+
+	carebank__v1__set_room_request__init(&r);
+	r.room = (char *)(uintptr_t)room;
+	r.label = (char *)(uintptr_t)label;
+	r.ratio_soft = soft;
+	r.ratio_hard = hard;
+	return tb_call(t, t->coord, TB_C("SetRoom"), &r);
+}
+
+/* A room of one volunteer on shift and n children of one family in it. */
+struct crowd {
+	const char *room, *adult, *child[8];
+};
+
+static void
+crowd(struct tb *t, struct crowd *c, int n)
+{
+	const char *f = tb_family(t);
+
+	c->adult = tb_adult(t, f);
+	c->room = tb_room(t);
+	assert_int_equal(tb_shift_in(t, tb_shift(t, c->room, t->now,
+					     t->now + 8 * TB_HOUR, c->adult),
+			     c->adult),
+	    0);
+	for (int i = 0; i < n; i++) {
+		c->child[i] = tb_child(t, f, c->adult);
+		assert_int_equal(tb_child_in(t, c->child[i], c->room,
+				     c->adult),
+		    0);
+	}
+}
+
+/* room_is checks a room's record: label, ratios, who is in it. */
+static void
+room_is(struct tb *t, const char *room, const char *label, int soft,
+    int hard, int children, int adults)
+{
+	char key[64];
+	Carebank__V1__RoomState *r;
+
+	snprintf(key, sizeof(key), "r/%s", room);
+	r = tb_view(t, key, &carebank__v1__room_state__descriptor);
+	assert_non_null(r);
+	assert_string_equal(r->label, label);
+	assert_int_equal(r->ratio_soft, soft);
+	assert_int_equal(r->ratio_hard, hard);
+	assert_int_equal(r->children, children);
+	assert_int_equal(r->adults, adults);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+/*
+ * SetRoom replaces a room's label and ratios, checked as AddRoom checks
+ * them; the children and adults in it stay. A room left above its hard
+ * ratio is flagged for review (nobody is sent away), above its soft one
+ * the receipt warns, and check-ins follow the new ratios. It cannot be
+ * reversed: the coordinator sets the room again.
+ */
+static void
+test_rules_set_room(void **state)
+{
+	struct tb t;
+	struct crowd c;
+	uint64_t entry;
+
+	(void)state;
+	tb_open(&t, NULL);
+	t.now += 8 * TB_HOUR;
+	crowd(&t, &c, 3);
+	TB_REFUSED(&t, TB_R(UNKNOWN_ROOM), set_room(&t, "r999", "x", 0, 0));
+	TB_REFUSED(&t, TB_R(MISSING_FIELD), set_room(&t, "", "x", 0, 0));
+	TB_REFUSED(&t, TB_R(CONFLICT), set_room(&t, c.room, "x", 5, 3));
+	TB_REFUSED(&t, TB_R(CONFLICT), set_room(&t, c.room, "x", 10, 0));
+	TB_REFUSED(&t, TB_R(CONFLICT), set_room(&t, c.room, "x", 0, 2));
+	TB_REFUSED(&t, TB_R(CONFLICT), set_room(&t, c.room, "x", 51, 51));
+	TB_REFUSED(&t, TB_R(MISSING_FIELD), set_room(&t, c.room, "", 0, 0));
+	room_is(&t, c.room, "Sunflower", 0, 0, 3, 1);
+
+	/* Above the soft ratio only: a warning, no flag. */
+	assert_int_equal(set_room(&t, c.room, "Daisy", 2, 0), 0);
+	assert_string_equal(t.op.result.id, c.room);
+	assert_true(t.op.result.ratio_warning);
+	assert_false(t.op.entry->review);
+	room_is(&t, c.room, "Daisy", 2, 0, 3, 1);
+
+	/* Above the hard ratio: flagged; the next check-in is refused. */
+	assert_int_equal(set_room(&t, c.room, "Daisy", 1, 2), 0);
+	entry = t.index;
+	assert_true(t.op.result.ratio_warning);
+	assert_true(t.op.entry->review);
+	room_is(&t, c.room, "Daisy", 1, 2, 3, 1);
+	c.child[3] = tb_child(&t, tb_family(&t), c.adult);
+	assert_int_equal(tb_child_in(&t, c.child[3], c.room, c.adult),
+	    R(ROOM_FULL));
+	TB_REFUSED(&t, TB_R(NOT_REVERSIBLE), tb_reverse(&t, entry));
+
+	/* Back to the policy's (4 and 6): within both, and a fourth child
+	 * may come in. */
+	assert_int_equal(set_room(&t, c.room, "Daisy", 0, 0), 0);
+	assert_false(t.op.result.ratio_warning);
+	assert_false(t.op.entry->review);
+	assert_int_equal(tb_child_in(&t, c.child[3], c.room, c.adult), 0);
+	room_is(&t, c.room, "Daisy", 0, 0, 4, 1);
+	tb_check(&t);
+	tb_close(&t);
+}
+
+/* policy_ratios sets the default policy with other ratios. */
+static int
+policy_ratios(struct tb *t, int soft, int hard)
+{
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+
+	tb_policy(&p, &r);
+	p.ratio_soft = soft;
+	p.ratio_hard = hard;
+	return tb_set_policy(t, &p);
+}
+
+/*
+ * From rules 2 on, a policy must keep every room's soft ratio in force at
+ * most its hard one (a room of its own soft 5 under a policy's hard 4
+ * would never warn before it refused): the refusal names the room, and
+ * SetRoom changes the room first. A room the new policy leaves above its
+ * hard ratio flags the entry. Under rules 1 the same policy was taken, as
+ * a log made then still replays.
+ */
+static void
+test_rules_policy_rooms(void **state)
+{
+	struct tb t;
+	struct crowd c;
+	const char *own_soft, *own_hard;
+
+	(void)state;
+	tb_open(&t, NULL);
+	assert_int_equal(room_of(&t, 5, 0), 0);
+	own_soft = tb_id(&t);
+	assert_int_equal(room_of(&t, 0, 5), 0);
+	own_hard = tb_id(&t);
+	TB_REFUSED(&t, TB_R(CONFLICT), policy_ratios(&t, 4, 4));
+	assert_non_null(strstr(t.op.message, own_soft));
+	assert_non_null(strstr(t.op.message, "SetRoom"));
+	TB_REFUSED(&t, TB_R(CONFLICT), policy_ratios(&t, 6, 6));
+	assert_non_null(strstr(t.op.message, own_hard));
+	assert_int_equal(set_room(&t, own_soft, "room", 4, 0), 0);
+	assert_int_equal(policy_ratios(&t, 4, 4), 0);
+	assert_false(t.op.result.ratio_warning);
+	assert_false(t.op.entry->review);
+
+	/* Five children with one adult, then a hard ratio of 4. */
+	assert_int_equal(policy_ratios(&t, 4, 6), 0);
+	t.now += 8 * TB_HOUR;
+	crowd(&t, &c, 5);
+	assert_int_equal(policy_ratios(&t, 4, 6), 0);
+	assert_true(t.op.result.ratio_warning);
+	assert_false(t.op.entry->review);
+	assert_int_equal(policy_ratios(&t, 3, 4), 0);
+	assert_true(t.op.result.ratio_warning);
+	assert_true(t.op.entry->review);
+	tb_check(&t);
+	tb_close(&t);
+
+	tb_open_rules(&t, NULL, 1);
+	assert_int_equal(room_of(&t, 5, 0), 0);
+	t.now += 8 * TB_HOUR;
+	crowd(&t, &c, 5);
+	assert_int_equal(policy_ratios(&t, 3, 4), 0);
+	assert_false(t.op.result.ratio_warning);
+	assert_false(t.op.entry->review);
+	tb_check(&t);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules_smoke),
 		cmocka_unit_test(test_rules_room_ratios),
+		cmocka_unit_test(test_rules_set_room),
+		cmocka_unit_test(test_rules_policy_rooms),
 		cmocka_unit_test(test_rules_overstay),
 		cmocka_unit_test(test_rules_working_an_offered_exchange),
 		cmocka_unit_test(test_rules_rounding),

@@ -257,8 +257,9 @@ swap_call(struct wl *w)
 	}
 }
 
-/* member_call stages an AddAdult, AddChild, SetPickup or AddRoom that is
- * wrong: unknown, left or misused ids, conflicting lists, bad rooms. */
+/* member_call stages an AddAdult, AddChild, SetPickup, AddRoom or SetRoom
+ * that is wrong: unknown, left or misused ids, conflicting lists, bad rooms
+ * (a SetRoom may be right, and a later policy may then not fit it). */
 static void
 member_call(struct wl *w)
 {
@@ -267,7 +268,11 @@ member_call(struct wl *w)
 	static const char *const fams[] = {"f999999", "", "f/1", "f01"};
 	const char *adult = g_adult_id(w);
 
-	switch (g_rnd(g, 6)) {
+	static const int32_t ratios[][2] = {{0, 0}, {3, 7}, {8, 0}, {0, 4},
+	    {2, 1}, {51, 0}, {-1, 0}, {0, 2}, {10, 0}, {5, 5}};
+	const int32_t *ratio;
+
+	switch (g_rnd(g, 7)) {
 	case 0:
 		carebank__v1__add_adult_request__init(&m->add_adult);
 		m->add_adult.family =
@@ -296,6 +301,16 @@ member_call(struct wl *w)
 		m->set_pickup.refused = g->list_r;
 		m->set_pickup.n_refused = g_rnd(g, 2);
 		g_send(w, WL_C("SetPickup"), WL_COORD, &m->set_pickup);
+		break;
+	case 6:
+		ratio = ratios[g_rnd(g, 10)];
+		carebank__v1__set_room_request__init(&m->set_room);
+		m->set_room.room =
+		    (char *)(uintptr_t)(g_rnd(g, 8) ? g_room_id(w) : "r999999");
+		m->set_room.label = g_rnd(g, 6) ? "Sunflower" : "";
+		m->set_room.ratio_soft = ratio[0];
+		m->set_room.ratio_hard = ratio[1];
+		g_send(w, WL_C("SetRoom"), WL_COORD, &m->set_room);
 		break;
 	default:
 		carebank__v1__add_room_request__init(&m->add_room);

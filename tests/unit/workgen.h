@@ -126,6 +126,7 @@ union g_msg {
 	Carebank__V1__AddChildRequest add_child;
 	Carebank__V1__SetPickupRequest set_pickup;
 	Carebank__V1__AddRoomRequest add_room;
+	Carebank__V1__SetRoomRequest set_room;
 	Carebank__V1__ScheduleShiftRequest schedule_shift;
 	Carebank__V1__CancelShiftRequest cancel_shift;
 	Carebank__V1__OfferSwapRequest offer_swap;

@@ -97,7 +97,7 @@ struct coord {
 /* The commands each job's file defines (main.c lists them all). */
 extern const struct coord_cmd enrol_family_add, enrol_family_leave,
     enrol_adult_add, enrol_child_add, enrol_pickup_set, enrol_room_add,
-    enrol_directory_set, enrol_directory_clear;
+    enrol_room_set, enrol_directory_set, enrol_directory_clear;
 extern const struct coord_cmd roster_shift_add, roster_shift_cancel,
     roster_show, roster_swap_offer, roster_swap_answer, roster_swap_approve,
     roster_swap_decline, roster_swap_withdraw, roster_swap_list;

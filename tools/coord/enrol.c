@@ -17,6 +17,7 @@
 #define M_ADD_CHILD    "/carebank.v1.Coordinator/AddChild"
 #define M_SET_PICKUP   "/carebank.v1.Coordinator/SetPickup"
 #define M_ADD_ROOM     "/carebank.v1.Coordinator/AddRoom"
+#define M_SET_ROOM     "/carebank.v1.Coordinator/SetRoom"
 #define M_DIRECTORY    "/carebank.v1.Coordinator/SetDirectory"
 
 #define NAME_MAX_BYTES  128
@@ -327,16 +328,20 @@ pickup_set(struct coord *co, const struct coord_args *a)
 	return EXIT_OK;
 }
 
-/* room_add adds a room with optional ratios. */
-static int
-room_add(struct coord *co, const struct coord_args *a)
-{
-	Carebank__V1__AddRoomRequest q;
-	struct cbt_receipt r;
-	int64_t soft = 0, hard = 0;
-	char ratios[96] = "the policy's ratios";
+/* A room's label and ratios, as room add and room set take them. */
+struct room_fields {
+	const char *label;
+	int32_t soft, hard; /* 0: the policy's */
+	char said[96];      /* the ratios, in words */
+};
 
-	carebank__v1__add_room_request__init(&q);
+/* room_fields_parse checks --label, --soft and --hard. */
+static int
+room_fields_parse(struct coord *co, const struct coord_args *a,
+    struct room_fields *f)
+{
+	int64_t soft = 0, hard = 0;
+
 	if (a->val[OPT_LABEL][0] == '\0' ||
 	    !text_ok(a->val[OPT_LABEL], LABEL_MAX_BYTES))
 		return coord_usage(co, "--label is 1 to 64 bytes, without "
@@ -349,18 +354,61 @@ room_add(struct coord *co, const struct coord_args *a)
 				       "per adult");
 	if (soft && hard && hard < soft)
 		return coord_usage(co, "--hard may not be below --soft");
-	q.label = (char *)(uintptr_t)a->val[OPT_LABEL];
-	q.ratio_soft = (int32_t)soft;
-	q.ratio_hard = (int32_t)hard;
+	f->label = a->val[OPT_LABEL];
+	f->soft = (int32_t)soft;
+	f->hard = (int32_t)hard;
+	snprintf(f->said, sizeof(f->said), "the policy's ratios");
 	if (soft || hard)
-		snprintf(ratios, sizeof(ratios), "children per adult: warn "
-						 "above %s, refuse above %s",
+		snprintf(f->said, sizeof(f->said), "children per adult: warn "
+						   "above %s, refuse above %s",
 		    a->val[OPT_SOFT] ? a->val[OPT_SOFT] : "the policy's",
 		    a->val[OPT_HARD] ? a->val[OPT_HARD] : "the policy's");
+	return EXIT_OK;
+}
+
+/* room_add adds a room with optional ratios. */
+static int
+room_add(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__AddRoomRequest q;
+	struct room_fields f;
+	struct cbt_receipt r;
+	int rc;
+
+	carebank__v1__add_room_request__init(&q);
+	if ((rc = room_fields_parse(co, a, &f)) != EXIT_OK)
+		return rc;
+	q.label = (char *)(uintptr_t)f.label;
+	q.ratio_soft = f.soft;
+	q.ratio_hard = f.hard;
 	if (coord_write(co, M_ADD_ROOM, &q.base, &r) != 0)
 		return EXIT_FAIL;
 	coord_confirm(co, &r, "room %s added: %s (%s)", r.msg->result->id,
-	    q.label, ratios);
+	    q.label, f.said);
+	return EXIT_OK;
+}
+
+/* room_set replaces a room's label and ratios. */
+static int
+room_set(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__SetRoomRequest q;
+	struct room_fields f;
+	struct cbt_receipt r;
+	int rc;
+
+	carebank__v1__set_room_request__init(&q);
+	if ((rc = coord_need_id(co, "ROOM", a->argv[0], 'r')) != 0 ||
+	    (rc = room_fields_parse(co, a, &f)) != EXIT_OK)
+		return rc;
+	q.room = (char *)(uintptr_t)a->argv[0];
+	q.label = (char *)(uintptr_t)f.label;
+	q.ratio_soft = f.soft;
+	q.ratio_hard = f.hard;
+	if (coord_write(co, M_SET_ROOM, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	coord_confirm(co, &r, "room %s is now %s (%s)", q.room, q.label,
+	    f.said);
 	return EXIT_OK;
 }
 
@@ -518,6 +566,28 @@ const struct coord_cmd enrol_room_add = {
 	.opts = O(LABEL) | O(SOFT) | O(HARD),
 	.required = O(LABEL),
 	.run = room_add,
+};
+
+const struct coord_cmd enrol_room_set = {
+	.name = "room set",
+	.synopsis = "ROOM --label LABEL [--soft N] [--hard N]",
+	.summary = "change a room's name and ratios",
+	.help =
+	    "     Replaces ROOM's label and ratios; the children and adults\n"
+	    "     in it stay. A ratio not given is the policy's. If the room\n"
+	    "     then holds more children than its hard ratio allows, nobody\n"
+	    "     is sent away, no child is let in until it is within it\n"
+	    "     again, and the entry is flagged for review. Change a room\n"
+	    "     this way before a policy whose ratios it would cross.\n"
+	    "\n"
+	    "     --label LABEL  the room's name, at most 64 bytes\n"
+	    "     --soft N       children per adult before a warning (1..50)\n"
+	    "     --hard N       children per adult at most (1..50)\n",
+	.opts = O(LABEL) | O(SOFT) | O(HARD),
+	.required = O(LABEL),
+	.min_args = 1,
+	.max_args = 1,
+	.run = room_set,
 };
 
 const struct coord_cmd enrol_directory_set = {

@@ -30,6 +30,7 @@ static const struct coord_cmd *const commands[] = {
 	&enrol_child_add,
 	&enrol_pickup_set,
 	&enrol_room_add,
+	&enrol_room_set,
 	&enrol_directory_set,
 	&enrol_directory_clear,
 	&roster_shift_add,

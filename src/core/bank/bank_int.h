@@ -149,6 +149,11 @@ int bank_family(struct bank *b, const char *id, family_state **out);
 int bank_adult(struct bank *b, const char *id, adult_state **out);
 int bank_child(struct bank *b, const char *id, child_state **out);
 int bank_room(struct bank *b, const char *id, room_state **out);
+
+/* Rooms' ratios in force, and a new policy's check of every room (room.c). */
+void bank_room_limits(const bank_policy *p, const room_state *r,
+    int64_t *soft, int64_t *hard);
+int bank_rooms_fit(struct bank *b, const bank_policy *p);
 int bank_shift(struct bank *b, const char *id, shift_state **out);
 int bank_swap(struct bank *b, const char *id, swap_state **out);
 
@@ -210,6 +215,7 @@ int rule_add_adult(struct bank *b, const ProtobufCMessage *req);
 int rule_add_child(struct bank *b, const ProtobufCMessage *req);
 int rule_set_pickup(struct bank *b, const ProtobufCMessage *req);
 int rule_add_room(struct bank *b, const ProtobufCMessage *req);
+int rule_set_room(struct bank *b, const ProtobufCMessage *req);
 int rule_child_in(struct bank *b, const ProtobufCMessage *req);
 int rule_child_out(struct bank *b, const ProtobufCMessage *req);
 int rule_schedule_shift(struct bank *b, const ProtobufCMessage *req);

@@ -1,12 +1,12 @@
 /*
- * Rooms and children's care sessions. At the door: a child is brought by an
- * adult of its family or on its authorised list, and handed back only to an
- * adult on its authorised list and never to one on its refused list (being a
- * guardian is not enough). A room takes a child only while it stays within
- * its hard children-per-adult limit (adults: the volunteers checked in to
- * it); above the soft limit the entry is accepted with a warning. A session
- * costs its duration per child, rounded up once per session; the family pays
- * in minutes down to the floor and the rest in cash (state.c).
+ * Children's care sessions. At the door: a child is brought by an adult of
+ * its family or on its authorised list, and handed back only to an adult on
+ * its authorised list and never to one on its refused list (being a guardian
+ * is not enough). A room takes a child only while it stays within its hard
+ * children-per-adult limit (adults: the volunteers checked in to it; see
+ * room.c); above the soft limit the entry is accepted with a warning. A
+ * session costs its duration per child, rounded up once per session; the
+ * family pays in minutes down to the floor and the rest in cash (state.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,40 +16,6 @@
 #define R(n)       CAREBANK__V1__REFUSAL__REFUSAL_##n
 #define MINUTE_MS  60000LL
 
-/* rule_add_room makes a room; a zero ratio means the policy's. */
-int
-rule_add_room(struct bank *b, const ProtobufCMessage *req)
-{
-	const Carebank__V1__AddRoomRequest *r = (const void *)req;
-	room_state rs;
-	char key[KEY_MAX];
-	const char *id;
-	int rc;
-
-	carebank__v1__room_state__init(&rs);
-	if ((rc = bank_text(b, "room's label", r->label, 1, LABEL_MAX)) != 0)
-		return rc;
-	if (r->ratio_soft < 0 || r->ratio_hard < 0 || r->ratio_soft > 50 ||
-	    r->ratio_hard > 50 ||
-	    (r->ratio_soft && r->ratio_hard && r->ratio_soft > r->ratio_hard))
-		return bank_refuse(b, R(CONFLICT),
-		    "room ratios are 1 to 50 children per adult, soft <= hard");
-	/* A ratio of 0 is the policy's: the two in force are compared. */
-	if (bank_rules(b, 1) &&
-	    (r->ratio_soft ? r->ratio_soft : b->policy->ratio_soft) >
-		(r->ratio_hard ? r->ratio_hard : b->policy->ratio_hard))
-		return bank_refuse(b, R(CONFLICT),
-		    "the room's soft ratio would be above its hard ratio (a "
-		    "ratio of 0 is the policy's: soft %d, hard %d)",
-		    b->policy->ratio_soft, b->policy->ratio_hard);
-	id = bank_new_id(b, 'r');
-	rs.label = r->label;
-	rs.ratio_soft = r->ratio_soft;
-	rs.ratio_hard = r->ratio_hard;
-	b->what = "room added";
-	return st_put(b, bank_key(key, "r/%s", id), &rs);
-}
-
 /* on_list says whether id is in a list of ids. */
 static int
 on_list(char **list, size_t n, const char *id)
@@ -58,14 +24,6 @@ on_list(char **list, size_t n, const char *id)
 		if (strcmp(list[i], id) == 0)
 			return 1;
 	return 0;
-}
-
-/* room_limits gives a room's soft and hard limits. */
-static void
-room_limits(struct bank *b, const room_state *r, int64_t *soft, int64_t *hard)
-{
-	*soft = r->ratio_soft ? r->ratio_soft : b->policy->ratio_soft;
-	*hard = r->ratio_hard ? r->ratio_hard : b->policy->ratio_hard;
 }
 
 /* rule_child_in starts a care session. */
@@ -101,7 +59,7 @@ rule_child_in(struct bank *b, const ProtobufCMessage *req)
 		return bank_refuse(b, R(CHECKOUT_BEFORE_CHECKIN),
 		    "child %s was checked out after this check-in time",
 		    r->child);
-	room_limits(b, room, &soft, &hard);
+	bank_room_limits(b->policy, room, &soft, &hard);
 	if (room->children + 1 > hard * room->adults)
 		return bank_refuse(b, R(ROOM_FULL),
 		    "room %s has %d children and %d adults: at most %lld per "

@@ -214,7 +214,8 @@ rule_set_policy(struct bank *b, const ProtobufCMessage *req)
 
 	if (r->policy == NULL)
 		return bank_refuse(b, R(MISSING_FIELD), "the policy is missing");
-	if ((rc = bank_policy_check(b, r->policy)) != 0)
+	if ((rc = bank_policy_check(b, r->policy)) != 0 ||
+	    (rc = bank_rooms_fit(b, r->policy)) != 0)
 		return rc;
 	b->centre->policy = r->policy;
 	b->centre->policy_version++;

@@ -132,8 +132,7 @@ bank_end_shift(struct bank *b, const char *shift_id, shift_state *s,
 	b->what = cb_arena_printf(b->arena, "volunteered %lldh%02lld shift %s",
 	    (long long)(m / 60), (long long)(m % 60), shift_id);
 	room->adults--;
-	soft = room->ratio_soft ? room->ratio_soft : b->policy->ratio_soft;
-	hard = room->ratio_hard ? room->ratio_hard : b->policy->ratio_hard;
+	bank_room_limits(b->policy, room, &soft, &hard);
 	/* Nobody can be kept from leaving, but the room is now short. */
 	if (room->children > hard * room->adults) {
 		b->op->result.ratio_warning = true;
