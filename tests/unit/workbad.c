@@ -93,13 +93,53 @@ shift_times(struct wl *w, int64_t start, int64_t end)
 	g_send(w, WL_C("ScheduleShift"), WL_COORD, r);
 }
 
-/* bad_policy stages a policy with one value out of its range. */
+/*
+ * crossing_policy drafts the policy in force with ratios that a room's own
+ * ratio would cross (a room of its own soft ratio and the policy's hard one,
+ * or the other way round), so SetPolicy must refuse it. False if no room
+ * has one ratio of its own.
+ */
+static bool
+crossing_policy(struct wl *w)
+{
+	struct wl_gen *g = w->gen;
+	bool found = false;
+
+	for (size_t i = 0; i < g->nroom && !found; i++) {
+		Carebank__V1__RoomState *rs = g_view(w,
+		    &carebank__v1__room_state__descriptor, 'r', g->room[i].id);
+
+		if (rs == NULL)
+			continue;
+		if (rs->ratio_soft > 1 && rs->ratio_hard == 0) {
+			g->next.ratio_hard = rs->ratio_soft - 1;
+			if (g->next.ratio_soft > g->next.ratio_hard)
+				g->next.ratio_soft = g->next.ratio_hard;
+			found = true;
+		} else if (rs->ratio_hard > 0 && rs->ratio_hard < 50 &&
+		    rs->ratio_soft == 0) {
+			g->next.ratio_soft = rs->ratio_hard + 1;
+			if (g->next.ratio_hard < g->next.ratio_soft)
+				g->next.ratio_hard = g->next.ratio_soft;
+			found = true;
+		}
+		g_view_free(rs);
+	}
+	return found;
+}
+
+/* bad_policy stages a policy with one value out of its range, or one that
+ * a room's ratios would cross. */
 static void
 bad_policy(struct wl *w)
 {
 	struct wl_gen *g = w->gen;
 	Carebank__V1__Policy *p = g_draft(g);
 
+	if (g_pct(g, 50) && crossing_policy(w)) {
+		g_propose(w, p);
+		return;
+	}
 	switch (g_rnd(g, 8)) {
 	case 0:
 		p = NULL;
