@@ -150,9 +150,12 @@ int bank_adult(struct bank *b, const char *id, adult_state **out);
 int bank_child(struct bank *b, const char *id, child_state **out);
 int bank_room(struct bank *b, const char *id, room_state **out);
 
-/* Rooms' ratios in force, and a new policy's check of every room (room.c). */
+/* Rooms' ratios in force, how a room stands against them (warning, flag),
+ * and a new policy's check of every room (room.c). */
 void bank_room_limits(const bank_policy *p, const room_state *r,
     int64_t *soft, int64_t *hard);
+void bank_room_crowded(struct bank *b, const bank_policy *p,
+    const room_state *r, const char *why);
 int bank_rooms_fit(struct bank *b, const bank_policy *p);
 int bank_shift(struct bank *b, const char *id, shift_state **out);
 int bank_swap(struct bank *b, const char *id, swap_state **out);

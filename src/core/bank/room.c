@@ -71,12 +71,13 @@ rule_add_room(struct bank *b, const ProtobufCMessage *req)
 }
 
 /*
- * room_crowded says how a room stands against its ratios now: above its
- * soft ratio the entry warns; above its hard one it is flagged for review,
- * since nobody is sent away by a change of rules.
+ * bank_room_crowded says how a room stands against its ratios under p once
+ * something other than a check-in changed it: above its soft ratio the entry
+ * warns; above its hard one it is flagged for review (why), since nobody is
+ * sent away by a volunteer leaving or a change of ratios.
  */
-static void
-room_crowded(struct bank *b, const bank_policy *p, const room_state *r,
+void
+bank_room_crowded(struct bank *b, const bank_policy *p, const room_state *r,
     const char *why)
 {
 	int64_t soft, hard;
@@ -106,7 +107,7 @@ rule_set_room(struct bank *b, const ProtobufCMessage *req)
 	room->label = r->label;
 	room->ratio_soft = r->ratio_soft;
 	room->ratio_hard = r->ratio_hard;
-	room_crowded(b, b->policy, room,
+	bank_room_crowded(b, b->policy, room,
 	    "a room is above its hard ratio after its ratios changed");
 	snprintf(b->op->result.id, sizeof(b->op->result.id), "%s", r->room);
 	b->what = "room changed";
@@ -139,7 +140,7 @@ room_fits(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 		    "ratios first (SetRoom)",
 		    (int)(klen - 2), (const char *)key + 2, r->label,
 		    (long long)soft, (long long)hard);
-	room_crowded(f->b, f->p, r,
+	bank_room_crowded(f->b, f->p, r,
 	    "a room is above its hard ratio after the policy changed");
 	return 0;
 }

@@ -107,7 +107,7 @@ bank_end_shift(struct bank *b, const char *shift_id, shift_state *s,
 	adult_state *a;
 	room_state *room;
 	move_state *mv;
-	int64_t m = volunteer_minutes(b, end - s->in_ms), soft, hard;
+	int64_t m = volunteer_minutes(b, end - s->in_ms);
 	char key[KEY_MAX];
 	int rc;
 
@@ -132,15 +132,9 @@ bank_end_shift(struct bank *b, const char *shift_id, shift_state *s,
 	b->what = cb_arena_printf(b->arena, "volunteered %lldh%02lld shift %s",
 	    (long long)(m / 60), (long long)(m % 60), shift_id);
 	room->adults--;
-	bank_room_limits(b->policy, room, &soft, &hard);
-	/* Nobody can be kept from leaving, but the room is now short. */
-	if (room->children > hard * room->adults) {
-		b->op->result.ratio_warning = true;
-		bank_flag(b, "a room is above its hard ratio after a volunteer "
-			     "left");
-	} else if (room->children > soft * room->adults) {
-		b->op->result.ratio_warning = true;
-	}
+	/* Nobody can be kept from leaving, but the room may now be short. */
+	bank_room_crowded(b, b->policy, room,
+	    "a room is above its hard ratio after a volunteer left");
 	a->on_shift = "";
 	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_DONE;
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
