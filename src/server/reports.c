@@ -245,6 +245,7 @@ REPORT(srv_fund, Carebank__V1__FundReport,
 struct flag_walk {
 	struct srv_read *r;
 	int64_t from, to; /* from <= time <= to; to 0: no end */
+	bool open;        /* only flags not reviewed yet */
 	Carebank__V1__Flag **v;
 	size_t n, cap;
 };
@@ -294,19 +295,24 @@ flag_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 		return rc;
 	if (t < w->from)
 		return FLAGS_DONE;
-	if (w->to != 0 && t > w->to)
+	if ((w->to != 0 && t > w->to) || (w->open && g->reviewed_by != 0))
 		return 0;
 	f = SRV_READ_PUSH(w->r, w->v, w->n, &w->cap);
 	carebank__v1__flag__init(f);
 	f->entry = g->entry;
 	f->what = g->what;
 	f->time_ms = t;
+	f->reviewed_by = g->reviewed_by;
+	f->note = g->note;
+	if (g->reviewed_by != 0)
+		return entry_time(w->r, g->reviewed_by, &f->reviewed_ms);
 	return 0;
 }
 
 /*
  * flagged fills the flags on entries logged in the request's window, in
- * log order. It walks the flags newest first and stops at the first
+ * log order, each with its review (with open, only those not reviewed
+ * yet). It walks the flags newest first and stops at the first
  * logged before the window, so it costs what the window holds and the
  * flags since, not every flag the centre ever had.
  */
@@ -315,7 +321,8 @@ flagged(struct srv_read *r, struct srv_job *j, void *arg)
 {
 	const Carebank__V1__FlaggedRequest *q = (const void *)j->req;
 	Carebank__V1__FlaggedReport *rep = arg;
-	struct flag_walk w = {.r = r, .from = q->from_ms, .to = q->to_ms};
+	struct flag_walk w = {.r = r, .from = q->from_ms, .to = q->to_ms,
+	    .open = q->open};
 	int rc;
 
 	if (q->from_ms < 0 || q->to_ms < 0) {

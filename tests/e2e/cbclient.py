@@ -148,6 +148,7 @@ WRITES = {
     C + "Settle": "SettleRequest",
     C + "Donate": "DonateRequest",
     C + "Reverse": "ReverseRequest",
+    C + "ReviewFlag": "ReviewFlagRequest",
     K + "CheckInChild": "ChildCheckInRequest",
     K + "CheckOutChild": "ChildCheckOutRequest",
     K + "StartShift": "VolunteerCheckInRequest",

@@ -435,9 +435,10 @@ def today(c, ids):
     js = json.loads(c.ok("flagged", "--json"))
     eq([f["what"] for f in js["flags"]],
        ["forgot to check out", "left without ending it"], "two flags")
-    rows = "".join("%5d  %s  %s\n" % (f["entry"], local(int(f["time_ms"])),
-                                      f["what"]) for f in js["flags"])
-    want = "ENTRY  LOGGED            WHY\n" + rows
+    rows = "".join("%5d  %s  %-22s  open\n" % (
+        f["entry"], local(int(f["time_ms"])), f["what"]) for f in js["flags"])
+    want = "ENTRY  LOGGED            WHY                     REVIEW  NOTE\n" + \
+        rows
     eq(c.ok("flagged"), since + want, "flagged table")
     eq(c.ok("flagged", "--all"), want, "every flag")
     eq(c.ok("flagged", "--from", local(now - 5 * 60000)), want,
@@ -449,6 +450,53 @@ def today(c, ids):
        [(f["entry"], int(f["time_ms"])) for f in js["flags"]], "flagged csv")
     c.refused("flagged", "--all", "--from", local(now), code=2,
               words=["--all or --from and --to, not both"])
+    review(c, [int(f["entry"]) for f in js["flags"]])
+
+
+def review(c, flags):
+    """The desk closes the review of the two flags, one at a time; each
+    flag stays, with its review, and is closed once."""
+    f1, f2 = flags
+    note = "parent called: picked up at 17:05"
+    out = c.ok("review", str(f1), "--note", note)
+    check(out.startswith("entry %d reviewed: %s\n" % (f1, note)), out)
+    done = int(re.search(r"^entry (\d+); receipt", out, re.M).group(1))
+    js = json.loads(c.ok("flagged", "--all", "--json"))
+    got = {int(f["entry"]): f for f in js["flags"]}
+    eq((int(got[f1]["reviewed_by"]), got[f1]["note"]), (done, note),
+       "the review beside its flag")
+    check(int(got[f1]["reviewed_ms"]) >= int(got[f1]["time_ms"]), got[f1])
+    eq((int(got[f2]["reviewed_by"]), got[f2]["note"],
+        int(got[f2]["reviewed_ms"])), (0, "", 0), "an open flag")
+    table = c.ok("flagged", "--all")
+    check(re.search(r"^%5d  .*  %-6d  %s$" % (f1, done, re.escape(note)),
+                    table, re.M), table)
+    check(re.search(r"^%5d  .*  open$" % f2, table, re.M), table)
+    eq([(r["entry"], r["reviewed_by"], r["note"])
+        for r in csv_rows(c.ok("flagged", "--all", "--csv"))],
+       [(str(f1), str(done), note), (str(f2), "", "")], "flagged csv review")
+    eq([int(f["entry"]) for f in json.loads(
+        c.ok("flagged", "--open", "--json")).get("flags", [])], [f2],
+       "only the open flag")
+    c.refused("review", str(f1), "--note", "again",
+              words=["REFUSAL_ALREADY_REVIEWED",
+                     "entry %d was reviewed by entry %d" % (f1, done),
+                     "carebank flagged shows each flag's review"])
+    c.refused("review", str(done), "--note", "x",
+              words=["REFUSAL_NOT_FLAGGED", "is not flagged for review",
+                     "carebank flagged --open"])
+    c.refused("review", str(done + 100), "--note", "x",
+              words=["REFUSAL_UNKNOWN_ENTRY"])
+    c.refused("review", str(f2), code=2, words=["--note"])
+    c.refused("review", str(f2), "--note", "", code=2,
+              words=["--note is 1 to 128 bytes"])
+    c.refused("review", str(f2), "--note", "n" * 129, code=2,
+              words=["--note is 1 to 128 bytes"])
+    c.refused("review", "f2", "--note", "x", code=2,
+              words=["ENTRY is an entry's index (a number), not \"f2\""])
+    c.ok("review", str(f2), "--note", "a short shift; nothing owed")
+    eq(c.ok("flagged", "--all", "--open"), "no flag is waiting for review\n",
+       "every flag reviewed")
 
 
 def coord_day():

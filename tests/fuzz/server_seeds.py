@@ -32,7 +32,7 @@ METHODS = [  # (module, request message, signer), in table order
     (bank, "ChildCheckOut", KIOSK), (bank, "VolunteerCheckIn", KIOSK),
     (bank, "VolunteerCheckOut", KIOSK), (bank, "OfferSwap", KIOSK),
     (bank, "AnswerSwap", KIOSK), (bank, "WithdrawSwap", KIOSK),
-    (bank, "SetRoom", COORD),
+    (bank, "SetRoom", COORD), (bank, "ReviewFlag", COORD),
     (svc, "Identify", KIOSK), (svc, "Directory", COORD),
     (bank, "Settle", COORD),  # PreviewSettlement
     (svc, "Centre", COORD),  # Balances

@@ -139,6 +139,7 @@ struct entry {
 	int rec;   /* the record's index */
 	int move;  /* MV_* */
 	bool reversed;
+	bool flagged, reviewed; /* for the coordinator's review; closed */
 	int fam, to_fam, child, room, shift, worker, brought_by;
 	int64_t amount, covered, cash, period, rate, in_ms, credit;
 	uint64_t in_entry;
@@ -1508,6 +1509,25 @@ reverse(struct model *m, const Carebank__V1__ReverseRequest *r)
 	return true;
 }
 
+/* review_flag closes the review of a flagged entry, once, with a note. */
+static bool
+review_flag(struct model *m, const Carebank__V1__ReviewFlagRequest *r)
+{
+	struct entry *e;
+
+	if (r->note[0] == '\0')
+		return refuse(m, X(MISSING_FIELD));
+	if (r->entry >= m->index)
+		return refuse(m, X(UNKNOWN_ENTRY));
+	e = &m->ent[r->entry];
+	if (!e->flagged)
+		return refuse(m, X(NOT_FLAGGED));
+	if (e->reviewed)
+		return refuse(m, X(ALREADY_REVIEWED));
+	e->reviewed = true;
+	return true;
+}
+
 /* ---- the front door ------------------------------------------------------ */
 
 /* Thin adapters from a decoded request to its rule. */
@@ -1523,6 +1543,7 @@ RULE(r_pickup, Carebank__V1__SetPickupRequest, set_pickup)
 RULE(r_leave, Carebank__V1__LeaveFamilyRequest, leave)
 RULE(r_room, Carebank__V1__AddRoomRequest, add_room)
 RULE(r_set_room, Carebank__V1__SetRoomRequest, set_room)
+RULE(r_review, Carebank__V1__ReviewFlagRequest, review_flag)
 RULE(r_child_in, Carebank__V1__ChildCheckInRequest, child_in)
 RULE(r_child_out, Carebank__V1__ChildCheckOutRequest, child_out)
 RULE(r_schedule, Carebank__V1__ScheduleShiftRequest, schedule)
@@ -1637,6 +1658,7 @@ static const struct method {
     {K("OfferSwap"), D(offer_swap), DOOR, false, r_offer},
     {K("AnswerSwap"), D(answer_swap), DOOR, false, r_answer},
     {K("WithdrawSwap"), D(withdraw_swap), DOOR, false, r_withdraw},
+    {C("ReviewFlag"), D(review_flag), COORD, false, r_review},
 };
 
 /* canonical says whether bytes are the one encoding of the message. */
@@ -1755,6 +1777,7 @@ predict(struct model *m)
 	if (msg != NULL)
 		protobuf_c_message_free_unpacked(msg, NULL);
 	if (ok) {
+		m->ent[m->index].flagged = m->out.review;
 		m->nent++;
 		return;
 	}

@@ -1030,6 +1030,27 @@ test_refusal_reversal(void **state)
 	REFUSED(NOT_REVERSIBLE, tb_reverse(t, t->index));
 }
 
+/* Reviews: of an entry that is not flagged, and of a flag closed already. */
+static void
+test_refusal_review(void **state)
+{
+	struct world *w = *state;
+	struct tb *t = &w->t;
+	Carebank__V1__ReviewFlagRequest rv;
+
+	carebank__v1__review_flag_request__init(&rv);
+	rv.note = "asked the parent";
+	REFUSED(NOT_FLAGGED, tb_call(t, t->coord, TB_C("ReviewFlag"), &rv));
+	assert_int_equal(tb_child_in(t, w->c1, w->room, w->a1), 0);
+	t->now += TB_HOUR;
+	assert_int_equal(tb_close_child(t, w->c1, t->now, 0), 0);
+	rv.entry = t->index;
+	REFUSED(ROLE, tb_call(t, t->kiosk, TB_C("ReviewFlag"), &rv));
+	assert_int_equal(tb_call(t, t->coord, TB_C("ReviewFlag"), &rv), 0);
+	REFUSED(ALREADY_REVIEWED,
+	    tb_call(t, t->coord, TB_C("ReviewFlag"), &rv));
+}
+
 /* Every reason of the enum was produced by a test above. */
 static void
 test_refusal_every_reason_produced(void **state)
@@ -1066,6 +1087,7 @@ main(void)
 		WORLD_TEST(test_refusal_money),
 		WORLD_TEST(test_refusal_settlement),
 		WORLD_TEST(test_refusal_reversal),
+		WORLD_TEST(test_refusal_review),
 		cmocka_unit_test(test_refusal_every_reason_produced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -432,6 +432,30 @@ reverse_call(struct wl *w)
 	g_send(w, WL_C("Reverse"), WL_COORD, r);
 }
 
+/* review_call stages a review of what is not flagged, or without a note. */
+static void
+review_call(struct wl *w)
+{
+	struct wl_gen *g = w->gen;
+	Carebank__V1__ReviewFlagRequest *r = &g->msg.review_flag;
+
+	carebank__v1__review_flag_request__init(r);
+	r->note = "checked";
+	switch (g_rnd(g, 3)) {
+	case 0:
+		r->entry = w->size + g_rnd(g, 3);
+		break;
+	case 1:
+		r->entry = g->nflags ? g->flags[g_rnd(g, g->nflags)] : 0;
+		r->note = "";
+		break;
+	default:
+		r->entry = g->nmarks ? g->marks[g_rnd(g, g->nmarks)] : 0;
+		break;
+	}
+	g_send(w, WL_C("ReviewFlag"), WL_COORD, r);
+}
+
 void
 bad_next(struct wl *w)
 {
@@ -439,7 +463,7 @@ bad_next(struct wl *w)
 	union g_msg *m = &g->msg;
 
 	w->bad = true;
-	switch (g_rnd(g, 22)) {
+	switch (g_rnd(g, 23)) {
 	case 0:
 		cash_call(w, WL_KIOSK, g_family_id(w, true), 100, "R-k");
 		break;
@@ -522,6 +546,9 @@ bad_next(struct wl *w)
 		break;
 	case 20:
 		reverse_call(w);
+		break;
+	case 21:
+		review_call(w);
 		break;
 	default:
 		carebank__v1__leave_family_request__init(&m->leave_family);

@@ -228,6 +228,21 @@ f_reverse(struct wl *w)
 	g_send(w, WL_C("Reverse"), WL_COORD, r);
 }
 
+/* f_review closes the review of a flagged entry (or one closed before). */
+static void
+f_review(struct wl *w)
+{
+	struct wl_gen *g = w->gen;
+	Carebank__V1__ReviewFlagRequest *r = &g->msg.review_flag;
+
+	if (g->nflags == 0)
+		return;
+	carebank__v1__review_flag_request__init(r);
+	r->entry = g->flags[g_rnd(g, g->nflags)];
+	r->note = "asked the family; the times are right";
+	g_send(w, WL_C("ReviewFlag"), WL_COORD, r);
+}
+
 /* f_grow adds an adult or a child to a family, or changes pickups. */
 static void
 f_grow(struct wl *w)
@@ -284,6 +299,7 @@ static const struct {
     {1, f_supplies},
     {3, f_donate},
     {4, f_reverse},
+    {2, f_review},
     {1, f_grow},
     {1, f_leave},
     {10, bad_next},

@@ -597,6 +597,8 @@ gen_learn(struct wl *w)
 	if (w->op.refusal != 0)
 		return;
 	*G_PUSH(g->marks, g->nmarks, g->cmarks) = w->appended.index;
+	if (w->op.result.review)
+		*G_PUSH(g->flags, g->nflags, g->cflags) = w->appended.index;
 	/* Bad requests may make a family leave too. */
 	if (strcmp(w->call.method, WL_C("LeaveFamily")) == 0)
 		for (size_t f = 0; f < g->nfam; f++)
@@ -698,6 +700,7 @@ gen_free(struct wl_gen *g)
 	free(g->shift);
 	free(g->swap);
 	free(g->marks);
+	free(g->flags);
 	free(g->todo);
 	free(g->ev);
 	free(g->dl);

@@ -143,6 +143,7 @@ union g_msg {
 	Carebank__V1__SettleRequest settle;
 	Carebank__V1__DonateRequest donate;
 	Carebank__V1__ReverseRequest reverse;
+	Carebank__V1__ReviewFlagRequest review_flag;
 };
 
 struct wl_gen {
@@ -161,8 +162,9 @@ struct wl_gen {
 	struct g_shift *shift;
 	struct g_swap *swap;
 	uint64_t *marks; /* accepted entries, for reversals */
-	size_t nfam, nadult, nchild, nroom, nshift, nswap, nmarks;
-	size_t cfam, cadult, cchild, croom, cshift, cswap, cmarks;
+	uint64_t *flags; /* flagged ones, for reviews */
+	size_t nfam, nadult, nchild, nroom, nshift, nswap, nmarks, nflags;
+	size_t cfam, cadult, cchild, croom, cshift, cswap, cmarks, cflags;
 	struct g_todo *todo; /* a stack */
 	size_t ntodo, ctodo;
 	struct g_todo *ev; /* today's door events, in time order */

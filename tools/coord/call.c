@@ -52,6 +52,10 @@ static const struct {
 	{"REFUSAL_UNKNOWN_SHIFT", "carebank roster lists the shifts"},
 	{"REFUSAL_UNKNOWN_SWAP", "carebank swap list lists the swaps"},
 	{"REFUSAL_UNKNOWN_ROOM", "carebank present lists the rooms"},
+	{"REFUSAL_NOT_FLAGGED", "carebank flagged --open lists the flags "
+				"waiting for review"},
+	{"REFUSAL_ALREADY_REVIEWED", "carebank flagged shows each flag's "
+				     "review"},
 };
 
 /* coord_err prints a sentence on stderr after the program's name. */

@@ -27,6 +27,7 @@
 #define COORD_ID_MAX   32 /* a bank id ("f12"), a key id (16 hex) */
 #define COORD_LIST_MAX 32 /* ids in a list (pickup lists hold 32) */
 #define COORD_GIVEN_MAX 128 /* options on one command line */
+#define TEXT_MAX_BYTES  128 /* memos, receipts, reasons, notes (the bank's) */
 
 /* Every option of every command, one bit each in a command's mask. */
 enum coord_opt {
@@ -36,7 +37,8 @@ enum coord_opt {
 	OPT_REFUSED, OPT_TO, OPT_FROM, OPT_EXCHANGE, OPT_AMOUNT, OPT_RECEIPT,
 	OPT_MEMO, OPT_PERIOD, OPT_DRY_RUN, OPT_SETTLE, OPT_MINUTES, OPT_CASH,
 	OPT_WAIVE, OPT_ROLE, OPT_OUT, OPT_PUBLIC, OPT_WEEK, OPT_ALL,
-	OPT_ACCEPT, OPT_DECLINE, OPT_CHILD, OPT_SHIFT, OPT_JSON, OPT_CSV,
+	OPT_ACCEPT, OPT_DECLINE, OPT_CHILD, OPT_SHIFT, OPT_NOTE, OPT_OPEN,
+	OPT_JSON, OPT_CSV,
 	/* Global options, taken by every command. */
 	OPT_SERVER, OPT_KEY, OPT_CENTRE, OPT_CA, OPT_CERT, OPT_CERT_KEY,
 	OPT_VKEY, OPT_TIMEOUT, OPT_QUIET, OPT_HELP,
@@ -105,6 +107,7 @@ extern const struct coord_cmd door_child_in, door_child_out, door_shift_start,
     door_shift_end, door_close;
 extern const struct coord_cmd money_cash, money_supplies, money_donate,
     money_settle, money_reverse;
+extern const struct coord_cmd flags_review;
 extern const struct coord_cmd keys_enrol, keys_revoke;
 extern const struct coord_cmd policy_show, policy_set;
 extern const struct coord_cmd reports_balances, reports_statement,
@@ -123,6 +126,16 @@ int coord_usage(const struct coord *co, const char *fmt, ...)
  */
 int coord_need_id(const struct coord *co, const char *what, const char *s,
     char kind);
+
+/*
+ * coord_text checks the free text of option --opt (a memo, receipt, reason
+ * or note, kept in the log): 1 to 128 bytes. Returns 0, or a usage error.
+ */
+int coord_text(const struct coord *co, const char *opt, const char *s);
+
+/* coord_entry reads the operand ENTRY, an entry's index. Returns 0, or a
+ * usage error. */
+int coord_entry(const struct coord *co, const char *s, int64_t *entry);
 
 /* coord_ids splits every value of a list option (repeated, or a,b,c). */
 int coord_ids(const struct coord *co, const struct coord_args *a, int opt,

@@ -18,7 +18,6 @@
 #define M_END       "/carebank.v1.Kiosk/EndShift"
 #define M_CLOSE     "/carebank.v1.Coordinator/CloseSession"
 
-#define REASON_MAX_BYTES 128
 
 /* event_time reads --at, if given; 0 means now. */
 static int
@@ -162,9 +161,8 @@ close_session(struct coord *co, const struct coord_args *a)
 	    (a->val[OPT_SHIFT] && (rc = coord_need_id(co, "--shift",
 				       a->val[OPT_SHIFT], 's')) != 0))
 		return rc;
-	if (a->val[OPT_REASON][0] == '\0' ||
-	    strlen(a->val[OPT_REASON]) > REASON_MAX_BYTES)
-		return coord_usage(co, "--reason is 1 to 128 bytes");
+	if ((rc = coord_text(co, "reason", a->val[OPT_REASON])) != 0)
+		return rc;
 	if ((rc = coord_when(co, "--at", a->val[OPT_AT], &t)) != 0)
 		return rc;
 	if (t.date_only)

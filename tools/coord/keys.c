@@ -21,7 +21,6 @@
 #define M_REVOKE "/carebank.v1.Coordinator/RevokeKey"
 
 #define LABEL_MAX_BYTES  64
-#define REASON_MAX_BYTES 128
 #define PUBLIC_FILE_MAX  4096
 
 /* Roles by the words a coordinator types. */
@@ -181,6 +180,7 @@ key_revoke(struct coord *co, const struct coord_args *a)
 	Carebank__V1__RevokeKeyRequest q;
 	uint8_t id[CB_KEY_ID_LEN];
 	struct cbt_receipt r;
+	int rc;
 
 	carebank__v1__revoke_key_request__init(&q);
 	if (strlen(a->argv[0]) != 2 * CB_KEY_ID_LEN ||
@@ -188,9 +188,8 @@ key_revoke(struct coord *co, const struct coord_args *a)
 		return coord_usage(co, "KEYID is a key's id, 16 hex digits, "
 				       "not \"%s\"",
 		    a->argv[0]);
-	if (a->val[OPT_REASON][0] == '\0' ||
-	    strlen(a->val[OPT_REASON]) > REASON_MAX_BYTES)
-		return coord_usage(co, "--reason is 1 to 128 bytes");
+	if ((rc = coord_text(co, "reason", a->val[OPT_REASON])) != 0)
+		return rc;
 	q.key_id.data = id;
 	q.key_id.len = sizeof(id);
 	q.reason = (char *)(uintptr_t)a->val[OPT_REASON];

@@ -52,6 +52,7 @@ static const struct coord_cmd *const commands[] = {
 	&money_donate,
 	&money_settle,
 	&money_reverse,
+	&flags_review,
 	&keys_enrol,
 	&keys_revoke,
 	&policy_show,
@@ -81,6 +82,7 @@ static const struct option longopts[] = {
 	ARG("role", ROLE), ARG("out", OUT), ARG("public", PUBLIC),
 	ARG("week", WEEK), FLAG("all", ALL), FLAG("accept", ACCEPT),
 	FLAG("decline", DECLINE), ARG("child", CHILD), ARG("shift", SHIFT),
+	ARG("note", NOTE), FLAG("open", OPEN),
 	FLAG("json", JSON), FLAG("csv", CSV), ARG("server", SERVER),
 	ARG("key", KEY), ARG("centre", CENTRE), ARG("ca", CA),
 	ARG("cert", CERT), ARG("cert-key", CERT_KEY), ARG("vkey", VKEY),
@@ -262,6 +264,27 @@ coord_need_id(const struct coord *co, const char *what, const char *s,
 	return coord_usage(co, "%s: \"%s\" is not %s id (they look like "
 			       "%c12)",
 	    what, s, name, kind);
+}
+
+/* coord_text checks a free text the log keeps: 1 to TEXT_MAX_BYTES. */
+int
+coord_text(const struct coord *co, const char *opt, const char *s)
+{
+	if (s[0] == '\0' || strlen(s) > TEXT_MAX_BYTES)
+		return coord_usage(co, "--%s is 1 to %d bytes", opt,
+		    TEXT_MAX_BYTES);
+	return 0;
+}
+
+/* coord_entry reads an entry's index. */
+int
+coord_entry(const struct coord *co, const char *s, int64_t *entry)
+{
+	if (units_parse_int(s, 0, INT64_MAX, entry) != 0)
+		return coord_usage(co, "ENTRY is an entry's index (a number), "
+				       "not \"%s\"",
+		    s);
+	return 0;
 }
 
 /* coord_ids collects the ids of a list option. */

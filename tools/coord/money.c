@@ -18,17 +18,7 @@
 #define M_PREVIEW  "/carebank.v1.Coordinator/PreviewSettlement"
 #define M_REVERSE  "/carebank.v1.Coordinator/Reverse"
 
-#define TEXT_MAX_BYTES 128
 #define MINUTES_LIMIT  INT64_C(100000000)
-
-/* text_arg checks a memo, receipt or reason: 1 to 128 bytes. */
-static int
-text_arg(struct coord *co, const char *opt, const char *s)
-{
-	if (s[0] == '\0' || strlen(s) > TEXT_MAX_BYTES)
-		return coord_usage(co, "--%s is 1 to 128 bytes", opt);
-	return 0;
-}
 
 /* amount_arg reads --amount in yuan. */
 static int
@@ -54,7 +44,7 @@ cash(struct coord *co, const struct coord_args *a)
 	if ((rc = coord_need_id(co, "--family", a->val[OPT_FAMILY], 'f')) !=
 		0 ||
 	    (rc = amount_arg(co, a, &q.amount_fen)) != 0 ||
-	    (rc = text_arg(co, "receipt", a->val[OPT_RECEIPT])) != 0)
+	    (rc = coord_text(co, "receipt", a->val[OPT_RECEIPT])) != 0)
 		return rc;
 	q.family = (char *)(uintptr_t)a->val[OPT_FAMILY];
 	q.receipt = (char *)(uintptr_t)a->val[OPT_RECEIPT];
@@ -77,8 +67,8 @@ supplies(struct coord *co, const struct coord_args *a)
 
 	carebank__v1__buy_supplies_request__init(&q);
 	if ((rc = amount_arg(co, a, &q.amount_fen)) != 0 ||
-	    (rc = text_arg(co, "memo", a->val[OPT_MEMO])) != 0 ||
-	    (rc = text_arg(co, "receipt", a->val[OPT_RECEIPT])) != 0)
+	    (rc = coord_text(co, "memo", a->val[OPT_MEMO])) != 0 ||
+	    (rc = coord_text(co, "receipt", a->val[OPT_RECEIPT])) != 0)
 		return rc;
 	q.memo = (char *)(uintptr_t)a->val[OPT_MEMO];
 	q.receipt = (char *)(uintptr_t)a->val[OPT_RECEIPT];
@@ -264,11 +254,8 @@ reverse(struct coord *co, const struct coord_args *a)
 	int rc;
 
 	carebank__v1__reverse_request__init(&q);
-	if (units_parse_int(a->argv[0], 0, INT64_MAX, &entry) != 0)
-		return coord_usage(co, "ENTRY is an entry's index (a number), "
-				       "not \"%s\"",
-		    a->argv[0]);
-	if ((rc = text_arg(co, "reason", a->val[OPT_REASON])) != 0)
+	if ((rc = coord_entry(co, a->argv[0], &entry)) != 0 ||
+	    (rc = coord_text(co, "reason", a->val[OPT_REASON])) != 0)
 		return rc;
 	q.entry = (uint64_t)entry;
 	q.reason = (char *)(uintptr_t)a->val[OPT_REASON];

@@ -235,11 +235,13 @@ flagged(struct coord *co, const struct coord_args *a)
 		{.key = "entry", .title = "ENTRY", .kind = TK_INT},
 		{.key = "time_ms", .title = "LOGGED", .kind = TK_TIME},
 		{.key = "what", .title = "WHY", .kind = TK_TEXT},
+		{.key = "reviewed_by", .title = "REVIEW", .kind = TK_TEXT},
+		{.key = "note", .title = "NOTE", .kind = TK_TEXT},
 	};
 	Carebank__V1__FlaggedRequest q;
 	Carebank__V1__FlaggedReport *rep;
 	struct table *t;
-	char since[UNITS_TIME_MAX];
+	char since[UNITS_TIME_MAX], by[24];
 	bool dflt;
 	int offset, rc;
 
@@ -248,6 +250,7 @@ flagged(struct coord *co, const struct coord_args *a)
 		return coord_usage(co, "--all or --from and --to, not both");
 	if ((rc = window(co, a, &q.from_ms, &q.to_ms)) != 0)
 		return rc;
+	q.open = a->val[OPT_OPEN] != NULL;
 	if (coord_offset(co, &offset) != 0)
 		return EXIT_FAIL;
 	dflt = !a->val[OPT_ALL] && !a->val[OPT_FROM];
@@ -277,11 +280,20 @@ flagged(struct coord *co, const struct coord_args *a)
 	}
 	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), offset);
 	for (size_t i = 0; i < rep->n_flags; i++) {
-		table_num(t, (int64_t)rep->flags[i]->entry);
-		table_num(t, rep->flags[i]->time_ms);
-		table_text(t, rep->flags[i]->what);
+		const Carebank__V1__Flag *f = rep->flags[i];
+
+		table_num(t, (int64_t)f->entry);
+		table_num(t, f->time_ms);
+		table_text(t, f->what);
+		snprintf(by, sizeof(by), "%llu",
+		    (unsigned long long)f->reviewed_by);
+		table_pair(t, f->reviewed_by ? by : "open",
+		    f->reviewed_by ? by : "");
+		table_text(t, f->note);
 	}
-	table_print(t, stdout, co->format, "nothing is flagged for review");
+	table_print(t, stdout, co->format,
+	    q.open ? "no flag is waiting for review"
+		   : "nothing is flagged for review");
 	coord_reply_free(rep);
 	return EXIT_OK;
 }
@@ -386,19 +398,22 @@ const struct coord_cmd reports_fund = {
 
 const struct coord_cmd reports_flagged = {
 	.name = "flagged",
-	.synopsis = "[--from TIME] [--to TIME] | --all",
+	.synopsis = "[[--from TIME] [--to TIME] | --all] [--open]",
 	.summary = "entries flagged for review",
 	.help =
 	    "     Prints the entries flagged for the coordinator's review:\n"
 	    "     door events made offline, sessions closed at the desk, and\n"
 	    "     volunteers leaving a room above its hard ratio; each with\n"
-	    "     its number and when it was logged. By default, the entries\n"
-	    "     logged in the last 31 days (today and the 30 before).\n"
+	    "     its number, when it was logged, and its review: \"open\",\n"
+	    "     or the number of the entry that closed it (carebank review)\n"
+	    "     and its note. By default, the entries logged in the last 31\n"
+	    "     days (today and the 30 before).\n"
 	    "\n"
 	    "     --from TIME  logged from this time (a date alone: its start)\n"
 	    "     --to TIME    up to this time (a date alone: its end)\n"
-	    "     --all        every flag the centre has\n",
-	.opts = O(FROM) | O(TO) | O(ALL),
+	    "     --all        every flag the centre has\n"
+	    "     --open       only the flags not reviewed yet\n",
+	.opts = O(FROM) | O(TO) | O(ALL) | O(OPEN),
 	.flags = CMD_REPORT,
 	.run = flagged,
 };

@@ -21,7 +21,6 @@
 #define M_ANSWER   "/carebank.v1.Kiosk/AnswerSwap"
 #define M_WITHDRAW "/carebank.v1.Kiosk/WithdrawSwap"
 
-#define REASON_MAX_BYTES 128
 #define DAY_MS           INT64_C(86400000)
 
 /* hhmm says whether s is a bare "HH:MM". */
@@ -64,15 +63,6 @@ shift_times(struct coord *co, const struct coord_args *a, int64_t *start,
 	return 0;
 }
 
-/* reason_ok checks a reason's length. */
-static int
-reason_ok(struct coord *co, const char *s)
-{
-	if (s[0] == '\0' || strlen(s) > REASON_MAX_BYTES)
-		return coord_usage(co, "--reason is 1 to 128 bytes");
-	return 0;
-}
-
 /* shift_add schedules a shift. */
 static int
 shift_add(struct coord *co, const struct coord_args *a)
@@ -112,7 +102,7 @@ shift_cancel(struct coord *co, const struct coord_args *a)
 
 	carebank__v1__cancel_shift_request__init(&q);
 	if ((rc = coord_need_id(co, "SHIFT", a->argv[0], 's')) != 0 ||
-	    (rc = reason_ok(co, a->val[OPT_REASON])) != 0)
+	    (rc = coord_text(co, "reason", a->val[OPT_REASON])) != 0)
 		return rc;
 	q.shift = a->argv[0];
 	q.reason = (char *)(uintptr_t)a->val[OPT_REASON];

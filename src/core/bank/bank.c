@@ -57,6 +57,7 @@ static const struct table {
 	/* Methods added later come last, so that the fuzz seeds, which name a
 	 * method by its place here, keep theirs. */
 	{{C("SetRoom"), REQ(set_room), COORD}, rule_set_room},
+	{{C("ReviewFlag"), REQ(review_flag), COORD}, rule_review_flag},
 };
 
 #define NMETHODS (sizeof(table) / sizeof(table[0]))
@@ -106,13 +107,14 @@ bank_refuse(struct bank *b, int refusal, const char *fmt, ...)
 	return BANK_REFUSED;
 }
 
-/* bank_flag marks the entry for review, keeping the first reason. */
-void
-bank_flag(struct bank *b, const char *why)
+/* bank_logged refuses an entry the log does not have yet. */
+int
+bank_logged(struct bank *b, uint64_t entry)
 {
-	if (!b->review)
-		b->review_why = why;
-	b->review = true;
+	if (entry < b->index)
+		return 0;
+	return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_UNKNOWN_ENTRY,
+	    "the log has no entry %llu yet", (unsigned long long)entry);
 }
 
 /* field_of finds a named field of a message type. */
@@ -376,18 +378,8 @@ finish(struct bank *b, cb_entry *e)
 		if (rc != 0)
 			return rc;
 	}
-	if (b->review) {
-		Carebank__V1__FlagState f;
-
-		carebank__v1__flag_state__init(&f);
-		f.entry = b->index;
-		f.what = UNCONST(b->review_why);
-		rc = st_put(b, bank_key(key, "g/%016llx",
-				   (unsigned long long)b->index),
-		    &f);
-		if (rc != 0)
-			return rc;
-	}
+	if ((rc = bank_flag_put(b)) != 0)
+		return rc;
 	b->op->result.late = e->late;
 	b->op->result.review = e->review;
 	b->op->entry = e;

@@ -105,8 +105,10 @@ bank_rules(const struct bank *b, uint32_t v)
 	return b->centre->rules >= v;
 }
 
-/* bank_flag marks the entry for the coordinator's review. */
+/* bank_flag marks the entry for the coordinator's review; bank_flag_put
+ * records the flag as the entry is finished (flag.c). */
 void bank_flag(struct bank *b, const char *why);
+int bank_flag_put(struct bank *b);
 
 /* State records, decoded into the request's arena. */
 int st_get(struct bank *b, const char *key,
@@ -136,6 +138,9 @@ int bank_views_format_put(const struct cb_kv *kv);
  */
 int bank_text(struct bank *b, const char *what, const char *s, int required,
     size_t max);
+
+/* bank_logged refuses an entry index the log does not have yet. */
+int bank_logged(struct bank *b, uint64_t entry);
 
 /* bank_key formats a state key into buf (KEY_MAX bytes). */
 const char *bank_key(char *buf, const char *fmt, ...)
@@ -235,6 +240,7 @@ int rule_buy_supplies(struct bank *b, const ProtobufCMessage *req);
 int rule_donate(struct bank *b, const ProtobufCMessage *req);
 int rule_settle(struct bank *b, const ProtobufCMessage *req);
 int rule_reverse(struct bank *b, const ProtobufCMessage *req);
+int rule_review_flag(struct bank *b, const ProtobufCMessage *req);
 
 /*
  * bank_close_swap ends swap id in status st (a SwapStatus) and frees both of

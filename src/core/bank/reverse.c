@@ -250,12 +250,9 @@ rule_reverse(struct bank *b, const ProtobufCMessage *req)
 	int rc;
 
 	if ((rc = bank_text(b, "reason for the reversal", r->reason, 1,
-		 TEXT_MAX)) != 0)
+		 TEXT_MAX)) != 0 ||
+	    (rc = bank_logged(b, r->entry)) != 0)
 		return rc;
-	if (r->entry >= b->index)
-		return bank_refuse(b, R(UNKNOWN_ENTRY),
-		    "the log has no entry %llu yet",
-		    (unsigned long long)r->entry);
 	bank_key(key, "m/%016llx", (unsigned long long)r->entry);
 	rc = st_get(b, key, &carebank__v1__move_state__descriptor, &mv);
 	if (rc == CB_ENOTFOUND)

@@ -1,0 +1,70 @@
+/*
+ * Flags: an entry that needs a person to look at it (an offline kiosk's
+ * event, a closing nobody made at the door, a room left above its hard
+ * ratio) is flagged for the coordinator's review as it is made. The flag
+ * is a record beside the log, g/<index>, with the first reason given.
+ * ReviewFlag closes the review with a note of what was found or done; the
+ * flag stays, so the history of what needed a look is never lost, and a
+ * flag is reviewed once.
+ */
+#include <stdio.h>
+
+#include "bank_int.h"
+
+#define R(n) CAREBANK__V1__REFUSAL__REFUSAL_##n
+
+/* bank_flag marks the entry for review, keeping the first reason. */
+void
+bank_flag(struct bank *b, const char *why)
+{
+	if (!b->review)
+		b->review_why = why;
+	b->review = true;
+}
+
+/* bank_flag_put records the flag of an entry that was flagged. */
+int
+bank_flag_put(struct bank *b)
+{
+	Carebank__V1__FlagState f;
+	char key[KEY_MAX];
+
+	if (!b->review)
+		return 0;
+	carebank__v1__flag_state__init(&f);
+	f.entry = b->index;
+	f.what = UNCONST(b->review_why);
+	return st_put(b, bank_key(key, "g/%016llx",
+			     (unsigned long long)b->index),
+	    &f);
+}
+
+/* rule_review_flag closes the review of a flagged entry with a note. */
+int
+rule_review_flag(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__ReviewFlagRequest *r = (const void *)req;
+	Carebank__V1__FlagState *f;
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = bank_text(b, "review's note", r->note, 1, TEXT_MAX)) != 0 ||
+	    (rc = bank_logged(b, r->entry)) != 0)
+		return rc;
+	bank_key(key, "g/%016llx", (unsigned long long)r->entry);
+	rc = st_get(b, key, &carebank__v1__flag_state__descriptor, &f);
+	if (rc == CB_ENOTFOUND)
+		return bank_refuse(b, R(NOT_FLAGGED),
+		    "entry %llu is not flagged for review",
+		    (unsigned long long)r->entry);
+	if (rc != 0)
+		return rc;
+	if (f->reviewed_by != 0)
+		return bank_refuse(b, R(ALREADY_REVIEWED),
+		    "entry %llu was reviewed by entry %llu: %s",
+		    (unsigned long long)r->entry,
+		    (unsigned long long)f->reviewed_by, f->note);
+	f->reviewed_by = b->index;
+	f->note = r->note;
+	return st_put(b, key, f);
+}
