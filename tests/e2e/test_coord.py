@@ -494,9 +494,38 @@ def review(c, flags):
               words=["--note is 1 to 128 bytes"])
     c.refused("review", "f2", "--note", "x", code=2,
               words=["ENTRY is an entry's index (a number), not \"f2\""])
+    audit_flags(c, [(f1, done, note), (f2, None, None)])
     c.ok("review", str(f2), "--note", "a short shift; nothing owed")
     eq(c.ok("flagged", "--all", "--open"), "no flag is waiting for review\n",
        "every flag reviewed")
+
+
+def audit_flags(c, want):
+    """An auditor's export lists the same flags and reviews, offline."""
+    out = os.path.join(c.dir, "export")
+    tool = os.environ["AUDIT_BIN"]
+
+    def audit(*args):
+        r = subprocess.run([tool] + list(args), capture_output=True,
+                           text=True, timeout=120)
+        eq(r.returncode, 0, "carebank-audit %s: %s" % (args[0], r.stderr))
+        return r.stdout
+    audit("export", "--data", c.s.data, "--centre", c.s.centre, "--out", out)
+    # As carebank-audit entries --csv: lines end in LF.
+    rows = list(csv.DictReader(io.StringIO(
+        audit("flags", "--key", c.vkey, "--csv", out))))
+    eq([(int(r["entry"]), int(r["reviewed_by"]) if r["reviewed_by"] else
+         None, r["note"] or None) for r in rows], want, "audit flags csv")
+    eq([r["method"] for r in rows],
+       ["/carebank.v1.Coordinator/CloseSession"] * 2, "flagged methods")
+    check(rows[0]["reviewed_at"] >= rows[0]["time"] and
+          rows[1]["reviewed_at"] == "", rows)
+    table = audit("flags", "--key", c.vkey, out)
+    check(re.search(r"^%5d  \S+  Coordinator/CloseSession  +%6d  %s$" % (
+        want[0][0], want[0][1], re.escape(want[0][2])), table, re.M) and
+        re.search(r"^%5d  \S+  Coordinator/CloseSession  +  open  $" %
+                  want[1][0], table, re.M) and
+        table.endswith("\n2 flagged: 1 reviewed, 1 open\n"), table)
 
 
 def coord_day():

@@ -5,6 +5,7 @@
 #ifndef CAREBANK_AUDIT_H
 #define CAREBANK_AUDIT_H
 
+#include "carebank/entry.h"
 #include "carebank/note.h"
 
 struct audit_args {
@@ -14,6 +15,21 @@ struct audit_args {
 
 /* audit_entries prints a verified export's entries (CSV or JSON lines). */
 int audit_entries(const struct audit_args *a, int csv);
+
+/*
+ * audit_walk verifies the export in a->out, then calls fn on each entry in
+ * log order; a non-zero return stops it. Returns an exit status (a failure
+ * printed).
+ */
+int audit_walk(const struct audit_args *a,
+    int (*fn)(void *ctx, const cb_entry *e), void *ctx);
+
+/* audit_flags prints the flagged entries of an export and their reviews. */
+int audit_flags(const struct audit_args *a, int csv);
+
+/* A CSV field, quoted when it must be; Unix ms as UTC ISO 8601. */
+void audit_csv_field(const char *s);
+void audit_iso_time(int64_t ms, char *buf, size_t len);
 
 /* audit_statement writes a family's statement; audit_verify_statement
  * checks one. Both return an exit status. */

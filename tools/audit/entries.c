@@ -15,9 +15,9 @@
 #include "audit.h"
 #include "json.h"
 
-/* iso_time formats Unix milliseconds as UTC ISO 8601. */
-static void
-iso_time(int64_t ms, char *buf, size_t len)
+/* audit_iso_time formats Unix milliseconds as UTC ISO 8601. */
+void
+audit_iso_time(int64_t ms, char *buf, size_t len)
 {
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -26,9 +26,9 @@ iso_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* csv_field writes a CSV field, quoted when it must be. */
-static void
-csv_field(const char *s)
+/* audit_csv_field writes a CSV field, quoted when it must be. */
+void
+audit_csv_field(const char *s)
 {
 	if (strpbrk(s, ",\"\n\r") == NULL) {
 		fputs(s, stdout);
@@ -49,12 +49,12 @@ csv_row(const cb_entry *e, const cb_posting *p)
 {
 	char t[32];
 
-	iso_time(e->server_time_ms, t, sizeof(t));
+	audit_iso_time(e->server_time_ms, t, sizeof(t));
 	printf("%llu,%s,", (unsigned long long)e->index, t);
-	csv_field(e->call->method);
+	audit_csv_field(e->call->method);
 	putchar(',');
 	if (p != NULL) {
-		csv_field(p->account);
+		audit_csv_field(p->account);
 		printf(",%s,%lld,%lld",
 		    p->unit == CAREBANK__V1__UNIT__UNIT_MINUTES ? "minutes" :
 								  "fen",
@@ -103,19 +103,14 @@ print_json(const cb_entry *e)
 
 struct rows {
 	int csv;
-	int rc;
 };
 
-/* on_leaf prints one verified leaf. */
+/* on_entry prints one verified entry. */
 static int
-on_leaf(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
+on_entry(void *ctx, const cb_entry *e)
 {
 	struct rows *r = ctx;
-	cb_entry *e;
 
-	(void)index;
-	if (cb_entry_decode(leaf, len, &e) != 0)
-		return r->rc = CB_EFORMAT;
 	if (!r->csv)
 		print_json(e);
 	else if (e->n_postings == 0)
@@ -123,19 +118,41 @@ on_leaf(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
 	else
 		for (size_t i = 0; i < e->n_postings; i++)
 			csv_row(e, e->postings[i]);
-	cb_entry_free(e);
 	return 0;
 }
 
-/* audit_entries verifies an export, then prints its entries. */
+struct walk {
+	int (*fn)(void *ctx, const cb_entry *e);
+	void *ctx;
+};
+
+/* on_leaf decodes one verified leaf for the walk's function. */
+static int
+on_leaf(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
+{
+	struct walk *w = ctx;
+	cb_entry *e;
+	int rc;
+
+	(void)index;
+	if (cb_entry_decode(leaf, len, &e) != 0)
+		return CB_EFORMAT;
+	rc = w->fn(w->ctx, e);
+	cb_entry_free(e);
+	return rc;
+}
+
+/* audit_walk verifies an export, then hands fn its entries in order. */
 int
-audit_entries(const struct audit_args *a, int csv)
+audit_walk(const struct audit_args *a,
+    int (*fn)(void *ctx, const cb_entry *e), void *ctx)
 {
 	struct cb_vkey vk;
 	struct cb_checkpoint cp;
 	struct cb_report rep;
 	struct cb_tiles_reader *rd;
-	struct rows r = {csv, 0};
+	struct walk w = {fn, ctx};
+	int rc;
 
 	if (audit_vkey(a->key, &vk) != 0)
 		return 2;
@@ -149,14 +166,26 @@ audit_entries(const struct audit_args *a, int csv)
 		fprintf(stderr, "carebank-audit: %s: %s\n", rep.where, rep.why);
 		return 1;
 	}
-	if (csv)
-		puts("index,time,method,account,unit,amount,balance,late,"
-		     "review");
-	(void)cb_tiles_read_leaves(rd, 0, cp.size, on_leaf, &r);
+	rc = cb_tiles_read_leaves(rd, 0, cp.size, on_leaf, &w);
 	cb_tiles_close(rd);
-	if (r.rc != 0 || rep.code != 0) {
+	if (rc != 0 || rep.code != 0) {
 		fprintf(stderr, "carebank-audit: reading the export failed\n");
 		return 1;
 	}
+	return 0;
+}
+
+/* audit_entries verifies an export, then prints its entries. */
+int
+audit_entries(const struct audit_args *a, int csv)
+{
+	struct rows r = {csv};
+	int rc;
+
+	if (csv)
+		puts("index,time,method,account,unit,amount,balance,late,"
+		     "review");
+	if ((rc = audit_walk(a, on_entry, &r)) != 0)
+		return rc;
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -26,6 +26,7 @@ static const char synopsis[] =
     "                    --out OUT [--ca FILE]\n"
     "     carebank-audit verify --key VKEY [--since CHECKPOINT] OUT\n"
     "     carebank-audit entries --key VKEY --csv|--jsonl OUT\n"
+    "     carebank-audit flags --key VKEY [--csv] OUT\n"
     "     carebank-audit statement --key VKEY --family ID --out FILE OUT\n"
     "     carebank-audit verify-statement --key VKEY FILE\n";
 
@@ -64,6 +65,10 @@ static const char manual[] =
     "              --csv, one row per posting (index, time, method,\n"
     "              account, unit, amount, balance, late, review); --jsonl,\n"
     "              one JSON object per entry with its request decoded.\n"
+    "     flags    verifies OUT, then lists the entries flagged for the\n"
+    "              coordinator's review, each with the entry that closed\n"
+    "              its review (Coordinator.ReviewFlag) and its note, or\n"
+    "              \"open\", and how many are open; --csv as rows.\n"
     "     statement\n"
     "              writes a family's statement to FILE: every entry of the\n"
     "              verified export OUT that moved its accounts, with proofs\n"
@@ -243,6 +248,12 @@ main(int argc, char **argv)
 			usage(2);
 		a.out = argv[optind];
 		return audit_entries(&a, csv);
+	}
+	if (strcmp(cmd, "flags") == 0) {
+		if (optind != argc - 1 || a.key == NULL || jsonl)
+			usage(2);
+		a.out = argv[optind];
+		return audit_flags(&a, csv);
 	}
 	if (strcmp(cmd, "statement") == 0) {
 		if (optind != argc - 1 || a.key == NULL || a.family == NULL ||
