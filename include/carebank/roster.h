@@ -20,7 +20,10 @@
 #include "carebank/kv.h"
 
 /* The format of a centre's views this carebank reads and writes. */
-#define CB_VIEWS_FORMAT 1
+#define CB_VIEWS_FORMAT 2
+
+/* The key of an open flag's mark (flag.c): "p/" and 16 hex digits. */
+#define CB_OPEN_FLAG_PREFIX "p/"
 
 /* A visitor of record ids ("s12", "w40"); non-zero stops the walk. */
 typedef int (*cb_roster_fn)(void *ctx, const char *id);

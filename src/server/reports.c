@@ -309,12 +309,34 @@ flag_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	return 0;
 }
 
+/* open_one keeps the flag an open flag's mark names (the key after its
+ * prefix is the flag's, "g/" and the same 16 hex digits). */
+static int
+open_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct flag_walk *w = ctx;
+	char g[32];
+	size_t plen = strlen(CB_OPEN_FLAG_PREFIX);
+	int rc;
+
+	(void)val;
+	(void)vlen;
+	if (klen != plen + 16)
+		return CB_ECORRUPT;
+	snprintf(g, sizeof(g), "g/%.16s", (const char *)key + plen);
+	if ((rc = w->r->kv.get(w->r->kv.ctx, g, strlen(g), &val, &vlen)) != 0)
+		return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
+	return flag_one(w, (const uint8_t *)g, strlen(g), val, vlen);
+}
+
 /*
  * flagged fills the flags on entries logged in the request's window, in
- * log order, each with its review (with open, only those not reviewed
- * yet). It walks the flags newest first and stops at the first
- * logged before the window, so it costs what the window holds and the
- * flags since, not every flag the centre ever had.
+ * log order, each with its review; with open, only those not reviewed yet.
+ * It walks the flags (or the open flags' marks) newest first and stops at
+ * the first logged before the window, so it costs what the window holds
+ * and the flags since, not every flag the centre ever had; the open ones
+ * cost what is open.
  */
 static int
 flagged(struct srv_read *r, struct srv_job *j, void *arg)
@@ -336,7 +358,11 @@ flagged(struct srv_read *r, struct srv_job *j, void *arg)
 		    (long long)w.to);
 		return 1;
 	}
-	rc = r->kv.scan_back(r->kv.ctx, "g/", 2, flag_one, &w);
+	if (q->open)
+		rc = r->kv.scan_back(r->kv.ctx, CB_OPEN_FLAG_PREFIX,
+		    strlen(CB_OPEN_FLAG_PREFIX), open_one, &w);
+	else
+		rc = r->kv.scan_back(r->kv.ctx, "g/", 2, flag_one, &w);
 	if (rc != 0 && rc != FLAGS_DONE)
 		return rc;
 	for (size_t i = 0; i < w.n / 2; i++) {

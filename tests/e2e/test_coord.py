@@ -407,9 +407,8 @@ def today(c, ids):
     now = cb.now_ms()
     A, C = ids["adult"]["A"], ids["adult"]["C"]
     r = ids["room"]
-    since = "entries logged since %s (--all for every one)\n" % local(
-        now - 30 * DAY, "%Y-%m-%d")
-    eq(c.ok("flagged"), since + "nothing is flagged for review\n",
+    since = "flags waiting for review, however old (--all for every flag)\n"
+    eq(c.ok("flagged"), since + "no flag is waiting for review\n",
        "no flags")
     s4 = c.new("shift", "add", "--room", r, "--adult", C, "--start",
                local(now - 30 * 60000), "--end", local(now + 90 * 60000))
@@ -476,8 +475,12 @@ def review(c, flags):
         for r in csv_rows(c.ok("flagged", "--all", "--csv"))],
        [(str(f1), str(done), note), (str(f2), "", "")], "flagged csv review")
     eq([int(f["entry"]) for f in json.loads(
-        c.ok("flagged", "--open", "--json")).get("flags", [])], [f2],
-       "only the open flag")
+        c.ok("flagged", "--all", "--open", "--json")).get("flags", [])],
+       [f2], "only the open flag")
+    out = c.ok("flagged")
+    check(out.startswith("flags waiting for review, however old") and
+          re.search(r"^%5d  .*  open$" % f2, out, re.M) and
+          not re.search(r"^%5d  " % f1, out, re.M), out)
     c.refused("review", str(f1), "--note", "again",
               words=["REFUSAL_ALREADY_REVIEWED",
                      "entry %d was reviewed by entry %d" % (f1, done),
@@ -498,6 +501,10 @@ def review(c, flags):
     c.ok("review", str(f2), "--note", "a short shift; nothing owed")
     eq(c.ok("flagged", "--all", "--open"), "no flag is waiting for review\n",
        "every flag reviewed")
+    eq(c.ok("flagged"), "flags waiting for review, however old (--all for "
+       "every flag)\nno flag is waiting for review\n", "none waiting")
+    eq(len(json.loads(c.ok("flagged", "--all", "--json"))["flags"]), 2,
+       "the flags stay")
 
 
 def audit_flags(c, want):

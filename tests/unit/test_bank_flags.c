@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,22 @@ flag_of(struct tb *t, uint64_t entry)
 
 	snprintf(key, sizeof(key), "g/%016llx", (unsigned long long)entry);
 	return tb_view(t, key, &carebank__v1__flag_state__descriptor);
+}
+
+/* is_open says whether entry's flag has its open mark, p/<index>. */
+static bool
+is_open(struct tb *t, uint64_t entry)
+{
+	char key[32];
+	ProtobufCMessage *m;
+
+	snprintf(key, sizeof(key), "p/%016llx", (unsigned long long)entry);
+	/* The mark is empty: it decodes as an empty message when present. */
+	if ((m = tb_view(t, key, &carebank__v1__flag_state__descriptor)) ==
+	    NULL)
+		return false;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return true;
 }
 
 /* overstay makes a shift ended over an hour late: a flagged entry. */
@@ -84,6 +101,8 @@ test_flags_review(void **state)
 	    "checked out over an hour after the shift's end");
 	assert_int_equal(f->reviewed_by, 0);
 	protobuf_c_message_free_unpacked(&f->base, NULL);
+	assert_true(is_open(&t, flagged));
+	assert_false(is_open(&t, plain));
 
 	memset(toolong, 'n', 129);
 	toolong[129] = '\0';
@@ -105,6 +124,8 @@ test_flags_review(void **state)
 	assert_false(t.op.entry->review);
 	assert_int_equal(t.op.entry->n_postings, 0);
 	assert_null(flag_of(&t, done));
+	assert_false(is_open(&t, flagged));
+	assert_false(is_open(&t, done));
 	f = flag_of(&t, flagged);
 	assert_non_null(f);
 	assert_string_equal(f->what,
@@ -124,7 +145,9 @@ test_flags_review(void **state)
 
 	/* Another flag is reviewed on its own; the first stays reviewed. */
 	flagged = overstay(&t, room, a1);
+	assert_true(is_open(&t, flagged));
 	assert_int_equal(review(&t, t.coord, flagged, "fine"), 0);
+	assert_false(is_open(&t, flagged));
 	tb_check(&t);
 	tb_close(&t);
 }

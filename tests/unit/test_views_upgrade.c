@@ -1,8 +1,9 @@
 /*
  * carebankd brings each centre's views up to this carebank's format before
  * it serves (srv_views_upgrade, run when the server starts): views kept by a
- * carebank before the roster's indexes get them, byte for byte as the rules
- * would have built them, and a server meeting them again leaves them be.
+ * carebank before the roster's indexes (format 0), or before the marks of
+ * open flags (format 1), get them, byte for byte as the rules would have
+ * built them, and a server meeting them again leaves them be.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -56,11 +57,59 @@ test_start_upgrades_views(void **state)
 	tb_close(&t);
 }
 
+/*
+ * Views of format 1 with flags, one reviewed (a carebank of format 1 with
+ * ReviewFlag could write that) and two open: the upgrade marks the open
+ * ones only, and the rules go on from there.
+ */
+static void
+test_open_flags_marked(void **state)
+{
+	struct tb t;
+	struct tb_state *now;
+	Carebank__V1__ReviewFlagRequest r;
+	const char *a, *room, *s;
+	uint64_t flagged[3];
+	unsigned from = 99;
+
+	(void)state;
+	tb_open(&t, NULL);
+	a = tb_adult(&t, tb_family(&t));
+	room = tb_room(&t);
+	for (int i = 0; i < 3; i++) {
+		t.now += 8 * TB_HOUR;
+		s = tb_shift(&t, room, t.now, t.now + TB_HOUR, a);
+		assert_int_equal(tb_shift_in(&t, s, a), 0);
+		t.now += 3 * TB_HOUR;
+		assert_int_equal(tb_shift_out(&t, s, a), 0);
+		assert_true(t.op.entry->review);
+		flagged[i] = t.index;
+	}
+	carebank__v1__review_flag_request__init(&r);
+	r.entry = flagged[1];
+	r.note = "checked";
+	assert_int_equal(tb_call(&t, t.coord, TB_C("ReviewFlag"), &r), 0);
+	now = tb_state_take(&t);
+	tb_views_as(&t, now, "p", 1); /* no marks of open flags */
+
+	assert_int_equal(srv_views_upgrade(t.store, TB_CENTRE, &from), 0);
+	assert_int_equal(from, 1);
+	tb_state_same(&t, now);
+	assert_int_equal(srv_views_upgrade(t.store, TB_CENTRE, &from), 0);
+	assert_int_equal(from, CB_VIEWS_FORMAT);
+	r.entry = flagged[2];
+	assert_int_equal(tb_call(&t, t.coord, TB_C("ReviewFlag"), &r), 0);
+	tb_check(&t);
+	tb_state_free(now);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_start_upgrades_views),
+		cmocka_unit_test(test_open_flags_marked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

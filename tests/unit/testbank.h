@@ -170,8 +170,15 @@ bool tb_state_rec(const struct tb_state *s, size_t i, const uint8_t **key,
  */
 void tb_roster_check(struct tb *t);
 
-/* tb_roster_strip removes from the views (copied in st) the indexes and
- * the format record: the views as carebank kept them before format 1. */
+/*
+ * tb_views_as takes the views (copied in st) back to an older format: it
+ * removes the records of each kind in kinds ("ho": h/... and o/...) and
+ * sets the format record to format, or removes it for format 0.
+ * tb_roster_strip takes them back to format 0, before the roster's
+ * indexes.
+ */
+void tb_views_as(struct tb *t, const struct tb_state *st, const char *kinds,
+    unsigned format);
 void tb_roster_strip(struct tb *t, const struct tb_state *st);
 
 /*

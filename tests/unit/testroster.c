@@ -174,9 +174,10 @@ index_matches(const struct tb_state *st)
 }
 
 void
-tb_roster_strip(struct tb *t, const struct tb_state *st)
+tb_views_as(struct tb *t, const struct tb_state *st, const char *kinds,
+    unsigned format)
 {
-	const uint8_t *key, *val;
+	const uint8_t *key, *val, v = (uint8_t)format;
 	size_t klen, vlen;
 	struct cb_batch *batch;
 	struct cb_kv kv;
@@ -186,11 +187,19 @@ tb_roster_strip(struct tb *t, const struct tb_state *st)
 	for (size_t i = 0; tb_state_rec(st, i, &key, &klen, &val, &vlen);
 	     i++)
 		if ((klen == 1 && key[0] == 'v') ||
-		    (klen > 2 && (key[0] == 'h' || key[0] == 'o') &&
+		    (klen > 2 && strchr(kinds, key[0]) != NULL &&
 			key[1] == '/'))
 			assert_int_equal(kv.del(kv.ctx, key, klen), 0);
+	if (format > 0)
+		assert_int_equal(kv.put(kv.ctx, "v", 1, &v, 1), 0);
 	assert_int_equal(cb_batch_commit(batch), 0);
 	cb_batch_free(batch);
+}
+
+void
+tb_roster_strip(struct tb *t, const struct tb_state *st)
+{
+	tb_views_as(t, st, "ho", 0);
 }
 
 /* upgrade runs cb_views_upgrade in a batch, committing it; the old format. */

@@ -9,7 +9,7 @@ Starts a carebankd on a new centre with a room, 8 volunteers on shift and
 that was offline, both flagged) to each size in turn. At each size it
 makes 4 flags more and asks, --calls times each through the real gRPC
 API, for the flags logged since just before those 4 (a window, as
-`carebank flagged` asks for its last 31 days) and for every flag. It
+`carebank flagged --from` asks for) and for every flag. It
 checks that the window holds the 4 new flags and nothing else, and
 prints, per size, the median and 90th percentile of the server's own
 latency (from its log line) and of the client's, for each kind of call.

@@ -19,7 +19,6 @@
 #define M_PRESENT   "/carebank.v1.Coordinator/Present"
 
 #define DAY_MS  INT64_C(86400000)
-#define FLAGGED_DAYS 31 /* what carebank flagged shows by default */
 #define LIST_MAX 2048
 
 /* read_centre asks for a report that takes only the centre. */
@@ -226,8 +225,8 @@ fund(struct coord *co, const struct coord_args *a)
 	return EXIT_OK;
 }
 
-/* flagged prints the entries flagged for review, by default those logged
- * in the last FLAGGED_DAYS days. */
+/* flagged prints the entries flagged for review, by default those no
+ * review has closed yet, however old. */
 static int
 flagged(struct coord *co, const struct coord_args *a)
 {
@@ -241,7 +240,7 @@ flagged(struct coord *co, const struct coord_args *a)
 	Carebank__V1__FlaggedRequest q;
 	Carebank__V1__FlaggedReport *rep;
 	struct table *t;
-	char since[UNITS_TIME_MAX], by[24];
+	char by[24];
 	bool dflt;
 	int offset, rc;
 
@@ -250,34 +249,19 @@ flagged(struct coord *co, const struct coord_args *a)
 		return coord_usage(co, "--all or --from and --to, not both");
 	if ((rc = window(co, a, &q.from_ms, &q.to_ms)) != 0)
 		return rc;
-	q.open = a->val[OPT_OPEN] != NULL;
+	dflt = !a->val[OPT_ALL] && !a->val[OPT_FROM] && !a->val[OPT_TO];
+	q.open = dflt || a->val[OPT_OPEN] != NULL;
 	if (coord_offset(co, &offset) != 0)
 		return EXIT_FAIL;
-	dflt = !a->val[OPT_ALL] && !a->val[OPT_FROM];
-	if (dflt) {
-		struct timespec ts;
-		int64_t local;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		local = (int64_t)ts.tv_sec * 1000 + (int64_t)offset * 60000;
-		q.from_ms = local - local % DAY_MS - (int64_t)offset * 60000 -
-		    (FLAGGED_DAYS - 1) * DAY_MS;
-		if (q.to_ms != 0 && q.from_ms > q.to_ms)
-			return coord_usage(co, "--to is before the last %d "
-					       "days; give --from too",
-			    FLAGGED_DAYS);
-	}
 	if (coord_read(co, M_FLAGGED, &q.base,
 		&carebank__v1__flagged_report__descriptor,
 		(ProtobufCMessage **)&rep) != 0)
 		return EXIT_FAIL;
 	if (co->format == FORMAT_JSON)
 		return json_done(&rep->base);
-	if (co->format == FORMAT_TABLE && dflt) {
-		units_date(q.from_ms, offset, since, sizeof(since));
-		printf("entries logged since %s (--all for every one)\n",
-		    since);
-	}
+	if (co->format == FORMAT_TABLE && dflt)
+		puts("flags waiting for review, however old (--all for every "
+		     "flag)");
 	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), offset);
 	for (size_t i = 0; i < rep->n_flags; i++) {
 		const Carebank__V1__Flag *f = rep->flags[i];
@@ -406,13 +390,15 @@ const struct coord_cmd reports_flagged = {
 	    "     volunteers leaving a room above its hard ratio; each with\n"
 	    "     its number, when it was logged, and its review: \"open\",\n"
 	    "     or the number of the entry that closed it (carebank review)\n"
-	    "     and its note. By default, the entries logged in the last 31\n"
-	    "     days (today and the 30 before).\n"
+	    "     and its note. By default, every flag no review has closed\n"
+	    "     yet, however old: what is waiting for the coordinator.\n"
 	    "\n"
-	    "     --from TIME  logged from this time (a date alone: its start)\n"
+	    "     --from TIME  flags logged from this time (a date alone: its\n"
+	    "                  start), reviewed or not\n"
 	    "     --to TIME    up to this time (a date alone: its end)\n"
-	    "     --all        every flag the centre has\n"
-	    "     --open       only the flags not reviewed yet\n",
+	    "     --all        every flag the centre has, reviewed or not\n"
+	    "     --open       with --all, --from or --to: only the flags not\n"
+	    "                  reviewed yet\n",
 	.opts = O(FROM) | O(TO) | O(ALL) | O(OPEN),
 	.flags = CMD_REPORT,
 	.run = flagged,

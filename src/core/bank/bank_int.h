@@ -15,6 +15,7 @@
  *                          hourly rate (decimal fen)
  *   t/<family>/<index>     StatementLine
  *   g/<index>              FlagState (flagged for review)
+ *   p/<index>              the flag is open (no review yet): empty
  *   z/<period>             SettlementState
  *   x/<index>              Result of an accepted entry (for receipts)
  *   h/<adult>/<end>/<shift>, o/<adult>/<swap>
@@ -109,6 +110,10 @@ bank_rules(const struct bank *b, uint32_t v)
  * records the flag as the entry is finished (flag.c). */
 void bank_flag(struct bank *b, const char *why);
 int bank_flag_put(struct bank *b);
+
+/* bank_open_flags_build marks the open flags of views without the marks
+ * (flag.c, for upgrade.c). */
+int bank_open_flags_build(const struct cb_kv *kv);
 
 /* State records, decoded into the request's arena. */
 int st_get(struct bank *b, const char *key,

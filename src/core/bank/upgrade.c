@@ -8,7 +8,8 @@
  *   v    the views' format: one byte, CB_VIEWS_FORMAT when written by the
  *        rules of a new centre or by an upgrade; missing before format 1
  *
- * Formats: 0, the first; 1 adds the roster's indexes (roster_index.c).
+ * Formats: 0, the first; 1 adds the roster's indexes (roster_index.c); 2
+ * marks the flags no review has closed (flag.c).
  */
 #include "carebank/roster.h"
 #include "bank_int.h"
@@ -47,7 +48,9 @@ cb_views_upgrade(const struct cb_kv *kv, unsigned *from)
 		return CB_EFORMAT;
 	if (*from == CB_VIEWS_FORMAT)
 		return 0;
-	if ((rc = bank_roster_index_build(kv)) != 0)
+	if (*from < 1 && (rc = bank_roster_index_build(kv)) != 0)
+		return rc;
+	if (*from < 2 && (rc = bank_open_flags_build(kv)) != 0)
 		return rc;
 	return bank_views_format_put(kv);
 }
