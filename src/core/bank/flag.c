@@ -28,6 +28,13 @@ bank_flag(struct bank *b, const char *why)
 	b->review = true;
 }
 
+/* flag_key formats the key of an entry's flag. */
+static const char *
+flag_key(char *buf, uint64_t index)
+{
+	return bank_key(buf, "g/%016llx", (unsigned long long)index);
+}
+
 /* open_key formats the key of an open flag's mark. */
 static const char *
 open_key(char *buf, uint64_t index)
@@ -49,9 +56,7 @@ bank_flag_put(struct bank *b)
 	carebank__v1__flag_state__init(&f);
 	f.entry = b->index;
 	f.what = UNCONST(b->review_why);
-	if ((rc = st_put(b, bank_key(key, "g/%016llx",
-				(unsigned long long)b->index),
-		 &f)) != 0)
+	if ((rc = st_put(b, flag_key(key, b->index), &f)) != 0)
 		return rc;
 	open_key(key, b->index);
 	return b->kv->put(b->kv->ctx, key, strlen(key), "", 0);
@@ -98,8 +103,8 @@ rule_review_flag(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = bank_text(b, "review's note", r->note, 1, TEXT_MAX)) != 0 ||
 	    (rc = bank_logged(b, r->entry)) != 0)
 		return rc;
-	bank_key(key, "g/%016llx", (unsigned long long)r->entry);
-	rc = st_get(b, key, &carebank__v1__flag_state__descriptor, &f);
+	rc = st_get(b, flag_key(key, r->entry),
+	    &carebank__v1__flag_state__descriptor, &f);
 	if (rc == CB_ENOTFOUND)
 		return bank_refuse(b, R(NOT_FLAGGED),
 		    "entry %llu is not flagged for review",
