@@ -29,7 +29,7 @@
  * was created under, for the life of its log, so that a newer carebank
  * replays an older log exactly as it was decided (docs/rules.md, "Versions").
  */
-#define CB_RULES 2
+#define CB_RULES 3
 
 /* Roles, as bits, matching carebank.v1.Role. */
 #define CB_ROLE_BIT(r) (1u << (r))

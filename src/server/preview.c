@@ -6,11 +6,12 @@
  * nested request of the open batch that is always discarded. What the rule
  * would post tells the pool, what is paid, and each family's share.
  *
- * Each share is the subsidy posting just before the family's buy-back
- * posting. When the policy does not buy minutes back there is no family
- * posting to attribute a share to, so the preview turns buy-back on in its
- * own discarded copy of the centre's record (shares do not depend on it) and
- * reports no minutes bought.
+ * From rules 3 on each share is paid to the family's own subsidies account.
+ * Before, each share is the subsidy posting just before the family's
+ * buy-back posting; when the policy does not buy minutes back there is no
+ * family posting to attribute a share to, so the preview turns buy-back on
+ * in its own discarded copy of the centre's record (shares do not depend on
+ * it) and reports no minutes bought.
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +73,28 @@ force_buy_back(struct srv_read *r)
 	return r->kv.put(r->kv.ctx, "centre", 6, buf, len);
 }
 
-/* attribute reads each family's share and buy-back off the postings. */
+/* share_of finds the share of the family an account names with the given
+ * last part ("/minutes"), or NULL. */
+static struct share *
+share_of(const char *a, const char *what, struct share *v, size_t n)
+{
+	const char *slash;
+	size_t len;
+
+	if (strncmp(a, "family/", 7) != 0 ||
+	    (slash = strchr(a + 7, '/')) == NULL || strcmp(slash, what) != 0)
+		return NULL;
+	len = (size_t)(slash - a - 7);
+	for (size_t k = 0; k < n; k++)
+		if (strlen(v[k].family) == len &&
+		    strncmp(v[k].family, a + 7, len) == 0)
+			return &v[k];
+	return NULL;
+}
+
+/* attribute reads each family's share and buy-back off the postings: from
+ * rules 3 on a share is paid to the family's own account; before, it is
+ * the centre/subsidies posting just before the family's buy-back. */
 static void
 attribute(const cb_entry *e, struct share *v, size_t n, bool buy_back)
 {
@@ -80,22 +102,16 @@ attribute(const cb_entry *e, struct share *v, size_t n, bool buy_back)
 
 	for (size_t i = 0; i < e->n_postings; i++) {
 		const cb_posting *p = e->postings[i];
-		const char *a = p->account, *slash;
+		struct share *s;
 
-		if (strcmp(a, "centre/subsidies") == 0) {
+		if (strcmp(p->account, "centre/subsidies") == 0)
 			last = p->amount;
-			continue;
-		}
-		if (strncmp(a, "family/", 7) != 0 ||
-		    (slash = strchr(a + 7, '/')) == NULL ||
-		    strcmp(slash, "/minutes") != 0)
-			continue;
-		for (size_t k = 0; k < n; k++) {
-			if (strlen(v[k].family) == (size_t)(slash - a - 7) &&
-			    strncmp(v[k].family, a + 7, slash - a - 7) == 0) {
-				v[k].share = last;
-				v[k].bought = buy_back ? -p->amount : 0;
-			}
+		else if ((s = share_of(p->account, "/subsidies", v, n)))
+			s->share = p->amount;
+		else if ((s = share_of(p->account, "/minutes", v, n))) {
+			if (last != 0)
+				s->share = last;
+			s->bought = buy_back ? -p->amount : 0;
 		}
 	}
 }
@@ -148,7 +164,8 @@ run(struct srv *s, struct srv_job *j, struct srv_read *r,
 	    (rc = srv_read_bind(r, j->centre, &kv)) != 0 ||
 	    (rc = eligible(r, &v, &n)) != 0)
 		return rc;
-	if (!(buy_back = r->policy->buy_back) && (rc = force_buy_back(r)))
+	if (!(buy_back = r->policy->buy_back) && r->state->rules < 3 &&
+	    (rc = force_buy_back(r)))
 		return rc;
 	call.key_id = (ProtobufCBinaryData){CB_KEY_ID_LEN, j->key_id};
 	call.method = (char *)(uintptr_t)SETTLE_PATH;

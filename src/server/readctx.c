@@ -153,19 +153,25 @@ srv_read_balance(struct srv_read *r, const char *account, int64_t *out)
 	return rc == CB_ENOTFOUND ? 0 : rc;
 }
 
+/* srv_read_family_account reads family/<f>/<what>. */
+int
+srv_read_family_account(struct srv_read *r, const char *family,
+    const char *what, int64_t *out)
+{
+	char acct[KEY_MAX];
+
+	snprintf(acct, sizeof(acct), "family/%s/%s", family, what);
+	return srv_read_balance(r, acct, out);
+}
+
 /* srv_read_family_balances reads family/<f>/minutes and /owed. */
 int
 srv_read_family_balances(struct srv_read *r, const char *family,
     int64_t *minutes, int64_t *owed)
 {
-	char acct[KEY_MAX];
-	int rc;
+	int rc = srv_read_family_account(r, family, "minutes", minutes);
 
-	snprintf(acct, sizeof(acct), "family/%s/minutes", family);
-	if ((rc = srv_read_balance(r, acct, minutes)) != 0)
-		return rc;
-	snprintf(acct, sizeof(acct), "family/%s/owed", family);
-	return srv_read_balance(r, acct, owed);
+	return rc ? rc : srv_read_family_account(r, family, "owed", owed);
 }
 
 /* srv_read_name reads a name from the directory; "" when there is none. */

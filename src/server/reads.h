@@ -89,6 +89,11 @@ int srv_read_get(struct srv_read *r, char kind, const char *id,
 /* srv_read_balance reads an account's balance; 0 if it never moved. */
 int srv_read_balance(struct srv_read *r, const char *account, int64_t *out);
 
+/* srv_read_family_account reads one of a family's accounts (minutes,
+ * owed, subsidies); 0 if it never moved. */
+int srv_read_family_account(struct srv_read *r, const char *family,
+    const char *what, int64_t *out);
+
 /* srv_read_family_balances reads a family's minutes and what it owes. */
 int srv_read_family_balances(struct srv_read *r, const char *family,
     int64_t *minutes, int64_t *owed);

@@ -171,7 +171,9 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 	if (rc != 0 ||
 	    (rc = srv_read_lines(r, q->family, from, to, &lines, &n)) != 0 ||
 	    (rc = srv_read_family_balances(r, q->family, &st->minutes,
-		 &st->owed_fen)) != 0)
+		 &st->owed_fen)) != 0 ||
+	    (rc = srv_read_family_account(r, q->family, "subsidies",
+		 &st->subsidies_fen)) != 0)
 		return rc;
 	st->family = q->family;
 	st->name = (char *)(uintptr_t)srv_read_name(r, q->family);
@@ -188,6 +190,7 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 		e->fen = l->fen;
 		e->minutes_balance = l->minutes_balance;
 		e->owed_balance = l->owed_balance;
+		e->subsidy_fen = l->subsidy_fen;
 		st->n_lines++;
 	}
 	return 0;
@@ -206,13 +209,16 @@ REPORT(srv_statement, Carebank__V1__Statement,
  * was spent on supplies and paid out as subsidies, so what was received
  * (net of reversals) is the sum of those three accounts; income is what
  * care was charged (centre/income runs negative); owed sums the families.
+ * From rules 3 on each family's subsidies are its own account, and the
+ * centre's subsidies are their sum (with centre/subsidies, which holds what
+ * was paid before).
  */
 static int
 fund(struct srv_read *r, struct srv_job *j, void *arg)
 {
 	Carebank__V1__FundReport *rep = arg;
 	struct srv_record *fams;
-	int64_t income, minutes, owed;
+	int64_t income, minutes, owed, paid;
 	size_t n;
 	int rc;
 
@@ -226,14 +232,17 @@ fund(struct srv_read *r, struct srv_job *j, void *arg)
 		 &carebank__v1__family_state__descriptor, &fams, &n)) != 0)
 		return rc;
 	rep->income_fen = -income;
-	rep->received_fen = rep->fund_fen + rep->supplies_fen +
-	    rep->subsidies_fen;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = srv_read_family_balances(r, fams[i].id, &minutes,
-			 &owed)) != 0)
+			 &owed)) != 0 ||
+		    (rc = srv_read_family_account(r, fams[i].id, "subsidies",
+			 &paid)) != 0)
 			return rc;
 		rep->owed_fen += owed;
+		rep->subsidies_fen += paid;
 	}
+	rep->received_fen = rep->fund_fen + rep->supplies_fen +
+	    rep->subsidies_fen;
 	return 0;
 }
 

@@ -138,6 +138,11 @@ def check_entries(s, local):
     eq(objs[0]["method"], C + "CreateCentre", "entry 0")
     rc, out = audit("entries", "--key", s.vkey, "--csv", local)
     eq(rc, 0, "entries --csv")
+    raw = subprocess.run([cb.ARGS.tools["carebank-audit"], "entries", "--key",
+                          s.vkey, "--csv", local], capture_output=True,
+                         timeout=300).stdout
+    check(raw.endswith(b"\r\n") and
+          raw.count(b"\n") == raw.count(b"\r\n"), "CSV lines end in CRLF")
     rows = list(csv.DictReader(io.StringIO(out)))
     income = sum(int(r["amount"]) for r in rows
                  if r["account"] == "centre/income")
@@ -153,7 +158,9 @@ def check_statement(s, local, fam, work):
     eq(rc, 0, "statement: " + out)
     rc, out = audit("verify-statement", "--key", s.vkey, path)
     eq(rc, 0, "verify-statement: " + out)
-    check("balance: 24 minutes; owes 0 fen" in out, out)
+    # A was paid 29.39 yuan at the settlement (rules 3 names it).
+    check("balance: 24 minutes; owes 0 fen; paid 2939 fen in subsidies"
+          in out, out)
     sys_path = cb.ARGS.gen_dir
     import sys
     if sys_path not in sys.path:
@@ -161,6 +168,7 @@ def check_statement(s, local, fam, work):
     from carebank.v1 import statement_pb2
     st = statement_pb2.FamilyStatement.FromString(open(path, "rb").read())
     check(len(st.entries) >= 3, "A's statement has its entries")
+    eq(st.subsidies_fen, 2939, "the subsidies A was paid")
     # One entry left out in the middle: the balances do not follow on.
     gap = statement_pb2.FamilyStatement()
     gap.CopyFrom(st)
@@ -176,6 +184,12 @@ def check_statement(s, local, fam, work):
     open(bad, "wb").write(rich.SerializeToString())
     rc, out = audit("verify-statement", "--key", s.vkey, bad)
     check(rc == 1 and "not the" in out, "a balance changed: " + out)
+    rich.CopyFrom(st)
+    rich.subsidies_fen += 100
+    open(bad, "wb").write(rich.SerializeToString())
+    rc, out = audit("verify-statement", "--key", s.vkey, bad)
+    check(rc == 1 and "2939 fen of subsidies" in out,
+          "subsidies changed: " + out)
     # An entry changed: its proof fails.
     forged = statement_pb2.FamilyStatement()
     forged.CopyFrom(st)

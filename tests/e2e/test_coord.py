@@ -365,7 +365,7 @@ def reports(c, ids, W):
     eq(lines[0], "statement of family %s (Chen), from %s 00:00 to %s 23:59"
        % (fc, first, last), "statement heading")
     eq(re.split(r"\s+", lines[1]), ["ENTRY", "TIME", "WHAT", "MINUTES",
-                                    "CASH", "BALANCE", "OWES"],
+                                    "CASH", "BALANCE", "OWES", "SUBSIDY"],
        "statement columns")
     eq(len(lines), 7, "statement: heading, header, 3 lines, total, end")
     eq(re.split(r"\s+", lines[3].strip())[-4:],
@@ -376,6 +376,18 @@ def reports(c, ids, W):
     eq([int(x["fen"]) for x in rows], [0, 6000, -6000], "statement csv")
     eq([int(x["entry"]) for x in rows], [x["entry"] for x in js["lines"]],
        "statement csv entries")
+    # Wang's settlement: 29.39 yuan paid, buying back 1:29.
+    out = c.ok("statement", fa, "--from", first, "--to", last)
+    paid = [x for x in out.split("\n") if "settlement" in x]
+    eq(len(paid), 1, "one settlement line: " + out)
+    eq(re.split(r"\s+", paid[0].strip())[-5:],
+       ["-1:29", "0.00", "0:24", "0.00", "29.39"], "the settlement's line")
+    check(out.endswith("now: 0:24 minutes, owes 0.00 yuan; paid 29.39 yuan "
+                       "in subsidies\n"), out)
+    rows = csv_rows(c.ok("statement", fa, "--from", first, "--to", last,
+                         "--csv"))
+    eq([x["subsidy_fen"] for x in rows if x["what"] == "settlement"],
+       ["2939"], "statement csv: the subsidy")
 
 
 def rooms(c, r):
@@ -456,7 +468,8 @@ def review(c, flags):
     """The desk closes the review of the two flags, one at a time; each
     flag stays, with its review, and is closed once."""
     f1, f2 = flags
-    note = "parent called: picked up at 17:05"
+    # A note a spreadsheet would take for a formula: CSV shows it as text.
+    note = "-10 min: parent called, picked up at 17:05"
     out = c.ok("review", str(f1), "--note", note)
     check(out.startswith("entry %d reviewed: %s\n" % (f1, note)), out)
     done = int(re.search(r"^entry (\d+); receipt", out, re.M).group(1))
@@ -473,7 +486,8 @@ def review(c, flags):
     check(re.search(r"^%5d  .*  open$" % f2, table, re.M), table)
     eq([(r["entry"], r["reviewed_by"], r["note"])
         for r in csv_rows(c.ok("flagged", "--all", "--csv"))],
-       [(str(f1), str(done), note), (str(f2), "", "")], "flagged csv review")
+       [(str(f1), str(done), "'" + note), (str(f2), "", "")],
+       "flagged csv review")
     eq([int(f["entry"]) for f in json.loads(
         c.ok("flagged", "--all", "--open", "--json")).get("flags", [])],
        [f2], "only the open flag")
@@ -514,15 +528,17 @@ def audit_flags(c, want):
 
     def audit(*args):
         r = subprocess.run([tool] + list(args), capture_output=True,
-                           text=True, timeout=120)
+                           timeout=120)
         eq(r.returncode, 0, "carebank-audit %s: %s" % (args[0], r.stderr))
-        return r.stdout
+        return r.stdout.decode()
     audit("export", "--data", c.s.data, "--centre", c.s.centre, "--out", out)
-    # As carebank-audit entries --csv: lines end in LF.
-    rows = list(csv.DictReader(io.StringIO(
-        audit("flags", "--key", c.vkey, "--csv", out))))
+    # As carebank's: lines end in CRLF, a formula is quoted as text.
+    raw = audit("flags", "--key", c.vkey, "--csv", out)
+    eq((raw.count("\r\n"), raw.count("\n")), (3, 3), "CRLF lines: " + raw)
+    rows = list(csv.DictReader(io.StringIO(raw, newline="")))
     eq([(int(r["entry"]), int(r["reviewed_by"]) if r["reviewed_by"] else
-         None, r["note"] or None) for r in rows], want, "audit flags csv")
+         None, r["note"] or None) for r in rows],
+       [(e, by, "'" + n if n else n) for e, by, n in want], "audit flags csv")
     eq([r["method"] for r in rows],
        ["/carebank.v1.Coordinator/CloseSession"] * 2, "flagged methods")
     check(rows[0]["reviewed_at"] >= rows[0]["time"] and

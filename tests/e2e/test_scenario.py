@@ -350,13 +350,15 @@ def scenario_day(then=None):
     rc, e = book.write(coord, C + "Settle", pb.SettleRequest(
         period_start_ms=W))
     eq(rc.result.fund_fen, 0, "the whole pool is paid")
-    got = {}
+    paid, got = {}, {}
     for p in e.postings:
-        if p.account == "centre/subsidies":
-            got.setdefault("paid", []).append(p.amount)
+        # Each share names the family it pays (rules 3).
+        check(p.account != "centre/subsidies", "a share paid to no family")
+        if p.account.endswith("/subsidies"):
+            paid[p.account.split("/")[1]] = p.amount
         if p.account.endswith("/minutes"):
             got[p.account.split("/")[1]] = p.amount
-    eq(sorted(got.pop("paid")), sorted(want.values()), "subsidies paid")
+    eq(paid, want, "subsidies paid")
     eq(got, {fam["A"]: -89, fam["B"]: -47}, "minutes bought back")
     book.refused(coord, C + "Settle", pb.SettleRequest(period_start_ms=W),
                  SC.FAILED_PRECONDITION, "REFUSAL_PERIOD_SETTLED")
@@ -366,7 +368,9 @@ def scenario_day(then=None):
        {"A": (24, 0), "B": (13, 0), "C": (-120, 0)}, "family balances")
     eq(book.account("centre/time"), 83, "minutes issued")
     eq(book.account("centre/fund"), 0, "fund")
-    eq(book.account("centre/subsidies"), 4500, "subsidies")
+    eq(book.account("centre/subsidies"), 0, "subsidies paid to no family")
+    eq({n: book.account("family/%s/subsidies" % fam[n]) for n in "ABC"},
+       {"A": 2939, "B": 1561, "C": 0}, "subsidies paid to each family")
     eq(book.account("centre/income"), -6000, "care charged")
     eq(set(book.sums().values()), {0}, "the books balance per unit")
     check_reports(s, coord, kiosk, auditor, book, dict(

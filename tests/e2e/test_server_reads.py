@@ -736,12 +736,15 @@ def test_preview(srv):
     # Settle does what the preview said.
     r = co.call(C + "Settle", h.pb.SettleRequest(period_start_ms=period))
     e = h.epb.Entry.FromString(r.entry)
-    got, last = {}, None
+    got = {}
     for p in e.postings:
-        if p.account == "centre/subsidies":
-            last = p.amount
-        elif p.account.endswith("/minutes") and p.account != "centre/time":
-            got[p.account.split("/")[1]] = (last, -p.amount)
+        f = p.account.split("/")[1]
+        if p.account.startswith("family/") and p.account.endswith(
+                "/subsidies"):
+            got[f] = (p.amount, 0)
+        elif p.account.startswith("family/") and p.account.endswith(
+                "/minutes"):
+            got[f] = (got[f][0], -p.amount)
     eq(got, {f: (share[f], bought[f]) for f in share}, "Settle's postings")
     eq(r.result.fund_fen, 0, "the fund after")
     eq(preview().refusal, h.pb.REFUSAL_PERIOD_SETTLED, "settled")

@@ -52,7 +52,13 @@
 #define NONE   (-1)
 #define MINUTE 60000LL
 
-/* Accounts: a family's minutes (2f) and owed (2f+1), or the centre's. */
+/* Accounts: a family's minutes (3f), owed (3f+1) and the subsidies paid to
+ * it (3f+2, rules 3 on), or the centre's. */
+#define MINS(f) (3 * (f))
+#define OWED(f) (3 * (f) + 1)
+#define PAID(f) (3 * (f) + 2)
+static const char *const fam_acct[3] = {"minutes", "owed", "subsidies"};
+
 enum {
 	A_TIME = -1,
 	A_FUND = -2,
@@ -101,7 +107,7 @@ struct family {
 	bool left;
 	int adults[32], nadults;
 	int children[32], nchildren;
-	int64_t minutes, owed;
+	int64_t minutes, owed, paid;
 	struct bill *bills;
 	size_t nbills;
 };
@@ -219,7 +225,11 @@ bal(struct model *m, int acct)
 {
 	if (acct < 0)
 		return &m->centre[-acct];
-	return acct % 2 ? &m->fam[acct / 2].owed : &m->fam[acct / 2].minutes;
+	struct family *f = &m->fam[acct / 3];
+
+	return acct % 3 == 0 ? &f->minutes :
+	       acct % 3 == 1 ? &f->owed :
+			       &f->paid;
 }
 
 /* acct_name names an account as the ledger does. */
@@ -231,8 +241,8 @@ acct_name(const struct model *m, int acct, char *buf, size_t len)
 
 	if (acct < 0)
 		return centre[-acct];
-	snprintf(buf, len, "family/%s/%s", m->fam[acct / 2].id,
-	    acct % 2 ? "owed" : "minutes");
+	snprintf(buf, len, "family/%s/%s", m->fam[acct / 3].id,
+	    fam_acct[acct % 3]);
 	return buf;
 }
 
@@ -305,7 +315,7 @@ bill(struct model *m, int f, int64_t period, int64_t rate, int64_t delta,
 	    !price(m, rate, b->cash + delta, &after))
 		return false;
 	*fen = after - before;
-	if (!move(m, A_INCOME, 2 * f + 1, *fen))
+	if (!move(m, A_INCOME, OWED(f), *fen))
 		return false;
 	b->cash += delta;
 	return true;
@@ -322,7 +332,7 @@ take(struct model *m, int f, int64_t minutes, int64_t t, int64_t *covered,
 	*covered = minutes < room ? minutes : room > 0 ? room : 0;
 	*cash = minutes - *covered;
 	*fen = 0;
-	if (!move(m, 2 * f, A_TIME, *covered))
+	if (!move(m, MINS(f), A_TIME, *covered))
 		return false;
 	return *cash == 0 ||
 	       bill(m, f, wl_period_start(m->pol.period, m->pol.offset, t),
@@ -651,19 +661,19 @@ leave(struct model *m, const Carebank__V1__LeaveFamilyRequest *r)
 			return false;
 		if (m->centre[-A_FUND] < fen)
 			return refuse(m, X(FUND_TOO_SMALL));
-		if (!move(m, A_FUND, A_SUBSIDIES, fen))
+		if (!move(m, A_FUND, PAID(f), fen))
 			return false;
 	}
 	if (mins < 0) {
 		if (r->negative == 1) {
 			if (!price(m, m->pol.rate, -mins, &fen) ||
-			    !move(m, A_INCOME, 2 * f + 1, fen))
+			    !move(m, A_INCOME, OWED(f), fen))
 				return false;
 		} else if (r->negative != 2) {
 			return refuse(m, X(LEAVE_CHOICE));
 		}
 	}
-	if (!move(m, 2 * f, A_TIME, mins))
+	if (!move(m, MINS(f), A_TIME, mins))
 		return false;
 	fa->left = true;
 	return true;
@@ -1063,7 +1073,7 @@ end_shift(struct model *m, int i, int64_t end)
 	int64_t mins =
 	    (end - s->in_ms) / MINUTE / m->pol.vol_round * m->pol.vol_round;
 
-	if (!move(m, A_TIME, 2 * m->adult[s->worker].fam, mins))
+	if (!move(m, A_TIME, MINS(m->adult[s->worker].fam), mins))
 		return false;
 	m->out.credit = mins;
 	e->move = MV_SHIFT_OUT;
@@ -1170,7 +1180,7 @@ cash(struct model *m, const Carebank__V1__RecordCashRequest *r)
 		return refuse(m, X(TOO_LONG));
 	if ((f = find(m, 'f', r->family)) == NONE)
 		return refuse(m, X(UNKNOWN_FAMILY));
-	if (!move(m, 2 * f + 1, A_FUND, r->amount_fen))
+	if (!move(m, OWED(f), A_FUND, r->amount_fen))
 		return false;
 	e->move = MV_CASH;
 	e->fam = f;
@@ -1221,7 +1231,7 @@ donate(struct model *m, const Carebank__V1__DonateRequest *r)
 		return refuse(m, X(DONATION_CAP));
 	if (m->fam[from].minutes < r->minutes)
 		return refuse(m, X(INSUFFICIENT_MINUTES));
-	if (!move(m, 2 * from, 2 * to, r->minutes))
+	if (!move(m, MINS(from), MINS(to), r->minutes))
 		return false;
 	e->move = MV_GIFT;
 	e->fam = from;
@@ -1362,12 +1372,12 @@ settle(struct model *m, const Carebank__V1__SettleRequest *r)
 
 		if (v[i].share == 0)
 			continue;
-		ok = move(m, A_FUND, A_SUBSIDIES, v[i].share);
+		ok = move(m, A_FUND, PAID(f), v[i].share);
 		if (ok && m->pol.buy_back) {
 			/* The minutes the share pays for, rounded up. */
 			back =
 			    (v[i].share * 60 + m->pol.rate - 1) / m->pol.rate;
-			ok = move(m, 2 * f, A_TIME,
+			ok = move(m, MINS(f), A_TIME,
 			    back < v[i].surplus ? back : v[i].surplus);
 		}
 	}
@@ -1400,7 +1410,7 @@ undo_child_out(struct model *m, uint64_t index, struct entry *e)
 		return false;
 	if (ch->room != NONE || ch->last_out != index)
 		return refuse(m, X(DEPENDENT_ENTRIES));
-	if (!move(m, A_TIME, 2 * ch->fam, e->covered) ||
+	if (!move(m, A_TIME, MINS(ch->fam), e->covered) ||
 	    (e->cash &&
 	        !bill(m, ch->fam, e->period, e->rate, -e->cash, &refund)))
 		return false;
@@ -1451,7 +1461,7 @@ undo(struct model *m, uint64_t index, struct entry *e)
 	case MV_CASH:
 		if (m->centre[-A_FUND] < e->amount)
 			return refuse(m, X(FUND_TOO_SMALL));
-		return move(m, A_FUND, 2 * e->fam + 1, e->amount);
+		return move(m, A_FUND, OWED(e->fam), e->amount);
 	case MV_SUPPLIES:
 		return move(m, A_SUPPLIES, A_FUND, e->amount);
 	case MV_GIFT:
@@ -1462,7 +1472,7 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		 * would otherwise have been charged in cash. */
 		if (m->fam[e->to_fam].minutes - e->amount < m->pol.floor)
 			return refuse(m, X(DEPENDENT_ENTRIES));
-		return move(m, 2 * e->to_fam, 2 * e->fam, e->amount);
+		return move(m, MINS(e->to_fam), MINS(e->fam), e->amount);
 	case MV_CHILD_IN:
 		ch = &m->child[e->child];
 		if (!family_here(m, ch->fam))
@@ -1852,9 +1862,10 @@ account_of(struct model *m, const char *name)
 	    (q = strchr(name + 7, '/')) != NULL &&
 	    (size_t)(q - name - 7) < sizeof(id)) {
 		snprintf(id, sizeof(id), "%.*s", (int)(q - name - 7), name + 7);
-		if ((f = find(m, 'f', id)) != NONE &&
-		    (strcmp(q, "/minutes") == 0 || strcmp(q, "/owed") == 0))
-			return 2 * f + (strcmp(q, "/owed") == 0);
+		f = find(m, 'f', id);
+		for (int k = 0; f != NONE && k < 3; k++)
+			if (strcmp(q + 1, fam_acct[k]) == 0)
+				return 3 * f + k;
 	}
 	wl_fail(&m->w, "the bank posted to %s, which the model does not know",
 	    name);
@@ -1921,8 +1932,9 @@ same_balances(struct model *m)
 	for (int a = A_SUBSIDIES; a <= A_TIME; a++)
 		same_balance(m, a);
 	for (size_t f = 0; f < m->nfam; f++) {
-		same_balance(m, 2 * (int)f);
-		same_balance(m, 2 * (int)f + 1);
+		same_balance(m, MINS((int)f));
+		same_balance(m, OWED((int)f));
+		same_balance(m, PAID((int)f));
 	}
 }
 

@@ -189,7 +189,7 @@ set_policy(struct prop *p, const Carebank__V1__Policy *q)
 
 /* family_of names the family of a family account, into out. */
 static bool
-family_of(const char *account, char *out, size_t len, bool *minutes)
+family_of(const char *account, char *out, size_t len, const char **what)
 {
 	const char *q;
 
@@ -197,7 +197,7 @@ family_of(const char *account, char *out, size_t len, bool *minutes)
 	    (q = strchr(account + 7, '/')) == NULL)
 		return false;
 	snprintf(out, len, "%.*s", (int)(q - account - 7), account + 7);
-	*minutes = strcmp(q, "/minutes") == 0;
+	*what = q + 1;
 	return true;
 }
 
@@ -295,7 +295,7 @@ check_families(struct prop *p, const cb_entry *e)
 	static const char *const moves_owed[] = {M("Kiosk/CheckOutChild"),
 	    M("Coordinator/CloseSession"), M("Coordinator/RecordCash"),
 	    M("Coordinator/LeaveFamily"), M("Coordinator/Reverse")};
-	const char *method = e->call->method;
+	const char *method = e->call->method, *what;
 	char fam[32];
 	bool minutes;
 	size_t k;
@@ -304,8 +304,20 @@ check_families(struct prop *p, const cb_entry *e)
 		const cb_posting *x = e->postings[i];
 		struct slot *f;
 
-		if (!family_of(x->account, fam, sizeof(fam), &minutes))
+		if (!family_of(x->account, fam, sizeof(fam), &what))
 			continue;
+		minutes = strcmp(what, "minutes") == 0;
+		/* Subsidies are paid, never taken, by settlements and
+		 * buy-backs only. */
+		if (strcmp(what, "subsidies") == 0) {
+			if (x->amount <= 0 ||
+			    (strcmp(method, M("Coordinator/Settle")) != 0 &&
+				strcmp(method, M("Coordinator/LeaveFamily")) !=
+				    0))
+				wl_fail(&p->w, "%s moved %s by %lld", method,
+				    x->account, (long long)x->amount);
+			continue;
+		}
 		f = tab_find(&p->fam, fam, false);
 		if (f == NULL)
 			wl_fail(&p->w, "%s is no family's", x->account);
@@ -407,8 +419,8 @@ settle(struct prop *p, const cb_entry *e)
 	struct surplus *sv = cb_xcalloc(fam->cap + 1, sizeof(*sv));
 	__int128 caps = 0;
 	int64_t pool, paid = 0, share = -1, fund;
-	char acct[64], f[32];
-	bool minutes;
+	char acct[64], f[32], payee[32] = "";
+	const char *what;
 
 	/* The balances before the entry: undo its postings. */
 	fund = balance(p, "centre/fund");
@@ -436,20 +448,29 @@ settle(struct prop *p, const cb_entry *e)
 		const cb_posting *x = e->postings[i];
 		struct slot *s;
 
-		if (strcmp(x->account, "centre/subsidies") == 0) {
-			paid += x->amount;
-			share = x->amount;
-			continue;
-		}
-		if (!family_of(x->account, f, sizeof(f), &minutes) || !minutes)
+		/* From rules 3 on a share names the family it pays. */
+		if (strcmp(x->account, "centre/subsidies") == 0)
+			wl_fail(&p->w, "a share paid to no family");
+		if (!family_of(x->account, f, sizeof(f), &what))
 			continue;
 		s = tab_find(fam, f, false);
-		if (!p->pol.buy_back || share < 0 || s == NULL ||
-		    sv[s - fam->v].surplus == 0)
+		if (s == NULL || sv[s - fam->v].surplus == 0)
 			wl_fail(&p->w, "settlement moved %s", x->account);
-		sv[s - fam->v].share = share;
-		if (share > sv[s - fam->v].cap ||
-		    -x->amount !=
+		if (strcmp(what, "subsidies") == 0) {
+			paid += x->amount;
+			share = sv[s - fam->v].share = x->amount;
+			snprintf(payee, sizeof(payee), "%s", f);
+			if (share > sv[s - fam->v].cap)
+				wl_fail(&p->w, "family %s is paid %lld, above "
+				    "its cap %lld", f, (long long)share,
+				    (long long)sv[s - fam->v].cap);
+			continue;
+		}
+		/* A buy-back: the minutes the share just paid for. */
+		if (!p->pol.buy_back || share < 0 || strcmp(f, payee) != 0 ||
+		    strcmp(what, "minutes") != 0)
+			wl_fail(&p->w, "settlement moved %s", x->account);
+		if (-x->amount !=
 		        (share * 60 + p->pol.rate - 1) / p->pol.rate ||
 		    -x->amount > sv[s - fam->v].surplus)
 			wl_fail(&p->w,
@@ -466,7 +487,7 @@ settle(struct prop *p, const cb_entry *e)
 		    "(caps %lld)",
 		    (long long)paid, (long long)pool, (long long)caps);
 	/* A larger surplus never gets a smaller share. */
-	for (size_t i = 0; p->pol.buy_back && i < fam->cap; i++)
+	for (size_t i = 0; i < fam->cap; i++)
 		for (size_t j = 0; sv[i].surplus && j < fam->cap; j++)
 			if (sv[j].surplus && sv[i].surplus > sv[j].surplus &&
 			    (sv[i].share < 0 ? 0 : sv[i].share) <

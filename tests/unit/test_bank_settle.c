@@ -14,6 +14,7 @@
  */
 #include <stdarg.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "carebank/bank.h"
+#include "carebank/entry.h"
 #include "carebank/v1/state.pb-c.h"
 #include "testbank.h"
 
@@ -32,18 +35,27 @@ struct centre {
 	const char *fam[MAXF], *adult[MAXF], *room;
 };
 
-/* open_centre makes n families (f2 ...), each with an adult, and a room. */
+/* open_rules makes n families (f2 ...), each with an adult, and a room,
+ * in a centre that follows the given rules. */
 static void
-open_centre(struct centre *c, const Carebank__V1__Policy *p, size_t n)
+open_rules(struct centre *c, const Carebank__V1__Policy *p, size_t n,
+    uint32_t rules)
 {
 	assert_true(n <= MAXF);
-	tb_open(&c->t, p);
+	tb_open_rules(&c->t, p, rules);
 	c->n = n;
 	for (size_t i = 0; i < n; i++)
 		c->fam[i] = tb_family(&c->t);
 	for (size_t i = 0; i < n; i++)
 		c->adult[i] = tb_adult(&c->t, c->fam[i]);
 	c->room = tb_room(&c->t);
+}
+
+/* open_centre makes them in a centre of today's rules. */
+static void
+open_centre(struct centre *c, const Carebank__V1__Policy *p, size_t n)
+{
+	open_rules(c, p, n, CB_RULES);
 }
 
 /* earn gives each family its minutes (0: none) and the fund its fen. */
@@ -294,6 +306,131 @@ test_settle_without_buy_back(void **state)
 	books(&c, have, 10, 0, 10);
 }
 
+/* posting checks the entry's k-th posting. */
+static void
+posting(const cb_entry *e, size_t k, const char *account, int64_t amount)
+{
+	assert_true(k < e->n_postings);
+	if (strcmp(e->postings[k]->account, account) != 0 ||
+	    e->postings[k]->amount != amount)
+		fail_msg("posting %zu is %s %lld, not %s %lld", k,
+		    e->postings[k]->account, (long long)e->postings[k]->amount,
+		    account, (long long)amount);
+}
+
+/* line reads the statement line the last entry gave a family, or NULL. */
+static Carebank__V1__StatementLine *
+line(struct tb *t, const char *family)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "t/%s/%016llx", family,
+	    (unsigned long long)t->index);
+	return tb_view(t, key, &carebank__v1__statement_line__descriptor);
+}
+
+/*
+ * Who was paid (the first test's shares, 1, 3 and 6 fen, each buying back
+ * a minute). From rules 3 on each share is paid into the family's own
+ * subsidies account, so the log names the family and its statement shows
+ * the payment, with buy-back or without. Under rules 2 the shares went to
+ * centre/subsidies, and without buy-back no posting named the families:
+ * their statements showed nothing, and still show nothing in a replay.
+ */
+static void
+payees(uint32_t rules, bool buy_back)
+{
+	static const int64_t have[] = {1, 2, 4}, shares[] = {1, 3, 6},
+			     after[] = {0, 1, 3};
+	Carebank__V1__Policy p;
+	Carebank__V1__Rounding r;
+	struct centre c;
+	char acct[64];
+	size_t k = 0;
+
+	tb_policy(&p, &r);
+	p.buy_back = buy_back;
+	open_rules(&c, &p, 3, rules);
+	earn(&c, have, 10);
+	settle_january(&c, shares, 3, 10, buy_back ? 3 : 0);
+	for (size_t i = 0; i < c.n; i++) {
+		const cb_entry *e = c.t.op.entry;
+		Carebank__V1__StatementLine *l = line(&c.t, c.fam[i]);
+
+		posting(e, k++, "centre/fund", -shares[i]);
+		snprintf(acct, sizeof(acct), "family/%s/subsidies", c.fam[i]);
+		posting(e, k++, rules >= 3 ? acct : "centre/subsidies",
+		    shares[i]);
+		if (buy_back) {
+			snprintf(acct, sizeof(acct), "family/%s/minutes",
+			    c.fam[i]);
+			posting(e, k++, acct, -1);
+			posting(e, k++, "centre/time", 1);
+		}
+		if (rules < 3 && !buy_back) {
+			assert_null(l);
+			continue;
+		}
+		assert_non_null(l);
+		assert_string_equal(l->what, "settlement");
+		assert_int_equal(l->subsidy_fen, rules >= 3 ? shares[i] : 0);
+		assert_int_equal(l->minutes, buy_back ? -1 : 0);
+		assert_int_equal(l->minutes_balance,
+		    buy_back ? after[i] : have[i]);
+		assert_int_equal(l->fen, 0);
+		protobuf_c_message_free_unpacked(&l->base, NULL);
+	}
+	assert_int_equal(k, c.t.op.entry->n_postings);
+	books(&c, buy_back ? after : have, 10, 0, 10);
+}
+
+static void
+test_settle_names_payees(void **state)
+{
+	(void)state;
+	payees(CB_RULES, true);
+	payees(CB_RULES, false);
+	payees(2, true);
+	payees(2, false);
+}
+
+/* A family that leaves with minutes to spare is paid for them from the
+ * fund (buy-back, the default): from rules 3 on into its own subsidies
+ * account, which its last statement line shows; under rules 2 into
+ * centre/subsidies. 90 minutes at 2000 fen an hour: 3000 fen. */
+static void
+test_leave_names_payee(void **state)
+{
+	static const int64_t have[] = {90, 0};
+	struct centre c;
+	char acct[64];
+
+	(void)state;
+	for (uint32_t rules = 2; rules <= CB_RULES; rules++) {
+		Carebank__V1__StatementLine *l;
+		struct tb_books want;
+
+		open_rules(&c, NULL, 2, rules);
+		earn(&c, have, 5000);
+		assert_int_equal(tb_leave(&c.t, c.fam[0], 0), 0);
+		snprintf(acct, sizeof(acct), "family/%s/subsidies", c.fam[0]);
+		posting(c.t.op.entry, 0, "centre/fund", -3000);
+		posting(c.t.op.entry, 1, rules >= 3 ? acct : "centre/subsidies",
+		    3000);
+		assert_non_null(l = line(&c.t, c.fam[0]));
+		assert_int_equal(l->subsidy_fen, rules >= 3 ? 3000 : 0);
+		assert_int_equal(l->minutes, -90);
+		protobuf_c_message_free_unpacked(&l->base, NULL);
+		memset(&want, 0, sizeof(want));
+		want.owed[0] = -5000;
+		want.fund = 2000;
+		want.subsidies = 3000;
+		tb_books_expect(&c.t, c.fam, c.n, &want);
+		tb_check(&c.t);
+		tb_close(&c.t);
+	}
+}
+
 /* Nothing to distribute: an empty fund, or no family with a surplus (one
  * at zero, one below); the settlement is still made, once. */
 static void
@@ -398,7 +535,7 @@ test_settle_in_order_within_life(void **state)
  * A settlement too large for one entry of the log (4 postings for each
  * family paid) is refused TOO_LONG, leaving no trace, and says what to do;
  * with a higher surplus threshold fewer families share the pool and it
- * fits. 560 families (about 515 fit): 460 with 20 minutes, 100 with 30.
+ * fits. 560 families (about 500 fit): 460 with 20 minutes, 100 with 30.
  */
 static void
 test_settle_too_many_families(void **state)
@@ -446,6 +583,8 @@ main(void)
 		cmocka_unit_test(test_settle_reserve_above_fund),
 		cmocka_unit_test(test_settle_threshold),
 		cmocka_unit_test(test_settle_without_buy_back),
+		cmocka_unit_test(test_settle_names_payees),
+		cmocka_unit_test(test_leave_names_payee),
 		cmocka_unit_test(test_settle_nothing),
 		cmocka_unit_test(test_settle_one_family),
 		cmocka_unit_test(test_settle_buy_back_within_surplus),

@@ -125,8 +125,9 @@ void *tb_view(struct tb *t, const char *key,
 
 /*
  * tb_subsidies copies the amounts the last accepted entry (a settlement)
- * posted to centre/subsidies into out (at most max), in order: one per
- * family paid, in the order of the families' ids as text. Returns how many.
+ * paid as subsidies (to family/<f>/subsidies, or before rules 3 to
+ * centre/subsidies) into out (at most max), in order: one per family paid,
+ * in the order of the families' ids as text. Returns how many.
  */
 size_t tb_subsidies(struct tb *t, int64_t *out, size_t max);
 
@@ -135,7 +136,8 @@ void tb_check(struct tb *t);
 
 /*
  * The books of a centre: each family's minutes and what it owes, and the
- * centre's accounts. tb_books_expect checks every one against want (the
+ * centre's accounts (subsidies: every subsidies account, the centre's and
+ * the families'). tb_books_expect checks every one against want (the
  * families in the order given, at most TB_FAMILIES) and that the balances
  * of all accounts sum to zero per unit.
  */

@@ -27,8 +27,7 @@ int audit_walk(const struct audit_args *a,
 /* audit_flags prints the flagged entries of an export and their reviews. */
 int audit_flags(const struct audit_args *a, int csv);
 
-/* A CSV field, quoted when it must be; Unix ms as UTC ISO 8601. */
-void audit_csv_field(const char *s);
+/* audit_iso_time writes Unix ms as UTC ISO 8601. */
 void audit_iso_time(int64_t ms, char *buf, size_t len);
 
 /* audit_statement writes a family's statement; audit_verify_statement

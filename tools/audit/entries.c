@@ -13,6 +13,7 @@
 #include "carebank/codec.h"
 #include "carebank/tiles.h"
 #include "audit.h"
+#include "csv.h"
 #include "json.h"
 
 /* audit_iso_time formats Unix milliseconds as UTC ISO 8601. */
@@ -26,23 +27,6 @@ audit_iso_time(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* audit_csv_field writes a CSV field, quoted when it must be. */
-void
-audit_csv_field(const char *s)
-{
-	if (strpbrk(s, ",\"\n\r") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
 /* csv_row prints one posting (or an entry with none) as a row. */
 static void
 csv_row(const cb_entry *e, const cb_posting *p)
@@ -51,10 +35,10 @@ csv_row(const cb_entry *e, const cb_posting *p)
 
 	audit_iso_time(e->server_time_ms, t, sizeof(t));
 	printf("%llu,%s,", (unsigned long long)e->index, t);
-	audit_csv_field(e->call->method);
+	csv_field(stdout, e->call->method, true);
 	putchar(',');
 	if (p != NULL) {
-		audit_csv_field(p->account);
+		csv_field(stdout, p->account, true);
 		printf(",%s,%lld,%lld",
 		    p->unit == CAREBANK__V1__UNIT__UNIT_MINUTES ? "minutes" :
 								  "fen",
@@ -62,7 +46,8 @@ csv_row(const cb_entry *e, const cb_posting *p)
 	} else {
 		fputs(",,,", stdout);
 	}
-	printf(",%d,%d\n", e->late ? 1 : 0, e->review ? 1 : 0);
+	printf(",%d,%d", e->late ? 1 : 0, e->review ? 1 : 0);
+	csv_end(stdout);
 }
 
 /* print_json prints one entry as a JSON line, its request decoded. */
@@ -182,9 +167,12 @@ audit_entries(const struct audit_args *a, int csv)
 	struct rows r = {csv};
 	int rc;
 
-	if (csv)
-		puts("index,time,method,account,unit,amount,balance,late,"
-		     "review");
+	if (csv) {
+		fputs("index,time,method,account,unit,amount,balance,late,"
+		      "review",
+		    stdout);
+		csv_end(stdout);
+	}
 	if ((rc = audit_walk(a, on_entry, &r)) != 0)
 		return rc;
 	return fflush(stdout) == 0 ? 0 : 1;

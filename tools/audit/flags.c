@@ -14,6 +14,7 @@
 #include "carebank/v1/bank.pb-c.h"
 #include "carebank/xalloc.h"
 #include "audit.h"
+#include "csv.h"
 
 #define M_REVIEW "/carebank.v1.Coordinator/ReviewFlag"
 #define PREFIX   "/carebank.v1."
@@ -98,9 +99,10 @@ print(const struct flags *f, int csv)
 	char t[32], rt[32], by[24];
 	size_t open = 0;
 
-	if (csv)
-		puts("entry,time,method,reviewed_by,reviewed_at,note");
-	else
+	if (csv) {
+		fputs("entry,time,method,reviewed_by,reviewed_at,note", stdout);
+		csv_end(stdout);
+	} else
 		printf("%5s  %-20s  %-28s  %6s  %s\n", "ENTRY", "LOGGED (UTC)",
 		    "METHOD", "REVIEW", "NOTE");
 	for (size_t i = 0; i < f->n; i++) {
@@ -125,10 +127,10 @@ print(const struct flags *f, int csv)
 			continue;
 		}
 		printf("%llu,%s,", (unsigned long long)g->entry, t);
-		audit_csv_field(g->method);
+		csv_field(stdout, g->method, true);
 		printf(",%s,%s,", by, rt);
-		audit_csv_field(g->note ? g->note : "");
-		putchar('\n');
+		csv_field(stdout, g->note ? g->note : "", true);
+		csv_end(stdout);
 	}
 	if (!csv)
 		printf("%zu flagged: %zu reviewed, %zu open\n", f->n,

@@ -69,6 +69,8 @@ static const char manual[] =
     "              coordinator's review, each with the entry that closed\n"
     "              its review (Coordinator.ReviewFlag) and its note, or\n"
     "              \"open\", and how many are open; --csv as rows.\n"
+    "              CSV is RFC 4180 (CRLF lines); a text a spreadsheet\n"
+    "              would run as a formula starts with an apostrophe.\n"
     "     statement\n"
     "              writes a family's statement to FILE: every entry of the\n"
     "              verified export OUT that moved its accounts, with proofs\n"

@@ -24,17 +24,43 @@
 typedef Carebank__V1__FamilyStatement statement;
 typedef Carebank__V1__StatementProof proof_msg;
 
-/* A family's two accounts, as the entries name them. */
+/* A family's accounts, as the entries name them: its minutes, what it
+ * owes, and (from rules 3 on) the subsidies the centre paid it. */
+enum { ACC_MINUTES, ACC_OWED, ACC_SUBSIDIES, ACC_N };
+
 struct accounts {
-	char minutes[64], owed[64];
+	char name[ACC_N][64];
 };
 
 /* accounts_of names a family's accounts. */
 static void
 accounts_of(const char *family, struct accounts *a)
 {
-	snprintf(a->minutes, sizeof(a->minutes), "family/%s/minutes", family);
-	snprintf(a->owed, sizeof(a->owed), "family/%s/owed", family);
+	static const char *const what[ACC_N] = {"minutes", "owed",
+	    "subsidies"};
+
+	for (int k = 0; k < ACC_N; k++)
+		snprintf(a->name[k], sizeof(a->name[k]), "family/%s/%s",
+		    family, what[k]);
+}
+
+/* account_of gives the ACC_ of one of the family's accounts, or -1. */
+static int
+account_of(const struct accounts *a, const char *account)
+{
+	for (int k = 0; k < ACC_N; k++)
+		if (strcmp(account, a->name[k]) == 0)
+			return k;
+	return -1;
+}
+
+/* stated points at the balance a statement gives for an account. */
+static int64_t *
+stated(statement *st, int k)
+{
+	return k == ACC_MINUTES ? &st->minutes :
+	       k == ACC_OWED	? &st->owed_fen :
+				  &st->subsidies_fen;
 }
 
 /* touches says whether an entry posts to the family's accounts. */
@@ -42,8 +68,7 @@ static int
 touches(const cb_entry *e, const struct accounts *a)
 {
 	for (size_t i = 0; i < e->n_postings; i++)
-		if (strcmp(e->postings[i]->account, a->minutes) == 0 ||
-		    strcmp(e->postings[i]->account, a->owed) == 0)
+		if (account_of(a, e->postings[i]->account) >= 0)
 			return 1;
 	return 0;
 }
@@ -102,10 +127,10 @@ last_balances(statement *st, const struct accounts *a)
 			st->entries[i]->entry.len, &e) != 0)
 			continue;
 		for (size_t k = 0; k < e->n_postings; k++) {
-			if (strcmp(e->postings[k]->account, a->minutes) == 0)
-				st->minutes = e->postings[k]->balance;
-			else if (strcmp(e->postings[k]->account, a->owed) == 0)
-				st->owed_fen = e->postings[k]->balance;
+			int acc = account_of(a, e->postings[k]->account);
+
+			if (acc >= 0)
+				*stated(st, acc) = e->postings[k]->balance;
 		}
 		cb_entry_free(e);
 	}
@@ -176,10 +201,11 @@ audit_statement(const struct audit_args *a)
 		goto out;
 	}
 	printf("statement of family %s: %zu entries, %lld minutes, owes "
-	       "%lld fen, as of %llu entries; written to %s\n",
+	       "%lld fen, paid %lld fen in subsidies, as of %llu entries; "
+	       "written to %s\n",
 	    a->family, c.st.n_entries, (long long)c.st.minutes,
-	    (long long)c.st.owed_fen, (unsigned long long)cp.size,
-	    a->statement);
+	    (long long)c.st.owed_fen, (long long)c.st.subsidies_fen,
+	    (unsigned long long)cp.size, a->statement);
 	status = 0;
 out:
 	statement_free(&c.st);
@@ -191,7 +217,7 @@ out:
 /* check_entry checks one listed entry: canonical, proven, continuous. */
 static int
 check_entry(const proof_msg *pm, const struct cb_checkpoint *cp,
-    const struct accounts *a, int64_t *minutes, int64_t *owed)
+    const struct accounts *a, int64_t bal[ACC_N])
 {
 	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], h[CB_HASH_LEN];
 	cb_entry *e;
@@ -220,24 +246,21 @@ check_entry(const proof_msg *pm, const struct cb_checkpoint *cp,
 	}
 	for (size_t k = 0; k < e->n_postings && rc == 0; k++) {
 		const cb_posting *p = e->postings[k];
-		int64_t *bal = strcmp(p->account, a->minutes) == 0 ? minutes :
-			       strcmp(p->account, a->owed) == 0	   ? owed :
-									     NULL;
-
-		if (bal == NULL)
-			continue;
+		int acc = account_of(a, p->account);
 		int64_t want;
 
-		if (__builtin_add_overflow(*bal, p->amount, &want) ||
+		if (acc < 0)
+			continue;
+		if (__builtin_add_overflow(bal[acc], p->amount, &want) ||
 		    want != p->balance) {
 			printf("FAILED: entry %llu starts %s from %lld, but the "
 			       "entry before left %lld: entries are missing\n",
 			    (unsigned long long)pm->index, p->account,
 			    (long long)(p->balance - p->amount),
-			    (long long)*bal);
+			    (long long)bal[acc]);
 			rc = -1;
 		}
-		*bal = p->balance;
+		bal[acc] = p->balance;
 	}
 	cb_entry_free(e);
 	return rc;
@@ -253,7 +276,7 @@ audit_verify_statement(const struct audit_args *a)
 	statement *st;
 	uint8_t *buf;
 	size_t len;
-	int64_t minutes = 0, owed = 0;
+	int64_t bal[ACC_N] = {0};
 	uint64_t last = 0;
 	int rc, status = 1;
 
@@ -290,22 +313,27 @@ audit_verify_statement(const struct audit_args *a)
 			goto out;
 		}
 		last = st->entries[i]->index;
-		if (check_entry(st->entries[i], &cp, &acc, &minutes, &owed))
+		if (check_entry(st->entries[i], &cp, &acc, bal))
 			goto out;
 	}
-	if (minutes != st->minutes || owed != st->owed_fen) {
-		printf("FAILED: the entries leave %lld minutes and %lld fen "
-		       "owed, not the %lld and %lld stated\n",
-		    (long long)minutes, (long long)owed,
-		    (long long)st->minutes, (long long)st->owed_fen);
+	if (bal[ACC_MINUTES] != st->minutes || bal[ACC_OWED] != st->owed_fen ||
+	    bal[ACC_SUBSIDIES] != st->subsidies_fen) {
+		printf("FAILED: the entries leave %lld minutes, %lld fen owed "
+		       "and %lld fen of subsidies, not the %lld, %lld and "
+		       "%lld stated\n",
+		    (long long)bal[ACC_MINUTES], (long long)bal[ACC_OWED],
+		    (long long)bal[ACC_SUBSIDIES], (long long)st->minutes,
+		    (long long)st->owed_fen, (long long)st->subsidies_fen);
 		goto out;
 	}
 	printf("statement of family %s in %s: %zu entries, each proven in "
 	       "the log of %llu entries signed by %s\n",
 	    st->family, cp.origin, st->n_entries, (unsigned long long)cp.size,
 	    vk.name);
-	printf("balance: %lld minutes; owes %lld fen\nOK\n",
-	    (long long)st->minutes, (long long)st->owed_fen);
+	printf("balance: %lld minutes; owes %lld fen; paid %lld fen in "
+	       "subsidies\nOK\n",
+	    (long long)st->minutes, (long long)st->owed_fen,
+	    (long long)st->subsidies_fen);
 	status = 0;
 out:
 	carebank__v1__family_statement__free_unpacked(st, NULL);

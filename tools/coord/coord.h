@@ -268,6 +268,7 @@ enum table_kind {
 	TK_TEXT,    /* left-aligned text */
 	TK_INT,     /* a number */
 	TK_FEN,     /* money: yuan in tables, fen in CSV */
+	TK_FEN_SOME, /* money as TK_FEN, blank in tables when 0 */
 	TK_MINUTES, /* minutes: h:mm in tables, minutes in CSV */
 	TK_TIME,    /* Unix ms: local time in tables, ms in CSV */
 	TK_FLAG,    /* a boolean: "yes" or blank; true or false in CSV */

@@ -208,10 +208,11 @@ paid_out(const cb_entry *e, int64_t *paid, int *families)
 	*paid = 0;
 	*families = 0;
 	for (size_t i = 0; i < e->n_postings; i++) {
-		const cb_posting *p = e->postings[i];
+		const char *last = strrchr(e->postings[i]->account, '/');
 
-		if (strcmp(p->account, "centre/subsidies") == 0) {
-			*paid += p->amount;
+		/* centre/subsidies before rules 3, family/<f>/subsidies on. */
+		if (last != NULL && strcmp(last, "/subsidies") == 0) {
+			*paid += e->postings[i]->amount;
 			(*families)++;
 		}
 	}

@@ -141,6 +141,7 @@ statement(struct coord *co, const struct coord_args *a)
 		{.key = "minutes_balance", .title = "BALANCE",
 		    .kind = TK_MINUTES},
 		{.key = "owed_balance", .title = "OWES", .kind = TK_FEN},
+		{.key = "subsidy_fen", .title = "SUBSIDY", .kind = TK_FEN_SOME},
 	};
 	Carebank__V1__StatementRequest q;
 	Carebank__V1__Statement *st;
@@ -174,12 +175,17 @@ statement(struct coord *co, const struct coord_args *a)
 		table_num(t, l->fen);
 		table_num(t, l->minutes_balance);
 		table_num(t, l->owed_balance);
+		table_num(t, l->subsidy_fen);
 	}
 	table_print(t, stdout, co->format, "no entries in this window");
 	if (co->format == FORMAT_TABLE) {
 		units_minutes(st->minutes, m, sizeof(m));
 		units_fen(st->owed_fen, f, sizeof(f));
-		printf("now: %s minutes, owes %s yuan\n", m, f);
+		printf("now: %s minutes, owes %s yuan", m, f);
+		units_fen(st->subsidies_fen, f, sizeof(f));
+		if (st->subsidies_fen != 0)
+			printf("; paid %s yuan in subsidies", f);
+		printf("\n");
 	}
 	coord_reply_free(st);
 	return EXIT_OK;
@@ -355,8 +361,9 @@ const struct coord_cmd reports_statement = {
 	.help =
 	    "     Prints each entry that moved FAMILY's minutes or money: its\n"
 	    "     number, time, what it was, the change, and the balances\n"
-	    "     after it; then the balances now. By default, the current\n"
-	    "     billing period so far.\n"
+	    "     after it, and what the centre paid the family (SUBSIDY: a\n"
+	    "     settlement's share or a buy-back); then the balances now.\n"
+	    "     By default, the current billing period so far.\n"
 	    "\n"
 	    "     --from TIME  from this time (a date alone: its start)\n"
 	    "     --to TIME    up to this time (a date alone: its end)\n",

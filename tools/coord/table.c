@@ -4,9 +4,9 @@
  * the one a person reads (yuan with two decimals, h:mm, a local time) and
  * the raw one a program reads (fen, minutes, Unix ms). Tables pad by the
  * terminal width of their text (utf8.h), numbers to the right, and leave
- * no trailing blanks. CSV follows RFC 4180, and a text cell that a
- * spreadsheet would run as a formula (= + - @ first) is quoted with a
- * leading apostrophe, so a name typed at the desk cannot become one.
+ * no trailing blanks. CSV is csv.h's: RFC 4180, with a text cell that a
+ * spreadsheet would run as a formula quoted with a leading apostrophe, so
+ * a name typed at the desk cannot become one.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 
 #include "carebank/xalloc.h"
 #include "coord.h"
+#include "csv.h"
 #include "utf8.h"
 
 #define CELL_MAX 48 /* a formatted number or time */
@@ -81,6 +82,12 @@ table_num(struct table *t, int64_t v)
 
 	snprintf(raw, sizeof(raw), "%" PRId64, v);
 	switch (c->kind) {
+	case TK_FEN_SOME:
+		if (v == 0) {
+			shown[0] = '\0';
+			break;
+		}
+		/* fall through */
 	case TK_FEN:
 		units_fen(v, shown, sizeof(shown));
 		break;
@@ -123,7 +130,8 @@ pad(FILE *f, size_t n)
 static bool
 right_aligned(const struct table_col *c)
 {
-	return c->kind == TK_INT || c->kind == TK_FEN || c->kind == TK_MINUTES;
+	return c->kind == TK_INT || c->kind == TK_FEN ||
+	       c->kind == TK_FEN_SOME || c->kind == TK_MINUTES;
 }
 
 /* print_row prints one row of texts padded to the widths. */
@@ -184,28 +192,6 @@ print_table(const struct table *t, FILE *f)
 	free(width);
 }
 
-/* csv_field writes one CSV field, quoted when it must be. */
-static void
-csv_field(FILE *f, const char *s, bool text)
-{
-	bool formula = text && s[0] != '\0' && strchr("=+-@", s[0]) != NULL;
-	bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-
-	if (!quote) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	if (formula)
-		fputc('\'', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* print_csv prints a header line and one line per row. */
 static void
 print_csv(const struct table *t, FILE *f)
@@ -215,7 +201,7 @@ print_csv(const struct table *t, FILE *f)
 			fputc(',', f);
 		csv_field(f, t->cols[i].key, false);
 	}
-	fputs("\r\n", f);
+	csv_end(f);
 	for (size_t k = 0; k < t->ncells; k++) {
 		const struct table_col *c = &t->cols[k % t->ncols];
 
@@ -223,7 +209,7 @@ print_csv(const struct table *t, FILE *f)
 			fputc(',', f);
 		csv_field(f, t->cells[k].raw, c->kind == TK_TEXT);
 		if (k % t->ncols == t->ncols - 1 || k == t->ncells - 1)
-			fputs("\r\n", f);
+			csv_end(f);
 	}
 }
 

@@ -228,9 +228,12 @@ check_time(struct bank *b, const ProtobufCMessage *req, cb_entry *e)
 	return 0;
 }
 
+/* What a family account counts, as a statement line adds it up. */
+enum family_unit { FAMILY_MINUTES, FAMILY_OWED, FAMILY_SUBSIDIES };
+
 /* family_of returns the family id named by a family account, or NULL. */
 static const char *
-family_of(struct bank *b, const char *account, int *fen)
+family_of(struct bank *b, const char *account, enum family_unit *unit)
 {
 	const char *p, *q;
 
@@ -239,8 +242,27 @@ family_of(struct bank *b, const char *account, int *fen)
 	p = account + 7;
 	if ((q = strchr(p, '/')) == NULL)
 		return NULL;
-	*fen = strcmp(q, "/owed") == 0;
+	*unit = strcmp(q, "/owed") == 0	     ? FAMILY_OWED :
+		strcmp(q, "/subsidies") == 0 ? FAMILY_SUBSIDIES :
+					       FAMILY_MINUTES;
 	return cb_arena_strndup(b->arena, p, (size_t)(q - p));
+}
+
+/* add_line sums one family's postings of this entry into its line. */
+static void
+add_line(struct bank *b, const char *fam, size_t from,
+    Carebank__V1__StatementLine *line)
+{
+	for (size_t j = from; j < b->npostings; j++) {
+		enum family_unit u;
+		const char *o = family_of(b, b->postings[j]->account, &u);
+		int64_t *sum = u == FAMILY_OWED	     ? &line->fen :
+			       u == FAMILY_SUBSIDIES ? &line->subsidy_fen :
+						       &line->minutes;
+
+		if (o != NULL && strcmp(o, fam) == 0)
+			*sum += b->postings[j]->amount;
+	}
 }
 
 /* write_statements adds a line to each family's statement this entry
@@ -251,18 +273,18 @@ write_statements(struct bank *b)
 	for (size_t i = 0; i < b->npostings; i++) {
 		Carebank__V1__StatementLine line;
 		const char *fam;
+		enum family_unit u;
 		char key[KEY_MAX];
 		size_t j;
-		int fen, rc;
+		int rc;
 
 		carebank__v1__statement_line__init(&line);
-		if ((fam = family_of(b, b->postings[i]->account, &fen)) == NULL)
+		if ((fam = family_of(b, b->postings[i]->account, &u)) == NULL)
 			continue;
 		/* One line per family: skip families seen before. */
 		for (j = 0; j < i; j++) {
-			int f2;
 			const char *o = family_of(b, b->postings[j]->account,
-			    &f2);
+			    &u);
 
 			if (o != NULL && strcmp(o, fam) == 0)
 				break;
@@ -277,17 +299,7 @@ write_statements(struct bank *b)
 		    (rc = bank_balance(b, bank_account(b, fam, "owed"),
 			 &line.owed_balance)) != 0)
 			return rc;
-		for (j = i; j < b->npostings; j++) {
-			const char *o = family_of(b, b->postings[j]->account,
-			    &fen);
-
-			if (o == NULL || strcmp(o, fam) != 0)
-				continue;
-			if (fen)
-				line.fen += b->postings[j]->amount;
-			else
-				line.minutes += b->postings[j]->amount;
-		}
+		add_line(b, fam, i, &line);
 		rc = st_put(b, bank_key(key, "t/%s/%016llx", fam,
 				   (unsigned long long)b->index),
 		    &line);

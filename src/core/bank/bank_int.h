@@ -31,7 +31,9 @@
  *   centre/fund          fen       money the centre holds
  *   centre/income        fen       care charged (grows negative)
  *   centre/supplies      fen       spent on supplies
- *   centre/subsidies     fen       paid out at settlements and buy-backs
+ *   family/<f>/subsidies fen       paid to the family at settlements and
+ *                                  buy-backs (rules 3 on)
+ *   centre/subsidies     fen       the same, before rules 3
  */
 #ifndef CAREBANK_BANK_INT_H
 #define CAREBANK_BANK_INT_H
@@ -202,6 +204,10 @@ int bank_untake_minutes(struct bank *b, const char *family, int64_t covered,
 
 /* bank_give_minutes credits m minutes to a family from centre/time. */
 int bank_give_minutes(struct bank *b, const char *family, int64_t m);
+
+/* bank_pay_subsidy pays a family fen from the fund (a settlement's share,
+ * a buy-back). */
+int bank_pay_subsidy(struct bank *b, const char *family, int64_t fen);
 
 /* bank_set_result_family fills the result with a family's balances. */
 int bank_set_result_family(struct bank *b, const char *family);

@@ -265,8 +265,7 @@ settle_minutes(struct bank *b, const char *fam, int negative)
 			    "buying back %lld minutes costs %lld fen; the fund "
 			    "holds %lld",
 			    (long long)m, (long long)fen, (long long)fund);
-		if ((rc = bank_post(b, "centre/fund", UNIT_FEN, -fen)) != 0 ||
-		    (rc = bank_post(b, "centre/subsidies", UNIT_FEN, fen)) != 0)
+		if ((rc = bank_pay_subsidy(b, fam, fen)) != 0)
 			return rc;
 	}
 	if (m < 0) {

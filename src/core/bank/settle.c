@@ -161,8 +161,7 @@ pay(struct bank *b, const struct share *s, int64_t *bought)
 
 	if (s->share == 0)
 		return 0;
-	if ((rc = bank_post(b, "centre/fund", UNIT_FEN, -s->share)) != 0 ||
-	    (rc = bank_post(b, "centre/subsidies", UNIT_FEN, s->share)) != 0)
+	if ((rc = bank_pay_subsidy(b, s->family, s->share)) != 0)
 		return rc;
 	if (!b->policy->buy_back)
 		return 0;

@@ -374,6 +374,23 @@ bank_give_minutes(struct bank *b, const char *family, int64_t m)
 	return rc ? rc : bank_post(b, "centre/time", UNIT_MINUTES, -m);
 }
 
+/*
+ * bank_pay_subsidy pays a family fen from the fund. From rules 3 on the
+ * payment names the family (its own subsidies account), so the log says
+ * who was paid and the family's statement shows it; before, every payment
+ * went to centre/subsidies, and only the minutes a buy-back took named
+ * the family.
+ */
+int
+bank_pay_subsidy(struct bank *b, const char *family, int64_t fen)
+{
+	const char *to = bank_rules(b, 3) ?
+	    bank_account(b, family, "subsidies") : "centre/subsidies";
+	int rc = bank_post(b, "centre/fund", UNIT_FEN, -fen);
+
+	return rc ? rc : bank_post(b, to, UNIT_FEN, fen);
+}
+
 /* bank_set_result_family reports a family's balances after the entry. */
 int
 bank_set_result_family(struct bank *b, const char *family)
