@@ -1263,17 +1263,22 @@ by_remainder(const void *pa, const void *pb)
 	return a->fam < b->fam ? -1 : a->fam > b->fam;
 }
 
-/* share_out splits pool among claims: pro rata to surplus, never above a
- * cap (water-filling: whoever's share would reach its cap gets the cap,
- * and the rest is split again), whole fen by largest remainder. */
+/*
+ * share_out splits pool among claims as docs/rules.md, *Settlement*, says:
+ * pro rata to surplus in whole fen (rounded down, the fen left over one
+ * each to the largest remainders, ties to the lower id); a share that
+ * comes out above its cap is held at the cap, and what is left of the pool
+ * is split again among the others, until no share is above its cap. (Held
+ * are only shares above the cap in whole fen: a quota above the cap whose
+ * share, rounded, is the cap is not held, and its fraction still competes
+ * for the fen left over.)
+ */
 static void
 share_out(struct model *m, struct claim *v, size_t n, int64_t pool)
 {
 	struct claim **order = calloc(n + 1, sizeof(*order));
-	__int128 caps = 0, total;
-	int64_t left = pool, given = 0;
-	size_t k = 0;
-	bool more = true;
+	__int128 caps = 0;
+	bool again = true;
 
 	assert_non_null(order);
 	for (size_t i = 0; i < n; i++)
@@ -1286,41 +1291,38 @@ share_out(struct model *m, struct claim *v, size_t n, int64_t pool)
 		return;
 	}
 	m->settle_split++;
-	while (more) {
-		more = false;
-		total = 0;
-		for (size_t i = 0; i < n; i++)
-			if (!v[i].fixed)
-				total += v[i].surplus;
-		for (size_t i = 0; total > 0 && i < n; i++)
-			if (!v[i].fixed && (__int128)left * v[i].surplus >=
-			                       (__int128)v[i].cap * total)
-				v[i].rem = 1; /* marked: reaches its cap */
+	while (again) {
+		__int128 total = 0;
+		int64_t left = pool, given = 0;
+		size_t k = 0;
+
+		again = false;
 		for (size_t i = 0; i < n; i++) {
-			if (!v[i].fixed && v[i].rem == 1) {
-				m->settle_filled += !more;
-				v[i].fixed = more = true;
-				v[i].share = v[i].cap;
-				left -= v[i].cap;
+			if (v[i].fixed)
+				left -= v[i].share;
+			else
+				total += v[i].surplus;
+		}
+		for (size_t i = 0; total > 0 && i < n; i++) {
+			if (v[i].fixed)
+				continue;
+			v[i].share =
+			    (int64_t)((__int128)left * v[i].surplus / total);
+			v[i].rem = (__int128)left * v[i].surplus % total;
+			given += v[i].share;
+			order[k++] = &v[i];
+		}
+		qsort(order, k, sizeof(*order), by_remainder);
+		for (size_t i = 0; given < left; i++, given++)
+			order[i]->share++;
+		for (size_t i = 0; i < k; i++) {
+			if (order[i]->share > order[i]->cap) {
+				m->settle_filled += !again;
+				order[i]->share = order[i]->cap;
+				order[i]->fixed = again = true;
 			}
-			v[i].rem = 0;
 		}
 	}
-	total = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].fixed)
-			total += v[i].surplus;
-	for (size_t i = 0; total > 0 && i < n; i++) {
-		if (v[i].fixed)
-			continue;
-		v[i].share = (int64_t)((__int128)left * v[i].surplus / total);
-		v[i].rem = (__int128)left * v[i].surplus % total;
-		given += v[i].share;
-		order[k++] = &v[i];
-	}
-	qsort(order, k, sizeof(*order), by_remainder);
-	for (size_t i = 0; given < left; i++, given++)
-		order[i]->share++;
 	free(order);
 }
 
