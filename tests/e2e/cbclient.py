@@ -149,6 +149,7 @@ WRITES = {
     C + "Donate": "DonateRequest",
     C + "Reverse": "ReverseRequest",
     C + "ReviewFlag": "ReviewFlagRequest",
+    C + "AdoptRules": "AdoptRulesRequest",
     K + "CheckInChild": "ChildCheckInRequest",
     K + "CheckOutChild": "ChildCheckOutRequest",
     K + "StartShift": "VolunteerCheckInRequest",

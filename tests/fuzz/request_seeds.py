@@ -30,7 +30,7 @@ METHODS = [  # (request message, signer: 0 coordinator, 1 kiosk)
     ("Settle", 0), ("Donate", 0), ("Reverse", 0), ("ChildCheckIn", 1),
     ("ChildCheckOut", 1), ("VolunteerCheckIn", 1), ("VolunteerCheckOut", 1),
     ("OfferSwap", 1), ("AnswerSwap", 1), ("WithdrawSwap", 1),
-    ("SetRoom", 0), ("ReviewFlag", 0)]
+    ("SetRoom", 0), ("ReviewFlag", 0), ("AdoptRules", 0)]
 IDS = {"family": "f2", "adult": "a3", "child": "c4", "room": "r6",
        "shift": "s7"}
 

@@ -33,6 +33,7 @@ METHODS = [  # (module, request message, signer), in table order
     (bank, "VolunteerCheckOut", KIOSK), (bank, "OfferSwap", KIOSK),
     (bank, "AnswerSwap", KIOSK), (bank, "WithdrawSwap", KIOSK),
     (bank, "SetRoom", COORD), (bank, "ReviewFlag", COORD),
+    (bank, "AdoptRules", COORD),
     (svc, "Identify", KIOSK), (svc, "Directory", COORD),
     (bank, "Settle", COORD),  # PreviewSettlement
     (svc, "Centre", COORD),  # Balances

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "carebank/bank.h"
 #include "carebank/xalloc.h"
 #include "testbank.h"
 
@@ -1051,6 +1052,21 @@ test_refusal_review(void **state)
 	    tb_call(t, t->coord, TB_C("ReviewFlag"), &rv));
 }
 
+/* Rules: a version the centre follows already, or one unknown here. */
+static void
+test_refusal_rules(void **state)
+{
+	struct world *w = *state;
+	struct tb *t = &w->t;
+	Carebank__V1__AdoptRulesRequest q;
+
+	carebank__v1__adopt_rules_request__init(&q);
+	q.rules = CB_RULES;
+	REFUSED(RULES_VERSION, tb_call(t, t->coord, TB_C("AdoptRules"), &q));
+	q.rules = CB_RULES + 1;
+	REFUSED(RULES_VERSION, tb_call(t, t->coord, TB_C("AdoptRules"), &q));
+}
+
 /* Every reason of the enum was produced by a test above. */
 static void
 test_refusal_every_reason_produced(void **state)
@@ -1088,6 +1104,7 @@ main(void)
 		WORLD_TEST(test_refusal_settlement),
 		WORLD_TEST(test_refusal_reversal),
 		WORLD_TEST(test_refusal_review),
+		WORLD_TEST(test_refusal_rules),
 		cmocka_unit_test(test_refusal_every_reason_produced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

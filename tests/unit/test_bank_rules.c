@@ -4,7 +4,8 @@
  * the debt into the fund, and the log verifies and replays to the same views.
  * Then single rules: working a shift offered in an exchange, rounding once
  * per session by policy, and billing periods (months and weeks, in the
- * centre's local time) each starting the cumulative charge again.
+ * centre's local time) each starting the cumulative charge again; and a
+ * centre adopting a newer version of the rules.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "carebank/bank.h"
 #include "carebank/v1/state.pb-c.h"
 #include "testbank.h"
 
@@ -474,6 +476,91 @@ test_rules_policy_rooms(void **state)
 	tb_close(&t);
 }
 
+/* adopt asks the coordinator's (or another) key to adopt a version. */
+static int
+adopt(struct tb *t, const struct cb_key *key, uint32_t rules)
+{
+	Carebank__V1__AdoptRulesRequest q;
+
+	carebank__v1__adopt_rules_request__init(&q);
+	q.rules = rules;
+	return tb_call(t, key, TB_C("AdoptRules"), &q);
+}
+
+/* rules_of reads the version the centre's record says it follows. */
+static uint32_t
+rules_of(struct tb *t)
+{
+	Carebank__V1__CentreState *c;
+	uint32_t v;
+
+	assert_non_null(
+	    c = tb_view(t, "centre", &carebank__v1__centre_state__descriptor));
+	v = c->rules;
+	protobuf_c_message_free_unpacked(&c->base, NULL);
+	return v;
+}
+
+/*
+ * A centre made under rules 2 adopts rules 3: from that entry on its
+ * entries record 3 and a settlement pays into the family's own account,
+ * while the log (before and after) still replays entry for entry. Only a
+ * newer version this carebank knows is taken, never from version 0, and
+ * only from a coordinator; versions may be skipped (1 to 3).
+ */
+static void
+test_rules_adopt(void **state)
+{
+	const char *f1, *a1, *room;
+	char acct[64];
+	uint64_t before;
+	struct tb t;
+
+	(void)state;
+	tb_open_rules(&t, NULL, 2);
+	f1 = tb_family(&t);
+	a1 = tb_adult(&t, f1);
+	room = tb_room(&t);
+	tb_earn(&t, room, a1, 60);
+	assert_int_equal(tb_cash(&t, f1, 1000), 0);
+	before = t.index;
+	TB_REFUSED(&t, R(MISSING_FIELD), adopt(&t, t.coord, 0));
+	TB_REFUSED(&t, R(RULES_VERSION), adopt(&t, t.coord, 2));
+	TB_REFUSED(&t, R(RULES_VERSION), adopt(&t, t.coord, CB_RULES + 1));
+	if (strstr(t.op.message, "up to 3") == NULL)
+		fail_msg("message: %s", t.op.message);
+	TB_REFUSED(&t, R(ROLE), adopt(&t, t.kiosk, 3));
+	assert_int_equal(adopt(&t, t.coord, 3), 0);
+	assert_int_equal(t.index, before + 1);
+	assert_int_equal(t.op.entry->rules, 3);
+	assert_int_equal(t.op.entry->n_postings, 0);
+	assert_int_equal(rules_of(&t), 3);
+	TB_REFUSED(&t, R(RULES_VERSION), adopt(&t, t.coord, 3));
+	if (strstr(t.op.message, "version 3 of the rules already") == NULL)
+		fail_msg("message: %s", t.op.message);
+	/* 60 minutes at most 2000 fen an hour: the whole fund of 1000. */
+	t.now = TB_FEB;
+	assert_int_equal(tb_settle(&t, TB_JAN), 0);
+	assert_int_equal(t.op.entry->rules, 3);
+	snprintf(acct, sizeof(acct), "family/%s/subsidies", f1);
+	assert_int_equal(tb_balance(&t, acct), 1000);
+	assert_int_equal(tb_balance(&t, "centre/subsidies"), 0);
+	tb_check(&t);
+	tb_close(&t);
+
+	tb_open_rules(&t, NULL, 0);
+	TB_REFUSED(&t, R(RULES_VERSION), adopt(&t, t.coord, 1));
+	if (strstr(t.op.message, "version 0") == NULL)
+		fail_msg("message: %s", t.op.message);
+	tb_close(&t);
+
+	tb_open_rules(&t, NULL, 1);
+	assert_int_equal(adopt(&t, t.coord, 3), 0);
+	assert_int_equal(rules_of(&t), 3);
+	tb_check(&t);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
@@ -486,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_rules_working_an_offered_exchange),
 		cmocka_unit_test(test_rules_rounding),
 		cmocka_unit_test(test_rules_billing_periods),
+		cmocka_unit_test(test_rules_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

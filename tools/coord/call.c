@@ -56,6 +56,8 @@ static const struct {
 				"waiting for review"},
 	{"REFUSAL_ALREADY_REVIEWED", "carebank flagged shows each flag's "
 				     "review"},
+	{"REFUSAL_RULES_VERSION", "carebank policy show says which version "
+				  "the centre follows"},
 };
 
 /* coord_err prints a sentence on stderr after the program's name. */

@@ -94,6 +94,7 @@ struct coord {
 	const Carebank__V1__Policy *policy; /* the policy, once read */
 	uint32_t policy_version;
 	uint64_t policy_entry;     /* the entry that set it */
+	uint32_t rules;            /* the rules the last entry was made under */
 };
 
 /* The commands each job's file defines (main.c lists them all). */
@@ -109,7 +110,7 @@ extern const struct coord_cmd money_cash, money_supplies, money_donate,
     money_settle, money_reverse;
 extern const struct coord_cmd flags_review;
 extern const struct coord_cmd keys_enrol, keys_revoke;
-extern const struct coord_cmd policy_show, policy_set;
+extern const struct coord_cmd policy_show, policy_set, policy_rules;
 extern const struct coord_cmd reports_balances, reports_statement,
     reports_fund, reports_flagged, reports_present;
 

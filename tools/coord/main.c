@@ -57,6 +57,7 @@ static const struct coord_cmd *const commands[] = {
 	&keys_revoke,
 	&policy_show,
 	&policy_set,
+	&policy_rules,
 	&reports_balances,
 	&reports_statement,
 	&reports_fund,

@@ -10,6 +10,7 @@
  * the tool that verifies a log; this only reads settings from it.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define M_ENTRIES        "/carebank.v1.Audit/Entries"
 #define M_SET_POLICY     "/carebank.v1.Coordinator/SetPolicy"
 #define M_CREATE_CENTRE  "/carebank.v1.Coordinator/CreateCentre"
+#define M_ADOPT_RULES    "/carebank.v1.Coordinator/AdoptRules"
 
 /* How a field is stored and written. */
 enum field_kind {
@@ -293,6 +295,7 @@ coord_policy(struct coord *co)
 	if (log_size(co, &size) != 0 || entry_at(co, size - 1, &last) != 0)
 		return NULL;
 	v = last->policy_version;
+	co->rules = last->rules;
 	cb_entry_free(last);
 	if (first_of_version(co, size - 1, v, &first) != 0)
 		return NULL;
@@ -346,16 +349,19 @@ show(struct coord *co, const struct coord_args *a)
 		return EXIT_FAIL;
 	if (co->format == FORMAT_JSON) {
 		printf("{\n  \"version\": %u,\n  \"entry\": %llu,\n  "
-		       "\"policy\": ",
-		    co->policy_version, (unsigned long long)co->policy_entry);
+		       "\"rules\": %u,\n  \"policy\": ",
+		    co->policy_version, (unsigned long long)co->policy_entry,
+		    co->rules);
 		cbt_json_write(stdout, &p->base,
 		    CBT_JSON_ALL | CBT_JSON_INDENT, 1);
 		printf("\n}\n");
 		return EXIT_OK;
 	}
 	if (co->format == FORMAT_TABLE)
-		printf("policy version %u, set by entry %llu\n",
-		    co->policy_version, (unsigned long long)co->policy_entry);
+		printf("policy version %u, set by entry %llu; the centre "
+		       "follows version %u of the bank's rules\n",
+		    co->policy_version, (unsigned long long)co->policy_entry,
+		    co->rules);
 	t = table_new(cols, 2, 0);
 	for (size_t i = 0; i < NFIELDS; i++) {
 		table_text(t, fields[i].name);
@@ -438,6 +444,47 @@ set(struct coord *co, const struct coord_args *a)
 	    r.entry->policy_version, changes);
 	return EXIT_OK;
 }
+
+/* rules adopts a newer version of the bank's rules. */
+static int
+rules(struct coord *co, const struct coord_args *a)
+{
+	Carebank__V1__AdoptRulesRequest q;
+	struct cbt_receipt r;
+	char *end;
+	unsigned long v;
+
+	carebank__v1__adopt_rules_request__init(&q);
+	v = strtoul(a->argv[0], &end, 10);
+	if (a->argv[0][0] < '0' || a->argv[0][0] > '9' || *end != '\0' ||
+	    v == 0 || v > UINT32_MAX)
+		return coord_usage(co, "VERSION is a version of the bank's "
+				       "rules (a number from 1), not \"%s\"",
+		    a->argv[0]);
+	q.rules = (uint32_t)v;
+	if (coord_write(co, M_ADOPT_RULES, &q.base, &r) != 0)
+		return EXIT_FAIL;
+	coord_confirm(co, &r, "the centre follows version %u of the bank's "
+			      "rules from entry %llu on",
+	    r.entry->rules, (unsigned long long)r.entry->index);
+	return EXIT_OK;
+}
+
+const struct coord_cmd policy_rules = {
+	.name = "policy rules",
+	.synopsis = "VERSION",
+	.summary = "adopt a newer version of the bank's rules",
+	.help =
+	    "     The centre follows the version of the bank's rules it was\n"
+	    "     made under (policy show says which; docs/rules.md,\n"
+	    "     \"Versions\", says what each changed). This makes it follow\n"
+	    "     VERSION, a newer one this carebank knows, from this entry\n"
+	    "     on; earlier entries keep theirs. It cannot be undone. A\n"
+	    "     centre made under version 0 keeps it.\n",
+	.min_args = 1,
+	.max_args = 1,
+	.run = rules,
+};
 
 const struct coord_cmd policy_show = {
 	.name = "policy show",

@@ -58,6 +58,7 @@ static const struct table {
 	 * method by its place here, keep theirs. */
 	{{C("SetRoom"), REQ(set_room), COORD}, rule_set_room},
 	{{C("ReviewFlag"), REQ(review_flag), COORD}, rule_review_flag},
+	{{C("AdoptRules"), REQ(adopt_rules), COORD}, rule_adopt_rules},
 };
 
 #define NMETHODS (sizeof(table) / sizeof(table[0]))

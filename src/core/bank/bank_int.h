@@ -226,6 +226,7 @@ int bank_policy_check(struct bank *b, const bank_policy *p);
 /* The rules, by file. */
 int rule_create_centre(struct bank *b, const ProtobufCMessage *req);
 int rule_set_policy(struct bank *b, const ProtobufCMessage *req);
+int rule_adopt_rules(struct bank *b, const ProtobufCMessage *req);
 int rule_enrol_key(struct bank *b, const ProtobufCMessage *req);
 int rule_revoke_key(struct bank *b, const ProtobufCMessage *req);
 int rule_enrol_family(struct bank *b, const ProtobufCMessage *req);

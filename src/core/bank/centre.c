@@ -224,6 +224,43 @@ rule_set_policy(struct bank *b, const ProtobufCMessage *req)
 	return st_put(b, "centre", b->centre);
 }
 
+/*
+ * rule_adopt_rules moves the centre to a newer version of the rules, from
+ * this entry on; entries before it keep the version they record, so the
+ * log still replays entry for entry. Only from version 1 on: a centre made
+ * under version 0 has no record of its birth, of the periods it settled or
+ * of each adult's last shift end, which version 1's rules read, and so
+ * keeps version 0.
+ */
+int
+rule_adopt_rules(struct bank *b, const ProtobufCMessage *req)
+{
+	const Carebank__V1__AdoptRulesRequest *r = (const void *)req;
+	uint32_t now = b->centre->rules;
+
+	if (r->rules == 0)
+		return bank_refuse(b, R(MISSING_FIELD),
+		    "name the version of the rules to adopt");
+	if (r->rules <= now)
+		return bank_refuse(b, R(RULES_VERSION),
+		    "the centre follows version %u of the rules already; a "
+		    "centre never goes back to an older one",
+		    now);
+	if (r->rules > CB_RULES)
+		return bank_refuse(b, R(RULES_VERSION),
+		    "this carebank knows versions of the rules up to %u, not "
+		    "%u",
+		    CB_RULES, r->rules);
+	if (now == 0)
+		return bank_refuse(b, R(RULES_VERSION),
+		    "the centre was made under version 0 of the rules, whose "
+		    "records version 1 cannot build on; it keeps version 0");
+	b->centre->rules = r->rules;
+	b->what = cb_arena_printf(b->arena, "rules version %u adopted",
+	    r->rules);
+	return st_put(b, "centre", b->centre);
+}
+
 /* rule_enrol_key adds a coordinator, kiosk or auditor key. */
 int
 rule_enrol_key(struct bank *b, const ProtobufCMessage *req)
