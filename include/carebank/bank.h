@@ -26,7 +26,8 @@
 
 /*
  * The newest version of the bank's rules. A centre follows the version it
- * was created under, for the life of its log, so that a newer carebank
+ * was created under until its coordinator adopts a newer one, and every
+ * entry records the version it was decided by, so that a newer carebank
  * replays an older log exactly as it was decided (docs/rules.md, "Versions").
  */
 #define CB_RULES 3
