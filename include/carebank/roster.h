@@ -4,8 +4,10 @@
  * as the shift and swap records (src/core/bank/roster_index.c), so the
  * kiosk's "your next shifts, the swaps offered to you" and a family's
  * leaving cost what the adult has coming, not the centre's whole history.
- * Keys are only ever added (a status change costs the index nothing), so
- * a walk hands out candidates that the caller checks against the records.
+ * Their keys are only ever added (a status change costs the index
+ * nothing), so a walk hands out candidates that the caller checks against
+ * the records. The open swaps' marks are the exception: each swap's write
+ * puts or deletes its mark, so they name exactly the swaps still open.
  *
  * Views written by an older carebank lack them: cb_views_upgrade builds
  * them from the records, once, before the views are used.
@@ -20,10 +22,13 @@
 #include "carebank/kv.h"
 
 /* The format of a centre's views this carebank reads and writes. */
-#define CB_VIEWS_FORMAT 2
+#define CB_VIEWS_FORMAT 3
 
 /* The key of an open flag's mark (flag.c): "p/" and 16 hex digits. */
 #define CB_OPEN_FLAG_PREFIX "p/"
+
+/* The key of an open swap's mark (roster_index.c): "y/" and its id. */
+#define CB_OPEN_SWAP_PREFIX "y/"
 
 /* A visitor of record ids ("s12", "w40"); non-zero stops the walk. */
 typedef int (*cb_roster_fn)(void *ctx, const char *id);
@@ -37,6 +42,15 @@ typedef int (*cb_roster_fn)(void *ctx, const char *id);
  */
 int cb_roster_shifts(const struct cb_kv *kv, const char *adult,
     int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
+
+/*
+ * cb_open_swaps visits every swap still open (offered, or accepted and
+ * waiting for the coordinator), however long ago its shift was, in the
+ * order of their ids as text. Its cost is what is open. Returns 0, fn's
+ * non-zero return, or a storage code.
+ */
+int cb_open_swaps(const struct cb_kv *kv, cb_roster_fn fn, void *ctx)
+    CB_MUST_CHECK;
 
 /*
  * cb_roster_swaps visits the swaps adult offered or was offered whose

@@ -587,9 +587,39 @@ swap_by_id(const void *a, const void *b)
 	    (*(Carebank__V1__SwapView *const *)b)->id);
 }
 
+/* open_swap keeps a swap still open, whatever its shift's time. */
+static int
+open_swap(void *ctx, const char *id)
+{
+	struct gather *g = ctx;
+	Carebank__V1__SwapState *w;
+	int rc;
+
+	if ((rc = srv_read_get(g->r, 'w', id,
+		 &carebank__v1__swap_state__descriptor, &w)) != 0)
+		return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
+	srv_view_swap(SRV_READ_PUSH(g->r, g->rep->swaps, g->rep->n_swaps,
+			  &g->swaps_cap),
+	    cb_arena_strdup(g->r->arena, id), w);
+	return 0;
+}
+
+/* open_swaps fills the swaps still open, by id. */
+static int
+open_swaps(struct gather *g)
+{
+	int rc = cb_open_swaps(&g->r->kv, open_swap, g);
+
+	if (rc == 0 && g->rep->n_swaps > 1)
+		qsort(g->rep->swaps, g->rep->n_swaps, sizeof(*g->rep->swaps),
+		    swap_by_id);
+	return rc;
+}
+
 /*
  * roster fills the shifts in the request's window, by start time, and
- * their swaps, by id. It walks each adult's index from the window's start:
+ * their swaps, by id; or, with open_swaps, the open swaps alone, through
+ * their marks (roster_index.c), so the desk's list costs what is open. It walks each adult's index from the window's start:
  * the work is the centre's adults and what the window holds, however long
  * the centre's history.
  */
@@ -608,6 +638,14 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 		    "from_ms and to_ms are Unix milliseconds, or 0");
 		return 1;
 	}
+	if (q->open_swaps && (q->from_ms != 0 || q->to_ms != 0)) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "open_swaps lists every open swap: from_ms and to_ms "
+		    "must be 0");
+		return 1;
+	}
+	if (q->open_swaps)
+		return open_swaps(&g);
 	if (from == 0)
 		from = srv_day_start(r->policy, r->now);
 	if (g.to != 0 && g.to <= from) {

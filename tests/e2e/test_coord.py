@@ -193,6 +193,9 @@ def roster(c, ids, W):
     w2 = c.new("swap", "offer", s3, "--to", A, "--exchange", s1)
     c.ok("swap", "withdraw", w2)
     eq(c.ok("swap", "list"), "no open swaps\n", "no open swaps")
+    eq([(x["swap"], x["status"]) for x in
+        csv_rows(c.ok("swap", "list", "--all", "--csv"))],
+       [(w1, "done"), (w2, "withdrawn")], "swap list --all")
     c.ok("shift", "cancel", s3, "--reason", "enough volunteers")
     out = c.ok("roster", "--week", local(D2, "%Y-%m-%d"))
     day1, day2 = local(D1, "%Y-%m-%d"), local(D2, "%Y-%m-%d")

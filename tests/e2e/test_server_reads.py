@@ -516,10 +516,15 @@ def roster_windows(c):
     refused_windows(co, "Roster", (
         ({"from_ms": -1}, "from_ms and to_ms are Unix milliseconds, or 0"),
         ({"from_ms": t0, "to_ms": t0}, "to_ms (%d) is not after the "
-         "window's start (%d)" % (t0, t0))))
+         "window's start (%d)" % (t0, t0)),
+        ({"open_swaps": True, "from_ms": 1}, "open_swaps lists every open "
+         "swap: from_ms and to_ms must be 0")))
+    # The open swaps alone, without shifts: offered, then accepted.
+    eq(roster(open_swaps=True), ([], ids("w1")), "the open swap, offered")
     # a1 takes s_b over from b1: both have it in their index now.
     c.kiosk.call(K + "AnswerSwap", h.pb.AnswerSwapRequest(
         swap=i["w1"], adult=i["a1"], accept=True))
+    eq(roster(open_swaps=True), ([], ids("w1")), "accepted, still open")
     co.call(C + "ApproveSwap", h.pb.ApproveSwapRequest(swap=i["w1"],
                                                        approve=True))
     ro = co.call(C + "Roster", h.spb.RosterRequest(from_ms=1),
@@ -528,6 +533,7 @@ def roster_windows(c):
        [(i["s_b"], i["a1"])], "the swapped shift, once, a1's")
     eq([(w.id, w.status) for w in ro.swaps], [(i["w1"], "done")],
        "the swap, once, done")
+    eq(roster(open_swaps=True), ([], []), "approved: no open swap")
     eq(len({x.id for x in ro.shifts}), 5, "five shifts, none twice")
 
 

@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -104,12 +106,66 @@ test_open_flags_marked(void **state)
 	tb_close(&t);
 }
 
+/* Views of format 2 (no marks of open swaps) are marked: the swaps
+ * offered or accepted, not those done or withdrawn. */
+static void
+test_open_swaps_marked(void **state)
+{
+	struct tb t;
+	struct tb_state *now;
+	const char *a, *b, *room, *s[4], *w[4];
+	const uint8_t *key, *val;
+	char *marks[4];
+	size_t klen, vlen, n = 0;
+	unsigned from = 99;
+
+	(void)state;
+	tb_open(&t, NULL);
+	a = tb_adult(&t, tb_family(&t));
+	b = tb_adult(&t, tb_family(&t));
+	room = tb_room(&t);
+	for (int i = 0; i < 4; i++) {
+		s[i] = tb_shift(&t, room, t.now + (i + 1) * TB_DAY,
+		    t.now + (i + 1) * TB_DAY + TB_HOUR, a);
+		assert_int_equal(tb_offer(&t, s[i], b, NULL), 0);
+		w[i] = tb_id(&t);
+	}
+	assert_int_equal(tb_answer(&t, w[1], b, 1), 0); /* accepted */
+	assert_int_equal(tb_answer(&t, w[2], b, 0), 0); /* declined */
+	now = tb_state_take(&t);
+	for (size_t i = 0; tb_state_rec(now, i, &key, &klen, &val, &vlen);
+	     i++)
+		if (klen > 2 && memcmp(key, "y/", 2) == 0)
+			marks[n++] = strndup((const char *)key + 2, klen - 2);
+	/* In key order, which is the ids' as text. */
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 4; i++) {
+		size_t k = 0;
+
+		while (k < n && strcmp(marks[k], w[i]) != 0)
+			k++;
+		if ((k < n) != (i != 2))
+			fail_msg("swap %s: marked %d", w[i], k < n);
+	}
+	tb_views_as(&t, now, "y", 2);
+
+	assert_int_equal(srv_views_upgrade(t.store, TB_CENTRE, &from), 0);
+	assert_int_equal(from, 2);
+	tb_state_same(&t, now);
+	tb_check(&t);
+	for (size_t i = 0; i < n; i++)
+		free(marks[i]);
+	tb_state_free(now);
+	tb_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_start_upgrades_views),
 		cmocka_unit_test(test_open_flags_marked),
+		cmocka_unit_test(test_open_swaps_marked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

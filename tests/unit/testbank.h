@@ -177,7 +177,7 @@ void tb_roster_check(struct tb *t);
  * removes the records of each kind in kinds ("ho": h/... and o/...) and
  * sets the format record to format, or removes it for format 0.
  * tb_roster_strip takes them back to format 0, before the roster's
- * indexes.
+ * indexes and the open swaps' marks.
  */
 void tb_views_as(struct tb *t, const struct tb_state *st, const char *kinds,
     unsigned format);

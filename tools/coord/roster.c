@@ -255,10 +255,13 @@ swap_list(struct coord *co, const struct coord_args *a)
 	struct table *t;
 	size_t n = 0;
 
-	/* Every swap: an open offer holds its family even once its shift
-	 * is over, so the desk must see those too. */
+	/* The open swaps, however old (an open offer holds its family even
+	 * once its shift is over); with --all, every swap of every shift. */
 	carebank__v1__roster_request__init(&q);
-	q.from_ms = 1;
+	if (a->val[OPT_ALL])
+		q.from_ms = 1;
+	else
+		q.open_swaps = true;
 	if (coord_read(co, M_ROSTER, &q.base,
 		&carebank__v1__roster_report__descriptor,
 		(ProtobufCMessage **)&rep) != 0)

@@ -16,6 +16,7 @@
  *   t/<family>/<index>     StatementLine
  *   g/<index>              FlagState (flagged for review)
  *   p/<index>              the flag is open (no review yet): empty
+ *   y/<swap>               the swap is open (offered or accepted): empty
  *   z/<period>             SettlementState
  *   x/<index>              Result of an accepted entry (for receipts)
  *   h/<adult>/<end>/<shift>, o/<adult>/<swap>
@@ -135,6 +136,10 @@ int bank_index_swap(struct bank *b, const char *id, const swap_state *w,
 
 /* bank_roster_index_build indexes the records of views that had none. */
 int bank_roster_index_build(const struct cb_kv *kv);
+
+/* bank_open_swaps_build marks the open swaps of views without the marks
+ * (format 3). */
+int bank_open_swaps_build(const struct cb_kv *kv);
 
 /* bank_views_format_put marks views as CB_VIEWS_FORMAT (upgrade.c). */
 int bank_views_format_put(const struct cb_kv *kv);

@@ -17,6 +17,14 @@
  * same: every shift's adult, every adult a done swap took a shift from, and
  * both adults of every swap; replay rebuilds them byte for byte, and an
  * older centre's views get them from their records (upgrade.c).
+ *
+ *   y/<swap>                          the swap is open: offered, or
+ *                                     accepted and waiting for the
+ *                                     coordinator
+ *
+ * Empty too, but kept exactly: the swap's every write puts or deletes it,
+ * so the desk's list of open swaps costs what is open, however old, and
+ * never the centre's whole history of swaps (views format 3).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +35,8 @@
 
 #define IX_MAX 96 /* "h/", an id, 16 hex digits, an id, and room */
 #define DONE CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_DONE
+#define OFFERED CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED
+#define ACCEPTED CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED
 #define EXCHANGE CAREBANK__V1__SWAP_KIND__SWAP_KIND_EXCHANGE
 
 /* ix_key formats "<kind>/<adult>/<end>/<id>"; 0, or CB_ECORRUPT if long. */
@@ -41,22 +51,35 @@ ix_key(char buf[IX_MAX], char kind, const char *adult, int64_t end,
 	return n > 0 && n < IX_MAX ? 0 : CB_ECORRUPT;
 }
 
-/* ensure adds an index key unless it is there: a read costs no page. */
+/* ensure_key puts an empty key unless it is there: a read costs no page. */
+static int
+ensure_key(const struct cb_kv *kv, const char *k)
+{
+	const uint8_t *v;
+	size_t len;
+	int rc = kv->get(kv->ctx, k, strlen(k), &v, &len);
+
+	if (rc == CB_ENOTFOUND)
+		return kv->put(kv->ctx, k, strlen(k), "", 0);
+	return rc;
+}
+
+/* ensure adds an index key unless it is there. */
 static int
 ensure(const struct cb_kv *kv, char kind, const char *adult, int64_t end,
     const char *id)
 {
 	char k[IX_MAX];
-	const uint8_t *v;
-	size_t len;
-	int rc;
+	int rc = ix_key(k, kind, adult, end, id);
 
-	if ((rc = ix_key(k, kind, adult, end, id)) != 0)
-		return rc;
-	rc = kv->get(kv->ctx, k, strlen(k), &v, &len);
-	if (rc == CB_ENOTFOUND)
-		return kv->put(kv->ctx, k, strlen(k), "", 0);
-	return rc;
+	return rc ? rc : ensure_key(kv, k);
+}
+
+/* swap_open says whether a swap is still open. */
+static bool
+swap_open(const swap_state *w)
+{
+	return w->status == OFFERED || w->status == ACCEPTED;
 }
 
 /* bank_put_shift writes a shift record and indexes it under its adult. */
@@ -69,13 +92,21 @@ bank_put_shift(struct bank *b, const char *id, const shift_state *s)
 	return rc ? rc : st_put(b, bank_key(key, "s/%s", id), s);
 }
 
-/* bank_put_swap writes a swap record (indexed when made). */
+/* bank_put_swap writes a swap record (indexed when made) and its open
+ * mark as its status says. */
 int
 bank_put_swap(struct bank *b, const char *id, const swap_state *w)
 {
 	char key[KEY_MAX];
+	int rc = st_put(b, bank_key(key, "w/%s", id), w);
 
-	return st_put(b, bank_key(key, "w/%s", id), w);
+	if (rc != 0)
+		return rc;
+	bank_key(key, CB_OPEN_SWAP_PREFIX "%s", id);
+	if (swap_open(w))
+		return ensure_key(b->kv, key);
+	rc = b->kv->del(b->kv->ctx, key, strlen(key));
+	return rc == CB_ENOTFOUND ? 0 : rc;
 }
 
 /* bank_index_swap indexes a new swap under both its adults. */
@@ -97,20 +128,50 @@ struct building {
 	size_t n, cap;
 };
 
-/* note keeps one key to put once the scans are over. */
+/* keep keeps one key to put once the scans are over. */
+static void
+keep(struct building *bl, const char *k)
+{
+	bl->v = cb_arena_grow(bl->arena, bl->v, bl->n, &bl->cap,
+	    sizeof(*bl->v));
+	bl->v[bl->n++] = cb_arena_strdup(bl->arena, k);
+}
+
+/* note keeps an index key. */
 static int
 note(struct building *bl, char kind, const char *adult, int64_t end,
     const char *id)
 {
 	char k[IX_MAX];
-	int rc;
+	int rc = ix_key(k, kind, adult, end, id);
 
-	if ((rc = ix_key(k, kind, adult, end, id)) != 0)
-		return rc;
-	bl->v = cb_arena_grow(bl->arena, bl->v, bl->n, &bl->cap,
-	    sizeof(*bl->v));
-	bl->v[bl->n++] = cb_arena_strdup(bl->arena, k);
-	return 0;
+	if (rc == 0)
+		keep(bl, k);
+	return rc;
+}
+
+/* One scan of a build: the records under prefix, each handed to fn. */
+struct scan {
+	const char *prefix;
+	cb_kv_scan_fn fn;
+};
+
+/* build runs the scans, which keep keys, then puts the keys (after the
+ * scans: a put may move what a scan is reading). */
+static int
+build(const struct cb_kv *kv, const struct scan *scans, size_t n)
+{
+	struct building bl = {.kv = kv, .arena = cb_arena_new()};
+	int rc = 0;
+
+	cb_arena_allocator(bl.arena, &bl.alloc);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = kv->scan(kv->ctx, scans[i].prefix, strlen(scans[i].prefix),
+		    scans[i].fn, &bl);
+	for (size_t i = 0; rc == 0 && i < bl.n; i++)
+		rc = kv->put(kv->ctx, bl.v[i], strlen(bl.v[i]), "", 0);
+	cb_arena_free(bl.arena);
+	return rc;
 }
 
 /* id_of copies a record's id (its key after "<kind>/") into id. */
@@ -200,18 +261,74 @@ swap_keys(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 int
 bank_roster_index_build(const struct cb_kv *kv)
 {
-	struct building bl = {.kv = kv, .arena = cb_arena_new()};
+	static const struct scan scans[] = {{"s/", shift_keys},
+	    {"w/", swap_keys}};
+
+	return build(kv, scans, 2);
+}
+
+/* open_swap notes the mark of a swap still open. */
+static int
+open_swap(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct building *bl = ctx;
+	char id[KEY_MAX];
+	swap_state *w;
 	int rc;
 
-	cb_arena_allocator(bl.arena, &bl.alloc);
-	rc = kv->scan(kv->ctx, "s/", 2, shift_keys, &bl);
-	if (rc == 0)
-		rc = kv->scan(kv->ctx, "w/", 2, swap_keys, &bl);
-	/* After the scans: a put may move what a scan is reading. */
-	for (size_t i = 0; rc == 0 && i < bl.n; i++)
-		rc = kv->put(kv->ctx, bl.v[i], strlen(bl.v[i]), "", 0);
-	cb_arena_free(bl.arena);
-	return rc;
+	if ((rc = id_of(key, klen, id)) != 0)
+		return rc;
+	if ((w = carebank__v1__swap_state__unpack(&bl->alloc, vlen, val)) ==
+	    NULL)
+		return CB_ECORRUPT;
+	if (swap_open(w))
+		keep(bl, cb_arena_printf(bl->arena, CB_OPEN_SWAP_PREFIX "%s",
+			     id));
+	return 0;
+}
+
+/* bank_open_swaps_build marks the open swaps of views without the marks. */
+int
+bank_open_swaps_build(const struct cb_kv *kv)
+{
+	static const struct scan scans[] = {{"w/", open_swap}};
+
+	return build(kv, scans, 1);
+}
+
+/* An open swaps' walk: fn gets each id. */
+struct opens {
+	cb_roster_fn fn;
+	void *ctx;
+};
+
+/* open_one hands on the id of one open swap's mark. */
+static int
+open_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen)
+{
+	struct opens *o = ctx;
+	char id[KEY_MAX];
+	size_t plen = strlen(CB_OPEN_SWAP_PREFIX);
+
+	(void)val;
+	(void)vlen;
+	if (klen <= plen || klen - plen >= KEY_MAX)
+		return CB_ECORRUPT;
+	memcpy(id, key + plen, klen - plen);
+	id[klen - plen] = '\0';
+	return o->fn(o->ctx, id);
+}
+
+/* cb_open_swaps visits the swaps still open. */
+int
+cb_open_swaps(const struct cb_kv *kv, cb_roster_fn fn, void *ctx)
+{
+	struct opens o = {fn, ctx};
+
+	return kv->scan(kv->ctx, CB_OPEN_SWAP_PREFIX,
+	    strlen(CB_OPEN_SWAP_PREFIX), open_one, &o);
 }
 
 /* A walk over one adult's index keys, handing fn the ids. */

@@ -9,7 +9,8 @@
  *        rules of a new centre or by an upgrade; missing before format 1
  *
  * Formats: 0, the first; 1 adds the roster's indexes (roster_index.c); 2
- * marks the flags no review has closed (flag.c).
+ * marks the flags no review has closed (flag.c); 3 marks the swaps still
+ * open (roster_index.c).
  */
 #include "carebank/roster.h"
 #include "bank_int.h"
@@ -51,6 +52,8 @@ cb_views_upgrade(const struct cb_kv *kv, unsigned *from)
 	if (*from < 1 && (rc = bank_roster_index_build(kv)) != 0)
 		return rc;
 	if (*from < 2 && (rc = bank_open_flags_build(kv)) != 0)
+		return rc;
+	if (*from < 3 && (rc = bank_open_swaps_build(kv)) != 0)
 		return rc;
 	return bank_views_format_put(kv);
 }
