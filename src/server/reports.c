@@ -618,10 +618,10 @@ open_swaps(struct gather *g)
 
 /*
  * roster fills the shifts in the request's window, by start time, and
- * their swaps, by id; or, with open_swaps, the open swaps alone, through
- * their marks (roster_index.c), so the desk's list costs what is open. It walks each adult's index from the window's start:
+ * their swaps, by id. It walks each adult's index from the window's start:
  * the work is the centre's adults and what the window holds, however long
- * the centre's history.
+ * the centre's history. With open_swaps it gives the open swaps alone,
+ * through their marks (roster_index.c): the desk's list costs what is open.
  */
 static int
 roster(struct srv_read *r, struct srv_job *j, void *arg)

@@ -18,6 +18,9 @@
 #include "carebank/xalloc.h"
 #include "testbank.h"
 
+#define OFFERED  CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED
+#define ACCEPTED CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED
+
 /* A list of keys, as text. */
 struct keys {
 	char **v;
@@ -107,8 +110,7 @@ expect(struct keys *k, struct ends *e, const char *key, size_t klen,
 		end = (unsigned long long)end_of(e, w->shift);
 		push(k, "o/%s/%016llx/%.*s", w->from_adult, end, idlen, id);
 		push(k, "o/%s/%016llx/%.*s", w->to_adult, end, idlen, id);
-		if (w->status == CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_OFFERED ||
-		    w->status == CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_ACCEPTED)
+		if (w->status == OFFERED || w->status == ACCEPTED)
 			push(k, CB_OPEN_SWAP_PREFIX "%.*s", idlen, id);
 		if (w->status == CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_DONE) {
 			push(k, "h/%s/%016llx/%s", w->from_adult, end,
