@@ -77,6 +77,11 @@ def main():
         msg = build(mod, name)
         with open(os.path.join(out, "%02d-%s" % (i, name)), "wb") as f:
             f.write(bytes([i, signer]) + msg.SerializeToString())
+    # The desk's list of open swaps: Roster with open_swaps alone.
+    i = METHODS.index((svc, "Roster", COORD))
+    with open(os.path.join(out, "%02d-Roster-open" % i), "wb") as f:
+        f.write(bytes([i, COORD]) + svc.RosterRequest(
+            centre="fz", open_swaps=True).SerializeToString())
     # The same calls by a key nobody enrolled, and by the wrong role.
     for i in PICKED:
         mod, name, signer = METHODS[i]
