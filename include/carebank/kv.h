@@ -31,6 +31,10 @@ struct cb_kv {
 	/* The same, from the last key to the first. */
 	int (*scan_back)(void *ctx, const void *prefix, size_t plen,
 	    cb_kv_scan_fn fn, void *fnctx);
+	/* scan_back from the last key before the key below (which starts
+	 * with prefix): a page after the one that ended there. */
+	int (*scan_back_below)(void *ctx, const void *prefix, size_t plen,
+	    const void *below, size_t blen, cb_kv_scan_fn fn, void *fnctx);
 };
 
 #endif

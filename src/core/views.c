@@ -132,25 +132,47 @@ last_under(MDB_cursor *cur, const uint8_t *kb, size_t n, MDB_val *k,
 	return mrc != 0 ? mrc : mdb_cursor_get(cur, k, d, MDB_PREV);
 }
 
-/* walk visits every record whose key starts with prefix, either way. */
+/* before_key puts cur on the last record before the key kb (n bytes). */
+static int
+before_key(MDB_cursor *cur, const uint8_t *kb, size_t n, MDB_val *k,
+    MDB_val *d)
+{
+	int mrc;
+
+	k->mv_data = (void *)(uintptr_t)kb;
+	k->mv_size = n;
+	mrc = mdb_cursor_get(cur, k, d, MDB_SET_RANGE);
+	if (mrc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, d, MDB_LAST);
+	return mrc != 0 ? mrc : mdb_cursor_get(cur, k, d, MDB_PREV);
+}
+
+/*
+ * walk visits every record whose key starts with prefix, either way; back
+ * with a key below (blen > 0), only those before it.
+ */
 static int
 walk(struct view_ctx *v, const void *prefix, size_t plen, bool back,
-    cb_kv_scan_fn fn, void *fnctx)
+    const void *below, size_t blen, cb_kv_scan_fn fn, void *fnctx)
 {
-	uint8_t kb[4 + VIEW_KEY_MAX];
+	uint8_t kb[4 + VIEW_KEY_MAX], bb[4 + VIEW_KEY_MAX];
 	MDB_val k, d;
 	MDB_cursor *cur;
-	size_t n;
+	size_t n, bn = 0;
 	int mrc, rc = 0;
 
-	if ((n = make_key(kb, v->no, prefix, plen)) == 0)
+	if ((n = make_key(kb, v->no, prefix, plen)) == 0 ||
+	    (blen > 0 && (bn = make_key(bb, v->no, below, blen)) == 0))
 		return CB_EINVAL;
 	if ((mrc = mdb_cursor_open(txn_of(v), v->store->db.views, &cur)) != 0)
 		return fail_code(v, mrc);
 	k.mv_data = kb;
 	k.mv_size = n;
-	mrc = back ? last_under(cur, kb, n, &k, &d) :
-		     mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	if (back && bn > 0)
+		mrc = before_key(cur, bb, bn, &k, &d);
+	else
+		mrc = back ? last_under(cur, kb, n, &k, &d) :
+			     mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	for (; mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &d, back ? MDB_PREV : MDB_NEXT)) {
 		if (k.mv_size < n || memcmp(k.mv_data, kb, n) != 0)
@@ -170,7 +192,7 @@ static int
 v_scan(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
     void *fnctx)
 {
-	return walk(ctx, prefix, plen, false, fn, fnctx);
+	return walk(ctx, prefix, plen, false, NULL, 0, fn, fnctx);
 }
 
 /* v_scan_back is v_scan from the last record to the first. */
@@ -178,7 +200,17 @@ static int
 v_scan_back(void *ctx, const void *prefix, size_t plen, cb_kv_scan_fn fn,
     void *fnctx)
 {
-	return walk(ctx, prefix, plen, true, fn, fnctx);
+	return walk(ctx, prefix, plen, true, NULL, 0, fn, fnctx);
+}
+
+/* v_scan_back_below is v_scan_back from the last record before below. */
+static int
+v_scan_back_below(void *ctx, const void *prefix, size_t plen,
+    const void *below, size_t blen, cb_kv_scan_fn fn, void *fnctx)
+{
+	if (blen < plen || memcmp(below, prefix, plen) != 0)
+		return CB_EINVAL;
+	return walk(ctx, prefix, plen, true, below, blen, fn, fnctx);
 }
 
 /* bind fills kv for a binding. */
@@ -191,6 +223,7 @@ bind(struct view_ctx *v, struct cb_kv *kv)
 	kv->del = v_del;
 	kv->scan = v_scan;
 	kv->scan_back = v_scan_back;
+	kv->scan_back_below = v_scan_back_below;
 }
 
 /* centre_no finds a centre's number in txn. */

@@ -255,9 +255,13 @@ struct flag_walk {
 	struct srv_read *r;
 	int64_t from, to; /* from <= time <= to; to 0: no end */
 	bool open;        /* only flags not reviewed yet */
+	size_t limit;     /* a page's size; 0: no limit */
+	uint64_t more;    /* the page is full and the window has more */
 	Carebank__V1__Flag **v;
 	size_t n, cap;
 };
+
+#define FLAGS_PAGE_MAX 10000 /* a page of flags fits a reply */
 
 #define FLAGS_DONE 1 /* flag_one: the rest were logged before the window */
 
@@ -306,6 +310,10 @@ flag_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 		return FLAGS_DONE;
 	if ((w->to != 0 && t > w->to) || (w->open && g->reviewed_by != 0))
 		return 0;
+	if (w->limit != 0 && w->n == w->limit) {
+		w->more = w->v[w->n - 1]->entry;
+		return FLAGS_DONE;
+	}
 	f = SRV_READ_PUSH(w->r, w->v, w->n, &w->cap);
 	carebank__v1__flag__init(f);
 	f->entry = g->entry;
@@ -345,7 +353,9 @@ open_one(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
  * It walks the flags (or the open flags' marks) newest first and stops at
  * the first logged before the window, so it costs what the window holds
  * and the flags since, not every flag the centre ever had; the open ones
- * cost what is open.
+ * cost what is open. A page (limit) is the newest flags of the window
+ * before before_entry; the walk starts there, so each page costs its own
+ * flags, not the pages before it.
  */
 static int
 flagged(struct srv_read *r, struct srv_job *j, void *arg)
@@ -353,7 +363,10 @@ flagged(struct srv_read *r, struct srv_job *j, void *arg)
 	const Carebank__V1__FlaggedRequest *q = (const void *)j->req;
 	Carebank__V1__FlaggedReport *rep = arg;
 	struct flag_walk w = {.r = r, .from = q->from_ms, .to = q->to_ms,
-	    .open = q->open};
+	    .open = q->open, .limit = q->limit};
+	const char *prefix = q->open ? CB_OPEN_FLAG_PREFIX : "g/";
+	cb_kv_scan_fn fn = q->open ? open_one : flag_one;
+	char below[32];
 	int rc;
 
 	if (q->from_ms < 0 || q->to_ms < 0) {
@@ -367,13 +380,22 @@ flagged(struct srv_read *r, struct srv_job *j, void *arg)
 		    (long long)w.to);
 		return 1;
 	}
-	if (q->open)
-		rc = r->kv.scan_back(r->kv.ctx, CB_OPEN_FLAG_PREFIX,
-		    strlen(CB_OPEN_FLAG_PREFIX), open_one, &w);
+	if (q->limit > FLAGS_PAGE_MAX) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "limit is at most %d flags a page", FLAGS_PAGE_MAX);
+		return 1;
+	}
+	snprintf(below, sizeof(below), "%s%016llx", prefix,
+	    (unsigned long long)q->before_entry);
+	if (q->before_entry != 0)
+		rc = r->kv.scan_back_below(r->kv.ctx, prefix, strlen(prefix),
+		    below, strlen(below), fn, &w);
 	else
-		rc = r->kv.scan_back(r->kv.ctx, "g/", 2, flag_one, &w);
+		rc = r->kv.scan_back(r->kv.ctx, prefix, strlen(prefix), fn,
+		    &w);
 	if (rc != 0 && rc != FLAGS_DONE)
 		return rc;
+	rep->more_before = w.more;
 	for (size_t i = 0; i < w.n / 2; i++) {
 		Carebank__V1__Flag *f = w.v[i];
 

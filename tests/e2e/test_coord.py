@@ -22,6 +22,7 @@ path in $COORD_BIN) against a real carebankd on 127.0.0.1 port 0.
                       config file stands in for flags
   e2e.coord_retry     a write whose answer is lost is sent again with the
                       same request id and made once
+  e2e.coord_flag_pages  more flags than a page: flagged lists them all
 """
 import csv
 import io
@@ -982,8 +983,49 @@ def coord_retry():
     s.cleanup()
 
 
+def coord_flag_pages():
+    """More flags than one page: carebank flagged reads them a page at a
+    time and lists every one, once, in log order."""
+    n = 1001
+    s = server()
+    c = Coord(s)
+    co = s.client()
+
+    def write(method, msg):
+        return co.write(method, msg)[0]
+    room = write(cb.C + "AddRoom", cb.pb.AddRoomRequest(label="Sun")).result.id
+    fam = write(cb.C + "EnrolFamily", cb.pb.EnrolFamilyRequest()).result.id
+    adult = write(cb.C + "AddAdult", cb.pb.AddAdultRequest(
+        family=fam, guardian=True)).result.id
+    child = write(cb.C + "AddChild", cb.pb.AddChildRequest(
+        family=fam)).result.id
+    write(cb.C + "SetPickup", cb.pb.SetPickupRequest(child=child,
+                                                     authorised=[adult]))
+    now = cb.now_ms()
+    shift = write(cb.C + "ScheduleShift", cb.pb.ScheduleShiftRequest(
+        room=room, start_ms=now - cb.HOUR_MS, end_ms=now + 12 * cb.HOUR_MS,
+        adult=adult)).result.id
+    write(cb.K + "StartShift", cb.pb.VolunteerCheckInRequest(
+        shift=shift, adult=adult, presence=cb.pb.PRESENCE_PIN))
+    flags = []
+    for _ in range(n):
+        flags.append(write(cb.K + "CheckInChild", cb.pb.ChildCheckInRequest(
+            child=child, room=room, adult=adult,
+            presence=cb.pb.PRESENCE_OFFLINE)).index)
+        write(cb.K + "CheckOutChild", cb.pb.ChildCheckOutRequest(
+            child=child, adult=adult, presence=cb.pb.PRESENCE_PIN))
+    eq([int(r["entry"]) for r in csv_rows(c.ok("flagged", "--all", "--csv"))],
+       flags, "every flag, in log order")
+    js = json.loads(c.ok("flagged", "--json"))
+    eq([int(f["entry"]) for f in js["flags"]], flags, "the open flags")
+    eq(str(js["more_before"]), "0", "one report, nothing more to ask")
+    s.stop()
+    s.cleanup()
+
+
 if __name__ == "__main__":
     cb.main({"coord_day": coord_day, "coord_keys": coord_keys,
              "coord_pin": coord_pin, "coord_usage": coord_usage,
-             "coord_errors": coord_errors, "coord_retry": coord_retry},
+             "coord_errors": coord_errors, "coord_retry": coord_retry,
+             "coord_flag_pages": coord_flag_pages},
             __doc__)

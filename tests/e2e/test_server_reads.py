@@ -665,7 +665,29 @@ def test_flagged(srv):
     refused_windows(co, "Flagged", (
         ({"to_ms": -1}, "from_ms and to_ms are Unix milliseconds, or 0"),
         ({"from_ms": t2, "to_ms": t1}, "from_ms (%d) is after to_ms (%d)" %
-         (t2, t1))))
+         (t2, t1)),
+        ({"limit": 10001}, "limit is at most 10000 flags a page")))
+
+    # Pages, newest first: each the newest flags before the last page's
+    # oldest, in log order, and where the next page starts.
+    def page(**kw):
+        rep = co.call(C + "Flagged", h.spb.FlaggedRequest(**kw),
+                      h.spb.FlaggedReport)
+        return [f.entry for f in rep.flags], rep.more_before
+    eq(page(limit=2), ([e2, e3], e2), "the newest page")
+    eq(page(limit=2, before_entry=e2), ([e1], 0), "the last page")
+    eq(page(limit=3), ([e1, e2, e3], 0), "a page that holds them all")
+    eq(page(before_entry=e3), ([e1, e2], 0), "before an entry")
+    eq(page(before_entry=e3 - 1), ([e1, e2], 0), "before an unflagged one")
+    eq(page(limit=1, before_entry=e1), ([], 0), "before the first")
+    eq(page(limit=1, from_ms=t2), ([e3], e3), "a page of a window")
+    eq(page(limit=1, from_ms=t2, before_entry=e3), ([e2], 0),
+       "the window's last page")
+    # The open flags page the same way: e2 reviewed, e1 and e3 open.
+    w(C + "ReviewFlag", h.pb.ReviewFlagRequest(entry=e2, note="seen"))
+    eq(page(open=True, limit=1), ([e3], e3), "the newest open flag")
+    eq(page(open=True, limit=1, before_entry=e3), ([e1], 0),
+       "the next open flag, past the reviewed one")
 
 
 def shares_expected(pool, rate, surplus):

@@ -618,6 +618,17 @@ see(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	return ++s->n == s->stop_at ? 7 : 0;
 }
 
+/* below runs scan_back_below and returns what it saw. */
+static const char *
+below(struct cb_kv *kv, const char *prefix, const char *key, struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(kv->scan_back_below(kv->ctx, prefix, strlen(prefix),
+			     key, strlen(key), see, s),
+	    0);
+	return s->keys;
+}
+
 /* scan runs one scan of kv either way and returns what it saw. */
 static const char *
 scan(struct cb_kv *kv, const char *prefix, bool back, int stop_at,
@@ -672,6 +683,20 @@ test_view_scans(void **state)
 		assert_string_equal(scan(&kv, "t/f3/", true, 0, &s), "");
 		assert_string_equal(scan(&kv, "0/", true, 0, &s), "");
 		assert_string_equal(scan(&kv, "z/", true, 0, &s), "");
+		/* Back from below a key: a key there or not, past the last,
+		 * at the first; never a key outside the prefix. */
+		assert_string_equal(below(&kv, "t/f1/", "t/f1/02", &s),
+		    "t/f1/01");
+		assert_string_equal(below(&kv, "t/f1/", "t/f1/03", &s),
+		    "t/f1/02 t/f1/01");
+		assert_string_equal(below(&kv, "t/", "t/\xff", &s),
+		    "t/f2/01 t/f10/01 t/f1/\xff t/f1/02 t/f1/01");
+		assert_string_equal(below(&kv, "t/f1/", "t/f1/01", &s), "");
+		assert_string_equal(below(&kv, "u/", "u/\xff\xff\xff", &s),
+		    "u/\xff\xff");
+		assert_int_equal(kv.scan_back_below(kv.ctx, "t/", 2, "u/", 2,
+				     see, &s),
+		    CB_EINVAL);
 		if (pass == 1)
 			break;
 		/* The same in a snapshot of the committed batch. */

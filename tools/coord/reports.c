@@ -1,13 +1,17 @@
 /*
  * The centre's reports: every family's balances, one family's statement,
  * the fund, entries flagged for review, and who is in the building now.
- * Each is one read from one snapshot of the server, so its numbers agree.
+ * Each is one read from one snapshot of the server, so its numbers agree
+ * (the flags come a page at a time, newest first, each page whole).
  * Tables show yuan, h:mm and local times; --json prints the report as the
  * API has it (json.h) and --csv the table's rows in fen, minutes and
  * Unix milliseconds, for spreadsheets.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "carebank/xalloc.h"
 
 #include "json.h"
 #include "coord.h"
@@ -20,6 +24,7 @@
 
 #define DAY_MS  INT64_C(86400000)
 #define LIST_MAX 2048
+#define FLAGS_PAGE 1000 /* flags asked for at a time */
 
 /* read_centre asks for a report that takes only the centre. */
 static int
@@ -231,6 +236,51 @@ fund(struct coord *co, const struct coord_args *a)
 	return EXIT_OK;
 }
 
+/*
+ * read_flags asks for the flags of q's window a page at a time, newest
+ * first, and gives them in log order in *all (whose flags point into the
+ * pages; free both with flags_free), so that any number of flags is read.
+ */
+static int
+read_flags(struct coord *co, Carebank__V1__FlaggedRequest *q,
+    Carebank__V1__FlaggedReport ***pages, size_t *npages,
+    Carebank__V1__FlaggedReport *all)
+{
+	Carebank__V1__FlaggedReport *rep;
+	size_t n = 0;
+
+	*pages = NULL;
+	*npages = 0;
+	carebank__v1__flagged_report__init(all);
+	q->limit = FLAGS_PAGE;
+	do {
+		if (coord_read(co, M_FLAGGED, &q->base,
+			&carebank__v1__flagged_report__descriptor,
+			(ProtobufCMessage **)&rep) != 0)
+			return -1;
+		*pages = cb_xreallocarray(*pages, *npages + 1, sizeof(**pages));
+		(*pages)[(*npages)++] = rep;
+		n += rep->n_flags;
+		q->before_entry = rep->more_before;
+	} while (rep->more_before != 0);
+	all->flags = cb_xcalloc(n ? n : 1, sizeof(*all->flags));
+	for (size_t p = *npages; p-- > 0;)
+		for (size_t i = 0; i < (*pages)[p]->n_flags; i++)
+			all->flags[all->n_flags++] = (*pages)[p]->flags[i];
+	return 0;
+}
+
+/* flags_free frees what read_flags gave. */
+static void
+flags_free(Carebank__V1__FlaggedReport **pages, size_t npages,
+    Carebank__V1__FlaggedReport *all)
+{
+	for (size_t p = 0; p < npages; p++)
+		coord_reply_free(pages[p]);
+	free(pages);
+	free(all->flags);
+}
+
 /* flagged prints the entries flagged for review, by default those no
  * review has closed yet, however old. */
 static int
@@ -244,8 +294,9 @@ flagged(struct coord *co, const struct coord_args *a)
 		{.key = "note", .title = "NOTE", .kind = TK_TEXT},
 	};
 	Carebank__V1__FlaggedRequest q;
-	Carebank__V1__FlaggedReport *rep;
+	Carebank__V1__FlaggedReport **pages, all;
 	struct table *t;
+	size_t npages;
 	char by[24];
 	bool dflt;
 	int offset, rc;
@@ -259,18 +310,21 @@ flagged(struct coord *co, const struct coord_args *a)
 	q.open = dflt || a->val[OPT_OPEN] != NULL;
 	if (coord_offset(co, &offset) != 0)
 		return EXIT_FAIL;
-	if (coord_read(co, M_FLAGGED, &q.base,
-		&carebank__v1__flagged_report__descriptor,
-		(ProtobufCMessage **)&rep) != 0)
+	if (read_flags(co, &q, &pages, &npages, &all) != 0) {
+		flags_free(pages, npages, &all);
 		return EXIT_FAIL;
-	if (co->format == FORMAT_JSON)
-		return json_done(&rep->base);
+	}
+	if (co->format == FORMAT_JSON) {
+		cbt_json_print(stdout, &all.base);
+		flags_free(pages, npages, &all);
+		return EXIT_OK;
+	}
 	if (co->format == FORMAT_TABLE && dflt)
 		puts("flags waiting for review, however old (--all for every "
 		     "flag)");
 	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), offset);
-	for (size_t i = 0; i < rep->n_flags; i++) {
-		const Carebank__V1__Flag *f = rep->flags[i];
+	for (size_t i = 0; i < all.n_flags; i++) {
+		const Carebank__V1__Flag *f = all.flags[i];
 
 		table_num(t, (int64_t)f->entry);
 		table_num(t, f->time_ms);
@@ -284,7 +338,7 @@ flagged(struct coord *co, const struct coord_args *a)
 	table_print(t, stdout, co->format,
 	    q.open ? "no flag is waiting for review"
 		   : "nothing is flagged for review");
-	coord_reply_free(rep);
+	flags_free(pages, npages, &all);
 	return EXIT_OK;
 }
 
