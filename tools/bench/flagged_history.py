@@ -28,7 +28,7 @@ import queue
 import sys
 import time
 
-from growth import adults, h, main, row, server_ms, steps
+from growth import adults, desk, h, main, row, server_ms, steps
 
 C, K = h.C, h.K
 HOUR = 3600 * 1000
@@ -38,10 +38,8 @@ NEW = 4
 
 def run(srv, opts):
     calls = opts.calls
-    co = srv.client()
-    w = co.call
-    kiosk = srv.client(h.enrol(co, h.epb.ROLE_KIOSK, "door")).call
-    room = w(C + "AddRoom", h.pb.AddRoomRequest(label="room")).result.id
+    co, kc, room = desk(srv)
+    w, kiosk = co.call, kc.call
     volunteers = adults(co, 8)
     now = h.now_ms()
     for a in volunteers:

@@ -29,6 +29,15 @@ def adults(co, n):
     return out
 
 
+def desk(srv):
+    """A new centre's coordinator client, a kiosk's and a room's id."""
+    co = srv.client()
+    kiosk = srv.client(h.enrol(co, h.epb.ROLE_KIOSK, "door"))
+    room = co.call(h.C + "AddRoom", h.pb.AddRoomRequest(
+        label="room")).result.id
+    return co, kiosk, room
+
+
 def steps(srv, sizes, grow):
     """For each size, runs grow(k) for every k up to it, 16 at a time, then
     yields the size and where the server's log stands."""
