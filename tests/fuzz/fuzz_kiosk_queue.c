@@ -37,30 +37,34 @@ put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* fix_crcs sets the header's CRC and that of every whole record. */
+/* fix_crcs sets the header's CRC and that of every whole record, in the
+ * layout of the version the header names (1: length, then the CRC of
+ * length and body; 2: length, its own CRC, then that one). */
 static void
 fix_crcs(uint8_t *f, size_t n)
 {
-	size_t off = HEADER_LEN;
+	size_t off = HEADER_LEN, head;
 	uint8_t *tmp;
 
 	if (n < HEADER_LEN)
 		return;
 	put32(f + 12, queue_crc32c(f, 12));
-	while (off + 8 <= n) {
+	head = get32(f + 8) == 1 ? 8 : 12;
+	while (off + head <= n) {
 		uint32_t len = get32(f + off);
 
-		if (len > n - off - 8)
+		if (len > n - off - head)
 			return;
-		/* The CRC covers the length field, then the body. */
+		if (head == 12)
+			put32(f + off + 4, queue_crc32c(f + off, 4));
 		tmp = malloc(4 + (size_t)len);
 		if (tmp == NULL)
 			abort();
 		memcpy(tmp, f + off, 4);
-		memcpy(tmp + 4, f + off + 8, len);
-		put32(f + off + 4, queue_crc32c(tmp, 4 + (size_t)len));
+		memcpy(tmp + 4, f + off + head, len);
+		put32(f + off + head - 4, queue_crc32c(tmp, 4 + (size_t)len));
 		free(tmp);
-		off += 8 + (size_t)len;
+		off += head + (size_t)len;
 	}
 }
 

@@ -161,13 +161,20 @@ def crc_final(data):
     return crc32c(data) ^ 0xffffffff
 
 
-HEADER = b"CBKIOSKQ" + struct.pack(">I", 1)
-HEADER += struct.pack(">I", crc_final(HEADER))
+def header(version):
+    h = b"CBKIOSKQ" + struct.pack(">I", version)
+    return h + struct.pack(">I", crc_final(h))
 
 
-def record(body):
+HEADER, HEADER_V1 = header(2), header(1)
+
+
+def record(body, version=2):
+    """A record: the length, (from version 2) the length's own CRC, then
+    the CRC of length and body."""
     ln = struct.pack(">I", len(body))
-    return ln + struct.pack(">I", crc_final(ln + body)) + body
+    head = ln if version == 1 else ln + struct.pack(">I", crc_final(ln))
+    return head + struct.pack(">I", crc_final(ln + body)) + body
 
 
 def action_body(seq, made_ms, method, family, req, flags=0):
@@ -185,11 +192,16 @@ def read_queue(path):
     """The queue's records: [(kind, fields)]; fails on any damage."""
     with open(path, "rb") as f:
         data = f.read()
-    eq(data[:16], HEADER, "queue header")
+    check(data[:16] in (HEADER, HEADER_V1), "queue header")
+    head = 8 if data[:16] == HEADER_V1 else 12
     out, off = [], 16
     while off < len(data):
-        ln, crc = struct.unpack(">II", data[off:off + 8])
-        body = data[off + 8:off + 8 + ln]
+        (ln,) = struct.unpack(">I", data[off:off + 4])
+        if head == 12:
+            eq(struct.unpack(">I", data[off + 4:off + 8])[0],
+               crc_final(data[off:off + 4]), "queue record length crc")
+        (crc,) = struct.unpack(">I", data[off + head - 4:off + head])
+        body = data[off + head:off + head + ln]
         eq(len(body), ln, "queue record length at %d" % off)
         eq(crc, crc_final(data[off:off + 4] + body), "queue record crc")
         if body[0] == 1:
@@ -207,7 +219,7 @@ def read_queue(path):
         else:
             seq, state, index = struct.unpack(">QBQ", body[1:18])
             out.append(("done", dict(seq=seq, state=state, index=index)))
-        off += 8 + ln
+        off += head + ln
     return out
 
 

@@ -314,20 +314,24 @@ def midvisit():
     k.stop()
     # A try that did arrive before the kiosk lost its answer: the kept
     # copy has the same request id and other bytes (an event time); the
-    # server refuses it as used, and the kiosk takes that as done.
+    # server refuses it as used, and the kiosk takes that as done. The
+    # queue is one an earlier kiosk wrote (version 1): it is read as it
+    # is, and starts again as version 2 once empty.
     size = log_size(co)
     orig = cb.pb.VolunteerCheckInRequest.FromString(start.call.request)
     orig.event_time_ms = cb.now_ms() - 1000
     with open(qpath, "wb") as f:
-        f.write(kp.HEADER + kp.record(kp.action_body(
+        f.write(kp.HEADER_V1 + kp.record(kp.action_body(
             1, orig.event_time_ms, kp.K + "StartShift", ids["fa"],
-            orig.SerializeToString(), flags=1)))
+            orig.SerializeToString(), flags=1), version=1))
     k.start()
     k.expect(r"1 action made offline sent", timeout=60)
     eq(log_size(co), size, "no second entry")
     check("entry %d (an earlier try)" % start.index in k.stderr(),
           "the earlier entry is named: " + k.stderr())
     eq(kp.pending(qpath), [], "done")
+    with open(qpath, "rb") as f:
+        eq(f.read(), kp.HEADER, "an empty queue of version 2")
     k.stop()
     s.stop()
 

@@ -4,7 +4,10 @@
  * nothing is pending; a torn tail cut at every possible byte, and a tail of
  * zeros; a bad checksum at the end or in the middle, an impossible length,
  * a bad header and a done record for nothing, all reported as damage with
- * the file left exactly as it was; salvage; the lock; a write that fails
+ * the file left exactly as it was; a flipped bit in any length field, in
+ * the middle or at the end, never taken for a torn tail; a version 1 file
+ * (an earlier kiosk's) read, appended to and started again as version 2;
+ * salvage; the lock; a write that fails
  * (the file-size limit) leaving the file as before; and a child killed with
  * SIGKILL while appending, whose every acknowledged action is found again.
  */
@@ -24,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "carebank/codec.h"
 #include "carebank/file.h"
 #include "carebank/xalloc.h"
 #include "queue.h"
@@ -272,13 +276,16 @@ test_damage(void **state)
 	buf[three - 3] ^= 1;
 	open_damaged(path, buf, len, 3, two);
 	buf[three - 3] ^= 1;
-	/* A record in the middle: its body, then its checksum field. */
-	buf[one + 12] ^= 0x80;
+	/* A record in the middle: its body, then each checksum field. */
+	buf[one + 16] ^= 0x80;
 	open_damaged(path, buf, len, 2, one);
-	buf[one + 12] ^= 0x80;
+	buf[one + 16] ^= 0x80;
 	buf[one + 5] ^= 0x01;
 	open_damaged(path, buf, len, 2, one);
 	buf[one + 5] ^= 0x01;
+	buf[one + 9] ^= 0x01;
+	open_damaged(path, buf, len, 2, one);
+	buf[one + 9] ^= 0x01;
 	/* An impossible length in the middle. */
 	buf[one] = 0xff;
 	open_damaged(path, buf, len, 2, one);
@@ -293,6 +300,148 @@ test_damage(void **state)
 	open_damaged(path, buf, len, 1, 0);
 	open_damaged(path, buf, 10, 1, 0);
 	free(buf);
+	free(path);
+}
+
+/*
+ * One flipped bit in a length field, of a record in the middle or of the
+ * last one, is damage: read as a torn tail, it would cut off every record
+ * after it, actions a parent was told are saved.
+ */
+static void
+test_length_flip(void **state)
+{
+	char *path = path_of("lengthflip");
+	off_t one, two, three;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	one = fill(path, 1);
+	two = fill(path, 2);
+	three = fill(path, 3);
+	buf = slurp(path, &len);
+	assert_int_equal(len, (size_t)three);
+	for (int bit = 0; bit < 32; bit++) {
+		buf[one + bit / 8] ^= (uint8_t)(1u << bit % 8);
+		open_damaged(path, buf, len, 2, one);
+		buf[one + bit / 8] ^= (uint8_t)(1u << bit % 8);
+		buf[two + bit / 8] ^= (uint8_t)(1u << bit % 8);
+		open_damaged(path, buf, len, 3, two);
+		buf[two + bit / 8] ^= (uint8_t)(1u << bit % 8);
+	}
+	free(buf);
+	free(path);
+}
+
+/* v1_action appends a version 1 record (length, then the CRC-32C of
+ * length and body) of an action to buf at *len. */
+static void
+v1_action(uint8_t *buf, size_t *len, uint8_t n, size_t reqlen)
+{
+	uint8_t body[128], req[40], *b = body, *r = buf + *len, crc[128 + 4];
+	struct queue_action a = action(n, req, reqlen);
+	size_t ml = strlen(a.method), fl = strlen(a.family), bl;
+
+	*b++ = 1;
+	cb_be_put(b, n, 8);
+	cb_be_put(b + 8, (uint64_t)a.made_ms, 8);
+	b[16] = 0;
+	b += 17;
+	*b++ = (uint8_t)ml;
+	memcpy(b, a.method, ml);
+	b += ml;
+	*b++ = (uint8_t)fl;
+	memcpy(b, a.family, fl);
+	b += fl;
+	cb_be_put(b, reqlen, 4);
+	memcpy(b + 4, req, reqlen);
+	bl = (size_t)(b + 4 + reqlen - body);
+	cb_be_put(r, bl, 4);
+	memcpy(crc, r, 4);
+	memcpy(crc + 4, body, bl);
+	cb_be_put(r + 4, queue_crc32c(crc, 4 + bl), 4);
+	memcpy(r + 8, body, bl);
+	*len += 8 + bl;
+}
+
+/*
+ * A queue an earlier kiosk wrote (version 1, no checksum of the length
+ * alone) is read as it was, appended to in its own format, its torn tail
+ * still cut, and started again as version 2 once nothing is pending.
+ */
+static void
+test_version_one(void **state)
+{
+	char *path = path_of("v1");
+	struct queue_report rep;
+	struct queue *q;
+	uint8_t file[1024], req[40], *after;
+	size_t len = 16, two, alen;
+	uint64_t seq;
+	off_t size;
+
+	(void)state;
+	memcpy(file, "CBKIOSKQ", 8);
+	cb_be_put(file + 8, 1, 4);
+	cb_be_put(file + 12, queue_crc32c(file, 12), 4);
+	v1_action(file, &len, 1, 21);
+	v1_action(file, &len, 2, 22);
+	two = len;
+	v1_action(file, &len, 3, 23);
+	/* A torn last record, cut off; the two before it read back. */
+	put(path, file, len - 7);
+	assert_int_equal(queue_open(path, &q, &rep), 0);
+	assert_int_equal(rep.torn, len - 7 - two);
+	assert_int_equal(queue_pending(q), 2);
+	for (size_t i = 0; i < 2; i++) {
+		action((uint8_t)(i + 1), req, 21 + i);
+		assert_int_equal(queue_at(q, i)->seq, i + 1);
+		assert_int_equal(queue_at(q, i)->len, 21 + i);
+		assert_memory_equal(queue_at(q, i)->req, req, 21 + i);
+	}
+	/* Appended in version 1's format: the bytes an earlier kiosk wrote. */
+	{
+		struct queue_action a = action(3, req, 23);
+
+		assert_int_equal(queue_append(q, &a, &seq), 0);
+		assert_int_equal(seq, 3);
+	}
+	queue_close(q);
+	after = slurp(path, &alen);
+	assert_int_equal(alen, len);
+	assert_memory_equal(after, file, len);
+	free(after);
+	/* Every action done: the file starts again as version 2. */
+	assert_int_equal(queue_open(path, &q, &rep), 0);
+	for (uint64_t i = 1; i <= 3; i++)
+		assert_int_equal(queue_done(q, i, QUEUE_ACCEPTED, 10 + i), 0);
+	assert_int_equal(queue_size(q), 16);
+	size = queue_size(q);
+	{
+		struct queue_action a = action(4, req, 24);
+
+		assert_int_equal(queue_append(q, &a, &seq), 0);
+	}
+	/* A version 2 record: a header of 12 bytes, then the body. */
+	assert_int_equal(queue_size(q) - size, 4 + (len - two) + 1);
+	queue_close(q);
+	after = slurp(path, &alen);
+	assert_int_equal(cb_be_get(after + 8, 4), 2);
+	assert_int_equal(cb_be_get(after + 20, 4), queue_crc32c(after + 16, 4));
+	free(after);
+	assert_int_equal(queue_open(path, &q, &rep), 0);
+	assert_int_equal(queue_pending(q), 1);
+	assert_int_equal(queue_at(q, 0)->len, 24);
+	queue_close(q);
+	/* An empty version 1 file is started again at once. */
+	put(path, file, 16);
+	assert_int_equal(queue_open(path, &q, &rep), 0);
+	queue_close(q);
+	after = slurp(path, &alen);
+	assert_int_equal(alen, 16);
+	assert_int_equal(cb_be_get(after + 8, 4), 2);
+	free(after);
 	free(path);
 }
 
@@ -492,6 +641,8 @@ main(void)
 	    cmocka_unit_test(test_torn_tail),
 	    cmocka_unit_test(test_torn_done),
 	    cmocka_unit_test(test_damage),
+	    cmocka_unit_test(test_length_flip),
+	    cmocka_unit_test(test_version_one),
 	    cmocka_unit_test(test_done_for_nothing),
 	    cmocka_unit_test(test_salvage),
 	    cmocka_unit_test(test_lock_and_empty),

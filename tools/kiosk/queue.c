@@ -1,13 +1,14 @@
 /*
  * The offline queue file (see queue.h). Integers are big-endian:
  *
- *   header  +----------+-------------+------------------------------+
- *           | CBKIOSKQ | version = 1 | CRC-32C of the 12 bytes before |
- *           +----------+-------------+------------------------------+
+ *   header  +----------+-------------+--------------------------------+
+ *           | CBKIOSKQ | version = 2 | CRC-32C of the 12 bytes before |
+ *           +----------+-------------+--------------------------------+
  *              8 bytes    4 bytes       4 bytes
- *   record  +------------+------------------------------+------------+
- *           | length (4) | CRC-32C of length and body (4) | body       |
- *           +------------+------------------------------+------------+
+ *   record  +------------+------------------+-------------------+------+
+ *           | length (4) | CRC-32C of the   | CRC-32C of length | body |
+ *           |            | length (4)       | and body (4)      |      |
+ *           +------------+------------------+-------------------+------+
  *   action  1 | seq (8) | made_ms (8) | flags (1) | method length (1) |
  *           method | family length (1) | family | request length (4) |
  *           request (the request message's bytes, never re-encoded)
@@ -16,12 +17,20 @@
  * A record is built whole in memory and written with one pwrite at the end
  * of what is known good, then fsynced; a failed write is cut back off. So
  * after any crash the file is good records and, at most, one torn record at
- * the end: fewer bytes than a record header, a length that runs past the end
- * of the file, or zeros to the end (space a file system extended but never
- * wrote). Those, and only those, are cut off on opening. A record that is
- * all there but fails its CRC, has an impossible length or an unknown kind,
- * or marks an action that does not exist, is damage: opening stops there and
- * says where, and queue_salvage keeps the file aside. An action's done
+ * the end: fewer bytes than a record header, a length (whose own checksum
+ * holds) that runs past the end of the file, or zeros to the end (space a
+ * file system extended but never wrote). Those, and only those, are cut
+ * off on opening. A record that is all there but fails a checksum, has an
+ * impossible length or an unknown kind, or marks an action that does not
+ * exist, is damage: opening stops there and says where, and queue_salvage
+ * keeps the file aside. The length's own checksum is what tells a torn
+ * tail from a damaged length: without it, one flipped bit in the length of
+ * a record in the middle would read as a tail cut short, and every record
+ * after it would be cut off as if never written.
+ *
+ * Version 1 (a kiosk of an earlier carebank) had no checksum of the length
+ * alone: its records are read, and written, as they were until the queue
+ * is next empty, when the file starts again as version 2. An action's done
  * record comes after it; once every action is done the file is cut back to
  * its header, which is safe at any moment since nothing is pending.
  */
@@ -41,9 +50,10 @@
 #include "queue.h"
 
 #define MAGIC       "CBKIOSKQ"
-#define VERSION     1
+#define VERSION     2
 #define HEADER_LEN  16
-#define REC_HEAD    8
+#define REC_HEAD_V1 8
+#define REC_HEAD    12
 #define REC_MAX     (QUEUE_REQ_MAX + 128)
 #define KIND_ACTION 1
 #define KIND_DONE   2
@@ -51,6 +61,7 @@
 
 struct queue {
 	int fd;
+	unsigned version; /* of the file's header and records */
 	off_t size; /* bytes known good */
 	struct queue_action *a;
 	size_t n, cap, pending;
@@ -83,19 +94,27 @@ record_crc(const uint8_t lenfield[4], const uint8_t *body, size_t n)
 	return ~crc_update(crc_update(0xffffffffu, lenfield, 4), body, n);
 }
 
-/* header fills the 16-byte file header. */
+/* header fills the 16-byte file header of a version. */
 static void
-header(uint8_t h[HEADER_LEN])
+header(uint8_t h[HEADER_LEN], unsigned version)
 {
 	memcpy(h, MAGIC, 8);
-	cb_be_put(h + 8, VERSION, 4);
+	cb_be_put(h + 8, version, 4);
 	cb_be_put(h + 12, queue_crc32c(h, 12), 4);
+}
+
+/* head_len is the length of a record's header in a version. */
+static size_t
+head_len(unsigned version)
+{
+	return version == 1 ? REC_HEAD_V1 : REC_HEAD;
 }
 
 /* The state of a parse: what is read so far, and how it ended. */
 struct parse {
 	const uint8_t *buf;
 	size_t size, off;
+	unsigned version;
 	struct queue *q;
 	struct queue_report *rep;
 };
@@ -201,6 +220,44 @@ zeros(const uint8_t *b, size_t n)
 	return true;
 }
 
+/* version_of reads a header: its version, or 0 if it is none we know. */
+static unsigned
+version_of(const uint8_t *buf, size_t size)
+{
+	uint8_t h[HEADER_LEN];
+
+	for (unsigned v = 1; v <= VERSION && size >= HEADER_LEN; v++) {
+		header(h, v);
+		if (memcmp(buf, h, HEADER_LEN) == 0)
+			return v;
+	}
+	return 0;
+}
+
+/*
+ * record_len reads the record header at r, left bytes from the end: 0 with
+ * *len, TORN for a torn tail, or CB_ECORRUPT.
+ */
+#define TORN 1
+static int
+record_len(struct parse *p, const uint8_t *r, size_t left, size_t *len)
+{
+	size_t head = head_len(p->version);
+
+	if (zeros(r, left) || left < head)
+		return TORN;
+	if (p->version > 1 && cb_be_get(r + 4, 4) != queue_crc32c(r, 4))
+		return damaged(p, "a record's length fails its checksum");
+	*len = (size_t)cb_be_get(r, 4);
+	if (*len == 0 || *len > REC_MAX)
+		return damaged(p, "a record has an impossible length");
+	if (*len > left - head)
+		return TORN;
+	if (cb_be_get(r + head - 4, 4) != record_crc(r, r + head, *len))
+		return damaged(p, "a record fails its checksum");
+	return 0;
+}
+
 /*
  * parse reads records from the header on. Returns 0 with p->off at the end
  * of the good records (a torn tail after it), or CB_ECORRUPT.
@@ -208,38 +265,29 @@ zeros(const uint8_t *b, size_t n)
 static int
 parse(struct parse *p)
 {
-	uint8_t h[HEADER_LEN];
+	size_t head;
 	int rc;
 
-	header(h);
-	if (p->size < HEADER_LEN || memcmp(p->buf, h, HEADER_LEN) != 0)
+	if ((p->version = version_of(p->buf, p->size)) == 0)
 		return damaged(p, "the file does not start with a queue "
-		                  "header (version 1)");
+		                  "header (version 1 or 2)");
+	head = head_len(p->version);
 	p->off = HEADER_LEN;
 	while (p->off < p->size) {
-		const uint8_t *r = p->buf + p->off;
-		size_t left = p->size - p->off, len;
+		const uint8_t *r = p->buf + p->off, *body = r + head;
+		size_t len;
 
-		if (zeros(r, left) || left < REC_HEAD)
-			return 0; /* torn */
-		len = (size_t)cb_be_get(r, 4);
-		if (len == 0 || len > REC_MAX)
-			return damaged(p, "a record has an impossible length");
-		if (len > left - REC_HEAD)
-			return 0; /* torn */
-		if (cb_be_get(r + 4, 4) != record_crc(r, r + REC_HEAD, len))
-			return damaged(p, "a record fails its checksum");
-		if (r[REC_HEAD] == KIND_ACTION)
-			rc = parse_action(
-			    p, r + REC_HEAD + 1, r + REC_HEAD + len);
-		else if (r[REC_HEAD] == KIND_DONE)
-			rc =
-			    parse_done(p, r + REC_HEAD + 1, r + REC_HEAD + len);
+		if ((rc = record_len(p, r, p->size - p->off, &len)) != 0)
+			return rc == TORN ? 0 : rc;
+		if (body[0] == KIND_ACTION)
+			rc = parse_action(p, body + 1, body + len);
+		else if (body[0] == KIND_DONE)
+			rc = parse_done(p, body + 1, body + len);
 		else
 			rc = damaged(p, "a record of an unknown kind");
 		if (rc != 0)
 			return rc;
-		p->off += REC_HEAD + len;
+		p->off += head + len;
 		p->rep->records++;
 	}
 	return 0;
@@ -321,7 +369,7 @@ open_locked(const char *path, int *fdp)
 	uint8_t h[HEADER_LEN];
 	int fd, rc;
 
-	header(h);
+	header(h, VERSION);
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT) {
 		rc = cb_file_write(path, h, sizeof(h), 0600, CB_FILE_EXCLUSIVE);
 		if (rc != 0 && rc != CB_EEXIST)
@@ -339,6 +387,30 @@ open_locked(const char *path, int *fdp)
 	return 0;
 }
 
+/*
+ * restart empties the queue: the file is cut back to a header of this
+ * version (an older file's last records go with it) and made durable.
+ * Nothing is pending, so a crash at any point leaves an empty queue.
+ */
+static int
+restart(struct queue *q)
+{
+	uint8_t h[HEADER_LEN];
+	int rc;
+
+	free_actions(q);
+	header(h, VERSION);
+	if (ftruncate(q->fd, HEADER_LEN) != 0)
+		return CB_EIO;
+	if ((rc = write_at(q->fd, h, sizeof(h), 0)) != 0)
+		return rc;
+	if (fsync(q->fd) != 0)
+		return CB_EIO;
+	q->version = VERSION;
+	q->size = HEADER_LEN;
+	return 0;
+}
+
 /* load reads and checks the file at fd into q. */
 static int
 load(struct queue *q, struct queue_report *rep)
@@ -350,35 +422,25 @@ load(struct queue *q, struct queue_report *rep)
 
 	if ((rc = read_all(q->fd, &buf, &len)) != 0)
 		return rc;
+	q->next_seq = 1;
 	if (len == 0) {
 		/* Only an outside hand leaves an empty file: start it. */
-		uint8_t h[HEADER_LEN];
-
-		header(h);
 		free(buf);
-		if ((rc = write_at(q->fd, h, sizeof(h), 0)) != 0 ||
-		    fsync(q->fd) != 0)
-			return rc ? rc : CB_EIO;
-		q->size = HEADER_LEN;
-		q->next_seq = 1;
-		return 0;
+		return restart(q);
 	}
 	p.buf = buf;
 	p.size = len;
-	q->next_seq = 1;
 	rc = parse(&p);
 	free(buf);
 	if (rc != 0)
 		return rc;
 	rep->torn = len - p.off;
+	q->version = p.version;
 	q->size = (off_t)p.off;
-	if (rep->torn != 0 && (rc = cut(q->fd, q->size)) != 0)
-		return rc;
-	if (q->n > 0 && q->pending == 0) {
-		free_actions(q);
-		q->size = HEADER_LEN;
+	if (q->pending == 0 && (q->n > 0 || q->version != VERSION))
+		return restart(q);
+	if (rep->torn != 0)
 		return cut(q->fd, q->size);
-	}
 	return 0;
 }
 
@@ -449,7 +511,7 @@ queue_salvage(
 		goto out;
 	}
 	if (rep->bad_offset < HEADER_LEN) {
-		header(h);
+		header(h, VERSION);
 		rc = cb_file_write(path, h, sizeof(h), 0600, CB_FILE_REPLACE);
 	} else {
 		rc = cb_file_write(
@@ -468,13 +530,16 @@ out:
 static int
 append(struct queue *q, const uint8_t *body, size_t len)
 {
-	uint8_t *rec = cb_xmalloc(REC_HEAD + len);
+	size_t head = head_len(q->version);
+	uint8_t *rec = cb_xmalloc(head + len);
 	int rc;
 
 	cb_be_put(rec, len, 4);
-	cb_be_put(rec + 4, record_crc(rec, body, len), 4);
-	memcpy(rec + REC_HEAD, body, len);
-	rc = write_at(q->fd, rec, REC_HEAD + len, q->size);
+	if (q->version > 1)
+		cb_be_put(rec + 4, queue_crc32c(rec, 4), 4);
+	cb_be_put(rec + head - 4, record_crc(rec, body, len), 4);
+	memcpy(rec + head, body, len);
+	rc = write_at(q->fd, rec, head + len, q->size);
 	if (rc == 0 && fsync(q->fd) != 0)
 		rc = CB_EIO;
 	free(rec);
@@ -483,7 +548,7 @@ append(struct queue *q, const uint8_t *body, size_t len)
 		(void)cut(q->fd, q->size);
 		return rc;
 	}
-	q->size += (off_t)(REC_HEAD + len);
+	q->size += (off_t)(head + len);
 	return 0;
 }
 
@@ -554,12 +619,7 @@ queue_done(struct queue *q, uint64_t seq, int state, uint64_t index)
 		return rc;
 	a->state = state;
 	a->index = index;
-	if (--q->pending == 0) {
-		free_actions(q);
-		q->size = HEADER_LEN;
-		return cut(q->fd, q->size);
-	}
-	return 0;
+	return --q->pending == 0 ? restart(q) : 0;
 }
 
 /* queue_count returns the number of actions held. */
