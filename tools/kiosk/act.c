@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/codec.h"
 #include "carebank/v1/bank.pb-c.h"
 #include "carebank/xalloc.h"
 #include "kiosk.h"
@@ -170,12 +171,23 @@ keep(struct kiosk *k, struct session *s, const struct act *a,
 	snprintf(qa.method, sizeof(qa.method), "%s", method);
 	snprintf(qa.family, sizeof(qa.family), "%s", s->f.family);
 	if ((rc = queue_append(k->q, &qa, &seq)) != 0) {
+		char hex[33];
+
 		act_msg(s,
 		    "NOT SAVED: the kiosk cannot write its offline "
 		    "queue (%s).",
 		    cb_strerror(rc));
-		act_msg(s, "Nothing was recorded. Please tell the staff.");
-		kiosk_log("cannot queue %s for %s: %s", method, s->f.family,
+		/* Sent once already, it may be an entry: saying nothing was
+		 * recorded would invite a second one, with a new id. */
+		act_msg(s, flags & QUEUE_TRIED
+		               ? "It may have reached the server before the "
+		                 "line dropped. Please tell the staff before "
+		                 "trying again."
+		               : "Nothing was recorded. Please tell the staff.");
+		cb_hex_encode(id, 16, hex);
+		kiosk_log("cannot queue %s for %s (request %s%s): %s", method,
+		    s->f.family, hex,
+		    flags & QUEUE_TRIED ? ", sent once and not answered" : "",
 		    cb_strerror(rc));
 		free(qa.req);
 		return;
