@@ -201,6 +201,29 @@ def check_statement(s, local, fam, work):
     check(rc == 1 and "FAILED" in out, "an entry changed: " + out)
 
 
+def check_rules_refused(work):
+    """An export whose every file is right and whose checkpoint the log's
+    key signed, but whose entries the bank's rules would never have made
+    (mklog's): verify refuses it, and so does every command that reads an
+    export, since a log key's signature is no proof of the balances."""
+    out = os.path.join(work, "unruly")
+    vkey = subprocess.run([cb.ARGS.tools["mklog"], out, "30"], check=True,
+                          capture_output=True, text=True,
+                          timeout=60).stdout.strip().splitlines()[-1]
+    rc, said = audit("verify", "--key", vkey, out)
+    check(rc == 1 and "the rules refuse it" in said, "verify: " + said)
+    for args in (("entries", "--jsonl"), ("entries", "--csv"),
+                 ("flags",),
+                 ("statement", "--family", "f1", "--out",
+                  os.path.join(work, "unruly.statement"))):
+        rc, said = audit(*(args + ("--key", vkey, out)))
+        eq(rc, 1, "%s on a log the rules refuse: %s" % (args, said))
+        check("does not verify" in said and "the rules refuse it" in said,
+              "%s says why: %s" % (args, said))
+    check(not os.path.exists(os.path.join(work, "unruly.statement")),
+          "no statement written")
+
+
 def check_usage():
     rc, out = audit("--help")
     eq(rc, 0, "--help")
@@ -228,6 +251,7 @@ def audit_day():
         check_entries(s, local)
         check_statement(s, local, ids["fam"], work)
         check_since(s, s.client(), local, akey, work)
+        check_rules_refused(work)
         return 3  # check_since's families
     test_scenario.scenario_day(after)
 

@@ -35,6 +35,14 @@ void audit_iso_time(int64_t ms, char *buf, size_t len);
 int audit_statement(const struct audit_args *a);
 int audit_verify_statement(const struct audit_args *a);
 
+/*
+ * audit_check verifies the export in a->out with every check verify makes,
+ * the replay of the rules included, and fills cp; on failure it says why
+ * on stderr. Returns 0 or a carebank error code.
+ */
+int audit_check(const struct audit_args *a, const struct cb_vkey *vk,
+    struct cb_checkpoint *cp);
+
 /* audit_verify verifies the export in a->out; returns an exit status. */
 int audit_verify(const struct audit_args *a);
 

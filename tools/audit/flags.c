@@ -74,8 +74,9 @@ on_entry(void *ctx, const cb_entry *e)
 		    (unsigned long long)e->index);
 		return CB_EFORMAT;
 	}
-	/* The bank takes a review of an open flag only (verify replays the
-	 * rules to prove it); anything else here is a log that broke them. */
+	/* The bank takes a review of an open flag only (audit_walk's replay
+	 * of the rules proved it); anything else here is a log that broke
+	 * them. */
 	if ((g = find(f, q->entry)) == NULL || g->review != 0) {
 		fprintf(stderr, "carebank-audit: entry %llu reviews entry "
 				"%llu, which %s\n",

@@ -165,12 +165,8 @@ audit_statement(const struct audit_args *a)
 
 	if (audit_vkey(a->key, &vk) != 0)
 		return 2;
-	if (cb_tiles_verify(a->out, &vk, &cp, &rep) != 0) {
-		fprintf(stderr, "carebank-audit: the export does not verify: "
-				"%s: %s\n",
-		    rep.where, rep.why);
+	if (audit_check(a, &vk, &cp) != 0)
 		return 1;
-	}
 	if (cb_tiles_open(a->out, &vk, &c.rd, &cp, &rep) != 0)
 		return 1;
 	carebank__v1__family_statement__init(&c.st);
