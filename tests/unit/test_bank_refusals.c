@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -466,6 +467,7 @@ test_refusal_leaving(void **state)
 	Carebank__V1__AddAdultRequest aa;
 	Carebank__V1__AddChildRequest ac;
 	const char *f3, *a3, *c3, *s, *f4, *a4, *s4, *sw;
+	char want[96];
 
 	carebank__v1__add_adult_request__init(&aa);
 	carebank__v1__add_child_request__init(&ac);
@@ -504,12 +506,16 @@ test_refusal_leaving(void **state)
 	s4 = tb_shift(t, w->room, DAY + 2 * TB_DAY,
 	    DAY + 2 * TB_DAY + TB_HOUR, a4);
 	REFUSED(ON_ROSTER, tb_leave(t, f4, 0));
+	snprintf(want, sizeof(want), "adult %s still has shift %s: ", a4, s4);
+	assert_non_null(strstr(t->op.message, want));
 	assert_int_equal(tb_cancel(t, s4), 0);
 	s4 = tb_shift(t, w->room, DAY + 3 * TB_DAY,
 	    DAY + 3 * TB_DAY + TB_HOUR, w->a1);
 	assert_int_equal(tb_offer(t, s4, a4, NULL), 0);
 	sw = tb_id(t);
 	REFUSED(ON_ROSTER, tb_leave(t, f4, 0));
+	snprintf(want, sizeof(want), "adult %s still has swap %s: ", a4, sw);
+	assert_non_null(strstr(t->op.message, want));
 	assert_int_equal(tb_withdraw(t, sw), 0);
 	assert_int_equal(tb_leave(t, f4, 0), 0);
 

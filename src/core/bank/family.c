@@ -237,12 +237,14 @@ on_roster(struct bank *b, const family_state *f)
 		    &r);
 	}
 	/* An offer still open holds the family even if its shift is past. */
-	for (i = 0; rc == 0 && i < f->n_adults; i++)
-		rc = cb_roster_swaps(b->kv, f->adults[i], 0, open_swap, &r);
+	for (i = 0; rc == 0 && i < f->n_adults; i++) {
+		r.adult = f->adults[i];
+		rc = cb_roster_swaps(b->kv, r.adult, 0, open_swap, &r);
+	}
 	if (rc == 1)
 		return bank_refuse(b, R(ON_ROSTER),
 		    "adult %s still has %s %s: cancel or reassign it first",
-		    f->adults[i - 1], r.what, r.id);
+		    r.adult, r.what, r.id);
 	return rc;
 }
 
