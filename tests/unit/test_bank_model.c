@@ -1418,6 +1418,7 @@ undo_child_out(struct model *m, uint64_t index, struct entry *e)
 		return false;
 	m->out.charge = refund;
 	m->room[e->room].children++;
+	crowded(m, &m->room[e->room]); /* rules 4 on */
 	ch->room = e->room;
 	ch->in_ms = e->in_ms;
 	ch->in_entry = e->in_entry;
@@ -1491,6 +1492,7 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		if (s->status != SHIFT_WORKING || s->in_entry != index)
 			return refuse(m, X(DEPENDENT_ENTRIES));
 		m->room[s->room].adults--;
+		crowded(m, &m->room[s->room]); /* rules 4 on */
 		m->adult[s->worker].on_shift = NONE;
 		s->status = SHIFT_SCHEDULED;
 		s->worker = NONE;

@@ -502,6 +502,65 @@ rules_of(struct tb *t)
 }
 
 /*
+ * A reversal that puts a child back in a room (a check-out reversed) or
+ * takes a volunteer out of one (a start reversed) warns and flags as
+ * EndShift and SetRoom do when the room is left above a ratio: the log
+ * says where everyone is, and the coordinator is told the room is short.
+ * From rules 4 on; under 3 the same reversals neither warn nor flag, and
+ * both logs replay entry for entry.
+ */
+static void
+test_rules_reversal_crowds(void **state)
+{
+	struct tb t;
+	struct crowd c;
+	const char *helper, *hs;
+	uint64_t out, in;
+
+	(void)state;
+	for (uint32_t rules = 3; rules <= 4; rules++) {
+		tb_open_rules(&t, NULL, rules);
+		t.now += 8 * TB_HOUR;
+		crowd(&t, &c, 2);
+		assert_int_equal(set_room(&t, c.room, "Daisy", 1, 2), 0);
+		assert_true(t.op.result.ratio_warning);
+		assert_false(t.op.entry->review);
+		/* A helper makes two adults; two children more come in. */
+		helper = tb_adult(&t, tb_family(&t));
+		hs = tb_shift(&t, c.room, t.now, t.now + 4 * TB_HOUR, helper);
+		assert_int_equal(tb_shift_in(&t, hs, helper), 0);
+		in = t.index;
+		for (int i = 2; i < 4; i++) {
+			c.child[i] = tb_child(&t, tb_family(&t), c.adult);
+			assert_int_equal(tb_child_in(&t, c.child[i], c.room,
+					     c.adult),
+			    0);
+		}
+		/* One goes, another comes: four children, two adults. */
+		t.now += TB_HOUR;
+		assert_int_equal(tb_child_out(&t, c.child[0], c.adult), 0);
+		out = t.index;
+		c.child[4] = tb_child(&t, tb_family(&t), c.adult);
+		assert_int_equal(tb_child_in(&t, c.child[4], c.room, c.adult),
+		    0);
+		room_is(&t, c.room, "Daisy", 1, 2, 4, 2);
+		/* The first never left after all: five for two adults. */
+		assert_int_equal(tb_reverse(&t, out), 0);
+		room_is(&t, c.room, "Daisy", 1, 2, 5, 2);
+		assert_int_equal(t.op.result.ratio_warning, rules >= 4);
+		assert_int_equal(t.op.entry->review, rules >= 4);
+		/* Nor did the helper ever come: five for one. */
+		assert_int_equal(tb_reverse(&t, in), 0);
+		room_is(&t, c.room, "Daisy", 1, 2, 5, 1);
+		assert_int_equal(t.op.result.ratio_warning, rules >= 4);
+		assert_int_equal(t.op.entry->review, rules >= 4);
+		assert_int_equal(t.op.entry->rules, rules);
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
+/*
  * A centre made under rules 2 adopts rules 3: from that entry on its
  * entries record 3 and a settlement pays into the family's own account,
  * while the log (before and after) still replays entry for entry. Only a
@@ -527,7 +586,8 @@ test_rules_adopt(void **state)
 	TB_REFUSED(&t, R(MISSING_FIELD), adopt(&t, t.coord, 0));
 	TB_REFUSED(&t, R(RULES_VERSION), adopt(&t, t.coord, 2));
 	TB_REFUSED(&t, R(RULES_VERSION), adopt(&t, t.coord, CB_RULES + 1));
-	if (strstr(t.op.message, "up to 3") == NULL)
+	snprintf(acct, sizeof(acct), "up to %d", CB_RULES);
+	if (strstr(t.op.message, acct) == NULL)
 		fail_msg("message: %s", t.op.message);
 	TB_REFUSED(&t, R(ROLE), adopt(&t, t.kiosk, 3));
 	assert_int_equal(adopt(&t, t.coord, 3), 0);
@@ -573,6 +633,7 @@ main(void)
 		cmocka_unit_test(test_rules_working_an_offered_exchange),
 		cmocka_unit_test(test_rules_rounding),
 		cmocka_unit_test(test_rules_billing_periods),
+		cmocka_unit_test(test_rules_reversal_crowds),
 		cmocka_unit_test(test_rules_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

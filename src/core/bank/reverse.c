@@ -134,6 +134,12 @@ undo_child_out(struct bank *b, uint64_t entry, const move_state *mv)
 		return rc;
 	b->op->result.charge_fen = refund;
 	room->children++;
+	/* The child is in the room again, whether or not it has room: the
+	 * reversal says where the child is, but the room may now be short. */
+	if (bank_rules(b, 4))
+		bank_room_crowded(b, b->policy, room,
+		    "a room is above its hard ratio after a check-out was "
+		    "reversed");
 	c->room = mv->room;
 	c->in_ms = mv->in_ms;
 	c->in_entry = mv->in_entry;
@@ -167,6 +173,12 @@ undo_shift_in(struct bank *b, uint64_t entry, const move_state *mv)
 	    (rc = bank_room(b, s->room, &room)) != 0)
 		return rc;
 	room->adults--;
+	/* The volunteer was never there: the room may be short of adults,
+	 * as when one leaves (EndShift). */
+	if (bank_rules(b, 4))
+		bank_room_crowded(b, b->policy, room,
+		    "a room is above its hard ratio after a volunteer's start "
+		    "was reversed");
 	a->on_shift = "";
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "a/%s", s->worker), a)) != 0)
