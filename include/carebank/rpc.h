@@ -103,6 +103,8 @@ enum rpc_cancel {
 	RPC_CANCEL_CLOSED = 3,   /* the connection closed */
 	RPC_CANCEL_SHUTDOWN = 4, /* the server's drain time ran out */
 	RPC_CANCEL_ERROR = 5,    /* the library failed the call (bad message) */
+	RPC_CANCEL_STALLED = 6,  /* the client moved no bytes for the stall
+				    timeout: the stream was reset */
 };
 
 /*
@@ -151,6 +153,11 @@ struct rpc_options {
 	unsigned handshake_timeout_ms; /* 10 s to finish TLS and the preface */
 	unsigned
 	    write_timeout_ms; /* 60 s of unsent output, none taken: close */
+	unsigned stall_timeout_ms; /* 60 s: a stream that moves no bytes
+				      while it waits on the client (a
+				      one-message request that stopped
+				      arriving, output the client's window
+				      holds) is reset */
 	/* Called on the loop once per call when its stream ends; may be NULL.
 	 */
 	void (*on_done)(const struct rpc_call_info *info, void *arg);

@@ -272,15 +272,19 @@ now(struct rpc_call *call)
 	return 1;
 }
 
-/* post sends op to the loop. Called with call->mu held; releases it. */
+/*
+ * post sends op to the loop. Called with call->mu held; releases it once
+ * the op is in the loop's queue, so that two threads completing one call
+ * queue their ops in the order they took the mutex.
+ */
 static void
 post(struct rpc_call *call, struct op *op)
 {
 	call->nops++;
-	pthread_mutex_unlock(&call->mu);
 	op->call = call;
 	rpc_call_ref(call);
 	rpc_server_post(call->srv, run_op, op);
+	pthread_mutex_unlock(&call->mu);
 }
 
 /* op_with_md makes an operation carrying checked metadata, or NULL. */

@@ -154,6 +154,7 @@ rpc_response_trailers_only(struct rpc_stream *st, const char *http)
 	free(msg);
 	nv_free(nv, stack);
 	st->started = 1;
+	st->status_only = 1; /* one HEADERS frame: no window holds it */
 }
 
 /* submit_trailers sends the status after the last DATA frame. */
@@ -298,9 +299,27 @@ rpc_response_write(struct rpc_stream *st, struct evbuffer *dst, size_t length)
 {
 	if (evbuffer_remove_buffer(st->out, dst, length) != (int)length)
 		abort();
+	rpc_stream_progress(st);
 	rpc_session_queued(st->sess, -(long)length);
 	if (st->call != NULL && rpc_call_drained(st->call, length))
 		rpc_session_writable(st->sess, st->call);
+}
+
+/* rpc_response_waits: output queued, or a status that must follow it. */
+int
+rpc_response_waits(const struct rpc_stream *st)
+{
+	return st->started && !st->status_only && !st->status_sent &&
+	       (rpc_response_pending(st) > 0 || st->finished);
+}
+
+/* rpc_response_abort resets the stream and lets the reset go out. */
+void
+rpc_response_abort(struct rpc_stream *st)
+{
+	nghttp2_submit_rst_stream(ng(st), NGHTTP2_FLAG_NONE, st->id,
+	                          NGHTTP2_CANCEL);
+	rpc_session_kick(st->sess);
 }
 
 /* rpc_response_sent resets a stream the client still sends on. */

@@ -83,6 +83,7 @@ rpc_options_init(struct rpc_options *o)
 	o->idle_timeout_ms = 300000;
 	o->handshake_timeout_ms = 10000;
 	o->write_timeout_ms = 60000;
+	o->stall_timeout_ms = 60000;
 }
 
 /* options_ok refuses limits that would make the server unusable. */
@@ -95,7 +96,7 @@ options_ok(const struct rpc_options *o)
 	       o->conn_send_buffer > 0 &&
 	       o->conn_recv_buffer >= o->max_recv_message &&
 	       o->window_size >= 65535 && o->window_size <= 0x7fffffff &&
-	       o->handshake_timeout_ms > 0;
+	       o->handshake_timeout_ms > 0 && o->stall_timeout_ms > 0;
 }
 
 /* resume_accept is the timer that ends an fd-exhaustion pause. */

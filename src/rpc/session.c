@@ -363,7 +363,8 @@ rpc_session_ready(const struct rpc_session *s)
 	return s->ready;
 }
 
-/* rpc_session_active counts calls in progress. */
+/* rpc_session_active counts calls in progress: handed to their handlers
+ * and not yet ended. A request still arriving is not one. */
 size_t
 rpc_session_active(const struct rpc_session *s)
 {

@@ -4,6 +4,14 @@
  * header-list bound), then the call starts or is refused trailers-only; DATA
  * is cut into messages for the handler. At the end the call is detached, an
  * unfinished handler hears on_cancel, and the done hook gets its report.
+ *
+ * A stream that waits on the client must see bytes move: a one-message
+ * request must keep arriving until its END_STREAM, and output held by the
+ * client's flow-control window must keep leaving. One that moves nothing
+ * for the stall timeout is ended (CANCELLED) and reset, so that a client
+ * cannot hold a stream, its memory and its connection open by sending
+ * request HEADERS alone, or by never opening its window; nor a deadline
+ * whose trailers wait behind such output.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -134,26 +142,92 @@ refuse(struct rpc_stream *st, const char *http, int code, const char *msg)
 	rpc_response_trailers_only(st, http);
 }
 
-/* expire is the deadline timer. */
+/* expire is the deadline timer. Trailers that would wait behind output
+ * the client's window holds are not waited for: the stream is reset. */
 static void
 expire(evutil_socket_t fd, short what, void *arg)
 {
-	rpc_stream_fail(arg, RPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded",
+	struct rpc_stream *st = arg;
+
+	rpc_stream_fail(st, RPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded",
 	                RPC_CANCEL_DEADLINE);
+	if (rpc_response_waits(st))
+		rpc_response_abort(st);
 }
 
-/* arm_deadline starts the timer for grpc-timeout. */
+/* arm starts (or restarts) a timer of the stream ns from now. */
 static void
-arm_deadline(struct rpc_stream *st)
+arm(struct rpc_stream *st, struct event **ev, event_callback_fn fn,
+    int64_t ns)
 {
 	struct event_base *base = rpc_server_base(rpc_session_server(st->sess));
 	struct timeval tv;
 
-	tv.tv_sec = (time_t)(st->timeout_ns / 1000000000);
-	tv.tv_usec = (suseconds_t)(st->timeout_ns % 1000000000 / 1000);
-	st->timer = evtimer_new(base, expire, st);
-	if (st->timer == NULL || evtimer_add(st->timer, &tv) != 0)
+	tv.tv_sec = (time_t)(ns / 1000000000);
+	tv.tv_usec = (suseconds_t)(ns % 1000000000 / 1000);
+	if (*ev == NULL)
+		*ev = evtimer_new(base, fn, st);
+	if (*ev == NULL || evtimer_add(*ev, &tv) != 0)
 		abort();
+}
+
+/* rpc_stream_progress notes that bytes moved. */
+void
+rpc_stream_progress(struct rpc_stream *st)
+{
+	st->progress_ns = rpc_now_ns();
+}
+
+/* waits_on_request says whether a one-message request is still coming. */
+static int
+waits_on_request(const struct rpc_stream *st)
+{
+	const struct rpc_handler *h = handler(st);
+
+	return h != NULL && unary_in(h) && !st->remote_closed &&
+	       !st->finished && !st->discard;
+}
+
+/*
+ * on_stall checks a stream that may be waiting on the client: one that has
+ * moved no bytes for the stall timeout while it waits is ended and reset;
+ * any other is looked at again a stall timeout after its last progress.
+ */
+static void
+on_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_stream *st = arg;
+	int64_t limit = (int64_t)opts(st)->stall_timeout_ms * 1000000,
+		idle = rpc_now_ns() - st->progress_ns;
+	char msg[96];
+
+	if (idle < limit) {
+		arm(st, &st->stall, on_stall, limit - idle);
+		return;
+	}
+	if (waits_on_request(st)) {
+		snprintf(msg, sizeof(msg),
+		    "the request stopped arriving: no bytes for %u ms",
+		    opts(st)->stall_timeout_ms);
+		rpc_stream_fail(st, RPC_STATUS_CANCELLED, msg,
+		    RPC_CANCEL_STALLED);
+	} else if (rpc_response_waits(st)) {
+		rpc_stream_fail(st, RPC_STATUS_CANCELLED,
+		    "the client took none of the response",
+		    RPC_CANCEL_STALLED);
+		rpc_response_abort(st);
+	} else {
+		arm(st, &st->stall, on_stall, limit);
+	}
+}
+
+/* invoke notes that the handler has the call: from here on the connection
+ * has a call in progress, and is not idle. */
+static void
+invoke(struct rpc_stream *st)
+{
+	st->invoked = 1;
+	rpc_session_call_started(st->sess);
 }
 
 /* rpc_stream_headers_done checks the request and starts its call. */
@@ -176,7 +250,6 @@ rpc_stream_headers_done(struct rpc_stream *st)
 	                 rpc_session_peer_cert(st->sess), st->timeout_ns);
 	st->path = NULL;
 	path = st->call->path;
-	rpc_session_call_started(st->sess);
 	if (!st->is_post)
 		return refuse(st, "405", RPC_STATUS_INTERNAL,
 		              "gRPC requires POST");
@@ -210,10 +283,13 @@ rpc_stream_headers_done(struct rpc_stream *st)
 		return refuse(st, "200", RPC_STATUS_DEADLINE_EXCEEDED,
 		              "Deadline Exceeded");
 	if (st->timeout_ns > 0)
-		arm_deadline(st);
+		arm(st, &st->timer, expire, st->timeout_ns);
+	rpc_stream_progress(st);
+	arm(st, &st->stall, on_stall,
+	    (int64_t)opts(st)->stall_timeout_ms * 1000000);
 	h = &m->h;
 	if (!unary_in(h)) {
-		st->invoked = 1;
+		invoke(st);
 		h->on_start(st->call, h->arg);
 	}
 }
@@ -274,6 +350,7 @@ rpc_stream_data(struct rpc_stream *st, const uint8_t *p, size_t n)
 
 	if (ended(st))
 		return;
+	rpc_stream_progress(st);
 	rc = rpc_frame_feed(&st->rx, p, n, on_message, st);
 	if (rc == CB_ETOOBIG)
 		rpc_stream_fail(st, RPC_STATUS_RESOURCE_EXHAUSTED,
@@ -328,7 +405,7 @@ rpc_stream_remote_end(struct rpc_stream *st)
 	len = st->request_len;
 	st->request = NULL;
 	rpc_session_budget(st->sess)->used -= len;
-	st->invoked = 1;
+	invoke(st);
 	h->on_request(st->call, req, len, h->arg);
 	free(req);
 }
@@ -384,11 +461,14 @@ rpc_stream_free(struct rpc_stream *st, int reason)
 		if (unfinished && st->invoked && h->on_cancel != NULL)
 			h->on_cancel(call, reason, h->arg);
 		report(st, unfinished ? reason : st->cancel);
-		rpc_session_call_ended(st->sess);
+		if (st->invoked)
+			rpc_session_call_ended(st->sess);
 		rpc_call_unref(call);
 	}
 	if (st->timer != NULL)
 		event_free(st->timer);
+	if (st->stall != NULL)
+		event_free(st->stall);
 	rpc_frame_rx_free(&st->rx);
 	drop_request(st);
 	if (st->out != NULL) {

@@ -47,12 +47,15 @@ struct rpc_stream {
 	uint8_t deferred;         /* data provider waits for output */
 	uint8_t status_sent;      /* trailers (END_STREAM) went out */
 	uint8_t headers_explicit; /* handler set initial metadata */
+	uint8_t status_only;      /* answered trailers-only */
 	struct evbuffer *out;     /* framed messages not yet in DATA frames */
 	struct rpc_mdlist headers, trailers;
 	int code;
 	int cancel; /* enum rpc_cancel when the library ended it */
 	char *message;
 	struct event *timer; /* deadline */
+	struct event *stall; /* no progress while waiting on the client */
+	int64_t progress_ns; /* when bytes last moved, in or out */
 };
 
 /* rpc_stream_new creates the stream for a HEADERS frame. */
@@ -70,6 +73,9 @@ void rpc_stream_data(struct rpc_stream *st, const uint8_t *p, size_t n);
 
 /* rpc_stream_remote_end handles the client's END_STREAM. */
 void rpc_stream_remote_end(struct rpc_stream *st);
+
+/* rpc_stream_progress notes that bytes of the stream moved, in or out. */
+void rpc_stream_progress(struct rpc_stream *st);
 
 /*
  * rpc_stream_fail ends the call from the library's side (bad message,
@@ -115,5 +121,14 @@ void rpc_response_write(struct rpc_stream *st, struct evbuffer *dst,
 
 /* rpc_response_sent notes that the final HEADERS went out. */
 void rpc_response_sent(struct rpc_stream *st);
+
+/* rpc_response_waits says whether output is held for the client's window:
+ * bytes not yet in DATA frames, or trailers that must follow them (not a
+ * trailers-only answer, which no window holds). */
+int rpc_response_waits(const struct rpc_stream *st);
+
+/* rpc_response_abort resets the stream (RST_STREAM CANCEL); its output is
+ * dropped when nghttp2 closes it. */
+void rpc_response_abort(struct rpc_stream *st);
 
 #endif

@@ -45,7 +45,7 @@ static void __attribute__((noreturn)) usage(void)
 	    "usage: carebank-interop-server [--host addr]... [--port n]\n"
 	    "           [--tls-cert file --tls-key file [--tls-ca file\n"
 	    "           [--require-client-cert]]] [--idle-ms n]\n"
-	    "           [--handshake-ms n] [--write-timeout-ms n]\n"
+	    "           [--handshake-ms n] [--write-timeout-ms n] [--stall-ms n]\n"
 	    "           [--max-connections n]\n"
 	    "           [--max-streams n] [--max-recv n] [--stream-buffer n]\n"
 	    "           [--conn-buffer n] [--grace-ms n] [--log]\n");
@@ -83,6 +83,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 		IDLE,
 		HANDSHAKE,
 		WRITE,
+		STALL,
 		MAXCONN,
 		MAXSTREAMS,
 		MAXRECV,
@@ -101,6 +102,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 	    {"idle-ms", required_argument, NULL, IDLE},
 	    {"handshake-ms", required_argument, NULL, HANDSHAKE},
 	    {"write-timeout-ms", required_argument, NULL, WRITE},
+	    {"stall-ms", required_argument, NULL, STALL},
 	    {"max-connections", required_argument, NULL, MAXCONN},
 	    {"max-streams", required_argument, NULL, MAXSTREAMS},
 	    {"max-recv", required_argument, NULL, MAXRECV},
@@ -146,6 +148,10 @@ parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case WRITE:
 			o->write_timeout_ms =
+			    (unsigned)number(optarg, 1, 86400000);
+			break;
+		case STALL:
+			o->stall_timeout_ms =
 			    (unsigned)number(optarg, 1, 86400000);
 			break;
 		case MAXCONN:

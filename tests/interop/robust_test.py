@@ -10,6 +10,10 @@ the sanitizers a leak makes that status nonzero). Tests:
 
   slowloris    half-sent prefaces, headers that never finish and silent TLS-less
                sockets are closed by the handshake and idle timers
+  stall        a unary request's HEADERS with nothing after them, and output
+               the client's window holds, are ended and reset after the
+               stall time (with a deadline, at once); a connection kept
+               busy only by such requests is closed as idle
   noread       a client that requests megabytes and never reads stalls only
                itself, the server's memory stays bounded, and the write
                timeout cuts it off
@@ -279,6 +283,69 @@ def test_slowloris(binary):
     for i, s in enumerate(socks):
         check(closed_by_server(s, 5), "slow connection %d not closed" % i)
         s.close()
+    srv.stop()
+
+
+def test_stall(binary):
+    srv = Server(binary, ["--stall-ms", "1000", "--idle-ms", "2500"])
+    unary_path = "/grpc.testing.TestService/UnaryCall"
+    stream_path = "/grpc.testing.TestService/StreamingOutputCall"
+    # A unary request's HEADERS, and nothing more: ended (trailers-only,
+    # then RST_STREAM) once no byte has come for the stall time.
+    held = connect(srv.port)
+    rd = Reader(held)
+    t0 = time.time()
+    held.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(unary_path)))
+    check(rd.wait(1, 10), "a request that stopped arriving is still open")
+    took = time.time() - t0
+    check(0.8 <= took < 5, "ended after %.2f s, not the stall time" % took)
+    # New held requests every 0.5 s do not make the connection busy: with
+    # no call ever handed to a handler it is closed as idle (2.5 s).
+    t0 = time.time()
+    sid = 3
+    while not rd.closed and time.time() - t0 < 15:
+        try:
+            held.sendall(frame(HEADERS, END_HEADERS, sid,
+                               request_headers(unary_path)))
+        except ConnectionError:
+            break
+        sid += 2
+        end = time.time() + 0.5
+        while not rd.closed and time.time() < end:
+            rd.pump(max(0.0, end - time.time()))
+    check(rd.closed or closed_by_server(held, 5),
+          "held requests kept the connection open for %.1f s" %
+          (time.time() - t0))
+    check(time.time() - t0 < 10, "closed only after %.1f s" %
+          (time.time() - t0))
+    held.close()
+    # Output the client's window (0) holds: reset once none left for the
+    # stall time, and the others are served meanwhile.
+    req = grpc_message(streaming_output_request([60000] * 20))
+    s = connect(srv.port, struct.pack(">HI", 4, 0))
+    rd = Reader(s)
+    s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(stream_path)) +
+              frame(DATA, END_STREAM, 1, req))
+    check(good_call(srv.port) < 2, "a stalled stream slowed others")
+    check(rd.wait(1, 10), "output held by a closed window is never reset")
+    eq_code = rd.rst.get(1)
+    check(eq_code == 8, "reset with CANCEL, not %r" % eq_code)
+    s.close()
+    srv.stop()
+    # With a deadline, the trailers do not wait behind held output: the
+    # stream is reset when the deadline passes, long before a stall.
+    srv = Server(binary, ["--stall-ms", "60000"])
+    s = connect(srv.port, struct.pack(">HI", 4, 0))
+    rd = Reader(s)
+    t0 = time.time()
+    s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(
+        stream_path, [("grpc-timeout", "500m")])) +
+        frame(DATA, END_STREAM, 1, req))
+    check(rd.wait(1, 10), "a deadline behind held output never ends it")
+    took = time.time() - t0
+    check(took < 5 and rd.rst.get(1) == 8,
+          "reset (%r) after %.2f s" % (rd.rst.get(1), took))
+    s.close()
     srv.stop()
 
 
