@@ -2,6 +2,14 @@
  * Writing a centre's log as a tlog-tiles directory (layout in tiles.h), from
  * one read transaction, so the files describe exactly the signed checkpoint
  * they are published with even while the server keeps appending.
+ *
+ * Exporting again writes only what is new: a full tile or bundle already in
+ * the directory is kept, but only if the directory's checkpoint is one this
+ * log signed (byte for byte the note the store keeps for its size) and
+ * covers it. Those files were made durable before that checkpoint was
+ * written. Any other file is written again: one left by an export that
+ * crashed before its checkpoint (renamed into place, never synced, perhaps
+ * empty), or by another log, or by this log's history before a restore.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "carebank/checkpoint.h"
 #include "carebank/file.h"
 #include "carebank/tiles.h"
 #include "carebank/xalloc.h"
@@ -20,6 +29,7 @@ struct ectx {
 	struct store_centre c;
 	const char *dir;
 	struct cb_export_stats *st;
+	uint64_t trusted; /* leaves the directory's checkpoint vouches for */
 	uint8_t *buf;
 	size_t cap;
 };
@@ -44,14 +54,49 @@ put_file(struct ectx *e, const char *rel, const void *data, size_t len,
 	return rc;
 }
 
-/* have_full says whether a full tile from an earlier export is present. */
+/*
+ * trusted_size reads the directory's checkpoint: the size it vouches for
+ * if it is byte for byte the note this log signed at that size, else 0.
+ */
+static uint64_t
+trusted_size(struct ectx *e)
+{
+	char *path = cb_xasprintf("%s/checkpoint", e->dir);
+	struct cb_vkey vk;
+	struct cb_checkpoint cp;
+	MDB_val note;
+	uint64_t size, trusted = 0;
+	uint8_t *buf;
+	size_t len;
+
+	if (cb_file_read(path, 8192, &buf, &len) == 0) {
+		if (cb_vkey_make(e->c.origin, e->c.log_pub, &vk) == 0 &&
+		    cb_checkpoint_open((const char *)buf, len, &vk, &cp) ==
+			0 &&
+		    cp.size > 0 &&
+		    store_checkpoint_get(e->store, e->txn, e->c.no, cp.size,
+			&note, &size) == 0 &&
+		    note.mv_size == len &&
+		    memcmp(note.mv_data, buf, len) == 0)
+			trusted = cp.size;
+		free(buf);
+	}
+	free(path);
+	return trusted;
+}
+
+/*
+ * have_full says whether a full tile of an earlier export, covering the
+ * leaves before end, may be kept: it is there, and the directory's
+ * checkpoint covers it.
+ */
 static int
-have_full(struct ectx *e, const char *rel, unsigned w)
+have_full(struct ectx *e, const char *rel, unsigned w, uint64_t end)
 {
 	char *path;
 	int ok;
 
-	if (w != CB_TILE_WIDTH)
+	if (w != CB_TILE_WIDTH || end > e->trusted)
 		return 0;
 	path = cb_xasprintf("%s/%s", e->dir, rel);
 	ok = access(path, F_OK) == 0;
@@ -71,19 +116,31 @@ reserve(struct ectx *e, size_t n)
 	}
 }
 
-/* scan reads count consecutive records from db starting at key. */
+/*
+ * scan reads count consecutive records from db starting at key, whose last
+ * 8 bytes are the first index: each record's key must be the one before's
+ * with the next index, or the store is damaged (a record missing).
+ */
 static int
 scan(struct ectx *e, MDB_dbi db, uint8_t *key, size_t klen, unsigned count,
     int (*take)(struct ectx *, const MDB_val *, size_t *), size_t *off)
 {
 	MDB_val k = {klen, key}, v;
 	MDB_cursor *cur;
+	uint64_t first = cb_be_get(key + klen - 8, 8);
 	int mrc, rc = 0;
 
 	if ((mrc = mdb_cursor_open(e->txn, db, &cur)) != 0)
 		return store_mdb_code(mrc);
 	mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	for (unsigned i = 0; mrc == 0 && rc == 0; i++) {
+		if (k.mv_size != klen ||
+		    memcmp(k.mv_data, key, klen - 8) != 0 ||
+		    cb_be_get((const uint8_t *)k.mv_data + klen - 8, 8) !=
+			first + i) {
+			rc = CB_ECORRUPT;
+			break;
+		}
 		rc = take(e, &v, off);
 		if (i + 1 == count)
 			break;
@@ -136,7 +193,7 @@ write_bundles(struct ectx *e, uint64_t size)
 		int rc;
 
 		cb_tile_path(rel, CB_TILE_ENTRIES, n, w);
-		if (have_full(e, rel, w))
+		if (have_full(e, rel, w, first + w))
 			continue;
 		cb_be_put(key, e->c.no, 4);
 		cb_be_put(key + 4, first, 8);
@@ -168,7 +225,7 @@ write_tiles(struct ectx *e, uint64_t size)
 			int rc;
 
 			cb_tile_path(rel, (int)L, n, w);
-			if (have_full(e, rel, w))
+			if (have_full(e, rel, w, (first + w) << level))
 				continue;
 			cb_be_put(key, e->c.no, 4);
 			key[4] = (uint8_t)level;
@@ -205,6 +262,7 @@ cb_export_tiles(struct cb_store *store, const char *id, const char *dir,
 		 &size)) != 0)
 		goto out;
 	stats->size = size;
+	e.trusted = trusted_size(&e);
 	if ((rc = cb_vkey_make(e.c.origin, e.c.log_pub, &vk)) != 0) {
 		rc = CB_ECORRUPT;
 		goto out;

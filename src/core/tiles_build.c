@@ -4,6 +4,7 @@
  * kept in memory until full. Full tiles and bundles are written once and
  * never again; the right edge is written as partial files at the end.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,27 @@ struct cb_tiles_builder {
 	int rc;
 };
 
-/* write_rel writes dir/rel, creating directories; full files are kept. */
+/* same_file says whether the file at path holds exactly data. */
+static bool
+same_file(const char *path, const void *data, size_t len)
+{
+	uint8_t *have;
+	size_t hlen;
+	bool same;
+
+	if (cb_file_read(path, BUNDLE_MAX, &have, &hlen) != 0)
+		return false;
+	same = hlen == len && memcmp(have, data, len) == 0;
+	free(have);
+	return same;
+}
+
+/*
+ * write_rel writes dir/rel, creating directories. A full tile never
+ * changes, so one already there is kept, once its bytes are checked: an
+ * export that crashed may have left it empty or short, and a directory
+ * of another log holds other bytes.
+ */
 static int
 write_rel(struct cb_tiles_builder *b, const char *rel, const void *data,
     size_t len, int full)
@@ -41,8 +62,8 @@ write_rel(struct cb_tiles_builder *b, const char *rel, const void *data,
 	char *slash = strrchr(path, '/');
 	int rc = 0;
 
-	if (full && access(path, F_OK) == 0)
-		goto out; /* full tiles never change */
+	if (full && same_file(path, data, len))
+		goto out;
 	*slash = '\0';
 	rc = cb_file_mkdirs(path, 0755);
 	*slash = '/';

@@ -1,7 +1,9 @@
 /*
  * tlog-tiles export: path encoding, a full export read back and verified,
  * incremental re-export, and tamper tests that change every byte of every
- * exported file of a small log and expect verification to name the file.
+ * exported file of a small log and expect verification to name the file;
+ * files an export or a build that crashed left behind, and another log's
+ * files, written again rather than kept.
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -217,6 +219,30 @@ build_leaf(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
 	return cb_tiles_build_leaf(ctx, index, leaf, len);
 }
 
+/* build_round brings the built export in dir up to the store's latest
+ * checkpoint through a builder; returns the size it held before. */
+static uint64_t
+build_round(struct tl *t, const char *dir, const struct cb_vkey *vk)
+{
+	struct cb_tiles_builder *b;
+	struct cb_report rep;
+	char *note;
+	size_t len;
+	uint64_t have, size;
+
+	assert_int_equal(cb_tiles_build_begin(dir, vk, &b, &have, &rep), 0);
+	assert_int_equal(cb_store_checkpoint(t->store, TL_CENTRE, 0, &note,
+			     &len, &size),
+	    0);
+	assert_int_equal(cb_store_leaves(t->store, TL_CENTRE, have, size,
+			     build_leaf, b),
+	    0);
+	assert_int_equal(cb_tiles_build_finish(b, note, len), 0);
+	cb_tiles_build_free(b);
+	free(note);
+	return have;
+}
+
 /* same_file says whether dir a and dir b hold the same bytes at rel. */
 static int
 same_file(const char *a, const char *b, const char *rel)
@@ -262,21 +288,10 @@ test_builder_matches_export(void **state)
 		assert_int_equal(cb_export_tiles(t.store, TL_CENTRE, direct,
 				     &st),
 		    0);
-		assert_int_equal(cb_tiles_build_begin(built, &vk, &b, &have,
-				     &rep),
-		    0);
-		assert_int_equal(have, round == 0 ? 0 : 150);
-		assert_int_equal(cb_store_checkpoint(t.store, TL_CENTRE, 0,
-				     &note, &len, &size),
-		    0);
-		assert_int_equal(cb_store_leaves(t.store, TL_CENTRE, have,
-				     size, build_leaf, b),
-		    0);
-		assert_int_equal(cb_tiles_build_finish(b, note, len), 0);
-		cb_tiles_build_free(b);
-		free(note);
+		assert_int_equal(build_round(&t, built, &vk),
+		    round == 0 ? 0 : 150);
 		assert_int_equal(cb_tiles_verify(built, &vk, &cp, &rep), 0);
-		assert_int_equal(cp.size, size);
+		assert_int_equal(cp.size, 150 * (round + 1));
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (!same_file(direct, built, files[i]))
@@ -294,6 +309,101 @@ test_builder_matches_export(void **state)
 	cb_tiles_build_free(b);
 	free(note);
 	free(direct);
+	free(built);
+	tl_close(&t);
+}
+
+/* plant writes bytes at dir/rel, as a crashed run or another log left
+ * them. */
+static void
+plant(const char *dir, const char *rel, const char *bytes)
+{
+	char *path = tu_path(dir, rel), *slash = strrchr(path, '/');
+
+	*slash = '\0';
+	assert_int_equal(cb_file_mkdirs(path, 0755), 0);
+	*slash = '/';
+	assert_int_equal(cb_file_write(path, bytes, strlen(bytes), 0644,
+			     CB_FILE_REPLACE),
+	    0);
+	free(path);
+}
+
+/*
+ * Full tiles and bundles are kept only when the directory's checkpoint is
+ * this log's and covers them. Files past it (an export that crashed before
+ * its checkpoint: renamed into place, never synced) and files of another
+ * log under the same key are written again, and the export verifies.
+ */
+static void
+test_export_rewrites_leftovers(void **state)
+{
+	struct tl a, b;
+	struct cb_export_stats st;
+	struct cb_report rep;
+	struct cb_checkpoint cp;
+	struct cb_vkey vk;
+	char *out, *other;
+
+	(void)state;
+	tl_open(&a, "leftover");
+	out = tu_path(a.dir, "tiles");
+	tl_fill(&a, 1000, 100);
+	assert_int_equal(cb_export_tiles(a.store, TL_CENTRE, out, &st), 0);
+	assert_int_equal(cb_store_vkey(a.store, TL_CENTRE, &vk), 0);
+	/* A later export crashed: two full files past the checkpoint's 1000
+	 * leaves are there, empty or short; the checkpoint is the old one. */
+	tl_fill(&a, 300, 100);
+	plant(out, "tile/entries/004", "");
+	plant(out, "tile/0/004", "short");
+	assert_int_equal(cb_export_tiles(a.store, TL_CENTRE, out, &st), 0);
+	assert_int_equal(st.kept, 6); /* 3 full bundles, 3 full tiles */
+	assert_int_equal(cb_tiles_verify(out, &vk, &cp, &rep), 0);
+	assert_int_equal(cp.size, 1300);
+
+	/* Another log under the same key (the kit's fixed seeds), with other
+	 * entries, exported where this one goes next: nothing of it is kept. */
+	tl_open(&b, "leftover");
+	b.seq += 100;
+	tl_fill(&b, 600, 100);
+	other = tu_path(b.dir, "tiles");
+	assert_int_equal(cb_export_tiles(b.store, TL_CENTRE, other, &st), 0);
+	assert_int_equal(cb_export_tiles(a.store, TL_CENTRE, other, &st), 0);
+	assert_int_equal(st.kept, 0);
+	assert_int_equal(cb_tiles_verify(other, &vk, &cp, &rep), 0);
+	assert_int_equal(cp.size, 1300);
+	free(out);
+	free(other);
+	tl_close(&a);
+	tl_close(&b);
+}
+
+/* The builder (a server's export, made by the auditor) keeps a full file
+ * already there only if it holds the bytes it would write. */
+static void
+test_builder_rewrites_leftovers(void **state)
+{
+	struct tl t;
+	struct cb_report rep;
+	struct cb_checkpoint cp;
+	struct cb_vkey vk;
+	char *built;
+
+	(void)state;
+	tl_open(&t, "buildleft");
+	built = tu_path(t.dir, "built");
+	assert_int_equal(cb_store_vkey(t.store, TL_CENTRE, &vk), 0);
+	for (int round = 0; round < 2; round++) {
+		tl_fill(&t, 150, 50);
+		if (round == 1) {
+			/* A build that crashed left these, past 150. */
+			plant(built, "tile/entries/000", "");
+			plant(built, "tile/0/000", "short");
+		}
+		(void)build_round(&t, built, &vk);
+	}
+	assert_int_equal(cb_tiles_verify(built, &vk, &cp, &rep), 0);
+	assert_int_equal(cp.size, 300);
 	free(built);
 	tl_close(&t);
 }
@@ -392,6 +502,8 @@ main(void)
 		cmocka_unit_test(test_tamper_exported_files),
 		cmocka_unit_test(test_nothing_signed),
 		cmocka_unit_test(test_builder_matches_export),
+		cmocka_unit_test(test_export_rewrites_leftovers),
+		cmocka_unit_test(test_builder_rewrites_leftovers),
 		cmocka_unit_test(test_forged_history_fails_since),
 		cmocka_unit_test(test_hook_failure_reported),
 	};
