@@ -142,7 +142,9 @@ struct rpc_options {
 	size_t max_send_message; /* 4 MiB: rpc_call_send gives CB_ETOOBIG */
 	uint32_t max_concurrent_streams; /* 100 per connection */
 	uint32_t max_header_list;        /* 16 KiB of request headers */
-	unsigned max_connections;        /* 4096: accept pauses at the cap */
+	unsigned max_connections;        /* 4096: at the cap the connection
+					    idle longest is closed, and
+					    accept pauses until one is */
 	size_t stream_send_buffer; /* 256 KiB queued per stream, then EBUSY */
 	size_t conn_send_buffer;   /* 1 MiB unsent per connection: stop
 				      reading (socket) or refuse new

@@ -228,6 +228,17 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
 		return;
 	}
+	if (c->evict && !c->ready) {
+		rpc_conn_close(c, "closed for room at the connection limit",
+		               RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (c->evict) {
+		rpc_session_goaway(c->sess);
+		linger(c, "closed for room at the connection limit");
+		flush(c);
+		return;
+	}
 	if (!c->ready) {
 		rpc_conn_close(c, "no HTTP/2 preface in time",
 		               RPC_CANCEL_CLOSED);
@@ -365,6 +376,24 @@ rpc_conn_drain(struct rpc_conn *c)
 		return;
 	rpc_session_goaway(c->sess);
 	flush(c);
+}
+
+/* rpc_conn_idle: no call with its handler, and not ending. */
+int
+rpc_conn_idle(const struct rpc_conn *c, int64_t *since)
+{
+	if (c->closing || c->evict || rpc_session_active(c->sess) > 0)
+		return 0;
+	*since = rpc_session_idle_since(c->sess);
+	return 1;
+}
+
+/* rpc_conn_evict lets the timer close c at once, off this call stack. */
+void
+rpc_conn_evict(struct rpc_conn *c)
+{
+	c->evict = 1;
+	arm(c, 0);
 }
 
 /* rpc_conn_close is the one way a connection ends. */

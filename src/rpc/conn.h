@@ -27,6 +27,7 @@ struct rpc_conn {
 	int tls;
 	int ready; /* client preface and SETTINGS received */
 	int read_paused;
+	int evict; /* to close on the next timer: the server needs room */
 };
 
 /*
@@ -39,6 +40,16 @@ int rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
 
 /* rpc_conn_drain sends GOAWAY and closes once the open calls end. */
 void rpc_conn_drain(struct rpc_conn *c);
+
+/*
+ * rpc_conn_idle says whether c has no call with a handler and is not
+ * ending; *since is when its last call ended (or it opened).
+ */
+int rpc_conn_idle(const struct rpc_conn *c, int64_t *since);
+
+/* rpc_conn_evict closes an idle c on the loop's next turn (GOAWAY, then
+ * close), to make room under the connection limit. */
+void rpc_conn_evict(struct rpc_conn *c);
 
 /* rpc_conn_close closes and frees c; calls end with cancel (rpc_cancel). */
 void rpc_conn_close(struct rpc_conn *c, const char *reason, int cancel);

@@ -313,6 +313,16 @@ rpc_response_waits(const struct rpc_stream *st)
 	       (rpc_response_pending(st) > 0 || st->finished);
 }
 
+/* rpc_response_held: output waits, and the client's window is shut. */
+int
+rpc_response_held(const struct rpc_stream *st)
+{
+	return rpc_response_waits(st) &&
+	       (nghttp2_session_get_stream_remote_window_size(ng(st),
+		    st->id) <= 0 ||
+		nghttp2_session_get_remote_window_size(ng(st)) <= 0);
+}
+
 /* rpc_response_abort resets the stream and lets the reset go out. */
 void
 rpc_response_abort(struct rpc_stream *st)

@@ -388,12 +388,44 @@ rpc_server_done(const struct rpc_server *srv, const struct rpc_call_info *info)
 		srv->opt.on_done(info, srv->opt.hook_arg);
 }
 
-/* rpc_server_conn_opened counts a connection; at the cap, accept pauses. */
+/*
+ * evict_idlest closes the connection idle longest (no call with a handler)
+ * other than c, if there is one, so that connections that only hold a
+ * socket cannot keep every other client out at the cap.
+ */
+static void
+evict_idlest(struct rpc_server *srv, const struct rpc_conn *c)
+{
+	struct rpc_conn *it, *victim = NULL;
+	int64_t since, oldest = 0;
+
+	TAILQ_FOREACH(it, &srv->conns, entry) {
+		if (it != c && rpc_conn_idle(it, &since) &&
+		    (victim == NULL || since < oldest)) {
+			victim = it;
+			oldest = since;
+		}
+	}
+	if (victim == NULL)
+		return;
+	rpc_server_log(srv,
+	               "connection limit %u reached: closing %s, idle %lld ms",
+	               srv->opt.max_connections, victim->peer,
+	               (long long)((rpc_now_ns() - oldest) / 1000000));
+	rpc_conn_evict(victim);
+}
+
+/*
+ * rpc_server_conn_opened counts a connection. At the cap the connection
+ * idle longest is closed to make room, and accept pauses until one closes.
+ */
 void
 rpc_server_conn_opened(struct rpc_server *srv, struct rpc_conn *c)
 {
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	if (++srv->nconns >= srv->opt.max_connections && !srv->cap_paused) {
+	if (++srv->nconns >= srv->opt.max_connections)
+		evict_idlest(srv, c);
+	if (srv->nconns >= srv->opt.max_connections && !srv->cap_paused) {
 		srv->cap_paused = 1;
 		rpc_listener_enable_all(&srv->listeners, 0);
 		rpc_server_log(srv,

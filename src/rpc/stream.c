@@ -143,7 +143,8 @@ refuse(struct rpc_stream *st, const char *http, int code, const char *msg)
 }
 
 /* expire is the deadline timer. Trailers that would wait behind output
- * the client's window holds are not waited for: the stream is reset. */
+ * held by a window the client shut are not waited for: the stream is
+ * reset. (Output merely not yet flushed goes, and the trailers after it.) */
 static void
 expire(evutil_socket_t fd, short what, void *arg)
 {
@@ -151,7 +152,7 @@ expire(evutil_socket_t fd, short what, void *arg)
 
 	rpc_stream_fail(st, RPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded",
 	                RPC_CANCEL_DEADLINE);
-	if (rpc_response_waits(st))
+	if (rpc_response_held(st))
 		rpc_response_abort(st);
 }
 

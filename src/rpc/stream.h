@@ -127,6 +127,9 @@ void rpc_response_sent(struct rpc_stream *st);
  * trailers-only answer, which no window holds). */
 int rpc_response_waits(const struct rpc_stream *st);
 
+/* rpc_response_held says whether it waits on a window the client shut. */
+int rpc_response_held(const struct rpc_stream *st);
+
 /* rpc_response_abort resets the stream (RST_STREAM CANCEL); its output is
  * dropped when nghttp2 closes it. */
 void rpc_response_abort(struct rpc_stream *st);

@@ -19,7 +19,9 @@ the sanitizers a leak makes that status nonzero). Tests:
                timeout cuts it off
   concurrent   1,000 connections open at once, each with a call, all answered
   abrupt       connections cut mid-frame, mid-headers and mid-message
-  conncap      past --max-connections accept pauses, and resumes on close
+  conncap      at --max-connections the connection idle longest is closed to
+               make room; with every connection busy, accept pauses and
+               resumes on close
   fdlimit      with RLIMIT_NOFILE exhausted the server pauses accept, survives
                and serves again
   drain        SIGTERM lets an in-flight stream finish; a drain time limit
@@ -441,13 +443,39 @@ def test_abrupt(binary):
 
 def test_conncap(binary):
     srv = Server(binary, ["--max-connections", "10"])
-    held = [connect(srv.port) for _ in range(10)]
+    # Ten connections that only hold a socket: a newcomer is served, and
+    # the one idle longest (the first) is closed to make room.
+    held = []
+    for _ in range(10):
+        held.append(connect(srv.port))
+        time.sleep(0.05)
     time.sleep(0.3)
     late = connect(srv.port)
     late.sendall(unary(1, "/grpc.testing.TestService/EmptyCall"))
     rd = Reader(late)
-    check(not rd.wait(1, 1.0), "a connection past the cap was served")
+    check(rd.wait(1, 5.0), "idle connections kept a newcomer out")
+    check(closed_by_server(held[0], 5), "the idlest connection stays")
+    late.close()
     for s in held:
+        s.close()
+    time.sleep(0.5)
+    # Ten connections each with a call in progress: none is closed; accept
+    # pauses, and resumes once one closes.
+    slow = grpc_message(streaming_output_request([1] * 3, 5000000))
+    busy = []
+    for _ in range(10):
+        s = connect(srv.port)
+        s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(
+            "/grpc.testing.TestService/StreamingOutputCall")) +
+            frame(DATA, END_STREAM, 1, slow))
+        busy.append(s)
+        time.sleep(0.1)  # its call is with the handler before the next
+    time.sleep(0.5)
+    late = connect(srv.port)
+    late.sendall(unary(1, "/grpc.testing.TestService/EmptyCall"))
+    rd = Reader(late)
+    check(not rd.wait(1, 1.5), "a busy connection was closed for room")
+    for s in busy:
         s.close()
     check(rd.wait(1, 5.0), "accept did not resume under the cap")
     late.close()
