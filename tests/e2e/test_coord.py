@@ -858,6 +858,9 @@ def coord_errors():
     c.refused("balances", "--key", path, words=["clock", "not enrolled"])
     os.chmod(path, 0o644)
     c.refused("balances", "--key", path, words=["chmod 600"])
+    # A TLS client key others may read is refused too.
+    c.refused("balances", "--cert", path, "--cert-key", path,
+              words=["cert-key", "others may read it", "chmod 600"])
     c.refused("balances", env={"CAREBANK_SERVER": None},
               words=["say which server"])
     # A verifier key that is not the centre's: the write happens, but its
@@ -902,21 +905,21 @@ def coord_errors():
     s.cleanup()
 
 
-class BlackholeProxy:
-    """A TCP proxy to the server that, on its first connection only,
-    stops passing the server's bytes back once the client has sent its
-    request: the server makes the entry, the client never hears."""
+class Proxy:
+    """A TCP proxy to the server on a port of its own: each connection's
+    two directions are copied by pipe(src, dst, down, state), down being
+    the server's bytes to the client, state one object per connection
+    that the subclass's start() makes."""
 
     def __init__(self, port):
         import socket
         import threading
         self.port = port
+        self.conns = 0
         self.lsock = socket.socket()
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(8)
         self.addr = "127.0.0.1:%d" % self.lsock.getsockname()[1]
-        self.conns = 0
-        self.sent = 0
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
@@ -928,39 +931,91 @@ class BlackholeProxy:
             except OSError:
                 return
             self.conns += 1
-            first = self.conns == 1
+            state = self.start()
             u = socket.create_connection(("127.0.0.1", self.port))
-            threading.Thread(target=self.pipe, args=(c, u, first, True),
+            threading.Thread(target=self.pipe, args=(c, u, False, state),
                              daemon=True).start()
-            threading.Thread(target=self.pipe, args=(u, c, first, False),
+            threading.Thread(target=self.pipe, args=(u, c, True, state),
                              daemon=True).start()
 
-    def pipe(self, src, dst, first, upstream):
+    def start(self):
+        return None
+
+    @staticmethod
+    def recv(src, dst):
+        """The next bytes from src, or None once either side has closed
+        (both are then closed)."""
+        try:
+            data = src.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            for sock in (src, dst):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            return None
+        return data
+
+    def close(self):
+        self.lsock.close()
+
+
+class BlackholeProxy(Proxy):
+    """A proxy that, on its first `quiet` connections, stops passing the
+    server's bytes back once the client has sent its request: the server
+    makes the entry, the client never hears. With from_stream, once the
+    client opens that HTTP/2 stream (3: its second call on the
+    connection), so that earlier calls are answered."""
+
+    def __init__(self, port, quiet=1, from_stream=None):
+        self.quiet = quiet
+        self.from_stream = from_stream
+        super().__init__(port)
+
+    def start(self):
+        # Whether this connection goes quiet, and what the client sent on
+        # it: bytes, unparsed bytes, the highest stream its HEADERS opened.
+        return [self.conns <= self.quiet, 0, b"", 0]
+
+    def pipe(self, src, dst, down, sent):
         while True:
-            try:
-                data = src.recv(65536)
-            except OSError:
-                data = b""
-            if not data:
-                for sock in (src, dst):
-                    try:
-                        sock.close()
-                    except OSError:
-                        pass
+            data = self.recv(src, dst)
+            if data is None:
                 return
-            if upstream and first:
-                self.sent += len(data)
-            # The preface and settings are well under 200 bytes; a
-            # signed request is more.
-            if first and not upstream and self.sent > 200:
+            if not down:
+                sent[1] += len(data)
+                self.frames(sent, data)
+            if sent[0] and down and self.gone_quiet(sent):
                 continue
             try:
                 dst.sendall(data)
             except OSError:
                 return
 
-    def close(self):
-        self.lsock.close()
+    def frames(self, sent, data):
+        """Follows the client's HTTP/2 frames: the streams it opens."""
+        buf = sent[2] + data
+        if sent[1] - len(data) < 24:  # the preface comes first
+            skip = max(0, 24 - (sent[1] - len(data)))
+            buf = buf[skip:] if not sent[2] else buf
+        while len(buf) >= 9:
+            n = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + n:
+                break
+            if buf[3] == 1:  # HEADERS
+                sid = int.from_bytes(buf[5:9], "big") & 0x7fffffff
+                sent[3] = max(sent[3], sid)
+            buf = buf[9 + n:]
+        sent[2] = buf
+
+    def gone_quiet(self, sent):
+        if self.from_stream is not None:
+            return sent[3] >= self.from_stream
+        # The preface and settings are well under 200 bytes; a signed
+        # request is more.
+        return sent[1] > 200
 
 
 def coord_retry():
@@ -982,6 +1037,146 @@ def coord_retry():
     eq(len(re.findall(r"method=/carebank.v1.Coordinator/EnrolFamily "
                       r"\S+ status=OK", log)), 2,
        "the server answered both tries: %s" % log)
+    s.cleanup()
+
+
+
+def coord_lost_answer():
+    """A write whose every answer was lost: carebank cannot say whether it
+    was made, and prints its request id. The same command again with
+    --request-id makes it at most once: the server answers with the entry
+    the lost tries made. The id with other bytes is refused."""
+    s = server()
+    c = Coord(s)
+    fam = c.new("family", "add")
+    proxy = BlackholeProxy(s.port, quiet=2)
+    cash = ("cash", "--family", fam, "--amount", "12.50", "--receipt", "L-1")
+    err = c.refused(*cash, "--server", proxy.addr, "--timeout", "2",
+                    words=["did not answer RecordCash in time",
+                           "the write may have been made, or not",
+                           "--request-id"])
+    eq(proxy.conns, 2, "the same-id retry on a new connection")
+    rid = re.search(r"--request-id ([0-9a-f]{32})", err).group(1)
+    proxy.close()
+    size = cb.spb.CheckpointReply.FromString(
+        s.client().call(cb.A + "GetCheckpoint").raw).size
+    out = c.ok(*cash, "--request-id", rid)
+    entry = re.search(r"^entry (\d+); receipt verified", out, re.M).group(1)
+    eq(int(entry), size - 1, "the entry the lost tries made")
+    eq(cb.spb.CheckpointReply.FromString(
+        s.client().call(cb.A + "GetCheckpoint").raw).size, size,
+       "no second entry")
+    again = c.ok(*cash, "--request-id", rid)
+    check("entry %s; receipt verified" % entry in again, again)
+    table = c.ok("balances")
+    check(re.search(r"^%s\s.*-12\.50" % fam, table, re.M), table)
+    c.refused("cash", "--family", fam, "--amount", "13", "--receipt", "L-2",
+              "--request-id", rid,
+              words=["request id already used, by entry %s" % entry])
+    c.refused("cash", "--family", fam, "--amount", "1", "--receipt", "L-3",
+              "--request-id", "12", code=2, words=["32 hex digits"])
+    # A read of the policy (a stream, the second call after the log's
+    # size) whose answer never comes ends at the timeout, as a unary call
+    # does, rather than hang the desk.
+    proxy = BlackholeProxy(s.port, quiet=1, from_stream=3)
+    t0 = time.monotonic()
+    c.refused("policy", "show", "--server", proxy.addr, "--timeout", "2",
+              words=["did not answer Entries in time"])
+    check(time.monotonic() - t0 < 30, "the policy read waited %.1f s" %
+          (time.monotonic() - t0))
+    proxy.close()
+    s.stop()
+    s.cleanup()
+
+
+class TamperProxy(Proxy):
+    """A proxy that, in each DATA frame the server sends, replaces the
+    last `old` bytes with `new` (of the same length): a dishonest server's
+    answer, with the frames as they were."""
+
+    def __init__(self, port, old, new):
+        self.old, self.new = old, new
+        self.tampered = 0
+        super().__init__(port)
+
+    def pipe(self, src, dst, down, state):
+        buf = b""
+        while True:
+            data = self.recv(src, dst)
+            if data is None:
+                return
+            if not down:
+                out = data
+            else:
+                buf += data
+                out = b""
+                while len(buf) >= 9:
+                    n = int.from_bytes(buf[:3], "big")
+                    if len(buf) < 9 + n:
+                        break
+                    head, payload = buf[:9], buf[9:9 + n]
+                    buf = buf[9 + n:]
+                    at = payload.rfind(self.old)
+                    if head[3] == 0 and at >= 0:
+                        payload = (payload[:at] + self.new +
+                                   payload[at + len(self.old):])
+                        self.tampered += 1
+                    out += head + payload
+            try:
+                dst.sendall(out)
+            except OSError:
+                return
+
+
+def coord_tampered_result():
+    """The balance the answer reports must be the one the verified entry
+    posted: a server that says the family owes other than its signed
+    entry says is caught, and carebank says the receipt does not verify
+    rather than print the server's figure under "receipt verified"."""
+    s = server()
+    c = Coord(s)
+    fam = c.new("family", "add")
+    # owed_fen (field 4 of Result, the receipt's last field) -1250 becomes
+    # -1251: the same length, so the frames stay whole.
+    proxy = TamperProxy(s.port,
+                        cb.pb.Result(owed_fen=-1250).SerializeToString(),
+                        cb.pb.Result(owed_fen=-1251).SerializeToString())
+    c.refused("cash", "--family", fam, "--amount", "12.50", "--receipt",
+              "T-1", "--server", proxy.addr,
+              words=["receipt does not verify",
+                     "family/%s/owed is -1251, the entry -1250" % fam])
+    check(proxy.tampered >= 1, "the proxy changed an answer")
+    proxy.close()
+    # The honest server's answer to the next one verifies.
+    out = c.ok("cash", "--family", fam, "--amount", "1", "--receipt", "T-2")
+    check("owes -13.50 yuan" in out, out)
+    s.stop()
+    s.cleanup()
+
+
+def coord_escapes():
+    """Text the log or the server supplies (a receipt reference, a
+    family's name, the server's messages) reaches the terminal with its
+    control characters shown as '?': an escape sequence in a memo cannot
+    retitle the window or clear the screen. CSV keeps the bytes."""
+    s = server()
+    c = Coord(s)
+    fam = c.new("family", "add")
+    evil = "R\x1b]0;owned\x07\x1b[2J\u009b"
+    # carebank itself takes no control characters in a text for the log...
+    c.refused("cash", "--family", fam, "--amount", "1", "--receipt", evil,
+              code=2, words=["without control characters"])
+    # ...but another client may have written one.
+    s.client().write(cb.C + "RecordCash", cb.pb.RecordCashRequest(
+        family=fam, amount_fen=100, receipt=evil))
+    for args in (("statement", fam), ("balances",), ("fund",)):
+        out = c.ok(*args)
+        check("\x1b" not in out and "\x07" not in out and
+              "\u009b" not in out, "%s: %r" % (args, out))
+    out = c.ok("statement", fam)
+    check("R?]0;owned??[2J??" in out, out)
+    check(evil in c.ok("statement", fam, "--csv"), "CSV keeps the text")
+    s.stop()
     s.cleanup()
 
 
@@ -1029,5 +1224,8 @@ if __name__ == "__main__":
     cb.main({"coord_day": coord_day, "coord_keys": coord_keys,
              "coord_pin": coord_pin, "coord_usage": coord_usage,
              "coord_errors": coord_errors, "coord_retry": coord_retry,
+             "coord_lost_answer": coord_lost_answer,
+             "coord_escapes": coord_escapes,
+             "coord_tampered_result": coord_tampered_result,
              "coord_flag_pages": coord_flag_pages},
             __doc__)

@@ -47,7 +47,7 @@ fetch(struct cbt *c, struct cb_tiles_builder *b, uint64_t from, uint64_t to)
 	r.start = from;
 	r.end = to;
 	if ((rc = cbt_stream_start(c, "/carebank.v1.Audit/Entries", &r.base,
-		 &call)) != 0) {
+		 false, &call)) != 0) {
 		fprintf(stderr, "carebank-audit: cannot ask for entries: %s\n",
 		    rpcc_strerror(rc));
 		return 1;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -179,6 +180,18 @@ dup_or_null(const char *s)
 	return s != NULL ? cb_xstrdup(s) : NULL;
 }
 
+/* private_file says whether path is a regular file only its owner may
+ * read, as a private key's file must be (the signing key's is checked the
+ * same way when it is loaded). */
+static bool
+private_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (st.st_mode & 077) == 0;
+}
+
 /* cbt_open loads the key and, unless lazy, connects to the server. */
 int
 cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
@@ -219,6 +232,14 @@ cbt_open(const struct cbt_opts *o, struct cbt **out, char *err,
 		snprintf(err, errlen, "key %s: %s%s", o->key, cb_strerror(rc),
 		    rc == CB_EPERM ? " (only its owner may read it: chmod 600)" :
 				     "");
+		free(c);
+		return -1;
+	}
+	if (o->cert_key != NULL && !private_file(o->cert_key)) {
+		snprintf(err, errlen, "cert-key %s: others may read it, or it "
+				      "is not a file (chmod 600)",
+		    o->cert_key);
+		cb_key_free(c->key);
 		free(c);
 		return -1;
 	}
@@ -468,11 +489,12 @@ cbt_call(struct cbt *c, const char *method, const ProtobufCMessage *req,
 /* cbt_stream_start signs and starts a server-streaming call. */
 int
 cbt_stream_start(struct cbt *c, const char *method,
-    const ProtobufCMessage *req, struct rpcc_call **out)
+    const ProtobufCMessage *req, bool deadline, struct rpcc_call **out)
 {
 	size_t len;
 	uint8_t *buf = cbt_pack(req, &len);
-	int rc = cbt_stream_bytes(c, method, buf, len, 0, out);
+	int rc = cbt_stream_bytes(c, method, buf, len,
+	    deadline ? c->timeout_ms : 0, out);
 
 	free(buf);
 	return rc;
@@ -495,6 +517,18 @@ cbt_stream_bytes(struct cbt *c, const char *method, const uint8_t *req,
 		return rc;
 	rq.md = s.md;
 	return rpcc_stream_start(c->conn, &rq, out);
+}
+
+/* cbt_unctrl replaces control characters with '?'. */
+void
+cbt_unctrl(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; p != NULL && *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?', p++;
+	}
 }
 
 /* cbt_request_id makes a time-ordered request id. */

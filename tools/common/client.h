@@ -137,15 +137,24 @@ int cbt_call_bytes(struct cbt *c, const char *method, const uint8_t *req,
 int cbt_call_md(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, const struct rpc_md *md, size_t nmd, struct cbt_reply *r);
 
+/*
+ * cbt_unctrl makes text from a server or a log safe to print on a terminal:
+ * each control character (C0, DEL, and C1 as UTF-8) becomes '?', in place
+ * and of the same length, so that no escape sequence reaches the screen.
+ */
+void cbt_unctrl(char *s);
+
 /* cbt_pack serializes a message into a new buffer (*len bytes; free it). */
 uint8_t *cbt_pack(const ProtobufCMessage *m, size_t *len);
 
 /*
  * cbt_stream_start starts a signed server-streaming call; read it with
- * rpcc_stream_next and end it with rpcc_stream_end. Returns 0 or a code.
+ * rpcc_stream_next and end it with rpcc_stream_end. With deadline, the
+ * call has the client's timeout, as a unary call does (a read of a few
+ * messages); without, none (a whole log). Returns 0 or a code.
  */
 int cbt_stream_start(struct cbt *c, const char *method,
-    const ProtobufCMessage *req, struct rpcc_call **out);
+    const ProtobufCMessage *req, bool deadline, struct rpcc_call **out);
 
 /*
  * cbt_stream_bytes is cbt_stream_start with the request already serialized

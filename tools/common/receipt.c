@@ -3,6 +3,7 @@
  * signed call inside it, the inclusion proof and the checkpoint.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,69 @@ check_proof(const Carebank__V1__Receipt *r, const struct cb_checkpoint *cp,
 }
 
 /* cbt_receipt_check checks a write's receipt; see receipt.h. */
+/* last_balance finds the balance after the entry's last posting to
+ * account; false if it posted nothing there. */
+static bool
+last_balance(const cb_entry *e, const char *account, int64_t *balance)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < e->n_postings; i++)
+		if (strcmp(e->postings[i]->account, account) == 0) {
+			*balance = e->postings[i]->balance;
+			found = true;
+		}
+	return found;
+}
+
+/* agrees checks that the result reports v for account where the entry
+ * posted to it. */
+static int
+agrees(const cb_entry *e, const char *account, int64_t v, char *why,
+    size_t whylen)
+{
+	int64_t b;
+
+	if (last_balance(e, account, &b) && b != v)
+		return fail(why, whylen, "the answer says %s is %lld, the "
+					 "entry %lld",
+		    account, (long long)v, (long long)b);
+	return 0;
+}
+
+/*
+ * check_result holds the receipt's result, the server's summary printed
+ * to the person, to the verified entry where the entry says the same:
+ * the late and review marks, and the balances of the accounts it posted
+ * to. What the entry does not say (a balance it did not move) stays the
+ * server's word.
+ */
+static int
+check_result(const cb_entry *e, const Carebank__V1__Result *res,
+    const char *method, char *why, size_t whylen)
+{
+	char acct[128];
+
+	if (res->late != e->late || res->review != e->review)
+		return fail(why, whylen, "the answer's late and review marks "
+					 "are not the entry's");
+	if (res->family[0] != '\0') {
+		snprintf(acct, sizeof(acct), "family/%s/minutes", res->family);
+		if (agrees(e, acct, res->minutes, why, whylen) != 0)
+			return -1;
+		snprintf(acct, sizeof(acct), "family/%s/owed", res->family);
+		if (agrees(e, acct, res->owed_fen, why, whylen) != 0)
+			return -1;
+	}
+	/* The fund is reported by the writes that move it on purpose. */
+	if ((res->fund_fen != 0 || strstr(method, "/RecordCash") != NULL ||
+		strstr(method, "/BuySupplies") != NULL ||
+		strstr(method, "/Settle") != NULL) &&
+	    agrees(e, "centre/fund", res->fund_fen, why, whylen) != 0)
+		return -1;
+	return 0;
+}
+
 int
 cbt_receipt_check(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, const uint8_t *body, size_t blen, struct cbt_receipt *out,
@@ -145,6 +209,8 @@ cbt_receipt_check(struct cbt *c, const char *method, const uint8_t *req,
 		fail(why, whylen, "the receipt has no result");
 		goto bad;
 	}
+	if (check_result(r.entry, r.msg->result, method, why, whylen) != 0)
+		goto bad;
 	r.signature_checked = cbt_vkey(c) != NULL;
 	snprintf(r.origin, sizeof(r.origin), "%s", cp.origin);
 	*out = r;

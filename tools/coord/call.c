@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/codec.h"
 #include "carebank/rpc.h"
 #include "carebank/xalloc.h"
 #include "coord.h"
@@ -64,13 +65,14 @@ static const struct {
 void
 coord_err(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
-	fputs("carebank: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	cbt_unctrl(msg); /* the server's words are in it */
+	fprintf(stderr, "carebank: %s\n", msg);
 }
 
 /* coord_connect opens the connection the first time it is needed. */
@@ -136,8 +138,8 @@ explain(const struct coord *co, const char *method,
 		    m, name);
 		break;
 	case RPC_STATUS_DEADLINE_EXCEEDED:
-		coord_err("the server did not answer %s in time (%s); try "
-			  "again, or raise --timeout",
+		coord_err("the server did not answer %s in time (%s); raise "
+			  "--timeout if it is busy",
 		    name, m);
 		break;
 	case RPC_STATUS_UNIMPLEMENTED:
@@ -175,11 +177,13 @@ send_bytes(struct coord *co, const char *method, const uint8_t *buf,
 /*
  * send fills req's request id and centre, packs it into *buf (the caller
  * wipes and frees it: a directory request may hold a PIN) and sends it.
- * Returns 0 with the answer in r (free r->body), or -1 having said why.
+ * A write's id is new, or the one --request-id gave for the command's
+ * first write; it is kept in co->last_id. Returns 0 with the answer in r
+ * (free r->body), or -1 having said why.
  */
 static int
 send(struct coord *co, const char *method, ProtobufCMessage *req,
-    uint8_t **buf, size_t *len, struct cbt_reply *r)
+    bool write, uint8_t **buf, size_t *len, struct cbt_reply *r)
 {
 	uint8_t id[16];
 
@@ -188,7 +192,13 @@ send(struct coord *co, const char *method, ProtobufCMessage *req,
 	memset(r, 0, sizeof(*r));
 	if (coord_connect(co) != 0)
 		return -1;
-	cbt_set_common(co->cbt, req, id);
+	cbt_set_common(co->cbt, req, id); /* req points at id */
+	if (write && co->fixed_id) {
+		memcpy(id, co->fixed, sizeof(id));
+		co->fixed_id = false;
+	}
+	if (write)
+		memcpy(co->last_id, id, sizeof(id));
 	*buf = cbt_pack(req, len);
 	if (send_bytes(co, method, *buf, *len, true, r) != 0) {
 		explain(co, method, r);
@@ -215,7 +225,7 @@ coord_read(struct coord *co, const char *method, ProtobufCMessage *req,
 	size_t len;
 	int rc = -1;
 
-	if (send(co, method, req, &buf, &len, &r) == 0) {
+	if (send(co, method, req, false, &buf, &len, &r) == 0) {
 		*out = protobuf_c_message_unpack(d, NULL, r.len, r.body);
 		if (*out != NULL)
 			rc = 0;
@@ -246,7 +256,8 @@ coord_stream_one(struct coord *co, const char *method, ProtobufCMessage *req,
 	if (coord_connect(co) != 0)
 		return -1;
 	cbt_set_common(co->cbt, req, id);
-	if ((rc = cbt_stream_start(co->cbt, method, req, &call)) != 0) {
+	/* A deadline: a server that never sends must not hang the desk. */
+	if ((rc = cbt_stream_start(co->cbt, method, req, true, &call)) != 0) {
 		r.status = RPC_STATUS_UNAVAILABLE;
 		snprintf(r.message, sizeof(r.message), "%s", rpcc_strerror(rc));
 		explain(co, method, &r);
@@ -312,7 +323,7 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 	int ret = -1;
 
 	memset(rc, 0, sizeof(*rc));
-	if (send(co, method, req, &buf, &len, &r) == 0) {
+	if (send(co, method, req, true, &buf, &len, &r) == 0) {
 		if (cbt_receipt_check(co->cbt, method, buf, len, r.body, r.len,
 			rc, why, sizeof(why)) == 0) {
 			ret = 0;
@@ -324,6 +335,15 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 			ret = -2;
 		}
 	} else if (!refused_for_sure(&r)) {
+		char hex[33];
+
+		/* The write may be in the log: a new id would make it twice. */
+		cb_hex_encode(co->last_id, sizeof(co->last_id), hex);
+		coord_err("the write may have been made, or not. To make it "
+			  "at most once, run the same command again with "
+			  "--request-id %s: the server then answers with its "
+			  "entry if it was made",
+		    hex);
 		ret = -2;
 	}
 	done_with(buf, len, &r);
@@ -378,6 +398,8 @@ coord_confirm(struct coord *co, struct cbt_receipt *r, const char *fmt, ...)
 	const Carebank__V1__Result *res = r->msg->result;
 	va_list ap;
 
+	cbt_unctrl(res->id); /* the server's: printed below */
+	cbt_unctrl(res->family);
 	if (co->quiet) {
 		if (res->id[0] != '\0')
 			printf("%s\n", res->id);

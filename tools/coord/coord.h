@@ -41,7 +41,7 @@ enum coord_opt {
 	OPT_JSON, OPT_CSV,
 	/* Global options, taken by every command. */
 	OPT_SERVER, OPT_KEY, OPT_CENTRE, OPT_CA, OPT_CERT, OPT_CERT_KEY,
-	OPT_VKEY, OPT_TIMEOUT, OPT_QUIET, OPT_HELP,
+	OPT_VKEY, OPT_TIMEOUT, OPT_QUIET, OPT_HELP, OPT_REQUEST_ID,
 	OPT_COUNT
 };
 #define O(x) (UINT64_C(1) << OPT_##x)
@@ -95,6 +95,10 @@ struct coord {
 	uint32_t policy_version;
 	uint64_t policy_entry;     /* the entry that set it */
 	uint32_t rules;            /* the rules the last entry was made under */
+	/* --request-id: the id of the first write, instead of a new one. */
+	bool fixed_id;
+	uint8_t fixed[16];
+	uint8_t last_id[16];       /* the id of the last write sent */
 };
 
 /* The commands each job's file defines (main.c lists them all). */
@@ -130,9 +134,13 @@ int coord_need_id(const struct coord *co, const char *what, const char *s,
 
 /*
  * coord_text checks the free text of option --opt (a memo, receipt, reason
- * or note, kept in the log): 1 to 128 bytes. Returns 0, or a usage error.
+ * or note, kept in the log): 1 to 128 bytes, no control characters.
+ * Returns 0, or a usage error.
  */
 int coord_text(const struct coord *co, const char *opt, const char *s);
+
+/* coord_plain says whether s has no control character (C0 or DEL). */
+bool coord_plain(const char *s);
 
 /* coord_entry reads the operand ENTRY, an entry's index. Returns 0, or a
  * usage error. */

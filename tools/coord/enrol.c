@@ -51,12 +51,7 @@ printable(const char *s, size_t max)
 static bool
 text_ok(const char *s, size_t max)
 {
-	if (strlen(s) > max)
-		return false;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return false;
-	return true;
+	return strlen(s) <= max && coord_plain(s);
 }
 
 /* person_read takes and checks the directory options (and the PIN). */

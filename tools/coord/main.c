@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carebank/codec.h"
 #include "coord.h"
 
 #define OPT_BASE 256
@@ -19,7 +20,7 @@
 /* Options every command takes. */
 #define GLOBAL_OPTS                                                           \
 	(O(SERVER) | O(KEY) | O(CENTRE) | O(CA) | O(CERT) | O(CERT_KEY) |     \
-	    O(VKEY) | O(TIMEOUT) | O(QUIET) | O(HELP))
+	    O(VKEY) | O(TIMEOUT) | O(QUIET) | O(HELP) | O(REQUEST_ID))
 /* Options that may be given more than once. */
 #define LIST_OPTS (O(AUTHORISED) | O(REFUSED))
 
@@ -88,6 +89,7 @@ static const struct option longopts[] = {
 	ARG("key", KEY), ARG("centre", CENTRE), ARG("ca", CA),
 	ARG("cert", CERT), ARG("cert-key", CERT_KEY), ARG("vkey", VKEY),
 	ARG("timeout", TIMEOUT), FLAG("quiet", QUIET), FLAG("help", HELP),
+	ARG("request-id", REQUEST_ID),
 	{NULL, 0, NULL, 0},
 };
 
@@ -139,6 +141,12 @@ static const char manual_tail[] =
     "                         a client certificate, if the server asks\n"
     "     --timeout SECONDS   how long to wait for an answer (default 30)\n"
     "     -q, --quiet         after a write, print only the id it made\n"
+    "     --request-id HEX    send the command's first write with this\n"
+    "                         request id (32 hex digits) instead of a new\n"
+    "                         one. When a write's answer was lost, carebank\n"
+    "                         prints its id: the same command again with\n"
+    "                         it makes the write at most once (the server\n"
+    "                         answers with the entry if it was made)\n"
     "     -h, --help          this manual, or a command's\n"
     "\n"
     "ENVIRONMENT\n"
@@ -267,13 +275,25 @@ coord_need_id(const struct coord *co, const char *what, const char *s,
 	    what, s, name, kind);
 }
 
-/* coord_text checks a free text the log keeps: 1 to TEXT_MAX_BYTES. */
+/* coord_plain says whether s has no control character (C0 or DEL). */
+bool
+coord_plain(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* coord_text checks a free text the log keeps: 1 to TEXT_MAX_BYTES, and
+ * nothing that would act on a terminal when the text is printed. */
 int
 coord_text(const struct coord *co, const char *opt, const char *s)
 {
-	if (s[0] == '\0' || strlen(s) > TEXT_MAX_BYTES)
-		return coord_usage(co, "--%s is 1 to %d bytes", opt,
-		    TEXT_MAX_BYTES);
+	if (s[0] == '\0' || strlen(s) > TEXT_MAX_BYTES || !coord_plain(s))
+		return coord_usage(co, "--%s is 1 to %d bytes, without control "
+				       "characters",
+		    opt, TEXT_MAX_BYTES);
 	return 0;
 }
 
@@ -473,6 +493,14 @@ settings(struct coord *co, const struct coord_args *a)
 		co->opts.timeout_ms = (unsigned)secs * 1000;
 	}
 	co->quiet = a->val[OPT_QUIET] != NULL;
+	if (a->val[OPT_REQUEST_ID] != NULL) {
+		const char *h = a->val[OPT_REQUEST_ID];
+
+		if (cb_hex_decode(h, strlen(h), co->fixed, 16) != 0)
+			return coord_usage(co, "--request-id is 32 hex digits "
+					       "(as carebank printed it)");
+		co->fixed_id = true;
+	}
 	co->format = a->val[OPT_JSON] ? FORMAT_JSON :
 	    a->val[OPT_CSV]	      ? FORMAT_CSV :
 					FORMAT_TABLE;

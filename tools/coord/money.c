@@ -194,9 +194,11 @@ preview(struct coord *co, Carebank__V1__SettleRequest *q, const char *label)
 		table_num(t, pv->shares[i]->minutes_bought);
 	}
 	table_print(t, stdout, co->format, "no family has a surplus");
-	if (co->format == FORMAT_TABLE && pv->refusal != 0)
+	if (co->format == FORMAT_TABLE && pv->refusal != 0) {
+		cbt_unctrl(pv->message);
 		printf("it cannot run now: %s\n",
 		    pv->message[0] ? pv->message : "refused");
+	}
 	coord_reply_free(pv);
 	return EXIT_OK;
 }

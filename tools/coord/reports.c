@@ -120,6 +120,8 @@ statement_head(const Carebank__V1__Statement *st,
 {
 	char from[UNITS_TIME_MAX], to[UNITS_TIME_MAX];
 
+	cbt_unctrl(st->family); /* the server's text, for a terminal */
+	cbt_unctrl(st->name);
 	printf("statement of family %s%s%s%s", st->family,
 	    st->name[0] ? " (" : "", st->name, st->name[0] ? ")" : "");
 	if (q->from_ms == 0 && q->to_ms == 0) {
@@ -261,6 +263,16 @@ read_flags(struct coord *co, Carebank__V1__FlaggedRequest *q,
 		*pages = cb_xreallocarray(*pages, *npages + 1, sizeof(**pages));
 		(*pages)[(*npages)++] = rep;
 		n += rep->n_flags;
+		/* Each page must go back: a server that sent the same bound
+		 * again would keep this loop, and its memory, growing. */
+		if (rep->more_before != 0 && q->before_entry != 0 &&
+		    rep->more_before >= q->before_entry) {
+			coord_err("the server's pages of flags do not go back "
+				  "(entry %llu after %llu)",
+			    (unsigned long long)rep->more_before,
+			    (unsigned long long)q->before_entry);
+			return -1;
+		}
 		q->before_entry = rep->more_before;
 	} while (rep->more_before != 0);
 	all->flags = cb_xcalloc(n ? n : 1, sizeof(*all->flags));

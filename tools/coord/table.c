@@ -59,18 +59,29 @@ add(struct table *t, char *shown, char *raw)
 	t->ncells++;
 }
 
+/* shown copies a cell's text for the terminal: no control characters (a
+ * memo or a note could carry escape sequences); CSV and JSON keep them. */
+static char *
+shown(const char *s)
+{
+	char *c = cb_xstrdup(s);
+
+	cbt_unctrl(c);
+	return c;
+}
+
 /* table_text adds a text cell. */
 void
 table_text(struct table *t, const char *s)
 {
-	add(t, cb_xstrdup(s), cb_xstrdup(s));
+	add(t, shown(s), cb_xstrdup(s));
 }
 
 /* table_pair adds a cell whose shown and raw texts differ. */
 void
-table_pair(struct table *t, const char *shown, const char *raw)
+table_pair(struct table *t, const char *text, const char *raw)
 {
-	add(t, cb_xstrdup(shown), cb_xstrdup(raw));
+	add(t, shown(text), cb_xstrdup(raw));
 }
 
 /* table_num adds a number, shown as its column's kind says. */
