@@ -1132,7 +1132,8 @@ def coord_tampered_result():
     """The balance the answer reports must be the one the verified entry
     posted: a server that says the family owes other than its signed
     entry says is caught, and carebank says the receipt does not verify
-    rather than print the server's figure under "receipt verified"."""
+    rather than print the server's figure under "receipt verified". The
+    policy's entry, likewise, must be proven the log's."""
     s = server()
     c = Coord(s)
     fam = c.new("family", "add")
@@ -1150,6 +1151,19 @@ def coord_tampered_result():
     # The honest server's answer to the next one verifies.
     out = c.ok("cash", "--family", fam, "--amount", "1", "--receipt", "T-2")
     check("owes -13.50 yuan" in out, out)
+    # The policy is read from the log's entries: one the server changed
+    # (the rate an entry set, 2500 served as 2600) is not proven the log's.
+    c.ok("policy", "set", "rate_fen_per_hour=2500")
+    proxy = TamperProxy(s.port,
+                        cb.pb.Policy(rate_fen_per_hour=2500).SerializeToString(),
+                        cb.pb.Policy(rate_fen_per_hour=2600).SerializeToString())
+    c.refused("policy", "show", "--server", proxy.addr,
+              words=["not proven to be the log's",
+                     "does not lead to the checkpoint's root"])
+    check(proxy.tampered >= 1, "the proxy changed the policy's entry")
+    proxy.close()
+    check("rate_fen_per_hour           2500\n" in c.ok("policy", "show"),
+          "the honest policy")
     s.stop()
     s.cleanup()
 

@@ -82,34 +82,58 @@ open_checkpoint(struct cbt *c, const ProtobufCBinaryData *note,
 	return 0;
 }
 
-/* check_proof checks the inclusion proof against the checkpoint's root. */
+/* check_inclusion checks that entry (its leaf bytes) is at index of the
+ * tree of tree_size whose checkpoint is cp, by the proof's hashes. */
+static int
+check_inclusion(const ProtobufCBinaryData *entry, uint64_t index,
+    uint64_t tree_size, const ProtobufCBinaryData *hashes, size_t n,
+    const struct cb_checkpoint *cp, char *why, size_t whylen)
+{
+	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], leaf[CB_HASH_LEN];
+
+	if (cp->size != tree_size)
+		return fail(why, whylen, "the checkpoint is of size %llu, the "
+					 "proof of size %llu",
+		    (unsigned long long)cp->size,
+		    (unsigned long long)tree_size);
+	if (n > CB_MERKLE_MAX_PROOF)
+		return fail(why, whylen, "the inclusion proof is too long");
+	for (size_t i = 0; i < n; i++) {
+		if (hashes[i].len != CB_HASH_LEN)
+			return fail(why, whylen, "hash %zu of the inclusion "
+						 "proof is not 32 bytes",
+			    i);
+		memcpy(proof[i], hashes[i].data, CB_HASH_LEN);
+	}
+	cb_merkle_leaf_hash(entry->data, entry->len, leaf);
+	if (cb_merkle_verify_inclusion(leaf, index, tree_size,
+		(const uint8_t(*)[CB_HASH_LEN])proof, n, cp->root) != 0)
+		return fail(why, whylen, "the inclusion proof does not lead "
+					 "to the checkpoint's root");
+	return 0;
+}
+
+/* check_proof checks a receipt's inclusion proof. */
 static int
 check_proof(const Carebank__V1__Receipt *r, const struct cb_checkpoint *cp,
     char *why, size_t whylen)
 {
-	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], leaf[CB_HASH_LEN];
+	return check_inclusion(&r->entry, r->index, r->tree_size,
+	    r->inclusion, r->n_inclusion, cp, why, whylen);
+}
 
-	if (cp->size != r->tree_size)
-		return fail(why, whylen, "the checkpoint is of size %llu, the "
-					 "proof of size %llu",
-		    (unsigned long long)cp->size,
-		    (unsigned long long)r->tree_size);
-	if (r->n_inclusion > CB_MERKLE_MAX_PROOF)
-		return fail(why, whylen, "the inclusion proof is too long");
-	for (size_t i = 0; i < r->n_inclusion; i++) {
-		if (r->inclusion[i].len != CB_HASH_LEN)
-			return fail(why, whylen, "hash %zu of the inclusion "
-						 "proof is not 32 bytes",
-			    i);
-		memcpy(proof[i], r->inclusion[i].data, CB_HASH_LEN);
-	}
-	cb_merkle_leaf_hash(r->entry.data, r->entry.len, leaf);
-	if (cb_merkle_verify_inclusion(leaf, r->index, r->tree_size,
-		(const uint8_t(*)[CB_HASH_LEN])proof, r->n_inclusion,
-		cp->root) != 0)
-		return fail(why, whylen, "the inclusion proof does not lead "
-					 "to the checkpoint's root");
-	return 0;
+/* cbt_entry_proven checks an entry read from the log; see receipt.h. */
+int
+cbt_entry_proven(struct cbt *c, const ProtobufCBinaryData *entry,
+    uint64_t index, const Carebank__V1__ProofReply *p, char *why,
+    size_t whylen)
+{
+	struct cb_checkpoint cp;
+
+	if (open_checkpoint(c, &p->checkpoint, &cp, why, whylen) != 0)
+		return -1;
+	return check_inclusion(entry, index, p->tree_size, p->hashes,
+	    p->n_hashes, &cp, why, whylen);
 }
 
 /* cbt_receipt_check checks a write's receipt; see receipt.h. */

@@ -38,6 +38,16 @@ int cbt_receipt_check(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, const uint8_t *body, size_t blen, struct cbt_receipt *out,
     char *why, size_t whylen);
 
+/*
+ * cbt_entry_proven checks that entry (leaf bytes the log served) is the
+ * log's entry at index: p, the answer to Audit.Inclusion, must lead from
+ * it to its checkpoint, which must be signed by the pinned key when there
+ * is one. Returns 0, or -1 with why.
+ */
+int cbt_entry_proven(struct cbt *c, const ProtobufCBinaryData *entry,
+    uint64_t index, const Carebank__V1__ProofReply *p, char *why,
+    size_t whylen);
+
 /* cbt_receipt_free frees what a checked receipt holds and zeroes it. */
 void cbt_receipt_free(struct cbt_receipt *r);
 

@@ -22,6 +22,7 @@
 
 #define M_GET_CHECKPOINT "/carebank.v1.Audit/GetCheckpoint"
 #define M_ENTRIES        "/carebank.v1.Audit/Entries"
+#define M_INCLUSION      "/carebank.v1.Audit/Inclusion"
 #define M_SET_POLICY     "/carebank.v1.Coordinator/SetPolicy"
 #define M_CREATE_CENTRE  "/carebank.v1.Coordinator/CreateCentre"
 #define M_ADOPT_RULES    "/carebank.v1.Coordinator/AdoptRules"
@@ -178,9 +179,47 @@ defaults(Carebank__V1__Policy *p, Carebank__V1__Rounding *r)
 		field_put(&fields[i], p, fields[i].def);
 }
 
-/* entry_at reads and decodes entry i of the log. */
+/*
+ * proven checks, when a verifier key is pinned, that the entry the server
+ * served as entry i is the log's: an inclusion proof leads from it to a
+ * checkpoint the centre's key signed (of the log's size when i is its
+ * last entry, so it is the last). Without a pinned key there is nothing
+ * to check it against.
+ */
 static int
-entry_at(struct coord *co, uint64_t i, cb_entry **out)
+proven(struct coord *co, uint64_t i, bool last,
+    const ProtobufCBinaryData *entry)
+{
+	Carebank__V1__InclusionRequest q;
+	Carebank__V1__ProofReply *p;
+	char why[256];
+	int rc;
+
+	if (cbt_vkey(co->cbt) == NULL)
+		return 0;
+	carebank__v1__inclusion_request__init(&q);
+	q.index = i;
+	q.tree_size = last ? i + 1 : 0;
+	if (coord_read(co, M_INCLUSION, &q.base,
+		&carebank__v1__proof_reply__descriptor,
+		(ProtobufCMessage **)&p) != 0)
+		return -1;
+	rc = cbt_entry_proven(co->cbt, entry, i, p, why, sizeof(why));
+	coord_reply_free(p);
+	if (rc != 0)
+		coord_err("entry %llu, which the policy is read from, is not "
+			  "proven to be the log's: %s",
+		    (unsigned long long)i, why);
+	return rc;
+}
+
+/* How entry_at checks what it reads. */
+enum proof { UNPROVEN, PROVEN, PROVEN_LAST };
+
+/* entry_at reads and decodes entry i of the log, proven the log's (and
+ * its last) as asked. */
+static int
+entry_at(struct coord *co, uint64_t i, enum proof prove, cb_entry **out)
 {
 	Carebank__V1__EntriesRequest q;
 	Carebank__V1__EntryReply *r;
@@ -193,6 +232,11 @@ entry_at(struct coord *co, uint64_t i, cb_entry **out)
 		&carebank__v1__entry_reply__descriptor,
 		(ProtobufCMessage **)&r) != 0)
 		return -1;
+	if (r->index == i && prove != UNPROVEN &&
+	    proven(co, i, prove == PROVEN_LAST, &r->entry) != 0) {
+		coord_reply_free(r);
+		return -1;
+	}
 	rc = r->index == i ?
 	    cb_entry_decode(r->entry.data, r->entry.len, out) :
 	    CB_EMISMATCH;
@@ -236,7 +280,9 @@ first_of_version(struct coord *co, uint64_t hi, uint32_t v, cb_entry **out)
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (entry_at(co, mid, &e) != 0)
+		/* The probes steer the search; the entry it ends on is
+		 * proven, and must have set version v. */
+		if (entry_at(co, mid, UNPROVEN, &e) != 0)
 			return -1;
 		if (e->policy_version >= v)
 			hi = mid;
@@ -244,7 +290,15 @@ first_of_version(struct coord *co, uint64_t hi, uint32_t v, cb_entry **out)
 			lo = mid + 1;
 		cb_entry_free(e);
 	}
-	return entry_at(co, lo, out);
+	if (entry_at(co, lo, PROVEN, out) != 0)
+		return -1;
+	if ((*out)->policy_version != v) {
+		coord_err("entry %llu is of policy version %u, not %u",
+		    (unsigned long long)lo, (*out)->policy_version, v);
+		cb_entry_free(*out);
+		return -1;
+	}
+	return 0;
 }
 
 /* take_policy unpacks the request that set the policy into co. */
@@ -292,7 +346,8 @@ coord_policy(struct coord *co)
 
 	if (co->policy != NULL)
 		return co->policy;
-	if (log_size(co, &size) != 0 || entry_at(co, size - 1, &last) != 0)
+	if (log_size(co, &size) != 0 ||
+	    entry_at(co, size - 1, PROVEN_LAST, &last) != 0)
 		return NULL;
 	v = last->policy_version;
 	co->rules = last->rules;
