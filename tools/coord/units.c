@@ -102,11 +102,15 @@ parse_zone(const char *s, int *offset)
 	sign = *s++ == '-' ? -1 : 1;
 	if (digits(&s, 2, &h) != 0)
 		return -1;
-	if (*s == ':')
+	if (*s == ':') {
 		s++;
-	if (*s != '\0' && digits(&s, 2, &m) != 0)
+		if (digits(&s, 2, &m) != 0)
+			return -1; /* "+08:" is not a zone */
+	} else if (*s != '\0' && digits(&s, 2, &m) != 0) {
 		return -1;
-	if (*s != '\0' || h > 14 || m > 59)
+	}
+	/* No zone is more than 14 hours from UTC. */
+	if (*s != '\0' || m > 59 || h * 60 + m > 14 * 60)
 		return -1;
 	*offset = sign * (h * 60 + m);
 	return 0;
