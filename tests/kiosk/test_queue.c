@@ -257,21 +257,34 @@ open_damaged(
 	free(after);
 }
 
+/* three_records makes a queue of three actions at path and reads it
+ * back; at[i] is the file's size after i + 1 of them (caller frees). */
+static uint8_t *
+three_records(const char *path, off_t at[3], size_t *len)
+{
+	uint8_t *buf;
+
+	for (int i = 0; i < 3; i++)
+		at[i] = fill(path, i + 1);
+	buf = slurp(path, len);
+	assert_int_equal(*len, (size_t)at[2]);
+	return buf;
+}
+
 /* Damage that is not a torn tail is reported, never cut. */
 static void
 test_damage(void **state)
 {
 	char *path = path_of("damage");
-	off_t one, two, three;
+	off_t at[3], one, two, three;
 	uint8_t *buf;
 	size_t len;
 
 	(void)state;
-	one = fill(path, 1);
-	two = fill(path, 2);
-	three = fill(path, 3);
-	buf = slurp(path, &len);
-	assert_int_equal(len, (size_t)three);
+	buf = three_records(path, at, &len);
+	one = at[0];
+	two = at[1];
+	three = at[2];
 	/* A bad checksum in the last record, all of it there. */
 	buf[three - 3] ^= 1;
 	open_damaged(path, buf, len, 3, two);
@@ -312,16 +325,14 @@ static void
 test_length_flip(void **state)
 {
 	char *path = path_of("lengthflip");
-	off_t one, two, three;
+	off_t at[3], one, two;
 	uint8_t *buf;
 	size_t len;
 
 	(void)state;
-	one = fill(path, 1);
-	two = fill(path, 2);
-	three = fill(path, 3);
-	buf = slurp(path, &len);
-	assert_int_equal(len, (size_t)three);
+	buf = three_records(path, at, &len);
+	one = at[0];
+	two = at[1];
 	for (int bit = 0; bit < 32; bit++) {
 		buf[one + bit / 8] ^= (uint8_t)(1u << bit % 8);
 		open_damaged(path, buf, len, 2, one);
