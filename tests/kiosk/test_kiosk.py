@@ -21,7 +21,9 @@ cbclient.py (tests/e2e).
   kiosk.pickup_offline  an adult identified online whom the server said
                   may not collect a child: once the server is gone the
                   kiosk refuses the check-out itself and keeps nothing
-  kiosk.plain     TERM=dumb and pipes: plain lines, a refusal (room full)
+  kiosk.plain     TERM=dumb and pipes: plain lines, a refusal (room full);
+                  a name the server sent with an escape sequence is shown
+                  with '?' for its control character
   kiosk.damaged   a queue damaged in the middle is reported, kept whole,
                   and its intact actions carried on; --check-queue says so
   kiosk.usage     --help, exit codes, bad settings
@@ -38,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "e2e"))
 import cbclient as cb  # noqa: E402
 from cbclient import A, check, eq  # noqa: E402
+from proxies import TamperProxy  # noqa: E402
 import kioskpty as kp  # noqa: E402
 
 
@@ -352,6 +355,17 @@ def plain():
         check(want in r.stdout, "plain output lacks %r:\n%s" %
               (want, r.stdout))
     check("2468" not in r.stdout + r.stderr, "the PIN is not shown")
+    # A name the server sent with an escape sequence in it is shown with
+    # '?' for the control character: nothing from the server acts on the
+    # kiosk's terminal.
+    proxy = TamperProxy(s.port, b"Wang Fang", b"W\x1b[2JFang")
+    args[args.index("--server") + 1] = proxy.addr
+    r = subprocess.run([kp.KIOSK_BIN] + args, input="1001\n2468\n0\n",
+                       capture_output=True, text=True, env=env, timeout=60)
+    check(proxy.tampered >= 1, "the proxy changed the family's view")
+    check("\x1b" not in r.stdout and "Hello, W?[2JFang" in r.stdout,
+          "the changed name on the screen:\n%s" % r.stdout)
+    proxy.close()
     s.stop()
 
 

@@ -21,7 +21,9 @@ struct lines {
 	size_t n;
 };
 
-/* add appends a formatted line, if there is room. */
+/* add appends a formatted line, if there is room. Names and messages come
+ * from the server: their control characters show as '?', so that none
+ * acts on the terminal (the screen's own sequences are term.c's). */
 static void __attribute__((format(printf, 2, 3)))
 add(struct lines *s, const char *fmt, ...)
 {
@@ -30,8 +32,9 @@ add(struct lines *s, const char *fmt, ...)
 	if (s->n == KIOSK_LINES)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(s->l[s->n++], KIOSK_LINE, fmt, ap);
+	vsnprintf(s->l[s->n], KIOSK_LINE, fmt, ap);
 	va_end(ap);
+	cbt_unctrl(s->l[s->n++]);
 }
 
 /* rule adds a line of c across the screen. */
