@@ -32,6 +32,7 @@
 
 /* How long a closing connection may take to send its last frames. */
 #define LINGER_MS 1000
+#define EVICTED   "closed for room at the connection limit"
 
 /* opts returns the server options. */
 static const struct rpc_options *
@@ -216,6 +217,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* goaway tells the client no new calls will be taken, then lingers. */
+static void
+goaway(struct rpc_conn *c, const char *reason)
+{
+	rpc_session_goaway(c->sess);
+	linger(c, reason);
+	flush(c);
+}
+
 /* on_timer enforces the handshake deadline, the idle limit and lingering. */
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
@@ -228,15 +238,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
 		return;
 	}
-	if (c->evict && !c->ready) {
-		rpc_conn_close(c, "closed for room at the connection limit",
-		               RPC_CANCEL_CLOSED);
-		return;
-	}
 	if (c->evict) {
-		rpc_session_goaway(c->sess);
-		linger(c, "closed for room at the connection limit");
-		flush(c);
+		if (!c->ready)
+			rpc_conn_close(c, EVICTED, RPC_CANCEL_CLOSED);
+		else
+			goaway(c, EVICTED);
 		return;
 	}
 	if (!c->ready) {
@@ -255,9 +261,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		arm(c, (int64_t)o->idle_timeout_ms - idle_ms);
 		return;
 	}
-	rpc_session_goaway(c->sess);
-	linger(c, "idle timeout");
-	flush(c);
+	goaway(c, "idle timeout");
 }
 
 /* on_kick runs a flush requested by a completion or a timer. */

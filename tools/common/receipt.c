@@ -136,7 +136,6 @@ cbt_entry_proven(struct cbt *c, const ProtobufCBinaryData *entry,
 	    p->n_hashes, &cp, why, whylen);
 }
 
-/* cbt_receipt_check checks a write's receipt; see receipt.h. */
 /* last_balance finds the balance after the entry's last posting to
  * account; false if it posted nothing there. */
 static bool
@@ -200,6 +199,7 @@ check_result(const cb_entry *e, const Carebank__V1__Result *res,
 	return 0;
 }
 
+/* cbt_receipt_check checks a write's receipt; see receipt.h. */
 int
 cbt_receipt_check(struct cbt *c, const char *method, const uint8_t *req,
     size_t len, const uint8_t *body, size_t blen, struct cbt_receipt *out,
