@@ -3,8 +3,10 @@
  * (kiosk.c). They lock like an adult's count, so that the answers do not
  * tell a card someone holds from one nobody does; but they are kept here,
  * in memory, not in the store, where every mistyped or made-up code would
- * leave a record for good. The table is fixed: when it is full, the count
- * whose last failure is the oldest gives way. A restart forgets them all.
+ * leave a record for good. Adults' counts are kept here too, beside the
+ * store's, for the time the store is too full to take them. The table is
+ * fixed: when it is full, the count whose last failure is the oldest gives
+ * way. A restart forgets them all.
  *
  * A full table would let a flood of made-up codes push out the count of
  * one code, so that it no longer locked and the answers told it from a

@@ -19,13 +19,15 @@
  * the lookup key for one nobody holds, so unknown cards lock like known
  * ones; a wrong PIN and an unknown card or code get the same status and
  * message after the same work. A count with no failure for pin_lockout_ms
- * is forgotten. An adult's count is kept in the directory; the counts of
- * cards and codes nobody holds only in memory (guesses.c), for every
- * mistyped code would otherwise stay in the store for good. Each device
- * (the calling key) also has a budget of wrong PINs, over all cards and
- * codes (guesses.c): one that spends it is refused, whatever the PIN, until
- * the budget refills, so a device cannot spray guesses over many adults,
- * nor flood the in-memory table to make an unheld code's count give way.
+ * is forgotten. An adult's count is kept in the directory, and in memory
+ * as well (guesses.c), so that wrong PINs still lock while the store is
+ * too full to keep them; the counts of cards and codes nobody holds only
+ * in memory, for every mistyped code would otherwise stay in the store
+ * for good. Each device (the calling key) also has a budget of wrong PINs,
+ * over all cards and codes (guesses.c): one that spends it is refused,
+ * whatever the PIN, until the budget refills, so a device cannot spray
+ * guesses over many adults, nor flood the in-memory table to make a count
+ * it holds alone give way.
  * The adult's record, L/<adult> (and the lock key of the others,
  * L/<lookup key>):
  *
@@ -374,7 +376,7 @@ family_view(struct srv_read *r, const char *adult, struct ident_job *c)
 	return 0;
 }
 
-/* guess_key names an unheld card's count in the table: centre and key. */
+/* guess_key names a count in the in-memory table: centre and lock key. */
 static void
 guess_key(const struct ident_job *c, char buf[GUESS_KEY_MAX])
 {
@@ -383,20 +385,23 @@ guess_key(const struct ident_job *c, char buf[GUESS_KEY_MAX])
 
 /*
  * lock_get reads a failure count: an adult's from snap, or from the
- * writer's batch when snap is NULL; an unheld card's from memory.
+ * writer's batch when snap is NULL, unless memory holds a newer one (see
+ * lock_put); an unheld card's from memory.
  */
 static int
 lock_get(struct srv *s, struct ident_job *c, struct cb_snapshot *snap,
     struct srv_pin_count *lk)
 {
+	struct srv_pin_count mem;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	char gk[GUESS_KEY_MAX];
 	int rc;
 
+	guess_key(c, gk);
+	srv_guesses_get(s->guesses, gk, &mem);
 	if (!c->held) {
-		guess_key(c, gk);
-		srv_guesses_get(s->guesses, gk, lk);
+		*lk = mem;
 		return 0;
 	}
 	rc = snap != NULL ?
@@ -404,7 +409,11 @@ lock_get(struct srv *s, struct ident_job *c, struct cb_snapshot *snap,
 		&buf, &len) :
 	    cb_batch_dir_get(s->batch, c->job.centre, c->lock, strlen(c->lock),
 		&buf, &len);
-	return lock_decode(rc, buf, len, lk);
+	if ((rc = lock_decode(rc, buf, len, lk)) == 0 &&
+	    (mem.last_ms > lk->last_ms ||
+		(mem.last_ms == lk->last_ms && mem.failures > lk->failures)))
+		*lk = mem;
+	return rc;
 }
 
 /* check_pin looks the card or code up and checks the PIN; 0 or a code. */
@@ -473,7 +482,13 @@ out:
 	srv_read_close(&r);
 }
 
-/* lock_put keeps a failure count: in the writer's batch, or in memory. */
+/*
+ * lock_put keeps a failure count: an unheld card's in memory; an adult's
+ * in the writer's batch and in memory too. The batch may yet fail to
+ * commit (a full store), and then memory still has the count, the newer
+ * of the two by its last failure, so wrong PINs lock the card all the
+ * same until a restart.
+ */
 static int
 lock_put(struct srv *s, struct ident_job *c, const struct srv_pin_count *lk)
 {
@@ -481,11 +496,10 @@ lock_put(struct srv *s, struct ident_job *c, const struct srv_pin_count *lk)
 	char gk[GUESS_KEY_MAX];
 	int rc;
 
-	if (!c->held) {
-		guess_key(c, gk);
-		srv_guesses_put(s->guesses, gk, lk);
+	guess_key(c, gk);
+	srv_guesses_put(s->guesses, gk, lk);
+	if (!c->held)
 		return 0;
-	}
 	if (lk->failures == 0 && lk->until_ms == 0) {
 		rc = cb_batch_dir_del(s->batch, c->job.centre, c->lock,
 		    strlen(c->lock));

@@ -245,8 +245,8 @@ def auth_revoked_in_batch():
                         cb.pb.AddAdultRequest(family=fam))[0].result.id
     c2 = s.client(k2)
     size = s.log_size()
-    stall = subprocess.Popen([cb.ARGS.tools["stallwriter"], s.data, "1500"],
-                             stdout=subprocess.PIPE, text=True)
+    stall = subprocess.Popen([cb.ARGS.tools["lmdbhold"], "write", s.data,
+                              "1500"], stdout=subprocess.PIPE, text=True)
     eq(stall.stdout.readline().strip(), "held", "the writer is held")
     out = {}
 
@@ -268,7 +268,7 @@ def auth_revoked_in_batch():
         t.start()
     for t in [revoke] + later:
         t.join(30)
-    eq(stall.wait(30), 0, "stallwriter")
+    eq(stall.wait(30), 0, "lmdbhold")
     eq(out["revoke"].code, SC.OK, "the revocation")
     for name in ("directory", "entry"):
         eq(out[name].code, SC.PERMISSION_DENIED,

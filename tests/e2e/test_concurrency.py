@@ -221,8 +221,8 @@ def concurrency_watchers():
     while not all(sizes.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     first = {cid: v[0] for cid, v in sizes.items()}
-    stall = subprocess.Popen([cb.ARGS.tools["stallwriter"], s.data, "1000"],
-                             stdout=subprocess.PIPE, text=True)
+    stall = subprocess.Popen([cb.ARGS.tools["lmdbhold"], "write", s.data,
+                              "1000"], stdout=subprocess.PIPE, text=True)
     eq(stall.stdout.readline().strip(), "held", "the writer is held")
     writers = [threading.Thread(target=c.write, args=(C + "EnrolFamily",))
                for c in clients.values()]
@@ -230,7 +230,7 @@ def concurrency_watchers():
         t.start()
     for t in writers:
         t.join(30)
-    eq(stall.wait(30), 0, "stallwriter")
+    eq(stall.wait(30), 0, "lmdbhold")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and \
             any(v[-1] <= first[cid] for cid, v in sizes.items()):

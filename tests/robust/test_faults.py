@@ -7,8 +7,9 @@
                      while it is full, reads (reports, statements, the
                      Audit service's checkpoint, entries and proofs) are
                      answered, a stored write sent again gets its receipt,
-                     and a new one changes nothing. With a larger map after
-                     a restart the writers go on. Every receipt is in the
+                     and a new one changes nothing. Wrong PINs still lock
+                     a card, though the full store cannot keep their count.
+                     With a larger map after a restart the writers go on. Every receipt is in the
                      log, which verifies and replays to the same views.
   robust.disk_full   the same with the data directory on a small tmpfs
                      filled by a ballast file: the disk, not the map, is
@@ -35,7 +36,7 @@ import time
 
 import robust
 from robust import SC, cb, check, eq, say
-from cbclient import A, C
+from cbclient import A, C, K
 
 FULL = robust.DEATH + (SC.RESOURCE_EXHAUSTED,)
 
@@ -65,7 +66,62 @@ def first_family(writers):
     raise cb.Failure("no family was enrolled")
 
 
-def fill(s, v, watch, kiosk_key, writers):
+def card(s, v):
+    """Before the store fills up, an adult with a card and a PIN, and
+    another adult; returns the other's id."""
+    coord = s.client()
+    rc, raw = coord.write(C + "EnrolFamily")
+    v.receipt(raw)
+    family = rc.result.id
+    adults = []
+    for _ in range(2):
+        rc, raw = coord.write(C + "AddAdult", cb.pb.AddAdultRequest(
+            family=family))
+        v.receipt(raw)
+        adults.append(rc.result.id)
+    r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
+        id=adults[0], name="Wang Fang", card="CARD-0042", pin="735194"))
+    check(r.ok, "SetDirectory: %r" % r)
+    return adults[1]
+
+
+def pins_while_full(s, kiosk_key, other):
+    """Wrong PINs lock a card even when the store cannot keep their count,
+    or a guesser could try PINs without end while it is full. A reader
+    held open by another process (lmdbhold) keeps the full map from
+    reusing the pages freed after it; directory writes as small as a
+    count use up the rest."""
+    hold = subprocess.Popen([cb.ARGS.tools["lmdbhold"], "read", s.data,
+                             "0"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    eq(hold.stdout.readline().strip(), "held", "a reader is held")
+    coord = s.client()
+    for k in range(10000):
+        r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
+            id=other, phone="%d" % k))
+        if not r.ok:
+            break
+    eq(r.code, SC.RESOURCE_EXHAUSTED, "a directory write that does not "
+       "fit (%d fitted): %r" % (k, r.details))
+    door = s.client(kiosk_key)
+
+    def identify(pin):
+        return door.call(K + "Identify", cb.spb.IdentifyRequest(
+            card="CARD-0042", pin=pin))
+    got = [identify("%06d" % k) for k in range(5)]
+    for r in got:
+        eq(r.code, SC.RESOURCE_EXHAUSTED, "a wrong PIN when not even its "
+           "count fits: %r" % r.details)
+        check("full" in r.details, "says why: %r" % r.details)
+    r = identify("735194")
+    eq((r.code, r.details.split(":")[0]),
+       (SC.RESOURCE_EXHAUSTED, "too many wrong PINs"),
+       "the right PIN after five wrong ones the store could not count")
+    hold.stdin.close()
+    eq(hold.wait(30), 0, "lmdbhold")
+
+
+def fill(s, v, watch, kiosk_key, writers, other):
     """Writes until the store is full; checks the refusals and that the
     full store still serves. Returns the number of entries."""
     ws = robust.run_writers(s, kiosk_key, writers, random.Random(1), FULL)
@@ -89,6 +145,7 @@ def fill(s, v, watch, kiosk_key, writers):
         eq(watch.catch_up(s.client()), size, "the log after it")
     else:
         v.receipt(r.raw, sent=r.sent)
+    pins_while_full(s, kiosk_key, other)
     say("full at %d entries: %d writes acknowledged, refusals %r",
         watch.catch_up(s.client()), sum(len(w.ok) for w in ws),
         sorted({d.details for d in doubts}))
@@ -115,7 +172,8 @@ def map_full():
     v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
     watch = robust.LogWatch(v)
     kiosk_key = robust.enrol_kiosk(s, v)
-    fill(s, v, watch, kiosk_key, 6)
+    other = card(s, v)
+    fill(s, v, watch, kiosk_key, 6, other)
     s.stop()
     eq(s.replay(), len(watch.leaves), "replay --verify of the full store")
     with open(conf, "w") as f:
@@ -174,6 +232,7 @@ def disk_full_on(where):
     v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
     watch = robust.LogWatch(v)
     kiosk_key = robust.enrol_kiosk(s, v)
+    other = card(s, v)
     st = os.statvfs(where)
     ballast = os.path.join(where, "ballast")
     room = 1 << 20
@@ -181,7 +240,7 @@ def disk_full_on(where):
         os.posix_fallocate(f.fileno(), 0, st.f_bavail * st.f_frsize - room)
     say("tmpfs of 16 MiB with %d KiB left", os.statvfs(where).f_bavail *
         st.f_frsize >> 10)
-    fill(s, v, watch, kiosk_key, 6)
+    fill(s, v, watch, kiosk_key, 6, other)
     os.unlink(ballast)
     write_on(s, v, watch, kiosk_key)
     finish(s, watch)
