@@ -254,12 +254,18 @@ int cb_batch_dir_del(struct cb_batch *batch, const char *id, const void *key,
 /*
  * cb_batch_commit signs one checkpoint per centre the batch appended to and
  * commits. The batch stays allocated (for cb_batch_checkpoint) until
- * cb_batch_free, whatever the result. Returns 0; CB_EFULL; CB_EINVAL (a
- * touched centre has no log key); or CB_EIO, CB_EINCONSISTENT or
- * CB_ECORRUPT, after which the store refuses writes (CB_ESTOPPED) until it
- * is reopened.
+ * cb_batch_free, whatever the result. Returns 0 or a code, and nothing of
+ * a batch that failed is stored. When the disk failed the commit (any code
+ * but CB_EFULL from LMDB's commit), or the batch met CB_EIO,
+ * CB_EINCONSISTENT or CB_ECORRUPT before it, the store then refuses writes
+ * (CB_ESTOPPED, and cb_store_stopped says so) until it is reopened. After
+ * the others (CB_EFULL; CB_EINVAL, a touched centre has no log key;
+ * CB_EBUSY, CB_ENOMEM, CB_ECRYPTO) a later batch may succeed.
  */
 int cb_batch_commit(struct cb_batch *batch) CB_MUST_CHECK;
+
+/* cb_store_stopped says whether a failure stopped the store's writes. */
+bool cb_store_stopped(struct cb_store *store);
 
 /*
  * cb_batch_checkpoint returns the checkpoint the committed batch signed for a

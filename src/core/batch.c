@@ -93,15 +93,11 @@ int
 cb_batch_begin(struct cb_store *store, struct cb_batch **out)
 {
 	struct cb_batch *b;
-	bool stopped;
 	int rc;
 
 	if (store->read_only)
 		return CB_EINVAL;
-	pthread_mutex_lock(&store->lock);
-	stopped = store->stopped;
-	pthread_mutex_unlock(&store->lock);
-	if (stopped)
+	if (cb_store_stopped(store))
 		return CB_ESTOPPED;
 	b = cb_xcalloc(1, sizeof(*b));
 	b->store = store;
@@ -546,6 +542,18 @@ stop(struct cb_store *store)
 	pthread_mutex_unlock(&store->lock);
 }
 
+/* cb_store_stopped says whether the store refuses writes (CB_ESTOPPED). */
+bool
+cb_store_stopped(struct cb_store *store)
+{
+	bool stopped;
+
+	pthread_mutex_lock(&store->lock);
+	stopped = store->stopped;
+	pthread_mutex_unlock(&store->lock);
+	return stopped;
+}
+
 /* cb_batch_commit signs the touched centres' checkpoints and commits. */
 int
 cb_batch_commit(struct cb_batch *b)
@@ -573,8 +581,9 @@ cb_batch_commit(struct cb_batch *b)
 		goto clear;
 	return 0;
 fail:
-	/* Our own data contradicts itself: write nothing more. */
-	if (rc == CB_EINCONSISTENT || rc == CB_ECORRUPT)
+	/* Our own data contradicts itself, or the disk failed a read: write
+	 * nothing more. Room, memory or a key that is missing may come back. */
+	if (rc == CB_EINCONSISTENT || rc == CB_ECORRUPT || rc == CB_EIO)
 		stop(b->store);
 	abort_txn(b);
 clear:

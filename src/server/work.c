@@ -250,6 +250,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	char (*touched)[CB_CENTRE_ID_MAX + 1] = NULL;
 	size_t ntouched = 0;
 	int64_t t0, t1;
+	bool stopped;
 	int rc;
 
 	t1 = rpc_now_ns();
@@ -262,7 +263,8 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 		}
 		/* A store that cannot even begin (LMDB refuses every write
 		 * after a failed meta page write, say) is restarted, as after
-		 * a failed commit; only a passing shortage is waited out. */
+		 * a failed commit; only a passing shortage is waited out. A
+		 * stopped store began the server's stop already. */
 		if (rc != CB_EBUSY && rc != CB_ENOMEM && rc != CB_ESTOPPED)
 			stop_writes(s, rc);
 		return;
@@ -285,14 +287,19 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	atomic_fetch_add(&s->stats.commit_ns, (unsigned long long)t0);
 	if ((unsigned long long)t0 > atomic_load(&s->stats.commit_max_ns))
 		atomic_store(&s->stats.commit_max_ns, (unsigned long long)t0);
+	stopped = rc != 0 && cb_store_stopped(s->store);
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
-		if (rc != 0 && j->out != OUT_NONE)
+		if (rc == CB_EFULL && j->out != OUT_NONE)
 			srv_fail(j, srv_status_of_code(rc),
-			    rc == CB_EFULL ?
-				"the store is full: nothing was written" :
-				"the store failed: nothing was written; the "
-				"server is stopping");
+			    "the store is full: nothing was written");
+		else if (stopped && j->out != OUT_NONE)
+			srv_fail(j, srv_status_of_code(rc),
+			    "the store failed: nothing was written; the "
+			    "server is stopping");
+		else if (rc != 0 && j->out != OUT_NONE)
+			srv_fail(j, srv_status_of_code(rc),
+			    "nothing was written: %s", cb_strerror(rc));
 		else
 			answer(s, j, &snap);
 		if (rc == 0 && j->out == OUT_RECEIPT) {
@@ -319,7 +326,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	for (size_t k = 0; k < ntouched; k++)
 		srv_watch_notify(s, touched[k]);
 	free(touched);
-	if (rc != 0 && rc != CB_EFULL)
+	if (stopped)
 		stop_writes(s, rc);
 }
 

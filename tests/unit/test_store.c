@@ -360,9 +360,11 @@ test_two_centres_one_batch(void **state)
 	tl_entry(&t, 0, &e);
 	assert_int_equal(cb_batch_append(b, "west", &e, NULL, NULL, &a), 0);
 	tl_entry_free(&e);
-	/* west has no log key yet: the whole batch is refused. */
+	/* west has no log key yet: the whole batch is refused, and writes
+	 * go on once it has one. */
 	assert_int_equal(cb_batch_commit(b), CB_EINVAL);
 	cb_batch_free(b);
+	assert_false(cb_store_stopped(t.store));
 	assert_int_equal(cb_store_set_log_key(t.store, "west", k2), 0);
 
 	assert_int_equal(cb_batch_begin(t.store, &b), 0);
@@ -504,6 +506,7 @@ test_map_full(void **state)
 		cb_batch_free(b);
 	}
 	assert_int_equal(rc, CB_EFULL);
+	assert_false(cb_store_stopped(t.store));
 	/* Reads keep working, and what was committed verifies. */
 	assert_int_equal(cb_store_centre(t.store, TL_CENTRE, &info), 0);
 	assert_int_equal(info.size, committed);
@@ -593,6 +596,9 @@ test_checkpoint_changed_under_writer(void **state)
 		tl_append(&t, b, &a);
 		assert_int_equal(cb_batch_commit(b), CB_ECORRUPT);
 		cb_batch_free(b);
+		/* The store's own data contradicts itself: no more writes. */
+		assert_true(cb_store_stopped(t.store));
+		assert_int_equal(cb_batch_begin(t.store, &b), CB_ESTOPPED);
 		tl_close(&t);
 	}
 }
