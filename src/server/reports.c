@@ -527,19 +527,31 @@ present(struct srv_read *r, struct srv_job *j, void *arg)
 REPORT(srv_present, Carebank__V1__PresentReport,
     carebank__v1__present_report__init, present, "who is present")
 
+#define ROSTER_PAGE_MAX 10000 /* a page of shifts fits a reply */
+
 /* A roster being gathered, one adult's index at a time. */
 struct gather {
 	struct srv_read *r;
 	const char *adult; /* whose index is being walked */
 	int64_t to;        /* shifts start before it; 0: no end */
+	const char *after; /* and come after this shift; NULL: no bound */
+	int64_t after_start;
 	Carebank__V1__RosterReport *rep;
 	size_t shifts_cap, swaps_cap;
 };
 
-#define OUTSIDE 1 /* in_window: the shift starts after the window */
+#define OUTSIDE 1 /* in_window: the shift is not in the window or page */
 
-/* in_window reads a shift: 0 if it starts in the window, OUTSIDE, or a
- * storage code (negative). */
+/* later says whether shift (start, id) comes after (start2, id2): by start
+ * time, then by id. */
+static bool
+later(int64_t start, const char *id, int64_t start2, const char *id2)
+{
+	return start != start2 ? start > start2 : srv_id_cmp(id, id2) > 0;
+}
+
+/* in_window reads a shift: 0 if it starts in the window after the page's
+ * bound, OUTSIDE, or a storage code (negative). */
 static int
 in_window(struct gather *g, const char *id, Carebank__V1__ShiftState **st)
 {
@@ -548,7 +560,12 @@ in_window(struct gather *g, const char *id, Carebank__V1__ShiftState **st)
 
 	if (rc != 0)
 		return rc;
-	return g->to == 0 || (*st)->start_ms < g->to ? 0 : OUTSIDE;
+	if (g->to != 0 && (*st)->start_ms >= g->to)
+		return OUTSIDE;
+	if (g->after != NULL &&
+	    !later((*st)->start_ms, id, g->after_start, g->after))
+		return OUTSIDE;
+	return 0;
 }
 
 /*
@@ -639,11 +656,78 @@ open_swaps(struct gather *g)
 }
 
 /*
+ * page_cut keeps the first limit shifts (sorted) and the swaps of those,
+ * and names the last one kept in more_after. Returns 0 or a storage code.
+ */
+static int
+page_cut(struct gather *g, size_t limit)
+{
+	Carebank__V1__RosterReport *rep = g->rep;
+	const Carebank__V1__ShiftView *last = rep->shifts[limit - 1];
+	Carebank__V1__ShiftState *st;
+	size_t n = 0;
+	int rc;
+
+	rep->n_shifts = limit;
+	rep->more_after = last->id;
+	for (size_t i = 0; i < rep->n_swaps; i++) {
+		Carebank__V1__SwapView *w = rep->swaps[i];
+
+		if ((rc = srv_read_get(g->r, 's', w->shift,
+			 &carebank__v1__shift_state__descriptor, &st)) != 0)
+			return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
+		if (!later(st->start_ms, w->shift, last->start_ms, last->id))
+			rep->swaps[n++] = w;
+	}
+	rep->n_swaps = n;
+	return 0;
+}
+
+/*
+ * roster_page checks a request's page: its limit, and the shift it comes
+ * after, which sets g's bound. Returns 0, 1 once it has answered, or a
+ * storage code.
+ */
+static int
+roster_page(struct srv_read *r, struct srv_job *j, struct gather *g)
+{
+	const Carebank__V1__RosterRequest *q = (const void *)j->req;
+	Carebank__V1__ShiftState *st;
+	int rc;
+
+	if (q->limit > ROSTER_PAGE_MAX) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "limit is at most %d shifts a page", ROSTER_PAGE_MAX);
+		return 1;
+	}
+	if (q->open_swaps && (q->limit != 0 || q->after_shift[0] != '\0')) {
+		srv_fail(j, RPC_STATUS_INVALID_ARGUMENT,
+		    "open_swaps lists every open swap in one page: limit and "
+		    "after_shift must be unset");
+		return 1;
+	}
+	if (q->after_shift[0] == '\0')
+		return 0;
+	rc = srv_read_get(r, 's', q->after_shift,
+	    &carebank__v1__shift_state__descriptor, &st);
+	if (rc == CB_ENOTFOUND) {
+		srv_fail(j, RPC_STATUS_NOT_FOUND,
+		    "after_shift: there is no shift %s here", q->after_shift);
+		return 1;
+	}
+	g->after = q->after_shift;
+	g->after_start = rc == 0 ? st->start_ms : 0;
+	return rc;
+}
+
+/*
  * roster fills the shifts in the request's window, by start time, and
  * their swaps, by id. It walks each adult's index from the window's start:
  * the work is the centre's adults and what the window holds, however long
- * the centre's history. With open_swaps it gives the open swaps alone,
- * through their marks (roster_index.c): the desk's list costs what is open.
+ * the centre's history. A page (limit) is the window's first shifts after
+ * after_shift; each page walks the window from its start again. With
+ * open_swaps it gives the open swaps alone, through their marks
+ * (roster_index.c): the desk's list costs what is open.
  */
 static int
 roster(struct srv_read *r, struct srv_job *j, void *arg)
@@ -666,6 +750,8 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 		    "must be 0");
 		return 1;
 	}
+	if ((rc = roster_page(r, j, &g)) != 0)
+		return rc;
 	if (q->open_swaps)
 		return open_swaps(&g);
 	if (from == 0)
@@ -676,6 +762,10 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 		    (long long)g.to, (long long)from);
 		return 1;
 	}
+	/* A shift after the page's bound ends after the bound's start (a
+	 * shift ends after it starts): the walk need not go below it. */
+	if (g.after != NULL && g.after_start > from)
+		from = g.after_start;
 	if ((rc = srv_read_kind(r, 'a', &carebank__v1__adult_state__descriptor,
 		 &adults, &na)) != 0)
 		return rc;
@@ -692,6 +782,9 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 	if (g.rep->n_shifts > 1)
 		qsort(g.rep->shifts, g.rep->n_shifts, sizeof(*g.rep->shifts),
 		    srv_view_by_start);
+	if (q->limit != 0 && g.rep->n_shifts > q->limit &&
+	    (rc = page_cut(&g, q->limit)) != 0)
+		return rc;
 	if (g.rep->n_swaps > 1)
 		qsort(g.rep->swaps, g.rep->n_swaps, sizeof(*g.rep->swaps),
 		    swap_by_id);

@@ -198,6 +198,14 @@ def roster(c, ids, W):
     eq([(x["swap"], x["status"]) for x in
         csv_rows(c.ok("swap", "list", "--all", "--csv"))],
        [(w1, "done"), (w2, "withdrawn")], "swap list --all")
+    # A shift at a time: three pages, the same list and roster.
+    eq(c.ok("swap", "list", "--all", "--page", "1"),
+       c.ok("swap", "list", "--all"), "swap list --all --page 1")
+    eq(c.ok("roster", "--all", "--page", "1", "--csv"),
+       c.ok("roster", "--all", "--csv"), "roster --all --page 1")
+    for bad in ("0", "10001", "x", "-1"):
+        c.refused("roster", "--all", "--page", bad, code=2,
+                  words=["--page is a number of shifts from 1 to 10000"])
     c.ok("shift", "cancel", s3, "--reason", "enough volunteers")
     out = c.ok("roster", "--week", local(D2, "%Y-%m-%d"))
     day1, day2 = local(D1, "%Y-%m-%d"), local(D2, "%Y-%m-%d")

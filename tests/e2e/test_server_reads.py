@@ -519,6 +519,7 @@ def roster_windows(c):
          "window's start (%d)" % (t0, t0)),
         ({"open_swaps": True, "from_ms": 1}, "open_swaps lists every open "
          "swap: from_ms and to_ms must be 0")))
+    roster_pages(c, roster(from_ms=1))
     # The open swaps alone, without shifts: offered, then accepted.
     eq(roster(open_swaps=True), ([], ids("w1")), "the open swap, offered")
     # a1 takes s_b over from b1: both have it in their index now.
@@ -535,6 +536,44 @@ def roster_windows(c):
        "the swap, once, done")
     eq(roster(open_swaps=True), ([], []), "approved: no open swap")
     eq(len({x.id for x in ro.shifts}), 5, "five shifts, none twice")
+
+
+def roster_pages(c, whole):
+    """The roster a page at a time: the window's shifts in order, each
+    once, each page with the swaps of its own shifts and naming its last
+    shift while more follow; and the pages a request may not ask for."""
+    co = c.co
+    for limit in (1, 2, 4, 5, 6, 10000):
+        shifts, swaps, after, pages = [], [], "", 0
+        while True:
+            ro = co.call(C + "Roster", h.spb.RosterRequest(
+                from_ms=1, limit=limit, after_shift=after),
+                h.spb.RosterReport)
+            pages += 1
+            page = [x.id for x in ro.shifts]
+            check(0 < len(page) <= limit, "limit %d: a page of %r" %
+                  (limit, page))
+            check(all(w.shift in page for w in ro.swaps),
+                  "limit %d: swaps %r of the page's shifts %r" %
+                  (limit, [(w.id, w.shift) for w in ro.swaps], page))
+            shifts += page
+            swaps += [w.id for w in ro.swaps]
+            if not ro.more_after:
+                break
+            eq(ro.more_after, page[-1], "more_after: the page's last")
+            after = ro.more_after
+        eq((shifts, sorted(swaps)), (whole[0], sorted(whole[1])),
+           "the roster in pages of %d" % limit)
+        eq(pages, max(1, -(-len(whole[0]) // limit)),
+           "pages of %d shifts" % limit)
+    eq(co.status(C + "Roster", h.spb.RosterRequest(after_shift="s999"),
+                 h.spb.RosterReport),
+       (grpc.StatusCode.NOT_FOUND, "after_shift: there is no shift s999 "
+        "here"), "a page after a shift that is not")
+    refused_windows(co, "Roster", (
+        ({"limit": 10001}, "limit is at most 10000 shifts a page"),
+        ({"open_swaps": True, "limit": 5}, "open_swaps lists every open "
+         "swap in one page: limit and after_shift must be unset")))
 
 
 def test_present(srv):

@@ -14,6 +14,12 @@ It checks that the roster holds the 40 shifts to come and nothing else,
 and prints, per size, the median and 90th percentile of the server's own
 latency (from its log line) and of the client's, and the reply's size.
 
+--all asks instead for every shift ever, from_ms 1, in pages of 10,000
+(Roster's limit and after_shift, as `carebank roster --all` and `swap
+list --all` read it), checks that it gets each shift once, and prints the
+whole read's time: the server's, its pages' latencies summed, and the
+client's, with the number of pages.
+
 --any-size reports what a server sends without checking it: a carebankd
 built before the Roster took a window answers with every shift the centre
 ever had, which at a large enough history is more than one reply may
@@ -54,6 +60,9 @@ def run(srv, opts):
             room=room, start_ms=start, end_ms=start + HOUR,
             adult=owners[k % len(owners)]))
 
+    if opts.all:
+        read_all(srv, co, sizes, calls, schedule)
+        return
     print("Roster of the days to come (%d shifts), %d calls a step "
           "(median / p90, ms)" % (COMING, calls))
     print("%12s  %16s  %16s  %s" % ("past shifts", "server", "client",
@@ -78,6 +87,39 @@ def run(srv, opts):
         print(row(size, server, client, got))
 
 
+PAGE = 10000
+
+
+def read_all(srv, co, sizes, calls, schedule):
+    """Every shift ever, a page at a time, at each size (see --all)."""
+    print("Every shift, in pages of %d, %d reads a step (median / p90 of "
+          "a whole read, ms)" % (PAGE, calls))
+    print("%12s  %16s  %16s  %s" % ("past shifts", "server", "client",
+                                    "pages"))
+    for size, before in steps(srv, sizes, schedule):
+        client, pages = [], 0
+        for _ in range(calls):
+            t = time.perf_counter()
+            ids, after, pages = [], "", 0
+            while True:
+                ro = co.call(C + "Roster", h.spb.RosterRequest(
+                    from_ms=1, limit=PAGE, after_shift=after),
+                    h.spb.RosterReport)
+                ids += [x.id for x in ro.shifts]
+                pages += 1
+                after = ro.more_after
+                if not after:
+                    break
+            client.append(1000 * (time.perf_counter() - t))
+            h.eq((len(ids), len(set(ids))), (size + COMING,) * 2,
+                 "every shift, once")
+        each = server_ms(srv, before, C + "Roster", calls * pages)
+        server = [sum(each[k:k + pages]) for k in
+                  range(0, len(each), pages)]
+        print(row(size, server, client, "%d pages" % pages))
+
+
 if __name__ == "__main__":
     sys.exit(main(run, "0,20000,80000", [
-        ("--any-size", "report, without checking, what is sent")]))
+        ("--any-size", "report, without checking, what is sent"),
+        ("--all", "read every shift ever, in pages")]))

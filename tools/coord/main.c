@@ -84,7 +84,7 @@ static const struct option longopts[] = {
 	ARG("role", ROLE), ARG("out", OUT), ARG("public", PUBLIC),
 	ARG("week", WEEK), FLAG("all", ALL), FLAG("accept", ACCEPT),
 	FLAG("decline", DECLINE), ARG("child", CHILD), ARG("shift", SHIFT),
-	ARG("note", NOTE), FLAG("open", OPEN),
+	ARG("note", NOTE), FLAG("open", OPEN), ARG("page", PAGE),
 	FLAG("json", JSON), FLAG("csv", CSV), ARG("server", SERVER),
 	ARG("key", KEY), ARG("centre", CENTRE), ARG("ca", CA),
 	ARG("cert", CERT), ARG("cert-key", CERT_KEY), ARG("vkey", VKEY),

@@ -7,9 +7,11 @@
  * may also make the door's swap calls on a parent's behalf (offer, answer,
  * withdraw), for a parent who phones the desk.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "carebank/xalloc.h"
 #include "json.h"
 #include "coord.h"
 
@@ -22,6 +24,15 @@
 #define M_WITHDRAW "/carebank.v1.Kiosk/WithdrawSwap"
 
 #define DAY_MS           INT64_C(86400000)
+#define ROSTER_PAGE      10000 /* shifts asked for at a time, at most */
+
+/* A roster read a page at a time: all's shifts and swaps point into the
+ * pages. */
+struct roster {
+	Carebank__V1__RosterReport all;
+	Carebank__V1__RosterReport **pages;
+	size_t npages;
+};
 
 /* hhmm says whether s is a bare "HH:MM". */
 static bool
@@ -132,9 +143,124 @@ week_of(struct coord *co, const struct coord_args *a, int offset,
 	return 0;
 }
 
+/* id_after says whether bank id x ("s12") comes after y: by number. */
+static bool
+id_after(const char *x, const char *y)
+{
+	size_t nx = strlen(x), ny = strlen(y);
+
+	return nx != ny ? nx > ny : strcmp(x, y) > 0;
+}
+
+/* moves_on says whether a page of shifts starts after the last shift of
+ * the page before (NULL for the first page). */
+static bool
+moves_on(const Carebank__V1__RosterReport *page,
+    const Carebank__V1__ShiftView *before)
+{
+	const Carebank__V1__ShiftView *first;
+
+	if (before == NULL)
+		return true;
+	if (page->n_shifts == 0)
+		return false;
+	first = page->shifts[0];
+	return first->start_ms != before->start_ms ?
+	    first->start_ms > before->start_ms :
+	    id_after(first->id, before->id);
+}
+
+/* swap_order orders swap views by their ids' numbers. */
+static int
+swap_order(const void *a, const void *b)
+{
+	const char *x = (*(Carebank__V1__SwapView *const *)a)->id;
+	const char *y = (*(Carebank__V1__SwapView *const *)b)->id;
+
+	return id_after(x, y) ? 1 : id_after(y, x) ? -1 : 0;
+}
+
+/* roster_free frees what read_roster gave. */
+static void
+roster_free(struct roster *r)
+{
+	for (size_t p = 0; p < r->npages; p++)
+		coord_reply_free(r->pages[p]);
+	free(r->pages);
+	free(r->all.shifts);
+	free(r->all.swaps);
+}
+
+/*
+ * read_roster asks for q's shifts a page at a time (the open swaps in one
+ * answer) and gathers every shift and swap in r->all, so that a roster
+ * of any length is read. Free r with roster_free, whatever the result.
+ * Returns 0, -1 after saying what failed, or a usage mistake's status.
+ */
+static int
+read_roster(struct coord *co, const struct coord_args *a,
+    Carebank__V1__RosterRequest *q, struct roster *r)
+{
+	Carebank__V1__RosterReport *rep;
+	const Carebank__V1__ShiftView *before = NULL;
+	const char *page = a->val[OPT_PAGE];
+	size_t nshifts = 0, nswaps = 0;
+	unsigned long v = ROSTER_PAGE;
+	char *end;
+
+	memset(r, 0, sizeof(*r));
+	carebank__v1__roster_report__init(&r->all);
+	if (page != NULL) {
+		v = strtoul(page, &end, 10);
+		if (page[0] < '0' || page[0] > '9' || *end != '\0' ||
+		    v == 0 || v > ROSTER_PAGE)
+			return coord_usage(co, "--page is a number of shifts "
+					       "from 1 to %d, not \"%s\"",
+			    ROSTER_PAGE, page);
+	}
+	q->limit = q->open_swaps ? 0 : (uint32_t)v;
+	do {
+		if (coord_read(co, M_ROSTER, &q->base,
+			&carebank__v1__roster_report__descriptor,
+			(ProtobufCMessage **)&rep) != 0)
+			return -1;
+		r->pages = cb_xreallocarray(r->pages, r->npages + 1,
+		    sizeof(*r->pages));
+		r->pages[r->npages++] = rep;
+		nshifts += rep->n_shifts;
+		nswaps += rep->n_swaps;
+		/* Each page must take up after the last: a server that sent
+		 * the same page again would keep this loop, and its memory,
+		 * growing. */
+		if (!moves_on(rep, before) || (rep->more_after[0] != '\0' &&
+		    strcmp(rep->more_after,
+			rep->shifts[rep->n_shifts - 1]->id) != 0)) {
+			coord_err("the server's pages of shifts do not move on "
+				  "(after %s)", q->after_shift);
+			return -1;
+		}
+		if (rep->n_shifts > 0)
+			before = rep->shifts[rep->n_shifts - 1];
+		q->after_shift = rep->more_after;
+	} while (rep->more_after[0] != '\0');
+	r->all.shifts = cb_xcalloc(nshifts ? nshifts : 1,
+	    sizeof(*r->all.shifts));
+	r->all.swaps = cb_xcalloc(nswaps ? nswaps : 1, sizeof(*r->all.swaps));
+	for (size_t p = 0; p < r->npages; p++) {
+		rep = r->pages[p];
+		for (size_t i = 0; i < rep->n_shifts; i++)
+			r->all.shifts[r->all.n_shifts++] = rep->shifts[i];
+		for (size_t i = 0; i < rep->n_swaps; i++)
+			r->all.swaps[r->all.n_swaps++] = rep->swaps[i];
+	}
+	/* Each page's swaps are by id; all of them must be too. */
+	qsort(r->all.swaps, r->all.n_swaps, sizeof(*r->all.swaps),
+	    swap_order);
+	return 0;
+}
+
 /* keep_week moves the shifts that start in [from, from + 7 days) to the
- * front, in order, and counts them; the others stay behind, for
- * free_unpacked. */
+ * front, in order, and counts them. */
 static size_t
 keep_week(Carebank__V1__RosterReport *rep, int64_t from)
 {
@@ -166,11 +292,11 @@ show(struct coord *co, const struct coord_args *a)
 	};
 	Carebank__V1__RosterRequest q;
 	Carebank__V1__RosterReport *rep;
+	struct roster r;
 	struct table *t;
 	char day[2 * UNITS_TIME_MAX], hours[2 * UNITS_TIME_MAX], raw[24];
 	char first[UNITS_TIME_MAX], last[UNITS_TIME_MAX];
 	int64_t from = 0;
-	size_t n, all;
 	int offset, rc;
 
 	carebank__v1__roster_request__init(&q);
@@ -184,17 +310,16 @@ show(struct coord *co, const struct coord_args *a)
 	 * the first); those that start in it are kept. */
 	q.from_ms = a->val[OPT_ALL] ? 1 : from;
 	q.to_ms = a->val[OPT_ALL] ? 0 : from + 7 * DAY_MS;
-	if (coord_read(co, M_ROSTER, &q.base,
-		&carebank__v1__roster_report__descriptor,
-		(ProtobufCMessage **)&rep) != 0)
-		return EXIT_FAIL;
-	all = rep->n_shifts;
-	n = a->val[OPT_ALL] ? all : keep_week(rep, from);
+	if ((rc = read_roster(co, a, &q, &r)) != 0) {
+		roster_free(&r);
+		return rc < 0 ? EXIT_FAIL : rc;
+	}
+	rep = &r.all;
+	if (!a->val[OPT_ALL])
+		rep->n_shifts = keep_week(rep, from);
 	if (co->format == FORMAT_JSON) {
-		rep->n_shifts = n;
 		cbt_json_print(stdout, &rep->base);
-		rep->n_shifts = all;
-		coord_reply_free(rep);
+		roster_free(&r);
 		return EXIT_OK;
 	}
 	if (co->format == FORMAT_TABLE && !a->val[OPT_ALL]) {
@@ -203,7 +328,7 @@ show(struct coord *co, const struct coord_args *a)
 		printf("week of Mon %s to Sun %s\n", first, last);
 	}
 	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), offset);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < rep->n_shifts; i++) {
 		const Carebank__V1__ShiftView *s = rep->shifts[i];
 
 		table_text(t, s->id);
@@ -224,7 +349,7 @@ show(struct coord *co, const struct coord_args *a)
 		table_text(t, s->swap);
 	}
 	table_print(t, stdout, co->format, "no shifts");
-	coord_reply_free(rep);
+	roster_free(&r);
 	return EXIT_OK;
 }
 
@@ -252,8 +377,10 @@ swap_list(struct coord *co, const struct coord_args *a)
 	};
 	Carebank__V1__RosterRequest q;
 	Carebank__V1__RosterReport *rep;
+	struct roster r;
 	struct table *t;
 	size_t n = 0;
+	int rc;
 
 	/* The open swaps, however old (an open offer holds its family even
 	 * once its shift is over); with --all, every swap of every shift. */
@@ -262,11 +389,12 @@ swap_list(struct coord *co, const struct coord_args *a)
 		q.from_ms = 1;
 	else
 		q.open_swaps = true;
-	if (coord_read(co, M_ROSTER, &q.base,
-		&carebank__v1__roster_report__descriptor,
-		(ProtobufCMessage **)&rep) != 0)
-		return EXIT_FAIL;
-	/* Open swaps first in the array; the rest stay for free_unpacked. */
+	if ((rc = read_roster(co, a, &q, &r)) != 0) {
+		roster_free(&r);
+		return rc < 0 ? EXIT_FAIL : rc;
+	}
+	rep = &r.all;
+	/* Open swaps first in the array. */
 	for (size_t i = 0; i < rep->n_swaps; i++) {
 		Carebank__V1__SwapView *w = rep->swaps[i];
 
@@ -276,13 +404,10 @@ swap_list(struct coord *co, const struct coord_args *a)
 			rep->swaps[n++] = w;
 		}
 	}
+	rep->n_swaps = n;
 	if (co->format == FORMAT_JSON) {
-		size_t all = rep->n_swaps;
-
-		rep->n_swaps = n;
 		cbt_json_print(stdout, &rep->base);
-		rep->n_swaps = all;
-		coord_reply_free(rep);
+		roster_free(&r);
 		return EXIT_OK;
 	}
 	t = table_new(cols, sizeof(cols) / sizeof(cols[0]), 0);
@@ -299,7 +424,7 @@ swap_list(struct coord *co, const struct coord_args *a)
 	}
 	table_print(t, stdout, co->format,
 	    a->val[OPT_ALL] ? "no swaps" : "no open swaps");
-	coord_reply_free(rep);
+	roster_free(&r);
 	return EXIT_OK;
 }
 
@@ -450,7 +575,7 @@ const struct coord_cmd roster_shift_cancel = {
 
 const struct coord_cmd roster_show = {
 	.name = "roster",
-	.synopsis = "[--week DATE | --all]",
+	.synopsis = "[--week DATE | --all] [--page N]",
 	.summary = "the week's shifts",
 	.help =
 	    "     Prints the shifts of this week, Monday to Sunday in the\n"
@@ -459,21 +584,25 @@ const struct coord_cmd roster_show = {
 	    "     swap.\n"
 	    "\n"
 	    "     --week DATE  the week holding DATE (\"2027-03-03\")\n"
-	    "     --all        every shift ever scheduled\n",
-	.opts = O(WEEK) | O(ALL),
+	    "     --all        every shift ever scheduled\n"
+	    "     --page N     ask the server for N shifts at a time (from 1\n"
+	    "                  to 10000, the default)\n",
+	.opts = O(WEEK) | O(ALL) | O(PAGE),
 	.flags = CMD_REPORT,
 	.run = show,
 };
 
 const struct coord_cmd roster_swap_list = {
 	.name = "swap list",
-	.synopsis = "[--all]",
+	.synopsis = "[--all [--page N]]",
 	.summary = "the open swaps",
 	.help =
 	    "     Prints the swaps still open: offered (waiting for the asked\n"
 	    "     adult) and accepted (waiting for your approval, when the\n"
-	    "     policy wants it). --all prints every swap.\n",
-	.opts = O(ALL),
+	    "     policy wants it). --all prints every swap, reading the\n"
+	    "     roster --page N shifts at a time (from 1 to 10000, the\n"
+	    "     default).\n",
+	.opts = O(ALL) | O(PAGE),
 	.flags = CMD_REPORT,
 	.run = swap_list,
 };
