@@ -82,6 +82,11 @@ def main():
     with open(os.path.join(out, "%02d-Roster-open" % i), "wb") as f:
         f.write(bytes([i, COORD]) + svc.RosterRequest(
             centre="fz", open_swaps=True).SerializeToString())
+    # Every shift, a page of one after the first shift.
+    with open(os.path.join(out, "%02d-Roster-page" % i), "wb") as f:
+        f.write(bytes([i, COORD]) + svc.RosterRequest(
+            centre="fz", from_ms=1, limit=1,
+            after_shift="s1").SerializeToString())
     # The same calls by a key nobody enrolled, and by the wrong role.
     for i in PICKED:
         mod, name, signer = METHODS[i]
