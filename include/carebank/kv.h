@@ -35,6 +35,10 @@ struct cb_kv {
 	 * with prefix): a page after the one that ended there. */
 	int (*scan_back_below)(void *ctx, const void *prefix, size_t plen,
 	    const void *below, size_t blen, cb_kv_scan_fn fn, void *fnctx);
+	/* scan from the first key at or after from (which starts with
+	 * prefix). */
+	int (*scan_from)(void *ctx, const void *prefix, size_t plen,
+	    const void *from, size_t flen, cb_kv_scan_fn fn, void *fnctx);
 };
 
 #endif

@@ -30,6 +30,9 @@
 /* The key of an open swap's mark (roster_index.c): "y/" and its id. */
 #define CB_OPEN_SWAP_PREFIX "y/"
 
+/* The longest shift the rules take (ScheduleShift): a day. */
+#define CB_SHIFT_MAX_MS INT64_C(86400000)
+
 /* A visitor of record ids ("s12", "w40"); non-zero stops the walk. */
 typedef int (*cb_roster_fn)(void *ctx, const char *id);
 
@@ -58,6 +61,18 @@ int cb_open_swaps(const struct cb_kv *kv, cb_roster_fn fn, void *ctx)
  * record's status. Returns 0, fn's non-zero return, or a storage code.
  */
 int cb_roster_swaps(const struct cb_kv *kv, const char *adult,
+    int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
+
+/*
+ * cb_roster_shifts_from and cb_roster_swaps_from visit what
+ * cb_roster_shifts and cb_roster_swaps do, the other way: the earliest end
+ * first. A shift lasts at most a day (CB_SHIFT_MAX_MS), so fn may stop the
+ * walk at the first that ends past a time and a day: none after it
+ * starts by that time.
+ */
+int cb_roster_shifts_from(const struct cb_kv *kv, const char *adult,
+    int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
+int cb_roster_swaps_from(const struct cb_kv *kv, const char *adult,
     int64_t after_ms, cb_roster_fn fn, void *ctx) CB_MUST_CHECK;
 
 /*

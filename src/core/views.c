@@ -148,8 +148,9 @@ before_key(MDB_cursor *cur, const uint8_t *kb, size_t n, MDB_val *k,
 }
 
 /*
- * walk visits every record whose key starts with prefix, either way; back
- * with a key below (blen > 0), only those before it.
+ * walk visits every record whose key starts with prefix, either way; with
+ * a bound (blen > 0), back only those before it, forward only those at or
+ * after it.
  */
 static int
 walk(struct view_ctx *v, const void *prefix, size_t plen, bool back,
@@ -168,9 +169,13 @@ walk(struct view_ctx *v, const void *prefix, size_t plen, bool back,
 		return fail_code(v, mrc);
 	k.mv_data = kb;
 	k.mv_size = n;
-	if (back && bn > 0)
+	if (back && bn > 0) {
 		mrc = before_key(cur, bb, bn, &k, &d);
-	else
+	} else if (bn > 0) {
+		k.mv_data = bb;
+		k.mv_size = bn;
+		mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	} else
 		mrc = back ? last_under(cur, kb, n, &k, &d) :
 			     mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	for (; mrc == 0;
@@ -213,6 +218,16 @@ v_scan_back_below(void *ctx, const void *prefix, size_t plen,
 	return walk(ctx, prefix, plen, true, below, blen, fn, fnctx);
 }
 
+/* v_scan_from is v_scan from the first record at or after from. */
+static int
+v_scan_from(void *ctx, const void *prefix, size_t plen, const void *from,
+    size_t flen, cb_kv_scan_fn fn, void *fnctx)
+{
+	if (flen < plen || memcmp(from, prefix, plen) != 0)
+		return CB_EINVAL;
+	return walk(ctx, prefix, plen, false, from, flen, fn, fnctx);
+}
+
 /* bind fills kv for a binding. */
 static void
 bind(struct view_ctx *v, struct cb_kv *kv)
@@ -224,6 +239,7 @@ bind(struct view_ctx *v, struct cb_kv *kv)
 	kv->scan = v_scan;
 	kv->scan_back = v_scan_back;
 	kv->scan_back_below = v_scan_back_below;
+	kv->scan_from = v_scan_from;
 }
 
 /* centre_no finds a centre's number in txn. */

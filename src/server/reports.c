@@ -536,11 +536,17 @@ struct gather {
 	int64_t to;        /* shifts start before it; 0: no end */
 	const char *after; /* and come after this shift; NULL: no bound */
 	int64_t after_start;
+	size_t limit;      /* a page's shifts; 0: every one */
+	const char *last;  /* with a page full, the last shift it holds */
+	int64_t last_start;
+	bool more;         /* a shift of the window after the page's last */
 	Carebank__V1__RosterReport *rep;
 	size_t shifts_cap, swaps_cap;
 };
 
 #define OUTSIDE 1 /* in_window: the shift is not in the window or page */
+#define PAST    2 /* in_window: nor is any the walk would read after it */
+#define LATER   3 /* in_window: in the window, but after a full page */
 
 /* later says whether shift (start, id) comes after (start2, id2): by start
  * time, then by id. */
@@ -550,28 +556,82 @@ later(int64_t start, const char *id, int64_t start2, const char *id2)
 	return start != start2 ? start > start2 : srv_id_cmp(id, id2) > 0;
 }
 
-/* in_window reads a shift: 0 if it starts in the window after the page's
- * bound, OUTSIDE, or a storage code (negative). */
+/*
+ * in_window reads a shift met on a walk of the index, earliest end first:
+ * 0 if it starts in the window, after the page's bound and not after the
+ * last shift of a full page; OUTSIDE; LATER; PAST; or a storage code
+ * (negative). A shift lasts at most CB_SHIFT_MAX_MS, so once the ends
+ * pass the window's end or the page's last start by that much, every
+ * shift after starts later.
+ */
 static int
 in_window(struct gather *g, const char *id, Carebank__V1__ShiftState **st)
 {
 	int rc = srv_read_get(g->r, 's', id,
 	    &carebank__v1__shift_state__descriptor, st);
+	int64_t end;
 
 	if (rc != 0)
 		return rc;
+	end = (*st)->end_ms - CB_SHIFT_MAX_MS;
+	if (g->to != 0 && end > g->to)
+		return PAST;
 	if (g->to != 0 && (*st)->start_ms >= g->to)
 		return OUTSIDE;
 	if (g->after != NULL &&
 	    !later((*st)->start_ms, id, g->after_start, g->after))
 		return OUTSIDE;
+	/* A shift of the window the full page has no room for: whoever has
+	 * it now (every adult's record stays), there is a page after. */
+	if (g->last != NULL &&
+	    later((*st)->start_ms, id, g->last_start, g->last)) {
+		g->more = true;
+		return end > g->last_start ? PAST : LATER;
+	}
 	return 0;
+}
+
+/* heap_down and heap_up keep a page's shifts a heap, the latest on top. */
+static void
+heap_down(Carebank__V1__ShiftView **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+		Carebank__V1__ShiftView *t;
+
+		if (c < n && srv_view_by_start(&h[c], &h[m]) > 0)
+			m = c;
+		if (c + 1 < n && srv_view_by_start(&h[c + 1], &h[m]) > 0)
+			m = c + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void
+heap_up(Carebank__V1__ShiftView **h, size_t i)
+{
+	while (i > 0 && srv_view_by_start(&h[i], &h[(i - 1) / 2]) > 0) {
+		Carebank__V1__ShiftView *t = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
 }
 
 /*
  * gather_shift keeps a shift of the adult whose index is walked. Every
  * shift is indexed under the adult it has now (and under any it had
  * before a swap), so keeping only those still theirs lists each once.
+ * With a page, the shifts are kept in a heap of at most limit, the latest
+ * on top: once it is full, a shift before the top takes its place (and
+ * the page has one more shift than it holds), and the walks stop a day of
+ * ends after the top's start.
  */
 static int
 gather_shift(void *ctx, const char *id)
@@ -579,22 +639,37 @@ gather_shift(void *ctx, const char *id)
 	struct gather *g = ctx;
 	Carebank__V1__RosterReport *rep = g->rep;
 	Carebank__V1__ShiftState *st;
+	Carebank__V1__ShiftView *v;
 	int rc;
 
 	if ((rc = in_window(g, id, &st)) != 0)
-		return rc == OUTSIDE ? 0 : rc;
+		return rc == OUTSIDE || rc == LATER ? 0 : rc;
 	if (strcmp(st->adult, g->adult) != 0)
 		return 0;
-	srv_view_shift(SRV_READ_PUSH(g->r, rep->shifts, rep->n_shifts,
-			   &g->shifts_cap),
-	    cb_arena_strdup(g->r->arena, id), st);
+	if (g->limit != 0 && rep->n_shifts == g->limit) {
+		g->more = true;
+		v = cb_arena_alloc(g->r->arena, sizeof(*v));
+		srv_view_shift(v, cb_arena_strdup(g->r->arena, id), st);
+		rep->shifts[0] = v;
+		heap_down(rep->shifts, rep->n_shifts, 0);
+	} else {
+		srv_view_shift(SRV_READ_PUSH(g->r, rep->shifts, rep->n_shifts,
+				   &g->shifts_cap),
+		    cb_arena_strdup(g->r->arena, id), st);
+		if (g->limit != 0)
+			heap_up(rep->shifts, rep->n_shifts - 1);
+	}
+	if (g->limit != 0 && rep->n_shifts == g->limit) {
+		g->last = rep->shifts[0]->id;
+		g->last_start = rep->shifts[0]->start_ms;
+	}
 	return 0;
 }
 
 /*
  * gather_swap keeps a swap offered by the adult whose index is walked
  * (both of a swap's adults have it in their index: keeping the offerer's
- * lists it once), if its shift starts in the window.
+ * lists it once), if its shift is one of those listed.
  */
 static int
 gather_swap(void *ctx, const char *id)
@@ -611,7 +686,7 @@ gather_swap(void *ctx, const char *id)
 	if (strcmp(w->from_adult, g->adult) != 0)
 		return 0;
 	if ((rc = in_window(g, w->shift, &st)) != 0)
-		return rc == OUTSIDE ? 0 : rc;
+		return rc == OUTSIDE || rc == LATER ? 0 : rc;
 	srv_view_swap(SRV_READ_PUSH(g->r, rep->swaps, rep->n_swaps,
 			  &g->swaps_cap),
 	    cb_arena_strdup(g->r->arena, id), w);
@@ -656,34 +731,6 @@ open_swaps(struct gather *g)
 }
 
 /*
- * page_cut keeps the first limit shifts (sorted) and the swaps of those,
- * and names the last one kept in more_after. Returns 0 or a storage code.
- */
-static int
-page_cut(struct gather *g, size_t limit)
-{
-	Carebank__V1__RosterReport *rep = g->rep;
-	const Carebank__V1__ShiftView *last = rep->shifts[limit - 1];
-	Carebank__V1__ShiftState *st;
-	size_t n = 0;
-	int rc;
-
-	rep->n_shifts = limit;
-	rep->more_after = last->id;
-	for (size_t i = 0; i < rep->n_swaps; i++) {
-		Carebank__V1__SwapView *w = rep->swaps[i];
-
-		if ((rc = srv_read_get(g->r, 's', w->shift,
-			 &carebank__v1__shift_state__descriptor, &st)) != 0)
-			return rc == CB_ENOTFOUND ? CB_ECORRUPT : rc;
-		if (!later(st->start_ms, w->shift, last->start_ms, last->id))
-			rep->swaps[n++] = w;
-	}
-	rep->n_swaps = n;
-	return 0;
-}
-
-/*
  * roster_page checks a request's page: its limit, and the shift it comes
  * after, which sets g's bound. Returns 0, 1 once it has answered, or a
  * storage code.
@@ -722,10 +769,11 @@ roster_page(struct srv_read *r, struct srv_job *j, struct gather *g)
 
 /*
  * roster fills the shifts in the request's window, by start time, and
- * their swaps, by id. It walks each adult's index from the window's start:
- * the work is the centre's adults and what the window holds, however long
- * the centre's history. A page (limit) is the window's first shifts after
- * after_shift; each page walks the window from its start again. With
+ * their swaps, by id. It walks each adult's index forward from the
+ * window's start to a day past its end: the work is the centre's adults
+ * and what the window holds, however long the centre's history. A page
+ * (limit) is the window's first shifts after after_shift: the walks start
+ * at after_shift's start and stop a day past the page's last. With
  * open_swaps it gives the open swaps alone, through their marks
  * (roster_index.c): the desk's list costs what is open.
  */
@@ -733,7 +781,8 @@ static int
 roster(struct srv_read *r, struct srv_job *j, void *arg)
 {
 	const Carebank__V1__RosterRequest *q = (const void *)j->req;
-	struct gather g = {.r = r, .to = q->to_ms, .rep = arg};
+	struct gather g = {.r = r, .to = q->to_ms, .limit = q->limit,
+	    .rep = arg};
 	struct srv_record *adults;
 	int64_t from = q->from_ms;
 	size_t na;
@@ -769,21 +818,27 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 	if ((rc = srv_read_kind(r, 'a', &carebank__v1__adult_state__descriptor,
 		 &adults, &na)) != 0)
 		return rc;
-	for (size_t i = 0; i < na && rc == 0; i++) {
+	/* The index's walks take shifts that end after their bound, the
+	 * earliest first, and stop PAST the window or the page. */
+	for (size_t i = 0; i < na && (rc == 0 || rc == PAST); i++) {
 		g.adult = adults[i].id;
-		/* The index's walk takes shifts that end after its bound. */
-		if ((rc = cb_roster_shifts(&r->kv, g.adult, from, gather_shift,
-			 &g)) == 0)
-			rc = cb_roster_swaps(&r->kv, g.adult, from, gather_swap,
-			    &g);
+		rc = cb_roster_shifts_from(&r->kv, g.adult, from, gather_shift,
+		    &g);
 	}
-	if (rc != 0)
+	if (rc != 0 && rc != PAST)
 		return rc;
 	if (g.rep->n_shifts > 1)
 		qsort(g.rep->shifts, g.rep->n_shifts, sizeof(*g.rep->shifts),
 		    srv_view_by_start);
-	if (q->limit != 0 && g.rep->n_shifts > q->limit &&
-	    (rc = page_cut(&g, q->limit)) != 0)
+	if (g.more)
+		g.rep->more_after = (char *)(uintptr_t)g.last;
+	rc = 0;
+	for (size_t i = 0; i < na && (rc == 0 || rc == PAST); i++) {
+		g.adult = adults[i].id;
+		rc = cb_roster_swaps_from(&r->kv, g.adult, from, gather_swap,
+		    &g);
+	}
+	if (rc != 0 && rc != PAST)
 		return rc;
 	if (g.rep->n_swaps > 1)
 		qsort(g.rep->swaps, g.rep->n_swaps, sizeof(*g.rep->swaps),

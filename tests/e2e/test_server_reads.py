@@ -13,6 +13,7 @@ import base64
 import concurrent.futures
 import datetime
 import hashlib
+import random
 import re
 import statistics
 import subprocess
@@ -576,6 +577,69 @@ def roster_pages(c, whole):
          "swap in one page: limit and after_shift must be unset")))
 
 
+def test_roster_pages(srv):
+    """Pages of a roster of many shifts: 60 shifts of four adults, from a
+    minute to a day long, many starting at the same time, twelve of them
+    offered, and one a month later; at every page size, alone and in a
+    window, the pages hold the roster's shifts in its order and its swaps,
+    each once."""
+    co = srv.client()
+    kw = srv.client(h.enrol(co, h.epb.ROLE_KIOSK, "door")).call
+    w = co.call
+    room = w(C + "AddRoom", h.pb.AddRoomRequest(label="Sun")).result.id
+    fam = w(C + "EnrolFamily", h.pb.EnrolFamilyRequest()).result.id
+    adults = [w(C + "AddAdult", h.pb.AddAdultRequest(
+        family=fam, guardian=True)).result.id for _ in range(4)]
+    t0 = local_day_start(h.now_ms()) + 2 * 24 * HOUR
+    rng = random.Random(7)
+    for k in range(60):
+        start = t0 + rng.choice((0, 5, 6, 30, 47, 48, 80)) * HOUR // 2
+        s = w(C + "ScheduleShift", h.pb.ScheduleShiftRequest(
+            room=room, start_ms=start,
+            end_ms=start + rng.choice((MINUTE, HOUR, 5 * HOUR, 24 * HOUR)),
+            adult=adults[k % 4])).result.id
+        if k % 5 == 0:
+            kw(K + "OfferSwap", h.pb.OfferSwapRequest(
+                shift=s, kind=h.pb.SWAP_KIND_COVER,
+                to_adult=adults[(k + 1) % 4]))
+    # A month on, the last adult's: its walk comes last and meets it with
+    # a page one short already full.
+    w(C + "ScheduleShift", h.pb.ScheduleShiftRequest(
+        room=room, start_ms=t0 + 30 * 24 * HOUR,
+        end_ms=t0 + 30 * 24 * HOUR + HOUR, adult=adults[3]))
+
+    def roster(**q):
+        return co.call(C + "Roster", h.spb.RosterRequest(**q),
+                       h.spb.RosterReport)
+
+    for window in ({"from_ms": 1}, {"from_ms": t0 + 10 * HOUR,
+                                    "to_ms": t0 + 30 * HOUR}):
+        whole = roster(**window)
+        ids = [x.id for x in whole.shifts]
+        check(len(ids) >= 30 and len(set(ids)) == len(ids),
+              "%r: %d shifts" % (window, len(ids)))
+        for limit in (1, 3, 7, len(ids) - 1, len(ids), len(ids) + 1):
+            shifts, swaps, after = [], [], ""
+            while True:
+                ro = roster(limit=limit, after_shift=after, **window)
+                page = [x.id for x in ro.shifts]
+                check(all(wv.shift in page for wv in ro.swaps),
+                      "%r, limit %d: swaps of the page's shifts" %
+                      (window, limit))
+                shifts += page
+                swaps += [wv.id for wv in ro.swaps]
+                if not ro.more_after:
+                    break
+                eq((len(page), ro.more_after), (limit, page[-1]),
+                   "%r, limit %d: a full page, its last named" %
+                   (window, limit))
+                after = ro.more_after
+            eq(shifts, ids, "%r: the shifts in pages of %d" %
+               (window, limit))
+            eq(sorted(swaps), sorted(x.id for x in whole.swaps),
+               "%r: the swaps in pages of %d" % (window, limit))
+
+
 def test_present(srv):
     """Present with three rooms, two of them busy and one empty: each child
     and each working volunteer in their own room, in id order, and nobody
@@ -1024,6 +1088,7 @@ TESTS = {
     "reads.identify": test_identify,
     "reads.directory": test_directory,
     "reads.reports": test_reports,
+    "reads.roster_pages": test_roster_pages,
     "reads.present": test_present,
     "reads.flagged": test_flagged,
     "reads.preview": test_preview,

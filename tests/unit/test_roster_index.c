@@ -79,6 +79,18 @@ count_scan_back(void *ctx, const void *prefix, size_t plen,
 	return c->inner.scan_back(c->inner.ctx, prefix, plen, count_one, c);
 }
 
+static int
+count_scan_from(void *ctx, const void *prefix, size_t plen, const void *from,
+    size_t flen, cb_kv_scan_fn fn, void *fnctx)
+{
+	struct counted *c = ctx;
+
+	c->fn = fn;
+	c->fnctx = fnctx;
+	return c->inner.scan_from(c->inner.ctx, prefix, plen, from, flen,
+	    count_one, c);
+}
+
 /* A snapshot of the centre's views, read through a counting kv. */
 struct view {
 	struct cb_snapshot *snap;
@@ -97,6 +109,7 @@ view_open(struct tb *t, struct view *v)
 	v->kv.ctx = &v->c;
 	v->kv.scan = count_scan;
 	v->kv.scan_back = count_scan_back;
+	v->kv.scan_from = count_scan_from;
 }
 
 static void
@@ -205,7 +218,7 @@ test_shifts_to_come(void **state)
 {
 	struct tb t;
 	const char *a, *b, *room, *s1, *s2, *s3, *sc, *sb, *sw;
-	struct seen s;
+	struct seen s, back;
 	struct view v;
 	int64_t t0;
 
@@ -239,6 +252,7 @@ test_shifts_to_come(void **state)
 	assert_string_equal(s.ids[2], s1);
 	assert_string_equal(s.ids[3], s2);
 	assert_string_equal(s.ids[4], sw);
+	back = s;
 	coming(&t, a, t.now, &s);
 	assert_int_equal(s.n, 4);
 	assert_false(has(&s, sc));
@@ -265,8 +279,36 @@ test_shifts_to_come(void **state)
 	s.stop_at = 2;
 	assert_int_equal(cb_roster_shifts(&v.kv, a, t.now, see, &s), 7);
 	assert_int_equal(s.n, 2);
+	/* Forward: the earliest end first, from the first after the time,
+	 * reading nothing before it. */
+	memset(&s, 0, sizeof(s));
+	v.c.reads = 0;
+	assert_int_equal(cb_roster_shifts_from(&v.kv, a, t.now, see, &s), 0);
+	assert_int_equal(v.c.reads, 5);
+	assert_int_equal(s.n, 5);
+	for (size_t i = 0; i < 5; i++) /* the same, the other way */
+		assert_string_equal(s.ids[i], back.ids[4 - i]);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cb_roster_shifts_from(&v.kv, a,
+			     t0 + TB_DAY + 2 * TB_HOUR, see, &s),
+	    0);
+	assert_int_equal(s.n, 3); /* s2 ends at the time: not after it */
+	assert_string_equal(s.ids[0], s1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cb_roster_shifts_from(&v.kv, a, -5, see, &s), 0);
+	assert_int_equal(s.n, 45);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cb_roster_shifts_from(&v.kv, a, INT64_MAX, see, &s),
+	    0);
+	assert_int_equal(s.n, 0);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cb_roster_shifts_from(&v.kv, a, t.now, see, &s), 7);
+	assert_int_equal(s.n, 2);
 	/* No such adult, or no id a rule would make: nothing. */
 	memset(&s, 0, sizeof(s));
+	assert_int_equal(cb_roster_shifts_from(&v.kv, "a1/", 0, see, &s), 0);
+	assert_int_equal(cb_roster_swaps_from(&v.kv, "a999", 0, see, &s), 0);
 	assert_int_equal(cb_roster_shifts(&v.kv, "a999", 0, see, &s), 0);
 	assert_int_equal(cb_roster_shifts(&v.kv, "", 0, see, &s), 0);
 	assert_int_equal(cb_roster_shifts(&v.kv, "a1/", 0, see, &s), 0);

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "bank_int.h"
+#include "carebank/roster.h"
 
 #define R(n)       CAREBANK__V1__REFUSAL__REFUSAL_##n
-#define DAY_MS     86400000LL
 #define SCHEDULED  CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED
 #define CANCELLED  CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_CANCELLED
 #define S(n)       CAREBANK__V1__SWAP_STATUS__SWAP_STATUS_##n
@@ -33,7 +33,7 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 		return rc;
 	/* start > 0 first, so that end - start cannot overflow. */
 	if (r->start_ms <= 0 || r->end_ms <= r->start_ms ||
-	    r->end_ms - r->start_ms > DAY_MS)
+	    r->end_ms - r->start_ms > CB_SHIFT_MAX_MS)
 		return bank_refuse(b, R(SHIFT_TIMES),
 		    "a shift ends after it starts, within a day");
 	id = bank_new_id(b, 's');

@@ -372,10 +372,13 @@ step(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	return w->fn(w->ctx, id);
 }
 
-/* walk runs fn over an adult's keys of a kind ending after a time. */
+/*
+ * walk runs fn over an adult's keys of a kind ending after a time: the
+ * latest end first, or forward, from the first end after it.
+ */
 static int
 walk(const struct cb_kv *kv, char kind, const char *adult, int64_t after,
-    cb_roster_fn fn, void *ctx)
+    bool forward, cb_roster_fn fn, void *ctx)
 {
 	char p[KEY_MAX];
 	struct walk w = {fn, ctx, 0, after, false};
@@ -384,11 +387,17 @@ walk(const struct cb_kv *kv, char kind, const char *adult, int64_t after,
 	if (adult[0] == '\0' || strchr(adult, '/') != NULL)
 		return 0; /* no id a rule made */
 	n = snprintf(p, sizeof(p), "%c/%s/", kind, adult);
-	if (n <= 0 || n >= KEY_MAX)
+	if (n <= 0 || n >= KEY_MAX - 17)
 		return 0;
 	w.plen = (size_t)n;
-	rc = kv->scan_back(kv->ctx, p, w.plen, step, &w);
-	return w.past ? 0 : rc;
+	if (!forward)
+		return (rc = kv->scan_back(kv->ctx, p, w.plen, step, &w),
+		    w.past ? 0 : rc);
+	/* The first key whose end is after the time: the end's 16 hex
+	 * digits sort as its value. */
+	snprintf(p + n, sizeof(p) - (size_t)n, "%016llx",
+	    after < 0 ? 0ULL : (unsigned long long)after + 1);
+	return kv->scan_from(kv->ctx, p, w.plen, p, w.plen + 16, step, &w);
 }
 
 /* cb_roster_shifts walks the shifts an adult has or had, latest end first. */
@@ -396,7 +405,7 @@ int
 cb_roster_shifts(const struct cb_kv *kv, const char *adult, int64_t after_ms,
     cb_roster_fn fn, void *ctx)
 {
-	return walk(kv, 'h', adult, after_ms, fn, ctx);
+	return walk(kv, 'h', adult, after_ms, false, fn, ctx);
 }
 
 /* cb_roster_swaps walks an adult's swaps, latest shift end first. */
@@ -404,5 +413,21 @@ int
 cb_roster_swaps(const struct cb_kv *kv, const char *adult, int64_t after_ms,
     cb_roster_fn fn, void *ctx)
 {
-	return walk(kv, 'o', adult, after_ms, fn, ctx);
+	return walk(kv, 'o', adult, after_ms, false, fn, ctx);
+}
+
+/* cb_roster_shifts_from walks the same shifts, earliest end first. */
+int
+cb_roster_shifts_from(const struct cb_kv *kv, const char *adult,
+    int64_t after_ms, cb_roster_fn fn, void *ctx)
+{
+	return walk(kv, 'h', adult, after_ms, true, fn, ctx);
+}
+
+/* cb_roster_swaps_from walks the same swaps, earliest shift end first. */
+int
+cb_roster_swaps_from(const struct cb_kv *kv, const char *adult,
+    int64_t after_ms, cb_roster_fn fn, void *ctx)
+{
+	return walk(kv, 'o', adult, after_ms, true, fn, ctx);
 }
