@@ -611,7 +611,9 @@ erase(struct srv *s, struct dir_job *d)
 			return rc;
 	}
 	snprintf(key, sizeof(key), "L/%s", d->id);
-	return del_key(s, &d->job, key);
+	if ((rc = del_key(s, &d->job, key)) == 0)
+		srv_kiosk_forget(s, d->job.centre, d->id);
+	return rc;
 }
 
 /* dir_apply changes the directory in the writer's batch, all or nothing. */

@@ -512,6 +512,17 @@ lock_put(struct srv *s, struct ident_job *c, const struct srv_pin_count *lk)
 	    strlen(c->lock), v, sizeof(v));
 }
 
+/* srv_kiosk_forget forgets an adult's count in memory (see srv.h). */
+void
+srv_kiosk_forget(struct srv *s, const char *centre, const char *adult)
+{
+	const struct srv_pin_count none = {0};
+	char gk[GUESS_KEY_MAX];
+
+	snprintf(gk, sizeof(gk), "%s/L/%s", centre, adult);
+	srv_guesses_put(s->guesses, gk, &none);
+}
+
 /* count records the outcome of one attempt in the lock record. */
 static int
 count(struct srv *s, struct ident_job *c, const srv_policy *p, int64_t now)
@@ -550,9 +561,16 @@ decide(struct srv *s, struct srv_job *j)
 	struct cb_kv kv;
 	int rc;
 
-	if ((rc = cb_batch_views(s->batch, j->centre, &kv)) != 0 ||
-	    (rc = srv_read_bind(&r, j->centre, &kv)) != 0 ||
-	    (rc = count(s, c, r.policy, r.now)) != 0) {
+	if ((rc = cb_batch_views(s->batch, j->centre, &kv)) == 0 &&
+	    (rc = srv_read_bind(&r, j->centre, &kv)) == 0) {
+		/* Memory holds the count too (lock_put): a store too full
+		 * to keep it changes no answer, nor may it, or a full store
+		 * would tell a held card (a count to write) from another. */
+		if ((rc = count(s, c, r.policy, r.now)) == CB_EFULL)
+			rc = 0;
+		j->full_ok = rc == 0;
+	}
+	if (rc != 0) {
 		srv_out_status(j, srv_status_of_code(rc),
 		    "cannot record the attempt: %s", cb_strerror(rc));
 	} else if (j->out == OUT_NONE && c->status == RPC_STATUS_OK) {

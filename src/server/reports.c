@@ -683,10 +683,12 @@ gather_swap(void *ctx, const char *id)
 	if ((rc = srv_read_get(g->r, 'w', id,
 		 &carebank__v1__swap_state__descriptor, &w)) != 0)
 		return rc;
-	if (strcmp(w->from_adult, g->adult) != 0)
-		return 0;
+	/* The window first: a swap the adult was offered stops the walk as
+	 * well as one they offered. */
 	if ((rc = in_window(g, w->shift, &st)) != 0)
 		return rc == OUTSIDE || rc == LATER ? 0 : rc;
+	if (strcmp(w->from_adult, g->adult) != 0)
+		return 0;
 	srv_view_swap(SRV_READ_PUSH(g->r, rep->swaps, rep->n_swaps,
 			  &g->swaps_cap),
 	    cb_arena_strdup(g->r->arena, id), w);

@@ -85,6 +85,8 @@ struct srv_job {
 	char message[256];
 	uint8_t *reply;              /* OUT_REPLY: packed response */
 	size_t replylen;
+	bool full_ok;                /* the answer stands if the batch
+					fails for a full store */
 };
 
 /* A method as registered with the transport: the handler's argument. */
@@ -291,6 +293,9 @@ void srv_stream_cancel(struct rpc_call *call, int reason, void *arg);
 
 /* Reads (kiosk.c, reports.c, audit.c, directory.c). */
 void srv_identify(struct srv *s, struct srv_job *j);
+/* srv_kiosk_forget forgets an adult's count of wrong PINs in memory, as
+ * the directory's erase deletes the stored one; called by the writer. */
+void srv_kiosk_forget(struct srv *s, const char *centre, const char *adult);
 void srv_set_directory(struct srv *s, struct srv_job *j);
 void srv_preview_settlement(struct srv *s, struct srv_job *j);
 void srv_balances(struct srv *s, struct srv_job *j);

@@ -290,15 +290,16 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	stopped = rc != 0 && cb_store_stopped(s->store);
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
-		if (rc == CB_EFULL && j->out != OUT_NONE)
+		if (rc == CB_EFULL && j->out != OUT_NONE && !j->full_ok)
 			srv_fail(j, srv_status_of_code(rc),
 			    "the store is full: nothing was written");
 		else if (stopped && j->out != OUT_NONE)
 			srv_fail(j, srv_status_of_code(rc),
 			    "the store failed: nothing was written; the "
 			    "server is stopping");
-		else if (rc != 0 && j->out != OUT_NONE)
-			srv_fail(j, srv_status_of_code(rc),
+		else if (rc != 0 && rc != CB_EFULL && j->out != OUT_NONE)
+			srv_fail(j, rc == CB_EBUSY || rc == CB_ENOMEM ?
+				srv_status_of_code(rc) : RPC_STATUS_INTERNAL,
 			    "nothing was written: %s", cb_strerror(rc));
 		else
 			answer(s, j, &snap);
@@ -328,6 +329,10 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	free(touched);
 	if (stopped)
 		stop_writes(s, rc);
+	else if (rc != 0 && rc != CB_EFULL)
+		srv_log("error", "event=batch_failed error=\"%s\" "
+				 "action=answered_nothing_written",
+		    cb_strerror(rc));
 }
 
 /* writer_main runs batches until the queue closes. */

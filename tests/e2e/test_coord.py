@@ -206,6 +206,8 @@ def roster(c, ids, W):
     for bad in ("0", "10001", "x", "-1"):
         c.refused("roster", "--all", "--page", bad, code=2,
                   words=["--page is a number of shifts from 1 to 10000"])
+    c.refused("swap", "list", "--page", "5", code=2,
+              words=["--page reads every swap: it goes with --all"])
     c.ok("shift", "cancel", s3, "--reason", "enough volunteers")
     out = c.ok("roster", "--week", local(D2, "%Y-%m-%d"))
     day1, day2 = local(D1, "%Y-%m-%d"), local(D2, "%Y-%m-%d")

@@ -374,7 +374,16 @@ def test_directory(srv):
     eq(c.identify_status(code=c.codes["a2"], pin=PINS["a2"]),
        (UNAUTH, MISMATCH), "the old PIN")
     c.identify(code=c.codes["a2"], pin="24681357")
-    # Clear erases b1's name, card, code and PIN; another may take them.
+    # Clear erases b1's name, card, code and PIN, and the count of wrong
+    # PINs that locked them (from the desk: its own budget of wrong PINs);
+    # another may take them.
+    for n in range(5):
+        eq(co.status(K + "Identify", h.spb.IdentifyRequest(
+            member_code=c.codes["b1"], pin="1"), h.spb.FamilyView),
+           (UNAUTH, MISMATCH), "b1, wrong PIN %d" % n)
+    eq(co.status(K + "Identify", h.spb.IdentifyRequest(
+        member_code=c.codes["b1"], pin=PINS["b1"]), h.spb.FamilyView)[0],
+       EXHAUSTED, "b1 locked")
     co.call(C + "SetDirectory", h.spb.DirectoryRequest(
         id=i["b1"], clear=True), h.spb.DirectoryReply)
     for who in ({"card": c.cards["b1"]}, {"code": c.codes["b1"]}):
@@ -385,6 +394,10 @@ def test_directory(srv):
         h.spb.DirectoryReply)
     eq(c.identify(card=c.cards["b1"], pin="24681357").adult, i["a2"],
        "b1's old card, now a2's")
+    co.call(C + "SetDirectory", h.spb.DirectoryRequest(
+        id=i["b1"], card="CARD-B1-NEW", pin="97531864"), h.spb.DirectoryReply)
+    eq(c.identify(card="CARD-B1-NEW", pin="97531864").adult, i["b1"],
+       "b1 with a new card: the lock went with the old directory")
     co.call(C + "SetDirectory", h.spb.DirectoryRequest(
         id=i["fb"], clear=True), h.spb.DirectoryReply)
     fams = {f.family: f.name for f in co.call(

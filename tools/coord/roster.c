@@ -152,22 +152,35 @@ id_after(const char *x, const char *y)
 	return nx != ny ? nx > ny : strcmp(x, y) > 0;
 }
 
-/* moves_on says whether a page of shifts starts after the last shift of
- * the page before (NULL for the first page). */
+/* shift_after says whether shift x comes after y: by start, then id. */
+static bool
+shift_after(const Carebank__V1__ShiftView *x,
+    const Carebank__V1__ShiftView *y)
+{
+	return x->start_ms != y->start_ms ? x->start_ms > y->start_ms :
+					    id_after(x->id, y->id);
+}
+
+/*
+ * moves_on says whether a page is one the loop may take: its shifts in
+ * order, all after the last of the page before (NULL for the first page),
+ * and, when more follow, some shifts, the last of them named.
+ */
 static bool
 moves_on(const Carebank__V1__RosterReport *page,
     const Carebank__V1__ShiftView *before)
 {
-	const Carebank__V1__ShiftView *first;
+	size_t n = page->n_shifts;
 
-	if (before == NULL)
-		return true;
-	if (page->n_shifts == 0)
+	if (page->more_after[0] != '\0' &&
+	    (n == 0 || strcmp(page->more_after, page->shifts[n - 1]->id) != 0))
 		return false;
-	first = page->shifts[0];
-	return first->start_ms != before->start_ms ?
-	    first->start_ms > before->start_ms :
-	    id_after(first->id, before->id);
+	if (n > 0 && before != NULL && !shift_after(page->shifts[0], before))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!shift_after(page->shifts[i], page->shifts[i - 1]))
+			return false;
+	return true;
 }
 
 /* swap_order orders swap views by their ids' numbers. */
@@ -232,9 +245,7 @@ read_roster(struct coord *co, const struct coord_args *a,
 		/* Each page must take up after the last: a server that sent
 		 * the same page again would keep this loop, and its memory,
 		 * growing. */
-		if (!moves_on(rep, before) || (rep->more_after[0] != '\0' &&
-		    strcmp(rep->more_after,
-			rep->shifts[rep->n_shifts - 1]->id) != 0)) {
+		if (!moves_on(rep, before)) {
 			coord_err("the server's pages of shifts do not move on "
 				  "(after %s)", q->after_shift);
 			return -1;
@@ -385,6 +396,9 @@ swap_list(struct coord *co, const struct coord_args *a)
 	/* The open swaps, however old (an open offer holds its family even
 	 * once its shift is over); with --all, every swap of every shift. */
 	carebank__v1__roster_request__init(&q);
+	if (a->val[OPT_PAGE] && !a->val[OPT_ALL])
+		return coord_usage(co, "--page reads every swap: it goes with "
+				       "--all");
 	if (a->val[OPT_ALL])
 		q.from_ms = 1;
 	else

@@ -397,7 +397,8 @@ walk(const struct cb_kv *kv, char kind, const char *adult, int64_t after,
 	 * digits sort as its value. */
 	snprintf(p + n, sizeof(p) - (size_t)n, "%016llx",
 	    after < 0 ? 0ULL : (unsigned long long)after + 1);
-	return kv->scan_from(kv->ctx, p, w.plen, p, w.plen + 16, step, &w);
+	rc = kv->scan_from(kv->ctx, p, w.plen, p, w.plen + 16, step, &w);
+	return w.past ? 0 : rc;
 }
 
 /* cb_roster_shifts walks the shifts an adult has or had, latest end first. */
