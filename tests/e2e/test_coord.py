@@ -1027,6 +1027,27 @@ def coord_tampered_result():
     proxy.close()
     check("rate_fen_per_hour           2500\n" in c.ok("policy", "show"),
           "the honest policy")
+    # The roster's pages must come in order: a page whose first shift is
+    # renamed to come after the second (same start, a higher id) is
+    # refused, not taken, nor followed page after page.
+    adult = c.new("adult", "add", "--family", fam)
+    room = c.new("room", "add", "--label", "Moon")
+    start = "2030-01-07 09:00"
+    first, second = (c.new("shift", "add", "--room", room, "--adult",
+                           adult, "--start", start, "--end", "10:00")
+                     for _ in range(2))
+    later = "s" + "9" * (len(first) - 1)  # as long, after the second
+    check(len(second) == len(first) and second < later,
+          "two ids of a length: %s %s" % (first, second))
+    proxy = TamperProxy(s.port,
+                        cb.spb.ShiftView(id=first).SerializeToString(),
+                        cb.spb.ShiftView(id=later).SerializeToString())
+    c.refused("roster", "--all", "--server", proxy.addr,
+              words=["the server's pages of shifts do not move on"])
+    check(proxy.tampered >= 1, "the proxy changed the roster")
+    proxy.close()
+    eq([x["shift"] for x in csv_rows(c.ok("roster", "--all", "--csv"))],
+       [first, second], "the honest roster")
     s.stop()
     s.cleanup()
 
