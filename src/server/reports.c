@@ -733,6 +733,27 @@ open_swaps(struct gather *g)
 }
 
 /*
+ * walk_adults walks every adult's index of one kind forward from from with
+ * fn; a walk that stops PAST the window or the page goes on to the next
+ * adult. Returns 0 or a storage code.
+ */
+static int
+walk_adults(struct gather *g, const struct srv_record *adults, size_t na,
+    int64_t from,
+    int (*walk)(const struct cb_kv *, const char *, int64_t, cb_roster_fn,
+	void *),
+    cb_roster_fn fn)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < na && (rc == 0 || rc == PAST); i++) {
+		g->adult = adults[i].id;
+		rc = walk(&g->r->kv, g->adult, from, fn, g);
+	}
+	return rc == PAST ? 0 : rc;
+}
+
+/*
  * roster_page checks a request's page: its limit, and the shift it comes
  * after, which sets g's bound. Returns 0, 1 once it has answered, or a
  * storage code.
@@ -820,27 +841,16 @@ roster(struct srv_read *r, struct srv_job *j, void *arg)
 	if ((rc = srv_read_kind(r, 'a', &carebank__v1__adult_state__descriptor,
 		 &adults, &na)) != 0)
 		return rc;
-	/* The index's walks take shifts that end after their bound, the
-	 * earliest first, and stop PAST the window or the page. */
-	for (size_t i = 0; i < na && (rc == 0 || rc == PAST); i++) {
-		g.adult = adults[i].id;
-		rc = cb_roster_shifts_from(&r->kv, g.adult, from, gather_shift,
-		    &g);
-	}
-	if (rc != 0 && rc != PAST)
+	if ((rc = walk_adults(&g, adults, na, from, cb_roster_shifts_from,
+		 gather_shift)) != 0)
 		return rc;
 	if (g.rep->n_shifts > 1)
 		qsort(g.rep->shifts, g.rep->n_shifts, sizeof(*g.rep->shifts),
 		    srv_view_by_start);
 	if (g.more)
 		g.rep->more_after = (char *)(uintptr_t)g.last;
-	rc = 0;
-	for (size_t i = 0; i < na && (rc == 0 || rc == PAST); i++) {
-		g.adult = adults[i].id;
-		rc = cb_roster_swaps_from(&r->kv, g.adult, from, gather_swap,
-		    &g);
-	}
-	if (rc != 0 && rc != PAST)
+	if ((rc = walk_adults(&g, adults, na, from, cb_roster_swaps_from,
+		 gather_swap)) != 0)
 		return rc;
 	if (g.rep->n_swaps > 1)
 		qsort(g.rep->swaps, g.rep->n_swaps, sizeof(*g.rep->swaps),
