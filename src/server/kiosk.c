@@ -376,11 +376,12 @@ family_view(struct srv_read *r, const char *adult, struct ident_job *c)
 	return 0;
 }
 
-/* guess_key names a count in the in-memory table: centre and lock key. */
+/* guess_key names a count in the in-memory table: centre and lock key
+ * ("L/" and the adult, or the lookup key of a card nobody holds). */
 static void
-guess_key(const struct ident_job *c, char buf[GUESS_KEY_MAX])
+guess_key(const char *centre, const char *lock, char buf[GUESS_KEY_MAX])
 {
-	snprintf(buf, GUESS_KEY_MAX, "%s/%s", c->job.centre, c->lock);
+	snprintf(buf, GUESS_KEY_MAX, "%s/%s", centre, lock);
 }
 
 /*
@@ -398,7 +399,7 @@ lock_get(struct srv *s, struct ident_job *c, struct cb_snapshot *snap,
 	char gk[GUESS_KEY_MAX];
 	int rc;
 
-	guess_key(c, gk);
+	guess_key(c->job.centre, c->lock, gk);
 	srv_guesses_get(s->guesses, gk, &mem);
 	if (!c->held) {
 		*lk = mem;
@@ -496,7 +497,7 @@ lock_put(struct srv *s, struct ident_job *c, const struct srv_pin_count *lk)
 	char gk[GUESS_KEY_MAX];
 	int rc;
 
-	guess_key(c, gk);
+	guess_key(c->job.centre, c->lock, gk);
 	srv_guesses_put(s->guesses, gk, lk);
 	if (!c->held)
 		return 0;
@@ -517,9 +518,10 @@ void
 srv_kiosk_forget(struct srv *s, const char *centre, const char *adult)
 {
 	const struct srv_pin_count none = {0};
-	char gk[GUESS_KEY_MAX];
+	char lock[2 + SRV_DIR_KEY_MAX], gk[GUESS_KEY_MAX];
 
-	snprintf(gk, sizeof(gk), "%s/L/%s", centre, adult);
+	snprintf(lock, sizeof(lock), "L/%s", adult);
+	guess_key(centre, lock, gk);
 	srv_guesses_put(s->guesses, gk, &none);
 }
 
