@@ -293,7 +293,7 @@ class Server:
     directory where `carebankd init` makes the centre."""
 
     def __init__(self, centre="huada", origin=None, data=None):
-        self.dir = tempfile.mkdtemp(prefix="cb-e2e-")
+        self.dir = scratch("cb-e2e-")
         self.data = data or os.path.join(self.dir, "data")
         self.centre = centre
         self.proc = None
@@ -448,6 +448,15 @@ class Server:
 
 
 SERVERS = []
+SCRATCH = []
+
+
+def scratch(prefix):
+    """A new temporary directory, removed when the test passes and kept
+    (for its logs and data) when it fails."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    SCRATCH.append(d)
+    return d
 
 
 class PortTaken(Exception):
@@ -904,8 +913,11 @@ def main(tests, doc=None, options=None):
         for s in list(SERVERS):
             print("--- carebankd log (%s):\n%s" % (s.dir, s.log_text()[-6000:]))
             s.kill()
+        print("kept for a look: %s" % " ".join(SCRATCH))
         print("FAIL %s (%.1fs)" % (ARGS.test, time.time() - t0))
         sys.exit(1)
     for s in list(SERVERS):
         s.kill()
+    for d in SCRATCH:
+        shutil.rmtree(d, ignore_errors=True)
     print("ok %s (%.1fs)" % (ARGS.test, time.time() - t0))

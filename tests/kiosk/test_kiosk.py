@@ -33,7 +33,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -48,7 +47,7 @@ def opened(idle=30):
     """A server with the centre, and a kiosk at its door."""
     s = cb.Server(centre="huada", origin="carebank.example.org/huada")
     s.start(metrics=True)
-    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    work = cb.scratch("cb-kiosk-")
     ids, co, keyfile = kp.centre(s, work)
     k = kp.Kiosk(kp.kiosk_args(s, work, keyfile, ids, idle=idle), work)
     return s, work, ids, co, k
@@ -341,7 +340,7 @@ def midvisit():
 
 def plain():
     s = cb.Server(centre="huada").start()
-    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    work = cb.scratch("cb-kiosk-")
     ids, co, keyfile = kp.centre(s, work)
     args = kp.kiosk_args(s, work, keyfile, ids)
     env = {"PATH": "/usr/bin:/bin", "HOME": work, "TERM": "dumb",
@@ -370,7 +369,7 @@ def plain():
 
 
 def damaged():
-    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    work = cb.scratch("cb-kiosk-")
     qpath = os.path.join(work, "kiosk.queue")
     reqs = [cb.pb.ChildCheckOutRequest(
         request_id=cb.request_id(), centre="huada", child="c%d" % n,
@@ -428,7 +427,7 @@ def usage():
     r = subprocess.run([kp.KIOSK_BIN, "--room", "Sunflower"],
                        capture_output=True)
     eq(r.returncode, 2, "a room without an id")
-    work = tempfile.mkdtemp(prefix="cb-kiosk-")
+    work = cb.scratch("cb-kiosk-")
     conf = os.path.join(work, "client.conf")
     with open(conf, "w") as f:
         f.write("colour = blue\n")
