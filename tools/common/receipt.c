@@ -157,7 +157,7 @@ static int
 agrees(const cb_entry *e, const char *account, int64_t v, char *why,
     size_t whylen)
 {
-	int64_t b;
+	int64_t b = 0;
 
 	if (last_balance(e, account, &b) && b != v)
 		return fail(why, whylen, "the answer says %s is %lld, the "
