@@ -150,6 +150,10 @@ struct rpc_options {
 				      reading (socket) or refuse new
 				      streams (flow control) */
 	size_t conn_recv_buffer;   /* 64 MiB of partial messages per conn */
+	size_t max_buffered;       /* 64 MiB of partial requests and unsent
+				      responses on all connections: past
+				      it, the connection whose held bytes
+				      have waited longest is closed */
 	uint32_t window_size;      /* 1 MiB HTTP/2 stream window */
 	unsigned idle_timeout_ms;  /* 300 s with no call: GOAWAY; 0: never */
 	unsigned handshake_timeout_ms; /* 10 s to finish TLS and the preface */
@@ -325,6 +329,18 @@ size_t rpc_server_connections(const struct rpc_server *srv);
  * max_concurrent_streams at once on a connection. Loop.
  */
 uint64_t rpc_server_streams_refused(const struct rpc_server *srv);
+
+/*
+ * rpc_server_buffered returns the bytes of partial requests and unsent
+ * responses the connections hold now (bounded by max_buffered). Loop.
+ */
+size_t rpc_server_buffered(const struct rpc_server *srv);
+
+/*
+ * rpc_server_shed returns how many connections were closed because the
+ * server's buffers went over max_buffered. Loop.
+ */
+uint64_t rpc_server_shed(const struct rpc_server *srv);
 
 /* Calls. Accessors are any thread while you hold a reference. */
 

@@ -364,7 +364,10 @@ rpc_call_send(struct rpc_call *call, const void *msg, size_t len)
 		return CB_EINVAL;
 	if ((rc = lock_open(call)) != 0)
 		return rc;
-	if (call->queued != 0 && call->queued + total > o->stream_send_buffer) {
+	/* A call may always queue one message; more wait while its stream
+	 * or the server's buffers are full. */
+	if (call->queued != 0 && (call->queued + total > o->stream_send_buffer ||
+	                          rpc_server_over_budget(call->srv))) {
 		call->want_writable = 1;
 		pthread_mutex_unlock(&call->mu);
 		return CB_EBUSY;

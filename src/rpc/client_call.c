@@ -109,7 +109,7 @@ rpcc_call_free(struct rpcc_call *call)
 		if (!call->finished)
 			c->pending--;
 		rpc_frame_rx_free(&call->rx);
-		c->budget.used -= call->queued + call->charged;
+		rpc_budget_give(&c->budget, call->queued + call->charged);
 		TAILQ_REMOVE(&c->calls, call, entry);
 	}
 	while ((m = STAILQ_FIRST(&call->msgs)) != NULL) {
@@ -172,7 +172,7 @@ rpcc_call_finish(struct rpcc_call *call, int status, int error,
 	if (c == NULL)
 		return;
 	rpc_frame_rx_free(&call->rx);
-	c->budget.used -= call->charged;
+	rpc_budget_give(&c->budget, call->charged);
 	call->charged = 0;
 	c->pending--;
 	if (call->mode == RPCC_MODE_CALLBACK)
@@ -390,7 +390,7 @@ on_message(void *arg, const uint8_t *msg, size_t len, int compressed)
 		    "the connection's receive buffer is full");
 		return 1;
 	}
-	budget->used += len;
+	rpc_budget_take(budget, len);
 	if (call->mode != RPCC_MODE_STREAM) {
 		call->res.data = cb_xmalloc(len + 1);
 		memcpy(call->res.data, msg, len);
@@ -518,7 +518,7 @@ rpcc_call_pop(struct rpcc_call *call)
 	STAILQ_REMOVE_HEAD(&call->msgs, entry);
 	call->queued -= m->len;
 	if (c != NULL) {
-		c->budget.used -= m->len;
+		rpc_budget_give(&c->budget, m->len);
 		if (call->held > 0 && call->queued <= c->window) {
 			rpcc_h2_consume(call, call->held);
 			call->held = 0;

@@ -51,12 +51,15 @@ ms_to_tv(int64_t ms, struct timeval *tv)
 	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
 }
 
-/* arm sets the timer to fire after ms milliseconds. */
+/* arm sets the timer to fire after ms milliseconds; a connection the server
+ * is closing at once (evict, shed) keeps its timer as it is. */
 static void
 arm(struct rpc_conn *c, int64_t ms)
 {
 	struct timeval tv;
 
+	if (c->evict || c->shed)
+		return;
 	ms_to_tv(ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
@@ -108,7 +111,8 @@ flush(struct rpc_conn *c)
 		bufferevent_disable(c->bev, EV_READ);
 	} else if (!paused && c->read_paused) {
 		c->read_paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
+		if (!c->room_paused)
+			bufferevent_enable(c->bev, EV_READ);
 		/* Input that arrived before the pause is still buffered. */
 		event_active(c->flush_ev, EV_READ, 0);
 	}
@@ -122,8 +126,16 @@ consume(struct rpc_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t n;
 
-	while (!c->read_paused && !c->closing &&
+	while (!c->read_paused && !c->room_paused && !c->closing &&
 	       (n = evbuffer_get_contiguous_space(in)) > 0) {
+		/* Past the server's bound on held bytes, no new request is
+		 * read (here or on any connection) until there is room. */
+		if (rpc_server_over_budget(c->srv)) {
+			c->room_paused = 1;
+			bufferevent_disable(c->bev, EV_READ);
+			rpc_server_wait_room(c->srv, c);
+			break;
+		}
 		int rc = rpc_session_recv(c->sess,
 		                          evbuffer_pullup(in, (ssize_t)n), n);
 
@@ -136,13 +148,30 @@ consume(struct rpc_conn *c)
 			c->ready = 1;
 			if (opts(c)->idle_timeout_ms)
 				arm(c, opts(c)->idle_timeout_ms);
-			else
+			else if (!c->evict && !c->shed)
 				evtimer_del(c->timer);
 		}
 		if (flush(c) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * on_output keeps the socket's unsent output in the server's count of held
+ * bytes, and notes when it moves: when it shrinks, or begins to fill.
+ */
+static void
+on_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+          void *arg)
+{
+	struct rpc_conn *c = arg;
+	size_t len = evbuffer_get_length(out);
+
+	if (info->n_deleted > 0 || c->out_counted == 0)
+		c->out_moved_ns = rpc_now_ns();
+	rpc_server_buffered_add(c->srv, (long)len - (long)c->out_counted);
+	c->out_counted = len;
 }
 
 /* on_read handles bytes from the client. */
@@ -236,6 +265,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (c->closing) {
 		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
+		return;
+	}
+	if (c->shed) {
+		rpc_conn_close(c, "the server's buffers are full and its "
+		               "bytes waited longest", RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (c->evict) {
@@ -359,6 +393,11 @@ rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
 		free(c);
 		return CB_ENOMEM;
 	}
+	c->out_moved_ns = rpc_now_ns();
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+	                            on_output, c);
+	if (c->out_cb == NULL)
+		abort();
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE,
 	                         rpc_server_opts(srv)->conn_send_buffer / 2, 0);
@@ -396,8 +435,39 @@ rpc_conn_idle(const struct rpc_conn *c, int64_t *since)
 void
 rpc_conn_evict(struct rpc_conn *c)
 {
-	c->evict = 1;
 	arm(c, 0);
+	c->evict = 1;
+}
+
+/* rpc_conn_held adds the socket's output to the session's held bytes. */
+size_t
+rpc_conn_held(const struct rpc_conn *c, int64_t *since)
+{
+	size_t n = rpc_session_held(c->sess, since);
+
+	if (c->out_counted > 0 && c->out_moved_ns < *since)
+		*since = c->out_moved_ns;
+	return n + c->out_counted;
+}
+
+/* rpc_conn_room resumes reading, and the input already buffered. */
+void
+rpc_conn_room(struct rpc_conn *c)
+{
+	c->room_paused = 0;
+	if (c->closing)
+		return;
+	if (!c->read_paused)
+		bufferevent_enable(c->bev, EV_READ);
+	event_active(c->flush_ev, EV_READ, 0);
+}
+
+/* rpc_conn_shed lets the timer close c at once, off this call stack. */
+void
+rpc_conn_shed(struct rpc_conn *c)
+{
+	arm(c, 0);
+	c->shed = 1;
 }
 
 /* rpc_conn_close is the one way a connection ends. */
@@ -405,6 +475,8 @@ void
 rpc_conn_close(struct rpc_conn *c, const char *reason, int cancel)
 {
 	rpc_server_log(c->srv, "connection %s closed: %s", c->peer, reason);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+	rpc_server_buffered_add(c->srv, -(long)c->out_counted);
 	rpc_session_free(c->sess, cancel);
 	bufferevent_free(c->bev);
 	event_free(c->timer);

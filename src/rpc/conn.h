@@ -13,10 +13,12 @@
 struct rpc_server;
 struct rpc_session;
 struct bufferevent;
+struct evbuffer_cb_entry;
 struct event;
 
 struct rpc_conn {
 	TAILQ_ENTRY(rpc_conn) entry;
+	TAILQ_ENTRY(rpc_conn) wait_entry; /* in the server's waiting list */
 	struct rpc_server *srv;
 	struct bufferevent *bev;
 	struct rpc_session *sess;
@@ -27,7 +29,13 @@ struct rpc_conn {
 	int tls;
 	int ready; /* client preface and SETTINGS received */
 	int read_paused;
+	int room_paused; /* stopped reading: the server's buffers are full */
+	int waiting;     /* in the server's list of those */
 	int evict; /* to close on the next timer: the server needs room */
+	int shed;  /* to close on the next timer: the server's buffers */
+	struct evbuffer_cb_entry *out_cb; /* counts the socket's output */
+	size_t out_counted;  /* of it, in the server's count of held bytes */
+	int64_t out_moved_ns; /* when it last shrank, or began to fill */
 };
 
 /*
@@ -37,6 +45,18 @@ struct rpc_conn {
  */
 int rpc_conn_new(struct rpc_server *srv, evutil_socket_t fd,
                  const struct sockaddr *sa, SSL_CTX *ctx);
+
+/*
+ * rpc_conn_held returns the bytes c holds (partial requests, responses not
+ * yet sent) and in *since when the longest-waiting of them last moved.
+ */
+size_t rpc_conn_held(const struct rpc_conn *c, int64_t *since);
+
+/* rpc_conn_room lets c read again after room_paused. */
+void rpc_conn_room(struct rpc_conn *c);
+
+/* rpc_conn_shed closes c on its next timer, to free the server's memory. */
+void rpc_conn_shed(struct rpc_conn *c);
 
 /* rpc_conn_drain sends GOAWAY and closes once the open calls end. */
 void rpc_conn_drain(struct rpc_conn *c);

@@ -37,7 +37,7 @@ static void
 release(struct rpc_frame_rx *rx)
 {
 	if (rx->buf != NULL) {
-		rx->budget->used -= rx->cap;
+		rpc_budget_give(rx->budget, rx->cap);
 		free(rx->buf);
 	}
 	rx->buf = NULL;
@@ -60,7 +60,7 @@ reserve(struct rpc_frame_rx *rx, size_t need)
 	if (cap - rx->cap > rx->budget->limit - rx->budget->used)
 		return CB_ETOOBIG;
 	rx->buf = cb_xreallocarray(rx->buf, cap, 1);
-	rx->budget->used += cap - rx->cap;
+	rpc_budget_take(rx->budget, cap - rx->cap);
 	rx->cap = cap;
 	return 0;
 }
@@ -121,7 +121,7 @@ rpc_frame_feed(struct rpc_frame_rx *rx, const uint8_t *p, size_t n,
 			size_t len = rx->len, cap = rx->cap;
 
 			rx->buf = NULL;
-			rx->budget->used -= cap;
+			rpc_budget_give(rx->budget, cap);
 			release(rx);
 			rc = cb(arg, buf, len, rx->compressed);
 			free(buf);

@@ -5,16 +5,39 @@
 #ifndef RPC_FRAME_H
 #define RPC_FRAME_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define RPC_FRAME_HDR 5
 
-/* Bytes of partial messages a connection holds, and its bound. */
+/*
+ * Bytes of partial messages a connection holds, and its bound; total, if
+ * set, is the server's count of every connection's held bytes, kept with it.
+ */
 struct rpc_budget {
 	size_t used;
 	size_t limit;
+	atomic_size_t *total;
 };
+
+/* rpc_budget_take charges n bytes (within limit: the caller checked). */
+static inline void
+rpc_budget_take(struct rpc_budget *b, size_t n)
+{
+	b->used += n;
+	if (b->total != NULL)
+		atomic_fetch_add_explicit(b->total, n, memory_order_relaxed);
+}
+
+/* rpc_budget_give returns n bytes. */
+static inline void
+rpc_budget_give(struct rpc_budget *b, size_t n)
+{
+	b->used -= n;
+	if (b->total != NULL)
+		atomic_fetch_sub_explicit(b->total, n, memory_order_relaxed);
+}
 
 struct rpc_frame_rx {
 	struct rpc_budget *budget;

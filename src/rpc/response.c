@@ -18,6 +18,7 @@
 
 #include "call.h"
 #include "frame.h"
+#include "server.h"
 #include "session.h"
 #include "status.h"
 #include "stream.h"
@@ -218,6 +219,7 @@ queued(struct rpc_stream *st, size_t len)
 	st->call->bytes_out += len - RPC_FRAME_HDR;
 	rpc_session_queued(st->sess, (long)len);
 	wake(st);
+	rpc_server_check_buffers(rpc_session_server(st->sess));
 }
 
 /* rpc_response_copy frames and copies a message into the output. */

@@ -30,6 +30,12 @@
 /* How long accepting pauses after the process ran out of descriptors. */
 #define ACCEPT_RETRY_MS 250
 
+/* How often connections waiting for buffer room look again. */
+#define ROOM_RETRY_MS 5
+
+/* Held bytes unmoved this long mark a client that does not take them. */
+#define STALE_MS 1000
+
 struct rpc_server {
 	struct rpc_options opt;
 	struct event_base *base;
@@ -42,6 +48,11 @@ struct rpc_server {
 	TAILQ_HEAD(, rpc_conn) conns;
 	size_t nconns;
 	uint64_t refused_streams; /* over max_concurrent_streams */
+	atomic_size_t buffered;   /* partial requests and unsent responses */
+	uint64_t shed;            /* connections closed over max_buffered */
+	unsigned shedding;        /* of those, not yet closed */
+	TAILQ_HEAD(, rpc_conn) waiting; /* reading paused for room */
+	struct event *room_ev;    /* looks again for room while some wait */
 	int fd_paused;           /* accept failed for lack of descriptors */
 	int cap_paused;          /* max_connections reached */
 	struct event *accept_ev; /* resumes accepting after fd_paused */
@@ -49,6 +60,8 @@ struct rpc_server {
 	int64_t drain_deadline;
 	struct event *drain_ev; /* the drain's time limit */
 };
+
+static void on_room(evutil_socket_t fd, short what, void *arg);
 
 /* Arguments of a shutdown posted from any thread. */
 struct shutdown_req {
@@ -79,6 +92,7 @@ rpc_options_init(struct rpc_options *o)
 	o->stream_send_buffer = 256u << 10;
 	o->conn_send_buffer = 1u << 20;
 	o->conn_recv_buffer = 64u << 20;
+	o->max_buffered = 64u << 20;
 	o->window_size = 1u << 20;
 	o->idle_timeout_ms = 300000;
 	o->handshake_timeout_ms = 10000;
@@ -95,6 +109,7 @@ options_ok(const struct rpc_options *o)
 	       o->max_connections > 0 && o->stream_send_buffer > 0 &&
 	       o->conn_send_buffer > 0 &&
 	       o->conn_recv_buffer >= o->max_recv_message &&
+	       o->max_buffered >= o->max_recv_message &&
 	       o->window_size >= 65535 && o->window_size <= 0x7fffffff &&
 	       o->handshake_timeout_ms > 0 && o->stall_timeout_ms > 0;
 }
@@ -141,11 +156,15 @@ rpc_server_new(const struct rpc_options *opts, struct rpc_server **out)
 	srv->loop = pthread_self();
 	TAILQ_INIT(&srv->listeners);
 	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->waiting);
+	atomic_init(&srv->buffered, 0);
 	if ((srv->base = event_base_new()) == NULL)
 		abort();
 	srv->accept_ev = evtimer_new(srv->base, resume_accept, srv);
 	srv->drain_ev = evtimer_new(srv->base, drain_expired, srv);
+	srv->room_ev = evtimer_new(srv->base, on_room, srv);
 	if (srv->accept_ev == NULL || srv->drain_ev == NULL ||
+	    srv->room_ev == NULL ||
 	    rpc_queue_new(srv->base, &srv->queue) != 0)
 		abort();
 	*out = srv;
@@ -172,6 +191,7 @@ rpc_server_free(struct rpc_server *srv)
 	rpc_router_free(&srv->router);
 	event_free(srv->accept_ev);
 	event_free(srv->drain_ev);
+	event_free(srv->room_ev);
 	event_base_free(srv->base);
 	free(srv);
 }
@@ -330,6 +350,131 @@ rpc_server_streams_refused(const struct rpc_server *srv)
 	return srv->refused_streams;
 }
 
+/* rpc_server_buffered returns the bytes the connections hold. */
+size_t
+rpc_server_buffered(const struct rpc_server *srv)
+{
+	return atomic_load_explicit(&srv->buffered, memory_order_relaxed);
+}
+
+/* rpc_server_over_budget: the connections hold more than max_buffered. */
+int
+rpc_server_over_budget(const struct rpc_server *srv)
+{
+	return rpc_server_buffered(srv) > srv->opt.max_buffered;
+}
+
+/* rpc_server_shed counts connections closed over max_buffered. */
+uint64_t
+rpc_server_shed(const struct rpc_server *srv)
+{
+	return srv->shed;
+}
+
+/* rpc_server_buffered_counter is the count the receive budgets keep. */
+atomic_size_t *
+rpc_server_buffered_counter(struct rpc_server *srv)
+{
+	return &srv->buffered;
+}
+
+/* rpc_server_buffered_add adjusts the count by output bytes. */
+void
+rpc_server_buffered_add(struct rpc_server *srv, long delta)
+{
+	if (delta >= 0)
+		atomic_fetch_add_explicit(&srv->buffered, (size_t)delta,
+		                          memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(&srv->buffered, (size_t)-delta,
+		                          memory_order_relaxed);
+}
+
+/* A candidate for closing when the held bytes pass max_buffered. */
+struct holder {
+	struct rpc_conn *conn;
+	size_t held;
+	int64_t since;
+};
+
+/*
+ * rpc_server_check_buffers closes, past max_buffered, the connection that
+ * holds the most of the bytes that have not moved for STALE_MS (a client
+ * keeping partial requests or unread responses in the server's memory),
+ * or, if every holder's bytes are moving, the one holding the most. A
+ * quiet stream that holds little (a watch, its headers) is not chosen
+ * while a larger holder exists. Nothing more is closed until it has gone.
+ */
+void
+rpc_server_check_buffers(struct rpc_server *srv)
+{
+	struct holder stale = {0}, any = {0}, h, *victim;
+	struct rpc_conn *it;
+	int64_t now = rpc_now_ns();
+
+	if (!rpc_server_over_budget(srv) || srv->shedding > 0)
+		return;
+	TAILQ_FOREACH(it, &srv->conns, entry) {
+		h.conn = it;
+		h.held = rpc_conn_held(it, &h.since);
+		if (h.held > any.held)
+			any = h;
+		if (now - h.since >= STALE_MS * 1000000LL &&
+		    h.held > stale.held)
+			stale = h;
+	}
+	victim = stale.conn != NULL ? &stale : &any;
+	if (victim->conn == NULL)
+		return;
+	srv->shed++;
+	srv->shedding++;
+	rpc_server_log(srv,
+	               "buffers over %zu KiB: closing %s, which holds %zu KiB, "
+	               "unmoved for %lld ms",
+	               srv->opt.max_buffered >> 10, victim->conn->peer,
+	               victim->held >> 10,
+	               (long long)((now - victim->since) / 1000000));
+	rpc_conn_shed(victim->conn);
+}
+
+/*
+ * on_room resumes the connections that stopped reading for room once the
+ * held bytes are back under max_buffered; until then it sheds and waits.
+ */
+static void
+on_room(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *srv = arg;
+	struct timeval tv = {0, ROOM_RETRY_MS * 1000};
+	struct rpc_conn *c;
+
+	if (rpc_server_over_budget(srv)) {
+		rpc_server_check_buffers(srv);
+		evtimer_add(srv->room_ev, &tv);
+		return;
+	}
+	while ((c = TAILQ_FIRST(&srv->waiting)) != NULL) {
+		TAILQ_REMOVE(&srv->waiting, c, wait_entry);
+		c->waiting = 0;
+		rpc_conn_room(c);
+	}
+}
+
+/* rpc_server_wait_room lists c to resume reading once there is room. */
+void
+rpc_server_wait_room(struct rpc_server *srv, struct rpc_conn *c)
+{
+	struct timeval tv = {0, ROOM_RETRY_MS * 1000};
+
+	if (!c->waiting) {
+		TAILQ_INSERT_TAIL(&srv->waiting, c, wait_entry);
+		c->waiting = 1;
+	}
+	rpc_server_check_buffers(srv);
+	if (!evtimer_pending(srv->room_ev, NULL))
+		evtimer_add(srv->room_ev, &tv);
+}
+
 /* rpc_server_stream_refused counts one more. */
 void
 rpc_server_stream_refused(struct rpc_server *srv)
@@ -440,6 +585,13 @@ rpc_server_conn_closed(struct rpc_server *srv, struct rpc_conn *c)
 {
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
+	if (c->waiting)
+		TAILQ_REMOVE(&srv->waiting, c, wait_entry);
+	if (c->shed) {
+		/* Its bytes are free: is that enough? */
+		srv->shedding--;
+		rpc_server_check_buffers(srv);
+	}
 	if (srv->cap_paused && srv->nconns < srv->opt.max_connections) {
 		srv->cap_paused = 0;
 		if (!srv->fd_paused && !srv->draining)

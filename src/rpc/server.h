@@ -6,6 +6,7 @@
 #ifndef RPC_SERVER_H
 #define RPC_SERVER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "carebank/rpc.h"
@@ -20,6 +21,29 @@ const struct rpc_options *rpc_server_opts(const struct rpc_server *srv);
 
 /* rpc_server_stream_refused counts a stream refused over the limit. Loop. */
 void rpc_server_stream_refused(struct rpc_server *srv);
+
+/*
+ * rpc_server_buffered_counter returns the server's count of held bytes, for
+ * the sessions' receive budgets; rpc_server_buffered_add adjusts it by
+ * output bytes. Loop.
+ */
+atomic_size_t *rpc_server_buffered_counter(struct rpc_server *srv);
+void rpc_server_buffered_add(struct rpc_server *srv, long delta);
+
+/* rpc_server_over_budget: the held bytes passed max_buffered. Any thread. */
+int rpc_server_over_budget(const struct rpc_server *srv);
+
+/*
+ * rpc_server_wait_room notes that c stopped reading because the held bytes
+ * passed max_buffered; rpc_conn_room resumes it once they are back under.
+ */
+void rpc_server_wait_room(struct rpc_server *srv, struct rpc_conn *c);
+
+/*
+ * rpc_server_check_buffers closes a connection if the held bytes went over
+ * max_buffered (at once: it only marks it for its timer). Loop.
+ */
+void rpc_server_check_buffers(struct rpc_server *srv);
 
 /* rpc_server_on_loop says whether the caller runs on the loop thread. */
 int rpc_server_on_loop(const struct rpc_server *srv);

@@ -263,6 +263,7 @@ rpc_session_new(struct rpc_server *srv, const char *peer,
 	TAILQ_INIT(&s->streams);
 	s->idle_since = rpc_now_ns();
 	s->budget.limit = rpc_server_opts(srv)->conn_recv_buffer;
+	s->budget.total = rpc_server_buffered_counter(srv);
 	if (callbacks(&cb) != 0 || nghttp2_option_new(&opt) != 0)
 		goto out;
 	nghttp2_option_set_no_closed_streams(opt, 1);
@@ -462,6 +463,25 @@ void
 rpc_session_queued(struct rpc_session *s, long delta)
 {
 	s->queued_out = (size_t)((long)s->queued_out + delta);
+	rpc_server_buffered_add(s->srv, delta);
+}
+
+/*
+ * rpc_session_held returns the bytes of partial requests and queued
+ * responses, and in *since when the stream holding bytes that moved least
+ * recently last moved them (INT64_MAX when none holds any).
+ */
+size_t
+rpc_session_held(const struct rpc_session *s, int64_t *since)
+{
+	struct rpc_stream *st;
+
+	*since = INT64_MAX;
+	TAILQ_FOREACH(st, &s->streams, entry) {
+		if (rpc_stream_holds(st) && st->progress_ns < *since)
+			*since = st->progress_ns;
+	}
+	return s->budget.used + s->queued_out;
 }
 
 /* rpc_session_call_started counts a call in progress. */

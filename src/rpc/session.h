@@ -85,6 +85,7 @@ const char *rpc_session_peer_cert(const struct rpc_session *s);
 struct rpc_budget *rpc_session_budget(struct rpc_session *s);
 void rpc_session_kick(struct rpc_session *s);
 void rpc_session_queued(struct rpc_session *s, long delta);
+size_t rpc_session_held(const struct rpc_session *s, int64_t *since);
 void rpc_session_call_started(struct rpc_session *s);
 void rpc_session_call_ended(struct rpc_session *s);
 void rpc_session_unlink(struct rpc_session *s, struct rpc_stream *st);

@@ -59,6 +59,7 @@ rpc_stream_new(struct rpc_session *s, int32_t id)
 	st->sess = s;
 	st->id = id;
 	st->timeout_ns = -1;
+	st->progress_ns = rpc_now_ns();
 	rpc_frame_rx_init(&st->rx, opts(st)->max_recv_message,
 	                  rpc_session_budget(s));
 	return st;
@@ -88,6 +89,9 @@ rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
 		st->too_large = 1;
 	if (st->too_large)
 		return 0;
+	/* Kept (as metadata, or the path) while the stream lives. */
+	rpc_budget_take(rpc_session_budget(st->sess), namelen + valuelen + 32);
+	st->hdr_held += namelen + valuelen + 32;
 	if (namelen > 0 && name[0] == ':') {
 		if (eq(name, namelen, ":method"))
 			st->is_post = eq(value, valuelen, "POST");
@@ -177,6 +181,14 @@ void
 rpc_stream_progress(struct rpc_stream *st)
 {
 	st->progress_ns = rpc_now_ns();
+}
+
+/* rpc_stream_holds: part of a request, or output, waits in memory. */
+int
+rpc_stream_holds(const struct rpc_stream *st)
+{
+	return st->hdr_held > 0 || st->rx.cap > 0 || st->request != NULL ||
+	       rpc_response_pending(st) > 0;
 }
 
 /* waits_on_request says whether a one-message request is still coming. */
@@ -337,7 +349,7 @@ on_message(void *arg, const uint8_t *msg, size_t len, int compressed)
 		                RPC_CANCEL_ERROR);
 		return STOP;
 	}
-	b->used += len;
+	rpc_budget_take(b, len);
 	st->request = cb_xmemdup(msg, len);
 	st->request_len = len;
 	return 0;
@@ -369,7 +381,7 @@ static void
 drop_request(struct rpc_stream *st)
 {
 	if (st->request != NULL)
-		rpc_session_budget(st->sess)->used -= st->request_len;
+		rpc_budget_give(rpc_session_budget(st->sess), st->request_len);
 	free(st->request);
 	st->request = NULL;
 	st->request_len = 0;
@@ -405,7 +417,7 @@ rpc_stream_remote_end(struct rpc_stream *st)
 	req = st->request;
 	len = st->request_len;
 	st->request = NULL;
-	rpc_session_budget(st->sess)->used -= len;
+	rpc_budget_give(rpc_session_budget(st->sess), len);
 	invoke(st);
 	h->on_request(st->call, req, len, h->arg);
 	free(req);
@@ -472,6 +484,7 @@ rpc_stream_free(struct rpc_stream *st, int reason)
 		event_free(st->stall);
 	rpc_frame_rx_free(&st->rx);
 	drop_request(st);
+	rpc_budget_give(rpc_session_budget(st->sess), st->hdr_held);
 	if (st->out != NULL) {
 		rpc_session_queued(st->sess, -(long)rpc_response_pending(st));
 		evbuffer_free(st->out);

@@ -28,6 +28,7 @@ struct rpc_stream {
 	/* Request headers while they arrive. */
 	char *path;
 	size_t hdr_bytes;
+	size_t hdr_held; /* of them, kept and charged to the budget */
 	int64_t timeout_ns;
 	struct rpc_mdlist req_md;
 	uint8_t is_post, ct_ok, te_ok, enc_bad, bad_bin, bad_timeout;
@@ -73,6 +74,9 @@ void rpc_stream_data(struct rpc_stream *st, const uint8_t *p, size_t n);
 
 /* rpc_stream_remote_end handles the client's END_STREAM. */
 void rpc_stream_remote_end(struct rpc_stream *st);
+
+/* rpc_stream_holds says whether request or response bytes wait in memory. */
+int rpc_stream_holds(const struct rpc_stream *st);
 
 /* rpc_stream_progress notes that bytes of the stream moved, in or out. */
 void rpc_stream_progress(struct rpc_stream *st);

@@ -30,6 +30,7 @@ srv_config_defaults(struct srv_config *c)
 	c->time_window_ms = 5 * 60 * 1000;
 	c->drain_ms = 10000;
 	c->max_message = 4u << 20;
+	c->max_buffered = 64u << 20;
 }
 
 /* srv_config_free frees the strings. */
@@ -120,6 +121,10 @@ config_set(struct srv_config *c, const char *key, const char *v, char *err,
 		if (parse_u64(v, 1, 1u << 24, &n) != 0)
 			goto range;
 		c->map_size = n << 20;
+	} else if (strcmp(key, "buffers-mb") == 0) {
+		if (parse_u64(v, 1, 1u << 20, &n) != 0)
+			goto range;
+		c->max_buffered = (size_t)n << 20;
 	} else if (strcmp(key, "max-message-bytes") == 0) {
 		if (parse_u64(v, 1024, 64u << 20, &n) != 0)
 			goto range;
@@ -289,6 +294,13 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 			    c->listen[i]);
 			return -1;
 		}
+	}
+	if (c->max_buffered < c->max_message) {
+		snprintf(err, errlen,
+		    "buffers-mb (%zu MiB) must hold at least one message of "
+		    "max-message-bytes (%zu)", c->max_buffered >> 20,
+		    c->max_message);
+		return -1;
 	}
 	if (c->metrics != NULL &&
 	    (srv_config_parse_addr(c->metrics, host, sizeof(host), &port) !=

@@ -34,7 +34,7 @@ static const char usage_text[] =
     "         The config file holds the same settings as key = value lines\n"
     "         (data, listen, tls-cert, tls-key, client-ca, metrics, workers,\n"
     "         max-batch, time-window-ms, drain-ms, map-size-mb,\n"
-    "         max-message-bytes, port-file); flags win.\n"
+    "         max-message-bytes, buffers-mb, port-file); flags win.\n"
     "check-config  checks the settings, the TLS files and the data\n"
     "         directory (every centre and its log key), and says\n"
     "         \"configuration OK\".\n"

@@ -113,6 +113,14 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    "carebank_streams_refused_total %llu\n"
 	    "# TYPE carebank_connections gauge\n"
 	    "carebank_connections %zu\n"
+	    "# HELP carebank_buffered_bytes partial requests and unsent "
+	    "responses held for the connections.\n"
+	    "# TYPE carebank_buffered_bytes gauge\n"
+	    "carebank_buffered_bytes %zu\n"
+	    "# HELP carebank_connections_shed_total connections closed "
+	    "because the held bytes passed buffers-mb.\n"
+	    "# TYPE carebank_connections_shed_total counter\n"
+	    "carebank_connections_shed_total %llu\n"
 	    "# TYPE carebank_log_entries gauge\n",
 	    b, atomic_load(&st->batch_entries),
 	    (double)atomic_load(&st->commit_ns) / 1e9,
@@ -124,7 +132,8 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    atomic_load(&st->pin_lockouts),
 	    atomic_load(&st->pin_device_refusals),
 	    (unsigned long long)rpc_server_streams_refused(s->rpc),
-	    rpc_server_connections(s->rpc));
+	    rpc_server_connections(s->rpc), rpc_server_buffered(s->rpc),
+	    (unsigned long long)rpc_server_shed(s->rpc));
 	cb_store_centres(s->store, add_centre, &sc);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4");

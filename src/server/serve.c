@@ -357,6 +357,7 @@ srv_serve(struct srv_config *cfg)
 	s.guesses = srv_guesses_new(SRV_GUESSES);
 	rpc_options_init(&ro);
 	ro.max_recv_message = cfg->max_message;
+	ro.max_buffered = cfg->max_buffered;
 	ro.on_done = on_done;
 	ro.on_log = on_log;
 	ro.hook_arg = &s;

@@ -35,6 +35,7 @@ struct srv_config {
 	unsigned drain_ms;              /* in-flight grace at shutdown */
 	uint64_t map_size;              /* LMDB map size, bytes; 0: default */
 	size_t max_message;             /* receive limit, bytes */
+	size_t max_buffered;            /* held requests and responses */
 	char *port_file;                /* write the bound port here (tests) */
 };
 

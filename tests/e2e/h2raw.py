@@ -43,6 +43,13 @@ def hpack(fields):
     return out
 
 
+def data_frames(stream, payload, size=16384):
+    """payload in DATA frames of at most size bytes, the stream left
+    open."""
+    return b"".join(frame(DATA, 0, stream, payload[off:off + size])
+                    for off in range(0, len(payload), size))
+
+
 def grpc_message(payload):
     """One gRPC length-prefixed message, not compressed."""
     return b"\x00" + struct.pack(">I", len(payload)) + payload

@@ -576,6 +576,17 @@ def operate_check_config():
     eq(r.returncode, 1, "a negative number")
     r = cc(config="listen 127.0.0.1:0\n")
     eq(r.returncode, 1, "a line without '='")
+    # The bound on held bytes must fit one whole message.
+    r = cc(config=good + "buffers-mb = 16\nmax-message-bytes = 16777216\n")
+    eq(ok(r), (0, "configuration OK"), "buffers for one 16 MiB message")
+    r = cc(config=good + "buffers-mb = 3\n")
+    eq(r.returncode, 1, "buffers smaller than a message")
+    check("buffers-mb (3 MiB) must hold at least one message of "
+          "max-message-bytes (4194304)" in r.stderr, "says why: %r" %
+          r.stderr)
+    r = cc(config=good + "buffers-mb = 0\n")
+    check(r.returncode == 1 and "buffers-mb" in r.stderr,
+          "no buffers: %r" % r.stderr)
     # The data directory: a store with centres, each with its log key.
     empty = os.path.join(d.dir, "empty")
     os.mkdir(empty)

@@ -48,7 +48,7 @@ on_msg(void *arg, const uint8_t *msg, size_t len, int compressed)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct rpc_budget budget = {0, 4 * MSG_MAX};
+	struct rpc_budget budget = {.limit = 4 * MSG_MAX};
 	struct rpc_frame_rx rx;
 	struct expect e;
 	size_t off = 1, piece;

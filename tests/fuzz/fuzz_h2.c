@@ -207,5 +207,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rpc_session_free(s, RPC_CANCEL_CLOSED);
 	event_base_loop(rpc_server_base(srv), EVLOOP_NONBLOCK);
 	evbuffer_free(out);
+	/* Every byte the session held was counted, and given back. */
+	if (rpc_server_buffered(srv) != 0)
+		abort();
 	return 0;
 }

@@ -48,7 +48,7 @@ static void __attribute__((noreturn)) usage(void)
 	    "           [--handshake-ms n] [--write-timeout-ms n] [--stall-ms n]\n"
 	    "           [--max-connections n]\n"
 	    "           [--max-streams n] [--max-recv n] [--stream-buffer n]\n"
-	    "           [--conn-buffer n] [--grace-ms n] [--log]\n");
+	    "           [--conn-buffer n] [--buffered n] [--grace-ms n] [--log]\n");
 	exit(2);
 }
 
@@ -89,6 +89,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 		MAXRECV,
 		SBUF,
 		CBUF,
+		BUFFERED,
 		GRACE,
 		LOG
 	};
@@ -108,6 +109,7 @@ parse_args(int argc, char **argv, struct config *cfg)
 	    {"max-recv", required_argument, NULL, MAXRECV},
 	    {"stream-buffer", required_argument, NULL, SBUF},
 	    {"conn-buffer", required_argument, NULL, CBUF},
+	    {"buffered", required_argument, NULL, BUFFERED},
 	    {"grace-ms", required_argument, NULL, GRACE},
 	    {"log", no_argument, NULL, LOG},
 	    {NULL, 0, NULL, 0},
@@ -170,6 +172,9 @@ parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case CBUF:
 			o->conn_send_buffer = number(optarg, 1, 1u << 30);
+			break;
+		case BUFFERED:
+			o->max_buffered = number(optarg, 1, (size_t)1 << 40);
 			break;
 		case GRACE:
 			cfg->grace_ms = number(optarg, 0, 3600000);

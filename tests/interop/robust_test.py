@@ -28,6 +28,11 @@ the sanitizers a leak makes that status nonzero). Tests:
                cuts a longer one
   ipv6         IPv4 and IPv6 listeners side by side, each serving
   ping         PINGs are answered with the same payload
+  buffers      24 connections hold the server's memory (responses behind
+               windows they keep shut, requests they never finish), four
+               times --buffered in all: the server closes the ones whose
+               bytes waited longest, so its memory stays near the bound,
+               and keeps serving others
   window       responses held by the client's flow-control windows past the
                connection's send buffer: the server still reads (PINGs and
                WINDOW_UPDATEs), refuses new streams meanwhile
@@ -56,7 +61,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "e2e"))
 from h2raw import (  # noqa: E402 (the one raw HTTP/2 writer of the tests)
     DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE,
-    RST_STREAM, SETTINGS, WINDOW_UPDATE, frame, grpc_message, hpack)
+    RST_STREAM, SETTINGS, WINDOW_UPDATE, data_frames, frame, grpc_message,
+    hpack)
 
 
 class Failure(Exception):
@@ -197,7 +203,8 @@ SERVERS = []
 class Server:
     """One interop server; ports[i] is the port of the i-th --host."""
 
-    def __init__(self, binary, args=(), nofile=None, hosts=("127.0.0.1",)):
+    def __init__(self, binary, args=(), nofile=None, hosts=("127.0.0.1",),
+                 env=None):
         def limit():
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
@@ -205,7 +212,8 @@ class Server:
         for h in hosts:
             cmd += ["--host", h]
         self.proc = subprocess.Popen(cmd + list(args), stdout=subprocess.PIPE,
-                                     text=True, preexec_fn=limit)
+                                     text=True, preexec_fn=limit,
+                                     env=dict(os.environ, **(env or {})))
         SERVERS.append(self.proc)
         self.ports = []
         for _ in hosts:
@@ -557,6 +565,80 @@ def test_ping(binary):
             buf += s.recv(65536)
     check(frame(PING, 1, 0, b"carebank") in buf, "no PING ACK")
     s.close()
+    srv.stop()
+
+
+def test_buffers(binary, budget=8 << 20):
+    # Under ASan, freed memory waits in a quarantine that would count in the
+    # RSS as if it were still held: keep it small.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    srv = Server(binary, ["--buffered", str(budget)],
+                 env={"ASAN_OPTIONS": asan + ":quarantine_size_mb=1"})
+    base = srv.rss_kb()
+    out_path = "/grpc.testing.TestService/StreamingOutputCall"
+    in_path = "/grpc.testing.TestService/UnaryCall"
+    out_req = grpc_message(streaming_output_request([60000] * 20))
+    # A request that says 1 MiB and brings 300 KB of it.
+    partial = b"\0" + struct.pack(">I", 1 << 20) + b"\0" * 300000
+    sids = [1 + 2 * i for i in range(40)]
+    flood = []
+    for i in range(24):
+        if i % 2 == 0:
+            # Stream windows of 0: 40 streams of 1.2 MB fill their 256 KiB
+            # send buffers, 10 MiB a connection.
+            s = connect(srv.port, struct.pack(">HI", 4, 0))
+            s.sendall(b"".join(frame(HEADERS, END_HEADERS, sid,
+                                     request_headers(out_path))
+                               for sid in sids) +
+                      b"".join(frame(DATA, END_STREAM, sid, out_req)
+                               for sid in sids))
+        else:
+            # 40 requests of 300 KB each, never finished: 12 MB.
+            # (The server may stop reading, or close, before the end.)
+            s = connect(srv.port)
+            s.settimeout(2)
+            try:
+                s.sendall(b"".join(frame(HEADERS, END_HEADERS, sid,
+                                         request_headers(in_path))
+                                   for sid in sids))
+                for sid in sids:
+                    s.sendall(data_frames(sid, partial))
+            except OSError:
+                pass
+        flood.append(s)
+    worst = 0
+    for _ in range(5):
+        check(good_call(srv.port) < 2, "the flood stalled another client")
+        worst = max(worst, srv.rss_kb() - base)
+        time.sleep(0.2)
+    # Not the stall timeout (60 s): the server let them go at once.
+    closed = sum(closed_by_server(s, 5) for s in flood)
+    print("buffers: %d of %d connections closed, rss growth %d KiB"
+          % (closed, len(flood), worst))
+    check(closed >= 20, "only %d of 24 holding connections were closed"
+          % closed)
+    check(worst < 64 * 1024, "server memory grew by %d KiB" % worst)
+    for s in flood:
+        abort(s)
+    check(good_call(srv.port) < 2, "server unwell after the flood")
+    # Request headers count too: 40 connections of 40 streams, each with
+    # 14 KB of metadata and no body, are 22 MB.
+    pad = [("x-pad-%d" % i, "v" * 1000) for i in range(14)]
+    block = request_headers(in_path, pad)
+    flood = []
+    for _ in range(40):
+        s = connect(srv.port)
+        s.sendall(b"".join(frame(HEADERS, END_HEADERS, sid, block)
+                           for sid in sids))
+        flood.append(s)
+    check(good_call(srv.port) < 2, "the headers stalled another client")
+    closed = sum(closed_by_server(s, 2) for s in flood)
+    print("buffers: %d of %d connections holding headers closed"
+          % (closed, len(flood)))
+    check(closed >= 20, "only %d of 40 connections holding headers were "
+          "closed" % closed)
+    for s in flood:
+        abort(s)
     srv.stop()
 
 

@@ -16,6 +16,15 @@ show in carebankd's metrics.
                            carebank_connections shows the connections and
                            carebank_streams_refused_total the streams
                            refused over the limit.
+  robust.abuse_buffers     with buffers-mb = 8, --conns connections hold
+                           the server's memory and are opened again as
+                           soon as they are closed: half ask reflection
+                           (no key needed) for descriptors behind stream
+                           windows of 0, half send requests of 300 KB
+                           that never end: the server closes the ones
+                           whose bytes waited longest, and
+                           carebank_connections_shed_total counts them
+                           while carebank_buffered_bytes stays near 8 MiB.
   robust.abuse_pins        a kiosk hammers Identify with wrong PINs for a
                            real card and for unknown ones: after the
                            policy's failures each is locked
@@ -27,6 +36,7 @@ show in carebankd's metrics.
                            carebank_pin_lockouts_total and
                            carebank_pin_device_refusals_total count it.
 """
+import os
 import socket
 import threading
 import time
@@ -34,7 +44,8 @@ import time
 import robust
 from robust import SC, cb, check, eq, say
 from cbclient import C, K
-from h2raw import END_HEADERS, HEADERS, PREFACE, SETTINGS, frame
+from h2raw import (DATA, END_HEADERS, END_STREAM, HEADERS, PREFACE,
+                   SETTINGS, data_frames, frame, grpc_message)
 
 
 class Abuser(threading.Thread):
@@ -199,6 +210,105 @@ def abuse_streams():
     s.cleanup()
 
 
+class BufferFlood:
+    """Connections that hold the server's memory; a step opens a new one
+    for each the server closed."""
+
+    REFLECT = b"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+    SYMBOL = b"carebank.v1.Coordinator"
+
+    def __init__(self, s, conns):
+        self.port = s.port
+        self.opened = 0
+        self.socks = [self.open(i) for i in range(conns)]
+
+    def open(self, i):
+        k = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        sids = [2 * n + 1 for n in range(40)]
+        self.opened += 1
+        try:
+            if i % 2 == 0:
+                # Stream windows of 0: the descriptors (about 40 KB a
+                # reply, ten asked on each stream) wait in the server.
+                ask = grpc_message(bytes([0x22, len(self.SYMBOL)]) +
+                                   self.SYMBOL) * 10
+                k.sendall(PREFACE + frame(SETTINGS, 0, 0,
+                                          b"\x00\x04\x00\x00\x00\x00") +
+                          b"".join(frame(HEADERS, END_HEADERS, sid,
+                                         request_headers(self.REFLECT))
+                                   for sid in sids) +
+                          b"".join(frame(DATA, END_STREAM, sid, ask)
+                                   for sid in sids))
+            else:
+                # Requests that say 1 MiB and bring 300 KB of it.
+                block = request_headers(b"/carebank.v1.Coordinator/Balances")
+                body = b"\0" + (1 << 20).to_bytes(4, "big") + bytes(299995)
+                k.sendall(PREFACE + frame(SETTINGS, 0, 0) +
+                          b"".join(frame(HEADERS, END_HEADERS, sid, block)
+                                   for sid in sids))
+                for sid in sids:
+                    k.sendall(data_frames(sid, body))
+        except OSError:
+            pass    # the server stopped reading, or closed it: fine
+        k.setblocking(False)
+        return k
+
+    def step(self):
+        reopened = 0
+        for i, k in enumerate(self.socks):
+            try:
+                gone = not k.recv(65536)
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                k.close()
+                self.socks[i] = self.open(i)
+                reopened += 1
+        if not reopened:
+            time.sleep(0.01)
+        return "reopened" if reopened else "held"
+
+    def close(self):
+        for k in self.socks:
+            k.close()
+
+
+def abuse_buffers():
+    a = cb.ARGS
+    s = cb.Server()
+    conf = os.path.join(s.dir, "carebankd.conf")
+    with open(conf, "w") as f:
+        f.write("buffers-mb = 8\n")
+    s.start(metrics=True, extra=["--config", conf])
+    flood = BufferFlood(s, a.conns)
+    abuser = Abuser(flood.step)
+    abuser.start()
+    codes = good_client(s, [abuser], "%d connections holding buffers" %
+                        a.conns)
+    m = s.metrics()
+    shed = m["carebank_connections_shed_total"]
+    held = m["carebank_buffered_bytes"]
+    say("carebank_connections_shed_total %d of %d connections opened, "
+        "carebank_buffered_bytes %d; abuser steps %r", shed, flood.opened,
+        held, codes)
+    check(shed >= a.conns, "only %d connections shed of %d opened" %
+          (shed, flood.opened))
+    check(codes.get("reopened", 0) > 0, "no connection was let go")
+    flood.close()
+    # Once they are gone, nothing is held.
+    deadline = robust.now() + 30
+    while s.metrics()["carebank_buffered_bytes"] > 0 and \
+            robust.now() < deadline:
+        time.sleep(0.05)
+    eq(s.metrics()["carebank_buffered_bytes"], 0,
+       "carebank_buffered_bytes once the flood is gone")
+    check("buffers over 8192 KiB: closing" in s.log_text(),
+          "the server's log names the connections it closed")
+    s.stop()
+
+
 def abuse_pins():
     s = cb.Server().start(metrics=True)
     coord = s.client()
@@ -283,4 +393,5 @@ def options(ap):
 
 if __name__ == "__main__":
     cb.main({f.__name__: f for f in (abuse_signatures, abuse_streams,
-                                     abuse_pins)}, __doc__, options)
+                                     abuse_buffers, abuse_pins)},
+            __doc__, options)

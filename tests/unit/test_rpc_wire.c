@@ -62,7 +62,7 @@ test_frame_split_and_joined(void **state)
 {
 	uint8_t buf[4096];
 	size_t n = 0;
-	struct rpc_budget b = {0, 1 << 20};
+	struct rpc_budget b = {.limit = 1 << 20};
 	struct rpc_frame_rx rx;
 	struct got g = {0};
 
@@ -100,7 +100,7 @@ static void
 test_frame_limits(void **state)
 {
 	uint8_t buf[64];
-	struct rpc_budget b = {0, 1 << 20}, tight = {0, 100};
+	struct rpc_budget b = {.limit = 1 << 20}, tight = {.limit = 100};
 	struct rpc_frame_rx rx;
 	struct got g = {0};
 
@@ -136,6 +136,27 @@ test_frame_limits(void **state)
 	assert_int_equal(rpc_frame_feed(&rx, buf, 55, collect, &g), CB_ETOOBIG);
 	rpc_frame_rx_free(&rx);
 	assert_int_equal(tight.used, 0);
+
+	/* A server's count of every connection's bytes follows the budget's:
+	 * a partial message, its growth, then the whole message handed on. */
+	atomic_size_t total;
+
+	atomic_init(&total, 0);
+	b.total = &total;
+	rpc_frame_rx_init(&rx, 1 << 20, &b);
+	rpc_frame_header(buf, 40);
+	memset(buf + 5, 'z', 20);
+	assert_int_equal(rpc_frame_feed(&rx, buf, 25, collect, &g), 0);
+	assert_true(b.used >= 20);
+	assert_int_equal(atomic_load(&total), b.used);
+	assert_int_equal(rpc_frame_feed(&rx, buf + 5, 20, collect, &g), 0);
+	assert_int_equal(b.used, 0);
+	assert_int_equal(atomic_load(&total), 0);
+	/* Freed while partial, the bytes go back too. */
+	assert_int_equal(rpc_frame_feed(&rx, buf, 25, collect, &g), 0);
+	assert_int_equal(atomic_load(&total), b.used);
+	rpc_frame_rx_free(&rx);
+	assert_int_equal(atomic_load(&total), 0);
 }
 
 /* Every grpc-timeout unit, saturation, and malformed values. */
