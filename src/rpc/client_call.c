@@ -385,7 +385,7 @@ on_message(void *arg, const uint8_t *msg, size_t len, int compressed)
 		    "more than one response message for a unary call");
 		return 1;
 	}
-	if (len > budget->limit - budget->used) {
+	if (len > rpc_budget_room(budget)) {
 		rpcc_call_fail(call, RPC_STATUS_RESOURCE_EXHAUSTED, CB_ETOOBIG,
 		    "the connection's receive buffer is full");
 		return 1;

@@ -51,16 +51,26 @@ ms_to_tv(int64_t ms, struct timeval *tv)
 	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
 }
 
-/* arm sets the timer to fire after ms milliseconds; a connection the server
- * is closing at once (evict, shed) keeps its timer as it is. */
+/* arm sets the timer to fire after ms milliseconds; while a close at once
+ * is due (now), the timer stays as it is. */
 static void
 arm(struct rpc_conn *c, int64_t ms)
 {
 	struct timeval tv;
 
-	if (c->evict || c->shed)
+	if (c->now)
 		return;
 	ms_to_tv(ms, &tv);
+	evtimer_add(c->timer, &tv);
+}
+
+/* now_please fires the timer on the loop's next turn, off this stack. */
+static void
+now_please(struct rpc_conn *c)
+{
+	struct timeval tv = {0, 0};
+
+	c->now = 1;
 	evtimer_add(c->timer, &tv);
 }
 
@@ -148,7 +158,7 @@ consume(struct rpc_conn *c)
 			c->ready = 1;
 			if (opts(c)->idle_timeout_ms)
 				arm(c, opts(c)->idle_timeout_ms);
-			else if (!c->evict && !c->shed)
+			else if (!c->now)
 				evtimer_del(c->timer);
 		}
 		if (flush(c) != 0)
@@ -263,13 +273,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	const struct rpc_options *o = opts(c);
 	int64_t idle_ms;
 
-	if (c->closing) {
-		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
+	c->now = 0;
+	if (c->shed) {
+		rpc_conn_close(c, "the server's buffers are full and it holds "
+		               "the most", RPC_CANCEL_CLOSED);
 		return;
 	}
-	if (c->shed) {
-		rpc_conn_close(c, "the server's buffers are full and its "
-		               "bytes waited longest", RPC_CANCEL_CLOSED);
+	if (c->closing) {
+		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (c->evict) {
@@ -435,8 +446,8 @@ rpc_conn_idle(const struct rpc_conn *c, int64_t *since)
 void
 rpc_conn_evict(struct rpc_conn *c)
 {
-	arm(c, 0);
 	c->evict = 1;
+	now_please(c);
 }
 
 /* rpc_conn_held adds the socket's output to the session's held bytes. */
@@ -466,8 +477,8 @@ rpc_conn_room(struct rpc_conn *c)
 void
 rpc_conn_shed(struct rpc_conn *c)
 {
-	arm(c, 0);
 	c->shed = 1;
+	now_please(c);
 }
 
 /* rpc_conn_close is the one way a connection ends. */

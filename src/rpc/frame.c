@@ -57,7 +57,7 @@ reserve(struct rpc_frame_rx *rx, size_t need)
 		cap = need;
 	if (cap > rx->want)
 		cap = rx->want;
-	if (cap - rx->cap > rx->budget->limit - rx->budget->used)
+	if (cap - rx->cap > rpc_budget_room(rx->budget))
 		return CB_ETOOBIG;
 	rx->buf = cb_xreallocarray(rx->buf, cap, 1);
 	rpc_budget_take(rx->budget, cap - rx->cap);

@@ -21,6 +21,13 @@ struct rpc_budget {
 	atomic_size_t *total;
 };
 
+/* rpc_budget_room returns what may still be charged (0 when over). */
+static inline size_t
+rpc_budget_room(const struct rpc_budget *b)
+{
+	return b->used < b->limit ? b->limit - b->used : 0;
+}
+
 /* rpc_budget_take charges n bytes (within limit: the caller checked). */
 static inline void
 rpc_budget_take(struct rpc_budget *b, size_t n)

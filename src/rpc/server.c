@@ -399,11 +399,13 @@ struct holder {
 
 /*
  * rpc_server_check_buffers closes, past max_buffered, the connection that
- * holds the most of the bytes that have not moved for STALE_MS (a client
- * keeping partial requests or unread responses in the server's memory),
- * or, if every holder's bytes are moving, the one holding the most. A
- * quiet stream that holds little (a watch, its headers) is not chosen
- * while a larger holder exists. Nothing more is closed until it has gone.
+ * holds the most bytes among those whose partial requests or responses
+ * have not moved for STALE_MS (a client that leaves them in the server's
+ * memory), if it holds a fair share (a quarter) of what the largest holder
+ * does; otherwise the largest holder. So a quiet connection holding
+ * little (a watch, its headers) is not closed while a large one stays,
+ * and among large ones those whose bytes do not move go first. Nothing
+ * more is closed until it has gone.
  */
 void
 rpc_server_check_buffers(struct rpc_server *srv)
@@ -423,7 +425,8 @@ rpc_server_check_buffers(struct rpc_server *srv)
 		    h.held > stale.held)
 			stale = h;
 	}
-	victim = stale.conn != NULL ? &stale : &any;
+	victim = stale.conn != NULL && stale.held >= any.held / 4 ? &stale
+								  : &any;
 	if (victim->conn == NULL)
 		return;
 	srv->shed++;

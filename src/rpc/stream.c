@@ -77,6 +77,17 @@ content_type_ok(const uint8_t *v, size_t n)
 	return n == len || v[len] == '+' || v[len] == ';';
 }
 
+/* hold_header charges a header field the stream keeps (metadata, its
+ * path) to the connection's budget until the stream is freed. */
+static void
+hold_header(struct rpc_stream *st, size_t namelen, size_t valuelen)
+{
+	size_t n = namelen + valuelen + 32;
+
+	rpc_budget_take(rpc_session_budget(st->sess), n);
+	st->hdr_held += n;
+}
+
 /* rpc_stream_header records one request header field. */
 int
 rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
@@ -89,9 +100,6 @@ rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
 		st->too_large = 1;
 	if (st->too_large)
 		return 0;
-	/* Kept (as metadata, or the path) while the stream lives. */
-	rpc_budget_take(rpc_session_budget(st->sess), namelen + valuelen + 32);
-	st->hdr_held += namelen + valuelen + 32;
 	if (namelen > 0 && name[0] == ':') {
 		if (eq(name, namelen, ":method"))
 			st->is_post = eq(value, valuelen, "POST");
@@ -100,6 +108,7 @@ rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
 			st->path = cb_xmalloc(valuelen + 1);
 			memcpy(st->path, value, valuelen);
 			st->path[valuelen] = '\0';
+			hold_header(st, 0, valuelen);
 		}
 		return 0;
 	}
@@ -117,6 +126,8 @@ rpc_stream_header(struct rpc_stream *st, const uint8_t *name, size_t namelen,
 	else if (rpc_md_add_received(&st->req_md, name, namelen, value,
 	                             valuelen) != 0)
 		st->bad_bin = 1;
+	else
+		hold_header(st, namelen, valuelen);
 	return 0;
 }
 
@@ -183,11 +194,12 @@ rpc_stream_progress(struct rpc_stream *st)
 	st->progress_ns = rpc_now_ns();
 }
 
-/* rpc_stream_holds: part of a request, or output, waits in memory. */
+/* rpc_stream_holds: part of a request, or output, waits in memory (its
+ * headers do not count: every stream has them). */
 int
 rpc_stream_holds(const struct rpc_stream *st)
 {
-	return st->hdr_held > 0 || st->rx.cap > 0 || st->request != NULL ||
+	return st->rx.cap > 0 || st->request != NULL ||
 	       rpc_response_pending(st) > 0;
 }
 
@@ -343,7 +355,7 @@ on_message(void *arg, const uint8_t *msg, size_t len, int compressed)
 		    RPC_CANCEL_ERROR);
 		return STOP;
 	}
-	if (len > b->limit - b->used) {
+	if (len > rpc_budget_room(b)) {
 		rpc_stream_fail(st, RPC_STATUS_RESOURCE_EXHAUSTED,
 		                "connection receive buffer full",
 		                RPC_CANCEL_ERROR);

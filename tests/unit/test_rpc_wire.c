@@ -137,6 +137,15 @@ test_frame_limits(void **state)
 	rpc_frame_rx_free(&rx);
 	assert_int_equal(tight.used, 0);
 
+	/* A budget already over its limit (headers are charged without a
+	 * check) has no room, rather than the wrap of limit - used. */
+	tight.used = 150;
+	rpc_frame_rx_init(&rx, 1 << 20, &tight);
+	assert_int_equal(rpc_frame_feed(&rx, buf, 55, collect, &g), CB_ETOOBIG);
+	rpc_frame_rx_free(&rx);
+	assert_int_equal(tight.used, 150);
+	tight.used = 0;
+
 	/* A server's count of every connection's bytes follows the budget's:
 	 * a partial message, its growth, then the whole message handed on. */
 	atomic_size_t total;
