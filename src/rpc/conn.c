@@ -275,8 +275,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 
 	c->now = 0;
 	if (c->shed) {
-		rpc_conn_close(c, "the server's buffers are full and it holds "
-		               "the most", RPC_CANCEL_CLOSED);
+		rpc_conn_close(c, "the server's buffers are full",
+		               RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (c->closing) {

@@ -431,12 +431,19 @@ rpc_server_check_buffers(struct rpc_server *srv)
 		return;
 	srv->shed++;
 	srv->shedding++;
-	rpc_server_log(srv,
-	               "buffers over %zu KiB: closing %s, which holds %zu KiB, "
-	               "unmoved for %lld ms",
-	               srv->opt.max_buffered >> 10, victim->conn->peer,
-	               victim->held >> 10,
-	               (long long)((now - victim->since) / 1000000));
+	if (victim->since == INT64_MAX)
+		rpc_server_log(srv,
+		               "buffers over %zu KiB: closing %s, which holds "
+		               "%zu KiB, all of it moving",
+		               srv->opt.max_buffered >> 10, victim->conn->peer,
+		               victim->held >> 10);
+	else
+		rpc_server_log(srv,
+		               "buffers over %zu KiB: closing %s, which holds "
+		               "%zu KiB, unmoved for %lld ms",
+		               srv->opt.max_buffered >> 10, victim->conn->peer,
+		               victim->held >> 10,
+		               (long long)((now - victim->since) / 1000000));
 	rpc_conn_shed(victim->conn);
 }
 

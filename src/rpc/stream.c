@@ -194,13 +194,14 @@ rpc_stream_progress(struct rpc_stream *st)
 	st->progress_ns = rpc_now_ns();
 }
 
-/* rpc_stream_holds: part of a request, or output, waits in memory (its
- * headers do not count: every stream has them). */
+/* rpc_stream_holds: part of a request, or output, waits in memory. Its
+ * headers count only while the handler has not had the call (a request
+ * that never comes), not while it works on it or watches for news. */
 int
 rpc_stream_holds(const struct rpc_stream *st)
 {
-	return st->rx.cap > 0 || st->request != NULL ||
-	       rpc_response_pending(st) > 0;
+	return (st->hdr_held > 0 && !st->invoked) || st->rx.cap > 0 ||
+	       st->request != NULL || rpc_response_pending(st) > 0;
 }
 
 /* waits_on_request says whether a one-message request is still coming. */

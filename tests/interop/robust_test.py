@@ -245,16 +245,18 @@ class Server:
         check(rc == 0, "server exited with status %d" % rc)
 
 
-def good_call(port, timeout=5, host="127.0.0.1"):
-    """One UnaryCall from python3-grpcio; returns its latency."""
+def good_call(port, timeout=5, host="127.0.0.1", upload=0):
+    """One UnaryCall from python3-grpcio (with upload bytes of payload);
+    returns its latency."""
     from grpc.testing import messages_pb2, test_pb2_grpc
     t0 = time.time()
     if ":" in host:
         host = "[%s]" % host
     with grpc.insecure_channel("%s:%d" % (host, port)) as ch:
         stub = test_pb2_grpc.TestServiceStub(ch)
-        resp = stub.UnaryCall(messages_pb2.SimpleRequest(response_size=100),
-                              timeout=timeout)
+        req = messages_pb2.SimpleRequest(response_size=100)
+        req.payload.body = b"u" * upload
+        resp = stub.UnaryCall(req, timeout=timeout)
     check(len(resp.payload.body) == 100, "good call payload")
     return time.time() - t0
 
@@ -644,7 +646,11 @@ def test_buffers(binary, budget=8 << 20):
                            for sid in sids))
         flood.append(s)
     check(good_call(srv.port) < 2, "the headers stalled another client")
-    time.sleep(1)
+    # Once they have waited a second, a client sending 2 MB (its bytes
+    # moving) pushes the count over: the waiting headers go, not it.
+    time.sleep(1.2)
+    check(good_call(srv.port, upload=2000000) < 2,
+          "an upload during the header flood")
     closed = sum(closed_by_server(s, 0.1) for s in flood)
     print("buffers: %d of %d connections holding headers closed"
           % (closed, len(flood)))
