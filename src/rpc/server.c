@@ -378,7 +378,7 @@ rpc_server_buffered_counter(struct rpc_server *srv)
 	return &srv->buffered;
 }
 
-/* rpc_server_buffered_add adjusts the count by output bytes. */
+/* rpc_server_buffered_add adjusts the count (queued and unsent output). */
 void
 rpc_server_buffered_add(struct rpc_server *srv, long delta)
 {
@@ -399,13 +399,14 @@ struct holder {
 
 /*
  * rpc_server_check_buffers closes, past max_buffered, the connection that
- * holds the most bytes among those whose partial requests or responses
- * have not moved for STALE_MS (a client that leaves them in the server's
- * memory), if it holds a fair share (a quarter) of what the largest holder
- * does; otherwise the largest holder. So a quiet connection holding
- * little (a watch, its headers) is not closed while a large one stays,
- * and among large ones those whose bytes do not move go first. Nothing
- * more is closed until it has gone.
+ * holds the most bytes among those whose waiting bytes (partial requests,
+ * unsent responses, the headers of a request that has not come) have not
+ * moved for STALE_MS: a client that leaves them in the server's memory;
+ * that is, if it holds a fair share (a quarter) of what the largest holder
+ * does, and otherwise the largest holder. So a quiet connection holding
+ * little (a watch, a slow call: its headers) is not closed while a large
+ * one stays, and among large ones those whose bytes do not move go first.
+ * Nothing more is closed until it has gone.
  */
 void
 rpc_server_check_buffers(struct rpc_server *srv)
