@@ -150,10 +150,12 @@ struct rpc_options {
 				      reading (socket) or refuse new
 				      streams (flow control) */
 	size_t conn_recv_buffer;   /* 64 MiB of partial messages per conn */
-	size_t max_buffered;       /* 64 MiB of partial requests and unsent
-				      responses on all connections: past
-				      it, the connection whose held bytes
-				      have waited longest is closed */
+	size_t max_buffered;       /* 64 MiB of kept request headers,
+				      partial requests and unsent responses
+				      on all connections: past it, nothing
+				      is read and the largest holder (or a
+				      comparable one whose bytes do not
+				      move) is closed */
 	uint32_t window_size;      /* 1 MiB HTTP/2 stream window */
 	unsigned idle_timeout_ms;  /* 300 s with no call: GOAWAY; 0: never */
 	unsigned handshake_timeout_ms; /* 10 s to finish TLS and the preface */
@@ -331,8 +333,9 @@ size_t rpc_server_connections(const struct rpc_server *srv);
 uint64_t rpc_server_streams_refused(const struct rpc_server *srv);
 
 /*
- * rpc_server_buffered returns the bytes of partial requests and unsent
- * responses the connections hold now (bounded by max_buffered). Loop.
+ * rpc_server_buffered returns the bytes of kept request headers, partial
+ * requests and unsent responses the connections hold now (bounded by
+ * max_buffered). Any thread.
  */
 size_t rpc_server_buffered(const struct rpc_server *srv);
 
