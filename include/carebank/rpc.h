@@ -155,7 +155,9 @@ struct rpc_options {
 				      on all connections: past it, nothing
 				      is read and the largest holder (or a
 				      comparable one whose bytes do not
-				      move) is closed */
+				      move) is closed; with the bytes
+				      handlers keep (rpc_call_hold), nothing
+				      is read either */
 	uint32_t window_size;      /* 1 MiB HTTP/2 stream window */
 	unsigned idle_timeout_ms;  /* 300 s with no call: GOAWAY; 0: never */
 	unsigned handshake_timeout_ms; /* 10 s to finish TLS and the preface */
@@ -340,6 +342,12 @@ uint64_t rpc_server_streams_refused(const struct rpc_server *srv);
 size_t rpc_server_buffered(const struct rpc_server *srv);
 
 /*
+ * rpc_server_held returns the request bytes handlers keep (rpc_call_hold).
+ * Any thread.
+ */
+size_t rpc_server_held(const struct rpc_server *srv);
+
+/*
  * rpc_server_shed returns how many connections were closed because the
  * server's buffers went over max_buffered. Loop.
  */
@@ -352,6 +360,19 @@ void rpc_call_ref(struct rpc_call *call);
 
 /* rpc_call_unref drops one; the last frees the call. Any thread; NULL ok. */
 void rpc_call_unref(struct rpc_call *call);
+
+/*
+ * rpc_call_hold tells the server the handler keeps n more bytes for the
+ * call (its request waiting in a queue, say); rpc_call_release gives all of
+ * them back, and the last reference does if the handler does not. While
+ * what the connections hold and what handlers keep together pass
+ * max_buffered, no connection reads: a handler slower than its clients
+ * holds them back rather than queueing without end. Release before the
+ * call waits on anything a client must send (a stream's flow control), or
+ * no connection may read it. Any thread.
+ */
+void rpc_call_hold(struct rpc_call *call, size_t n);
+void rpc_call_release(struct rpc_call *call);
 
 /* rpc_call_method returns the full path "/pkg.Service/Method". */
 const char *rpc_call_method(const struct rpc_call *call);

@@ -60,6 +60,7 @@ rpc_call_new(struct rpc_server *srv, struct rpc_stream *st,
 	call->method = m;
 	atomic_init(&call->refs, 1);
 	atomic_init(&call->ended, 0);
+	atomic_init(&call->held, 0);
 	pthread_mutex_init(&call->mu, NULL);
 	size_t plen = strnlen(peer, sizeof(call->peer) - 1);
 
@@ -82,6 +83,25 @@ rpc_call_ref(struct rpc_call *call)
 	atomic_fetch_add_explicit(&call->refs, 1, memory_order_relaxed);
 }
 
+/* rpc_call_hold charges n bytes the handler keeps to the server. */
+void
+rpc_call_hold(struct rpc_call *call, size_t n)
+{
+	atomic_fetch_add_explicit(&call->held, n, memory_order_relaxed);
+	rpc_server_held_add(call->srv, (long)n);
+}
+
+/* rpc_call_release gives back every byte the call holds. */
+void
+rpc_call_release(struct rpc_call *call)
+{
+	size_t n = atomic_exchange_explicit(&call->held, 0,
+	                                    memory_order_relaxed);
+
+	if (n != 0)
+		rpc_server_held_add(call->srv, -(long)n);
+}
+
 /* rpc_call_unref drops a reference and frees the call with the last. */
 void
 rpc_call_unref(struct rpc_call *call)
@@ -89,6 +109,7 @@ rpc_call_unref(struct rpc_call *call)
 	if (call == NULL || atomic_fetch_sub_explicit(
 	                        &call->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	rpc_call_release(call);
 	if (call->free_user != NULL)
 		call->free_user(call->user);
 	rpc_md_clear(&call->md);

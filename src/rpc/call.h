@@ -25,6 +25,7 @@ struct rpc_call {
 	struct rpc_stream *st;           /* loop only: live stream or NULL */
 	atomic_int refs;
 	atomic_int ended; /* no more output will go out */
+	atomic_size_t held; /* rpc_call_hold's bytes, not yet released */
 
 	pthread_mutex_t mu;         /* guards the next group */
 	size_t queued;              /* output accepted, not yet written */

@@ -138,9 +138,10 @@ consume(struct rpc_conn *c)
 
 	while (!c->read_paused && !c->room_paused && !c->closing &&
 	       (n = evbuffer_get_contiguous_space(in)) > 0) {
-		/* Past the server's bound on held bytes, no new request is
-		 * read (here or on any connection) until there is room. */
-		if (rpc_server_over_budget(c->srv)) {
+		/* Past the server's bound on held bytes (the connections'
+		 * and the calls' its handlers keep), no new request is read
+		 * (here or on any connection) until there is room. */
+		if (rpc_server_full(c->srv)) {
 			c->room_paused = 1;
 			bufferevent_disable(c->bev, EV_READ);
 			rpc_server_wait_room(c->srv, c);

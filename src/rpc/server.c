@@ -49,6 +49,7 @@ struct rpc_server {
 	size_t nconns;
 	uint64_t refused_streams; /* over max_concurrent_streams */
 	atomic_size_t buffered;   /* partial requests and unsent responses */
+	atomic_size_t held;       /* requests the handlers keep (call hold) */
 	uint64_t shed;            /* connections closed over max_buffered */
 	unsigned shedding;        /* of those, not yet closed */
 	TAILQ_HEAD(, rpc_conn) waiting; /* reading paused for room */
@@ -158,6 +159,7 @@ rpc_server_new(const struct rpc_options *opts, struct rpc_server **out)
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->waiting);
 	atomic_init(&srv->buffered, 0);
+	atomic_init(&srv->held, 0);
 	if ((srv->base = event_base_new()) == NULL)
 		abort();
 	srv->accept_ev = evtimer_new(srv->base, resume_accept, srv);
@@ -357,11 +359,26 @@ rpc_server_buffered(const struct rpc_server *srv)
 	return atomic_load_explicit(&srv->buffered, memory_order_relaxed);
 }
 
+/* rpc_server_held returns the request bytes the handlers keep. */
+size_t
+rpc_server_held(const struct rpc_server *srv)
+{
+	return atomic_load_explicit(&srv->held, memory_order_relaxed);
+}
+
 /* rpc_server_over_budget: the connections hold more than max_buffered. */
 int
 rpc_server_over_budget(const struct rpc_server *srv)
 {
 	return rpc_server_buffered(srv) > srv->opt.max_buffered;
+}
+
+/* rpc_server_full: with what the handlers keep, past max_buffered. */
+int
+rpc_server_full(const struct rpc_server *srv)
+{
+	return rpc_server_buffered(srv) + rpc_server_held(srv) >
+	       srv->opt.max_buffered;
 }
 
 /* rpc_server_shed counts connections closed over max_buffered. */
@@ -378,16 +395,30 @@ rpc_server_buffered_counter(struct rpc_server *srv)
 	return &srv->buffered;
 }
 
+/* adjust moves a byte count by delta. */
+static void
+adjust(atomic_size_t *count, long delta)
+{
+	if (delta >= 0)
+		atomic_fetch_add_explicit(count, (size_t)delta,
+		                          memory_order_relaxed);
+	else
+		atomic_fetch_sub_explicit(count, (size_t)-delta,
+		                          memory_order_relaxed);
+}
+
 /* rpc_server_buffered_add adjusts the count (queued and unsent output). */
 void
 rpc_server_buffered_add(struct rpc_server *srv, long delta)
 {
-	if (delta >= 0)
-		atomic_fetch_add_explicit(&srv->buffered, (size_t)delta,
-		                          memory_order_relaxed);
-	else
-		atomic_fetch_sub_explicit(&srv->buffered, (size_t)-delta,
-		                          memory_order_relaxed);
+	adjust(&srv->buffered, delta);
+}
+
+/* rpc_server_held_add adjusts what the handlers keep (call.c). */
+void
+rpc_server_held_add(struct rpc_server *srv, long delta)
+{
+	adjust(&srv->held, delta);
 }
 
 /* A candidate for closing when the held bytes pass max_buffered. */
@@ -450,7 +481,8 @@ rpc_server_check_buffers(struct rpc_server *srv)
 
 /*
  * on_room resumes the connections that stopped reading for room once the
- * held bytes are back under max_buffered; until then it sheds and waits.
+ * server is no longer full; until then it sheds (if the connections' own
+ * bytes are over) and waits.
  */
 static void
 on_room(evutil_socket_t fd, short what, void *arg)
@@ -459,7 +491,7 @@ on_room(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv = {0, ROOM_RETRY_MS * 1000};
 	struct rpc_conn *c;
 
-	if (rpc_server_over_budget(srv)) {
+	if (rpc_server_full(srv)) {
 		rpc_server_check_buffers(srv);
 		evtimer_add(srv->room_ev, &tv);
 		return;

@@ -30,12 +30,23 @@ void rpc_server_stream_refused(struct rpc_server *srv);
 atomic_size_t *rpc_server_buffered_counter(struct rpc_server *srv);
 void rpc_server_buffered_add(struct rpc_server *srv, long delta);
 
-/* rpc_server_over_budget: the held bytes passed max_buffered. Any thread. */
-int rpc_server_over_budget(const struct rpc_server *srv);
+/*
+ * rpc_server_held_add adjusts the request bytes handlers keep (call.c's
+ * rpc_call_hold). Any thread.
+ */
+void rpc_server_held_add(struct rpc_server *srv, long delta);
 
 /*
- * rpc_server_wait_room notes that c stopped reading because the held bytes
- * passed max_buffered; rpc_conn_room resumes it once they are back under.
+ * rpc_server_over_budget: the connections' bytes passed max_buffered, and
+ * one is to be closed. rpc_server_full: with the bytes handlers keep, they
+ * did, and no connection may read. Any thread.
+ */
+int rpc_server_over_budget(const struct rpc_server *srv);
+int rpc_server_full(const struct rpc_server *srv);
+
+/*
+ * rpc_server_wait_room notes that c stopped reading because the server is
+ * full; rpc_conn_room resumes it once it is not.
  */
 void rpc_server_wait_room(struct rpc_server *srv, struct rpc_conn *c);
 

@@ -117,6 +117,11 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    "responses held for the connections.\n"
 	    "# TYPE carebank_buffered_bytes gauge\n"
 	    "carebank_buffered_bytes %zu\n"
+	    "# HELP carebank_calls_held_bytes requests (and their decoded "
+	    "copies) waiting for or in the server's threads: with "
+	    "carebank_buffered_bytes, past buffers-mb nothing is read.\n"
+	    "# TYPE carebank_calls_held_bytes gauge\n"
+	    "carebank_calls_held_bytes %zu\n"
 	    "# HELP carebank_connections_shed_total connections closed "
 	    "because the held bytes passed buffers-mb.\n"
 	    "# TYPE carebank_connections_shed_total counter\n"
@@ -133,6 +138,7 @@ on_metrics(struct evhttp_request *req, void *arg)
 	    atomic_load(&st->pin_device_refusals),
 	    (unsigned long long)rpc_server_streams_refused(s->rpc),
 	    rpc_server_connections(s->rpc), rpc_server_buffered(s->rpc),
+	    rpc_server_held(s->rpc),
 	    (unsigned long long)rpc_server_shed(s->rpc));
 	cb_store_centres(s->store, add_centre, &sc);
 	evhttp_add_header(evhttp_request_get_output_headers(req),

@@ -42,6 +42,11 @@ on_request(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	j->bytes = cb_xmemdup(msg, len ? len : 1);
 	j->len = len;
 	j->queued_ns = rpc_now_ns();
+	/* The job keeps the request and, once a worker decodes it, about as
+	 * much again: past buffers-mb, no connection reads until the
+	 * threads catch up, however fast clients send (srv_job_free gives
+	 * it back). */
+	rpc_call_hold(call, sizeof(*j) + 2 * len);
 	srv_dispatch(r->srv, j);
 }
 

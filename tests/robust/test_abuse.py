@@ -25,6 +25,17 @@ show in carebankd's metrics.
                            whose bytes waited longest, and
                            carebank_connections_shed_total counts them
                            while carebank_buffered_bytes stays near 8 MiB.
+  robust.abuse_queue       with buffers-mb = 8, one worker and every
+                           signature check slowed by 2 ms (the slowverify
+                           shim), --conns connections keep 100 complete
+                           100 KB requests each in flight with the
+                           coordinator's key id and a wrong signature:
+                           faster than they are checked. The calls waiting
+                           for their check (carebank_calls_held_bytes)
+                           stay near 8 MiB, the server stops reading
+                           rather than queue them all, and its memory
+                           grows by much less than the 400 MB sent; once
+                           the flood ends nothing is held.
   robust.abuse_pins        a kiosk hammers Identify with wrong PINs for a
                            real card and for unknown ones: after the
                            policy's failures each is locked
@@ -40,6 +51,8 @@ import os
 import socket
 import threading
 import time
+
+import grpc
 
 import robust
 from robust import SC, cb, check, eq, say
@@ -70,9 +83,10 @@ class Abuser(threading.Thread):
         return sum(self.codes.values())
 
 
-def good_client(s, abusers, what):
+def good_client(s, abusers, what, timeout=30):
     """Times --calls calls of a well-behaved coordinator while abusers
-    run (they are stopped afterwards); checks and prints the figures."""
+    run (they are stopped afterwards), each given timeout seconds; checks
+    and prints the figures."""
     c = s.client(channel=s.channel(robust.OWN_CONNECTION))
     deadline = robust.now() + 30
     while any(a.sent() < 10 for a in abusers) and robust.now() < deadline:
@@ -81,9 +95,10 @@ def good_client(s, abusers, what):
     for k in range(cb.ARGS.calls):
         t0 = robust.now()
         if k % 2:
-            r = c.call(C + "AddRoom", cb.pb.AddRoomRequest(label="r%d" % k))
+            r = c.call(C + "AddRoom", cb.pb.AddRoomRequest(label="r%d" % k),
+                       timeout=timeout)
         else:
-            r = c.call(C + "Balances")
+            r = c.call(C + "Balances", timeout=timeout)
         took.append(robust.now() - t0)
         check(r.ok, "a well-behaved call during %s: %r" % (what, r))
     for a in abusers:
@@ -141,6 +156,25 @@ def abuse_signatures():
        "carebank_bad_signatures_total counts every forged call")
     s.stop()
     s.cleanup()
+
+
+def emptied(s, name, timeout=60):
+    """The metric name once it is 0, or its value after timeout s."""
+    deadline = robust.now() + timeout
+    while True:
+        got = s.metrics()[name]
+        if got == 0 or robust.now() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def configured(text):
+    """A new centre's server, not started, and a config file of text."""
+    s = cb.Server()
+    conf = os.path.join(s.dir, "carebankd.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    return s, conf
 
 
 def literal(index, value):
@@ -277,10 +311,7 @@ class BufferFlood:
 
 def abuse_buffers():
     a = cb.ARGS
-    s = cb.Server()
-    conf = os.path.join(s.dir, "carebankd.conf")
-    with open(conf, "w") as f:
-        f.write("buffers-mb = 8\n")
+    s, conf = configured("buffers-mb = 8\n")
     s.start(metrics=True, extra=["--config", conf])
     flood = BufferFlood(s, a.conns)
     abuser = Abuser(flood.step)
@@ -298,15 +329,98 @@ def abuse_buffers():
     check(codes.get("reopened", 0) > 0, "no connection was let go")
     flood.close()
     # Once they are gone, nothing is held.
-    deadline = robust.now() + 30
-    while s.metrics()["carebank_buffered_bytes"] > 0 and \
-            robust.now() < deadline:
-        time.sleep(0.05)
-    eq(s.metrics()["carebank_buffered_bytes"], 0,
+    eq(emptied(s, "carebank_buffered_bytes"), 0,
        "carebank_buffered_bytes once the flood is gone")
     check("buffers over 8192 KiB: closing" in s.log_text(),
           "the server's log names the connections it closed")
     s.stop()
+
+
+def vm_kb(pid, field):
+    """A /proc/PID/status figure in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise cb.Failure("no %s for %d" % (field, pid))
+
+
+def abuse_queue():
+    a = cb.ARGS
+    s, conf = configured("buffers-mb = 8\nworkers = 1\n")
+    # Under ASan freed memory waits in a quarantine that would count as
+    # held: keep it small.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    robust.start_with_shim(s, a.slowverify, {
+        "CB_SLOWVERIFY_US": "2000",
+        "ASAN_OPTIONS": asan + ":quarantine_size_mb=1"},
+        metrics=True, extra=["--config", conf])
+    base = vm_kb(s.proc.pid, "VmRSS")
+    before = s.metrics()["carebank_bad_signatures_total"]
+    room = cb.pb.AddRoomRequest(centre=s.centre, label="x" * 100000,
+                                request_id=cb.request_id())
+    raw = room.SerializeToString()
+
+    def flooder():
+        c = s.client(channel=s.channel(robust.OWN_CONNECTION))
+        md = c.metadata(C + "AddRoom", raw, sig=bytes(64))
+        stub = c.channel.unary_unary(C + "AddRoom")
+        waiting = []
+
+        def step():
+            while len(waiting) < 100:
+                waiting.append(stub.future(raw, metadata=md, timeout=120))
+            try:
+                waiting.pop(0).result()
+                return SC.OK
+            except grpc.RpcError as e:
+                return e.code()
+        return step
+
+    held = []
+    sampling = threading.Event()
+
+    def sample():
+        while not sampling.is_set():
+            held.append(s.metrics()["carebank_calls_held_bytes"])
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    abusers = [Abuser(flooder()) for _ in range(a.conns)]
+    for ab in abusers:
+        ab.start()
+    # Without the bound a call waits behind every forged one sent before
+    # it, seconds of them.
+    codes = good_client(s, abusers, "%d connections of checks waiting" %
+                        a.conns, timeout=5)
+    sampling.set()
+    sampler.join()
+    grew = vm_kb(s.proc.pid, "VmHWM") - base
+    say("carebank_calls_held_bytes: %d samples, largest %d; memory grew "
+        "by %d KiB; forged calls answered %r", len(held), max(held), grew,
+        codes)
+    check(set(codes) <= {SC.UNAUTHENTICATED, SC.UNAVAILABLE},
+          "forged calls answered %r" % codes)
+    counted = s.metrics()["carebank_bad_signatures_total"] - before
+    check(counted >= codes.get(SC.UNAUTHENTICATED, 0),
+          "carebank_bad_signatures_total %d, %d refused" %
+          (counted, codes.get(SC.UNAUTHENTICATED, 0)))
+    # The queue filled (the test tests something), and only to the bound:
+    # a request that came in while there was room may pass it by one
+    # call on each connection.
+    check(max(held) > 4 << 20, "the flood never filled the queue: %d" %
+          max(held))
+    slack = a.conns * (2 * len(raw) + 4096)
+    check(max(held) <= (8 << 20) + slack,
+          "carebank_calls_held_bytes reached %d" % max(held))
+    # (Without the bound it grew by about 400 MB, Release build.)
+    check(grew < 128 * 1024, "server memory grew by %d KiB" % grew)
+    eq(emptied(s, "carebank_calls_held_bytes"), 0,
+       "carebank_calls_held_bytes once the flood is gone")
+    check("slowverify:" in s.log_text(), "the shim was not in play")
+    s.stop()
+    s.cleanup()
 
 
 def abuse_pins():
@@ -389,9 +503,11 @@ def options(ap):
     ap.add_argument("--p99-ms", type=int, default=1000)
     ap.add_argument("--conns", type=int, default=40)
     ap.add_argument("--streams", type=int, default=250)
+    ap.add_argument("--slowverify", help="the slowverify shim (.so)")
 
 
 if __name__ == "__main__":
     cb.main({f.__name__: f for f in (abuse_signatures, abuse_streams,
-                                     abuse_buffers, abuse_pins)},
+                                     abuse_buffers, abuse_queue,
+                                     abuse_pins)},
             __doc__, options)

@@ -29,7 +29,6 @@
 """
 import os
 import random
-import re
 import signal
 import subprocess
 import tempfile
@@ -272,29 +271,10 @@ def backup_full(s):
         os.rmdir(where)
 
 
-def preload(shim):
-    """LD_PRELOAD for the shim: after AddressSanitizer's runtime when
-    carebankd has one, which must come first."""
-    out = subprocess.run(["ldd", cb.carebankd()], capture_output=True,
-                         text=True).stdout
-    m = re.search(r"(\S*libasan\.so\S*) => (\S+)", out)
-    return (m.group(2) + " " + shim) if m else shim
-
-
 def fsync_round(s, v, watch, kiosk_key, after, writers):
     """One server with flushes failing after the first `after`."""
-    env = {"LD_PRELOAD": preload(cb.ARGS.failsync),
-           "CB_FAILSYNC_AFTER": str(after)}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        s.start()
-    finally:
-        for k, val in saved.items():
-            if val is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = val
+    robust.start_with_shim(s, cb.ARGS.failsync,
+                           {"CB_FAILSYNC_AFTER": str(after)})
     ws = robust.run_writers(s, kiosk_key, writers, random.Random(after))
     status = robust.reap(s, timeout=120)
     doubts = robust.join_writers(s, ws, v)

@@ -3,7 +3,8 @@
  * 400, UNIMPLEMENTED), message limits, status and metadata encoding,
  * RST_STREAM(NO_ERROR) after an early status, deadlines, cancellation reaching
  * the handler, completion from another thread and after cancellation,
- * backpressure with on_writable, and the done hook.
+ * backpressure with on_writable, the done hook, and the bytes a handler
+ * holds (rpc_call_hold).
  */
 #include <stdarg.h>
 #include <setjmp.h>
@@ -558,6 +559,33 @@ test_connection_close_cancels(void **state)
 	assert_int_equal(g.cancel_reason, RPC_CANCEL_CLOSED);
 }
 
+/* What a handler holds counts for the server until given back. */
+static void
+test_hold(void **state)
+{
+	struct tc c;
+
+	tc_open(&c, g.srv);
+	ask(&c, "/t.S/Never", NULL, "x", 1, 0);
+	assert_non_null(g.held);
+	assert_int_equal(rpc_server_held(g.srv), 0);
+	rpc_call_hold(g.held, 1000);
+	rpc_call_hold(g.held, 24);
+	assert_int_equal(rpc_server_held(g.srv), 1024);
+	rpc_call_release(g.held);
+	assert_int_equal(rpc_server_held(g.srv), 0);
+	rpc_call_release(g.held);
+	assert_int_equal(rpc_server_held(g.srv), 0);
+	/* The stream's end does not give it back; the last reference does. */
+	rpc_call_hold(g.held, 512);
+	tc_close(&c);
+	assert_int_equal(g.cancels, 1);
+	assert_int_equal(rpc_server_held(g.srv), 512);
+	rpc_call_unref(g.held);
+	g.held = NULL;
+	assert_int_equal(rpc_server_held(g.srv), 0);
+}
+
 /* Messages and status sent from another thread arrive in order. */
 static void
 test_thread_completion(void **state)
@@ -608,6 +636,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_cancel, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_close_cancels,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thread_completion, setup,
