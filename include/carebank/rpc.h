@@ -363,16 +363,16 @@ void rpc_call_unref(struct rpc_call *call);
 
 /*
  * rpc_call_hold tells the server the handler keeps n more bytes for the
- * call (its request waiting in a queue, say); rpc_call_release gives all of
- * them back, and the last reference does if the handler does not. While
- * what the connections hold and what handlers keep together pass
- * max_buffered, no connection reads: a handler slower than its clients
- * holds them back rather than queueing without end. Release before the
- * call waits on anything a client must send (a stream's flow control), or
- * no connection may read it. Any thread.
+ * call (its request waiting in a queue, say); rpc_call_release gives n of
+ * them back (at most what the call holds), and the last reference gives
+ * back the rest. While what the connections hold and what handlers keep
+ * together pass max_buffered, no connection reads: a handler slower than
+ * its clients holds them back rather than queueing without end. Release
+ * before the call waits on anything a client must send (a stream's flow
+ * control), or no connection may read it. Any thread.
  */
 void rpc_call_hold(struct rpc_call *call, size_t n);
-void rpc_call_release(struct rpc_call *call);
+void rpc_call_release(struct rpc_call *call, size_t n);
 
 /* rpc_call_method returns the full path "/pkg.Service/Method". */
 const char *rpc_call_method(const struct rpc_call *call);

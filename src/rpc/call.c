@@ -87,17 +87,23 @@ rpc_call_ref(struct rpc_call *call)
 void
 rpc_call_hold(struct rpc_call *call, size_t n)
 {
-	atomic_fetch_add_explicit(&call->held, n, memory_order_relaxed);
+	/* The server's count first: it never falls below the calls' sum. */
 	rpc_server_held_add(call->srv, (long)n);
+	atomic_fetch_add_explicit(&call->held, n, memory_order_relaxed);
 }
 
-/* rpc_call_release gives back every byte the call holds. */
+/* rpc_call_release gives back n of the call's bytes (at most all). */
 void
-rpc_call_release(struct rpc_call *call)
+rpc_call_release(struct rpc_call *call, size_t n)
 {
-	size_t n = atomic_exchange_explicit(&call->held, 0,
-	                                    memory_order_relaxed);
+	size_t had = atomic_load_explicit(&call->held, memory_order_relaxed);
 
+	do {
+		if (n > had)
+			n = had;
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &call->held, &had, had - n, memory_order_relaxed,
+	    memory_order_relaxed));
 	if (n != 0)
 		rpc_server_held_add(call->srv, -(long)n);
 }
@@ -109,7 +115,7 @@ rpc_call_unref(struct rpc_call *call)
 	if (call == NULL || atomic_fetch_sub_explicit(
 	                        &call->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	rpc_call_release(call);
+	rpc_call_release(call, SIZE_MAX);
 	if (call->free_user != NULL)
 		call->free_user(call->user);
 	rpc_md_clear(&call->md);

@@ -289,6 +289,8 @@ srv_job_continue(const struct srv_job *j, const struct srv_method *m,
 
 	rpc_call_ref(j->call);
 	c->call = j->call;
+	c->held = size; /* its reply, when it has one, is not counted */
+	rpc_call_hold(c->call, c->held);
 	c->m = m;
 	memcpy(c->centre, j->centre, sizeof(c->centre));
 	memcpy(c->key_id, j->key_id, sizeof(c->key_id));

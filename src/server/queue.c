@@ -88,7 +88,7 @@ srv_job_free(struct srv_job *j)
 		return;
 	if (j->req != NULL)
 		protobuf_c_message_free_unpacked(j->req, NULL);
-	rpc_call_release(j->call);
+	rpc_call_release(j->call, j->held);
 	rpc_call_unref(j->call);
 	free(j->reply);
 	free(j->bytes);

@@ -46,7 +46,8 @@ on_request(struct rpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	 * much again: past buffers-mb, no connection reads until the
 	 * threads catch up, however fast clients send (srv_job_free gives
 	 * it back). */
-	rpc_call_hold(call, sizeof(*j) + 2 * len);
+	j->held = sizeof(*j) + 2 * len;
+	rpc_call_hold(call, j->held);
 	srv_dispatch(r->srv, j);
 }
 

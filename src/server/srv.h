@@ -78,6 +78,7 @@ struct srv_job {
 	uint8_t sig[CB_ED25519_SIG_LEN];
 	int role;                    /* the verified caller's role */
 	ProtobufCMessage *req;       /* decoded request, canonical */
+	size_t held;                 /* bytes charged to the call (rpc_call_hold) */
 	int64_t queued_ns;
 	/* Set by the writer: the answer, sent once the batch is durable. */
 	enum { OUT_NONE, OUT_RECEIPT, OUT_REFUSED, OUT_STATUS, OUT_REPLY } out;

@@ -382,7 +382,10 @@ def abuse_queue():
 
     def sample():
         while not sampling.is_set():
-            held.append(s.metrics()["carebank_calls_held_bytes"])
+            try:
+                held.append(s.metrics()["carebank_calls_held_bytes"])
+            except Exception as e:   # a slow answer: the next one counts
+                say("metrics: %r", e)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -407,12 +410,12 @@ def abuse_queue():
           "carebank_bad_signatures_total %d, %d refused" %
           (counted, codes.get(SC.UNAUTHENTICATED, 0)))
     # The queue filled (the test tests something), and only to the bound:
-    # a request that came in while there was room may pass it by one
-    # call on each connection.
+    # the loop looks before each read, so what passes it is what one
+    # read completed.
+    check(len(held) > 10, "only %d samples of the metrics" % len(held))
     check(max(held) > 4 << 20, "the flood never filled the queue: %d" %
           max(held))
-    slack = a.conns * (2 * len(raw) + 4096)
-    check(max(held) <= (8 << 20) + slack,
+    check(max(held) <= (9 << 20),
           "carebank_calls_held_bytes reached %d" % max(held))
     # (Without the bound it grew by about 400 MB, Release build.)
     check(grew < 128 * 1024, "server memory grew by %d KiB" % grew)

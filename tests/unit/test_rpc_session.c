@@ -572,9 +572,12 @@ test_hold(void **state)
 	rpc_call_hold(g.held, 1000);
 	rpc_call_hold(g.held, 24);
 	assert_int_equal(rpc_server_held(g.srv), 1024);
-	rpc_call_release(g.held);
+	rpc_call_release(g.held, 1000);
+	assert_int_equal(rpc_server_held(g.srv), 24);
+	/* More than it holds gives back what it holds, and no more. */
+	rpc_call_release(g.held, 100);
 	assert_int_equal(rpc_server_held(g.srv), 0);
-	rpc_call_release(g.held);
+	rpc_call_release(g.held, 100);
 	assert_int_equal(rpc_server_held(g.srv), 0);
 	/* The stream's end does not give it back; the last reference does. */
 	rpc_call_hold(g.held, 512);
