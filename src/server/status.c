@@ -36,6 +36,7 @@ srv_status_of_code(int code)
 	case CB_EFULL:
 	case CB_ETOOBIG:
 	case CB_EBUSY:
+	case CB_ENOMEM: /* passing: the same call may succeed later */
 		return RPC_STATUS_RESOURCE_EXHAUSTED;
 	case CB_ESTOPPED:
 	case CB_EIO:

@@ -451,6 +451,31 @@ SERVERS = []
 SCRATCH = []
 
 
+def preload(shim):
+    """LD_PRELOAD for a shim (tests/robust): after AddressSanitizer's
+    runtime when carebankd has one, which must come first."""
+    out = subprocess.run(["ldd", carebankd()], capture_output=True,
+                         text=True).stdout
+    m = re.search(r"(\S*libasan\.so\S*) => (\S+)", out)
+    return (m.group(2) + " " + shim) if m else shim
+
+
+def start_with_shim(s, shim, env, **kw):
+    """Starts the Server s with the shim preloaded and env set (for it
+    alone)."""
+    env = dict(env, LD_PRELOAD=preload(shim))
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return s.start(**kw)
+    finally:
+        for k, val in saved.items():
+            if val is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = val
+
+
 def scratch(prefix):
     """A new temporary directory, removed when the test passes and kept
     (for its logs and data) when it fails."""

@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shim.h"
+
 int fsync(int fd);
 int fdatasync(int fd);
 int msync(void *addr, size_t len, int flags);
@@ -49,23 +51,10 @@ failing(const char *what)
 	return 1;
 }
 
-/* next finds the C library's own function. */
-static void *
-next(const char *name)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-
-	if (f == NULL) {
-		fprintf(stderr, "failsync: no %s in the C library\n", name);
-		abort();
-	}
-	return f;
-}
-
 int
 fsync(int fd)
 {
-	int (*f)(int) = next("fsync");
+	int (*f)(int) = shim_next("failsync", "fsync");
 
 	return failing("fsync") ? -1 : f(fd);
 }
@@ -73,7 +62,7 @@ fsync(int fd)
 int
 fdatasync(int fd)
 {
-	int (*f)(int) = next("fdatasync");
+	int (*f)(int) = shim_next("failsync", "fdatasync");
 
 	return failing("fdatasync") ? -1 : f(fd);
 }
@@ -81,7 +70,7 @@ fdatasync(int fd)
 int
 msync(void *addr, size_t len, int flags)
 {
-	int (*f)(void *, size_t, int) = next("msync");
+	int (*f)(void *, size_t, int) = shim_next("failsync", "msync");
 
 	return failing("msync") ? -1 : f(addr, len, flags);
 }
@@ -89,7 +78,7 @@ msync(void *addr, size_t len, int flags)
 int
 syncfs(int fd)
 {
-	int (*f)(int) = next("syncfs");
+	int (*f)(int) = shim_next("failsync", "syncfs");
 
 	return failing("syncfs") ? -1 : f(fd);
 }
@@ -98,7 +87,7 @@ int
 sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 {
 	int (*f)(int, off64_t, off64_t, unsigned int) =
-	    next("sync_file_range");
+	    shim_next("failsync", "sync_file_range");
 
 	return failing("sync_file_range") ? -1 : f(fd, off, n, flags);
 }

@@ -8,9 +8,7 @@ that breaks the server needs.
 """
 import os
 import random
-import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -20,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import grpc  # noqa: E402
 
 import cbclient as cb  # noqa: E402
-from cbclient import A, check, eq  # noqa: E402
+from cbclient import A, check, eq, start_with_shim  # noqa: E402,F401
 import test_concurrency  # noqa: E402
 
 SC = grpc.StatusCode
@@ -239,26 +237,3 @@ def say(fmt, *args):
 def now():
     return time.monotonic()
 
-
-def preload(shim):
-    """LD_PRELOAD for a shim: after AddressSanitizer's runtime when
-    carebankd has one, which must come first."""
-    out = subprocess.run(["ldd", cb.carebankd()], capture_output=True,
-                         text=True).stdout
-    m = re.search(r"(\S*libasan\.so\S*) => (\S+)", out)
-    return (m.group(2) + " " + shim) if m else shim
-
-
-def start_with_shim(s, shim, env, **kw):
-    """Starts s with the shim preloaded and env set (for it alone)."""
-    env = dict(env, LD_PRELOAD=preload(shim))
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return s.start(**kw)
-    finally:
-        for k, val in saved.items():
-            if val is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = val

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "shim.h"
+
 typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
@@ -53,14 +55,8 @@ EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
 {
 	int (*f)(EVP_MD_CTX *, const unsigned char *, size_t,
 	         const unsigned char *, size_t) =
-	    (int (*)(EVP_MD_CTX *, const unsigned char *, size_t,
-	             const unsigned char *, size_t))dlsym(RTLD_NEXT,
-	                                                  "EVP_DigestVerify");
+	    shim_next("slowverify", "EVP_DigestVerify");
 
-	if (f == NULL) {
-		fprintf(stderr, "slowverify: no EVP_DigestVerify to call\n");
-		abort();
-	}
 	pause_for();
 	return f(ctx, sig, siglen, tbs, tbslen);
 }

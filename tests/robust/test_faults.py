@@ -26,6 +26,18 @@
                      every write it answered OK is in the log, none it
                      answered otherwise is, the log verifies and replays to
                      the same views, and it takes writes again.
+  robust.shortage    carebankd runs with mdbfail (an LD_PRELOAD shim) that
+                     makes LMDB's write transactions fail to begin, with
+                     ENOMEM or EAGAIN, while a file exists: every write is
+                     refused RESOURCE_EXHAUSTED saying why, reads are
+                     answered, the server keeps running, and once the
+                     file is gone the same requests are accepted; under
+                     several writers, none of the refused writes is in the
+                     log. Then a commit fails with ENOMEM: the server
+                     answers that nothing was written and stops (exit 3),
+                     and after a restart that write is not in the log and
+                     is accepted when sent again. The log verifies and
+                     replays to the same views.
 """
 import os
 import random
@@ -318,12 +330,112 @@ def fsync_fail():
     s.cleanup()
 
 
+def shortage_on(s, how):
+    """Makes LMDB's write transactions fail (mdbfail's file), or not."""
+    path = os.path.join(s.dir, "mdbfail")
+    if how is None:
+        os.unlink(path)
+        return
+    with open(path, "w") as f:
+        f.write(how + "\n")
+
+
+def refused_alone(s, v, watch, family, how, words):
+    """With how in force, writes are refused and reads answered; once it
+    is gone, the same requests are accepted."""
+    coord = s.client()
+    size = watch.catch_up(coord)
+    shortage_on(s, how)
+    refused = []
+    for k in range(5):
+        r = coord.call(C + "AddRoom", cb.pb.AddRoomRequest(
+            label="%s %d" % (how, k)))
+        eq((r.code, r.details), (SC.RESOURCE_EXHAUSTED, words),
+           "a write while %s" % how)
+        refused.append(r.sent)
+    reads_while_full(s, watch, family)
+    eq(watch.catch_up(coord), size, "the log while %s" % how)
+    check(s.alive(), "the server stopped at %s" % how)
+    shortage_on(s, None)
+    for sent in refused:
+        r = coord.raw(C + "AddRoom", sent)
+        check(r.ok, "the write refused at %s, sent again: %r" % (how, r))
+        v.receipt(r.raw, sent=sent)
+
+
+def refused_under_load(s, v, watch, kiosk_key, rng):
+    """Writers run while the shortage comes and goes: each stops at its
+    first refusal, which must say why and be in no entry; sent again
+    without the shortage, it is accepted."""
+    stop = (SC.RESOURCE_EXHAUSTED,)
+    ws = robust.run_writers(s, kiosk_key, 6, rng, stop)
+    while any(w.is_alive() for w in ws):
+        time.sleep(rng.uniform(0.05, 0.3))
+        shortage_on(s, "begin ENOMEM")
+        time.sleep(rng.uniform(0.05, 0.2))
+        shortage_on(s, None)
+    doubts = robust.join_writers(s, ws, v)
+    eq(len(doubts), len(ws), "every writer met the shortage")
+    watch.catch_up(s.client())
+    watch.holds_receipts()
+    for d in doubts:
+        eq((d.code, d.details), (SC.RESOURCE_EXHAUSTED, "the store takes "
+           "no writes: out of memory"), "a write refused under load")
+        check(d.raw not in watch.requests, "a refused write is in the log "
+              "at %s" % watch.requests.get(d.raw))
+        r = s.client(d.client.key).raw(d.method, d.raw)
+        check(r.ok, "a refused write, sent again: %r" % r)
+        v.receipt(r.raw, sent=d.raw, method=d.method)
+    say("under load: %d writes accepted, %d refused and then accepted",
+        sum(len(w.ok) for w in ws), len(doubts))
+
+
+def shortage():
+    a = cb.ARGS
+    check(a.mdbfail, "--mdbfail names the shim")
+    s = cb.Server()
+    shim = {"CB_MDBFAIL_FILE": os.path.join(s.dir, "mdbfail")}
+    robust.start_with_shim(s, a.mdbfail, shim)
+    v = cb.Verifier(s.vkey, s.centre).know(s.coord_key)
+    watch = robust.LogWatch(v)
+    kiosk_key = robust.enrol_kiosk(s, v)
+    rc, raw = s.client().write(C + "EnrolFamily")
+    v.receipt(raw)
+    family = rc.result.id
+    refused_alone(s, v, watch, family, "begin ENOMEM",
+                  "the store takes no writes: out of memory")
+    refused_alone(s, v, watch, family, "begin EAGAIN",
+                  "the store takes no writes: busy")
+    refused_under_load(s, v, watch, kiosk_key, random.Random(7))
+    # A commit that fails may have written pages: the server stops.
+    size = watch.catch_up(s.client())
+    shortage_on(s, "commit ENOMEM")
+    r = s.client().call(C + "AddRoom", cb.pb.AddRoomRequest(label="last"))
+    eq((r.code, r.details), (SC.RESOURCE_EXHAUSTED, "the store failed: "
+       "nothing was written; the server is stopping"), "a failed commit")
+    eq(robust.reap(s), 3, "exit status after a failed commit")
+    log = s.log_text()
+    check("mdbfail:" in log, "the shim was not in play")
+    check("event=commit_failed" in log, "the server says why it stopped")
+    shortage_on(s, None)
+    s.start()
+    eq(watch.catch_up(s.client()), size, "the log after the failed commit")
+    again = s.client().raw(C + "AddRoom", r.sent)
+    check(again.ok, "the write of the failed commit, sent again: %r" % again)
+    v.receipt(again.raw, sent=r.sent)
+    s.stop()
+    finish(s, watch)
+    s.cleanup()
+
+
 def options(ap):
     ap.add_argument("--failsync", help="the failsync shim (.so)")
+    ap.add_argument("--mdbfail", help="the mdbfail shim (.so)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int)
 
 
 if __name__ == "__main__":
-    cb.main({f.__name__: f for f in (map_full, disk_full, fsync_fail)},
+    cb.main({f.__name__: f for f in (map_full, disk_full, fsync_fail,
+                                     shortage)},
             __doc__, options)
