@@ -18,6 +18,12 @@ cbclient.py (tests/e2e).
   kiosk.midvisit  the server stops during a visit: the action is kept with
                   presence PIN (not reviewed) and sent later; a kept copy
                   of a request that did arrive makes no second entry
+  kiosk.shortage  the server cannot store a check-in (its store refuses
+                  writes: the mdbfail shim of tests/robust): the kiosk
+                  says so and keeps it pending, the next action waits
+                  behind it in order, the coordinator's reports still
+                  answer; once the store takes writes again the kiosk
+                  sends both, once each, late and not for review
   kiosk.pickup_offline  an adult identified online whom the server said
                   may not collect a child: once the server is gone the
                   kiosk refuses the check-out itself and keeps nothing
@@ -43,10 +49,14 @@ from proxies import TamperProxy  # noqa: E402
 import kioskpty as kp  # noqa: E402
 
 
-def opened(idle=30):
-    """A server with the centre, and a kiosk at its door."""
+def opened(idle=30, shim=None):
+    """A server with the centre (started with the shim (path, env), if
+    given), and a kiosk at its door."""
     s = cb.Server(centre="huada", origin="carebank.example.org/huada")
-    s.start(metrics=True)
+    if shim is None:
+        s.start(metrics=True)
+    else:
+        cb.start_with_shim(s, shim[0], shim[1], metrics=True)
     work = cb.scratch("cb-kiosk-")
     ids, co, keyfile = kp.centre(s, work)
     k = kp.Kiosk(kp.kiosk_args(s, work, keyfile, ids, idle=idle), work)
@@ -338,6 +348,45 @@ def midvisit():
     s.stop()
 
 
+def shortage():
+    fault = cb.scratch("cb-mdbfail-") + "/mdbfail"
+    s, work, ids, co, k = opened(shim=(cb.ARGS.mdbfail,
+                                       {"CB_MDBFAIL_FILE": fault}))
+    qpath = os.path.join(work, "kiosk.queue")
+    on_shift(k)
+    before = log_size(co)
+    with open(fault, "w") as f:
+        f.write("begin ENOMEM\n")
+    k.choose("Check Mia in")
+    k.expect(r"The server cannot store this now: the store takes no "
+             r"writes: out of memory")
+    k.expect(r"PENDING")
+    (q,) = kp.pending(qpath)
+    check(not q["flags"] & 1, "refused outright: not marked as tried")
+    eq(log_size(co), before, "nothing written")
+    r = co.call(cb.C + "Present")
+    check(r.ok, "a report while the store refuses writes: %r" % r)
+    # The next action goes behind the first, not before it.
+    k.choose("Check Leo in")
+    k.expect(r"PENDING")
+    kept = [a["req"] for a in kp.pending(qpath)]
+    eq([cb.pb.ChildCheckInRequest.FromString(r).child for r in kept],
+       [ids["mia"], ids["leo"]], "queued in order")
+    eq(log_size(co), before, "still nothing written")
+    k.type("0")   # the queue is sent from the idle screen
+    os.unlink(fault)
+    k.expect(r"2 actions made offline sent", timeout=60)
+    eq(kp.pending(qpath), [], "the queue is empty")
+    got = entries(co, before)
+    eq([e.call.request for e in got], kept,
+       "one entry for each kept request, verbatim, in order")
+    for e in got:
+        check(e.late and not e.review, "late, not flagged")
+    check("mdbfail:" in s.log_text(), "the shim was not in play")
+    k.stop()
+    s.stop()
+
+
 def plain():
     s = cb.Server(centre="huada").start()
     work = cb.scratch("cb-kiosk-")
@@ -458,8 +507,13 @@ def usage():
 TESTS = {"kiosk.door": door, "kiosk.refusals": refusals,
          "kiosk.offline": offline, "kiosk.midvisit": midvisit,
          "kiosk.pickup_offline": pickup_offline,
+         "kiosk.shortage": shortage,
          "kiosk.plain": plain, "kiosk.damaged": damaged,
          "kiosk.usage": usage}
 
+def options(ap):
+    ap.add_argument("--mdbfail", help="the mdbfail shim of tests/robust")
+
+
 if __name__ == "__main__":
-    cb.main(TESTS, __doc__)
+    cb.main(TESTS, __doc__, options)

@@ -338,6 +338,13 @@ act_run(struct kiosk *k, struct session *s, const struct act *a)
 		 * arrived; the same request id makes the retry safe. */
 		sync_went_offline(k, r.message);
 		keep(k, s, a, id, pressed, PRESENCE_PIN, QUEUE_TRIED);
+	} else if (r.status == 8 && r.refusal[0] == '\0') {
+		/* RESOURCE_EXHAUSTED, and not the rules': the server could not
+		 * store it now (a full store, a passing shortage) and wrote
+		 * nothing. The child is at the door all the same: kept, it
+		 * goes with the queue once the server can take it. */
+		act_msg(s, "The server cannot store this now: %s.", r.message);
+		keep(k, s, a, id, pressed, PRESENCE_PIN, 0);
 	} else if (r.refusal[0] != '\0') {
 		say_refusal(s, r.refusal, subject(s, a), r.message);
 	} else {

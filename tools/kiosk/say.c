@@ -111,9 +111,6 @@ say_status(struct session *s, const struct cbt_reply *r)
 		           "coordinator.");
 		act_msg(s, "(%s)", r->message);
 		break;
-	case 8: /* RESOURCE_EXHAUSTED */
-		act_msg(s, "The server cannot take this now: %s", r->message);
-		break;
 	default:
 		act_msg(s, "The server could not do this: %s", r->message);
 		break;
