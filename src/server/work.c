@@ -207,8 +207,12 @@ answer(struct srv *s, struct srv_job *j, struct cb_snapshot **snap)
 			(rc = cb_store_snapshot(s->store, snap)) != 0) ||
 		    (rc = srv_receipt(*snap, j->centre, j->index, &buf,
 			 &len)) != 0) {
-			srv_fail(j, srv_status_of_code(rc),
-			    "entry %llu is stored but its receipt failed: %s",
+			/* Stored: UNAVAILABLE, so the client sends the
+			 * same request again (its id gets the receipt)
+			 * rather than taking it as not written. */
+			srv_fail(j, RPC_STATUS_UNAVAILABLE,
+			    "entry %llu is stored but its receipt failed: %s; "
+			    "send the same request again for it",
 			    (unsigned long long)j->index, cb_strerror(rc));
 			break;
 		}
@@ -294,7 +298,7 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 			srv_fail(j, srv_status_of_code(rc),
 			    "the store is full: nothing was written");
 		else if (stopped && j->out != OUT_NONE)
-			srv_fail(j, srv_status_of_code(rc),
+			srv_fail(j, RPC_STATUS_UNAVAILABLE,
 			    "the store failed: nothing was written; the "
 			    "server is stopping");
 		else if (rc != 0 && rc != CB_EFULL && j->out != OUT_NONE)

@@ -22,8 +22,10 @@ cbclient.py (tests/e2e).
                   writes: the mdbfail shim of tests/robust): the kiosk
                   says so and keeps it pending, the next action waits
                   behind it in order, the coordinator's reports still
-                  answer; once the store takes writes again the kiosk
-                  sends both, once each, late and not for review
+                  answer, a parent identifying meanwhile is served as
+                  when the server is away; once the store takes writes
+                  again the kiosk sends both, once each, late and not
+                  for review
   kiosk.pickup_offline  an adult identified online whom the server said
                   may not collect a child: once the server is gone the
                   kiosk refuses the check-out itself and keeps nothing
@@ -362,7 +364,7 @@ def shortage():
              r"writes: out of memory")
     k.expect(r"PENDING")
     (q,) = kp.pending(qpath)
-    check(not q["flags"] & 1, "refused outright: not marked as tried")
+    check(q["flags"] & 1, "marked as tried online")
     eq(log_size(co), before, "nothing written")
     r = co.call(cb.C + "Present")
     check(r.ok, "a report while the store refuses writes: %r" % r)
@@ -373,6 +375,12 @@ def shortage():
     eq([cb.pb.ChildCheckInRequest.FromString(r).child for r in kept],
        [ids["mia"], ids["leo"]], "queued in order")
     eq(log_size(co), before, "still nothing written")
+    k.type("0")
+    # Identify goes through the writer too: refused, the door works as
+    # when the server is away (not "PIN LOCKED").
+    k.identify("1001", "2468")
+    k.expect(r"OFFLINE: as last seen")
+    check("LOCKED" not in k.screen(), "a shortage is no lock")
     k.type("0")   # the queue is sent from the idle screen
     os.unlink(fault)
     k.expect(r"2 actions made offline sent", timeout=60)

@@ -411,7 +411,7 @@ def shortage():
     size = watch.catch_up(s.client())
     shortage_on(s, "commit ENOMEM")
     r = s.client().call(C + "AddRoom", cb.pb.AddRoomRequest(label="last"))
-    eq((r.code, r.details), (SC.RESOURCE_EXHAUSTED, "the store failed: "
+    eq((r.code, r.details), (SC.UNAVAILABLE, "the store failed: "
        "nothing was written; the server is stopping"), "a failed commit")
     eq(robust.reap(s), 3, "exit status after a failed commit")
     log = s.log_text()

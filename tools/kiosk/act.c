@@ -162,7 +162,7 @@ keep(struct kiosk *k, struct session *s, const struct act *a,
 	 * server makes, from the family it sent (or the offline copy). */
 	if (a->kind == ACT_CHILD_OUT && !may_collect(&s->f, a->child)) {
 		say_refusal(s, "REFUSAL_PICKUP_NOT_AUTHORISED", subject(s, a),
-		    "checked by the kiosk, which cannot reach the server");
+		    "checked by the kiosk, without the server's word");
 		return;
 	}
 	if (act_request(k, a, &s->f, id, pressed_ms, presence, &method, &qa.req,
@@ -340,11 +340,12 @@ act_run(struct kiosk *k, struct session *s, const struct act *a)
 		keep(k, s, a, id, pressed, PRESENCE_PIN, QUEUE_TRIED);
 	} else if (r.status == 8 && r.refusal[0] == '\0') {
 		/* RESOURCE_EXHAUSTED, and not the rules': the server could not
-		 * store it now (a full store, a passing shortage) and wrote
-		 * nothing. The child is at the door all the same: kept, it
-		 * goes with the queue once the server can take it. */
+		 * take it now (a full store, a passing shortage). The child is
+		 * at the door all the same: kept, it goes with the queue once
+		 * the server can take it, and its id makes a second try safe
+		 * whatever the first did. */
 		act_msg(s, "The server cannot store this now: %s.", r.message);
-		keep(k, s, a, id, pressed, PRESENCE_PIN, 0);
+		keep(k, s, a, id, pressed, PRESENCE_PIN, QUEUE_TRIED);
 	} else if (r.refusal[0] != '\0') {
 		say_refusal(s, r.refusal, subject(s, a), r.message);
 	} else {

@@ -101,9 +101,17 @@ identify(
 			    "Please tell the staff (the kiosk's clock or "
 			    "key).");
 		break;
-	case 8: /* RESOURCE_EXHAUSTED: locked */
-		rc = notice(k, "PIN LOCKED: too many wrong PINs.", r.message,
-		    "Try again later, or ask the coordinator.");
+	case 8: /* RESOURCE_EXHAUSTED: locked, or the server is short */
+		if (strstr(r.message, "too many wrong PINs") != NULL) {
+			rc = notice(k, "PIN LOCKED: too many wrong PINs.",
+			    r.message,
+			    "Try again later, or ask the coordinator.");
+			break;
+		}
+		/* It cannot serve the door now (a passing shortage): the
+		 * door works as when it is away, and tries it again soon. */
+		sync_went_offline(k, r.message);
+		rc = 2;
 		break;
 	default:
 		rc = notice(k, "You cannot be served here now.", r.message,
