@@ -124,15 +124,26 @@ def merged(abusers):
     return out
 
 
-def settled(s, name, want, timeout=30):
-    """The metric name once it reaches want (the server may still be
-    reading what was sent), or its value after timeout seconds."""
+def metric_when(s, name, done, timeout):
+    """The metric name once done(value) holds (the server may still be
+    reading what was sent, or letting go of it), or its value after
+    timeout seconds."""
     deadline = robust.now() + timeout
     while True:
         got = s.metrics()[name]
-        if got >= want or robust.now() > deadline:
+        if done(got) or robust.now() > deadline:
             return got
         time.sleep(0.05)
+
+
+def settled(s, name, want, timeout=30):
+    """The metric name once it reaches want."""
+    return metric_when(s, name, lambda got: got >= want, timeout)
+
+
+def emptied(s, name, timeout=60):
+    """The metric name once it is 0."""
+    return metric_when(s, name, lambda got: got == 0, timeout)
 
 
 def abuse_signatures():
@@ -158,16 +169,6 @@ def abuse_signatures():
     s.cleanup()
 
 
-def emptied(s, name, timeout=60):
-    """The metric name once it is 0, or its value after timeout s."""
-    deadline = robust.now() + timeout
-    while True:
-        got = s.metrics()[name]
-        if got == 0 or robust.now() > deadline:
-            return got
-        time.sleep(0.05)
-
-
 def configured(text):
     """A new centre's server, not started, and a config file of text."""
     s = cb.Server()
@@ -190,7 +191,15 @@ def request_headers(path):
             b"\x00\x02te\x08trailers")
 
 
-class StreamFlood:
+class Flood:
+    """Raw connections an abuse holds (self.socks); close() drops them."""
+
+    def close(self):
+        for k in self.socks:
+            k.close()
+
+
+class StreamFlood(Flood):
     """Connections that each open many streams at once and never finish
     them; an Abuser step reads (and drops) what the server sends."""
 
@@ -217,10 +226,6 @@ class StreamFlood:
             time.sleep(0.005)
         return "read" if got else "idle"
 
-    def close(self):
-        for k in self.socks:
-            k.close()
-
 
 def abuse_streams():
     a = cb.ARGS
@@ -244,7 +249,7 @@ def abuse_streams():
     s.cleanup()
 
 
-class BufferFlood:
+class BufferFlood(Flood):
     """Connections that hold the server's memory; a step opens a new one
     for each the server closed."""
 
@@ -303,10 +308,6 @@ class BufferFlood:
         if not reopened:
             time.sleep(0.01)
         return "reopened" if reopened else "held"
-
-    def close(self):
-        for k in self.socks:
-            k.close()
 
 
 def abuse_buffers():
