@@ -26,6 +26,11 @@ cbclient.py (tests/e2e).
                   when the server is away; once the store takes writes
                   again the kiosk sends both, once each, late and not
                   for review
+  kiosk.setaside  an action the server will never take (a method it does
+                  not know) holds the one behind it; --set-aside refuses
+                  while the kiosk runs and for an action not waiting, then
+                  writes it whole to the refused log; the kiosk sends the
+                  next, and only it
   kiosk.pickup_offline  an adult identified online whom the server said
                   may not collect a child: once the server is gone the
                   kiosk refuses the check-out itself and keeps nothing
@@ -36,6 +41,7 @@ cbclient.py (tests/e2e).
                   and its intact actions carried on; --check-queue says so
   kiosk.usage     --help, exit codes, bad settings
 """
+import base64
 import os
 import re
 import shutil
@@ -395,6 +401,99 @@ def shortage():
     s.stop()
 
 
+def setaside():
+    s, work, ids, co, k = opened()
+    qpath = os.path.join(work, "kiosk.queue")
+    on_shift(k)
+    k.stop()
+    before = log_size(co)
+    mia = cb.pb.ChildCheckInRequest(
+        request_id=cb.request_id(), centre="huada", child=ids["mia"],
+        room=ids["room"], adult=ids["a1"], event_time_ms=cb.now_ms(),
+        presence=cb.pb.PRESENCE_PIN).SerializeToString()
+    odd = cb.pb.ChildCheckInRequest(
+        request_id=cb.request_id(), centre="huada", child=ids["leo"],
+        room=ids["room"], adult=ids["a1"], event_time_ms=cb.now_ms(),
+        presence=cb.pb.PRESENCE_PIN).SerializeToString()
+    # Made by a newer kiosk: a method this server does not know.
+    with open(qpath, "wb") as f:
+        f.write(kp.HEADER + kp.record(kp.action_body(
+            1, cb.now_ms(), kp.K + "CheckInChildLater", ids["fa"], odd,
+            flags=1)) + kp.record(kp.action_body(
+                2, cb.now_ms(), kp.K + "CheckInChild", ids["fa"], mia)))
+    k.start()
+    k.expect(r"Cannot send waiting action 1: unknown method", timeout=60)
+    eq(log_size(co), before, "nothing sent past the stuck action")
+
+    def aside(*args):
+        return subprocess.run([kp.KIOSK_BIN, "--queue", qpath] + list(args),
+                              capture_output=True, text=True, timeout=30,
+                              env={"HOME": work, "CAREBANK_CONFIG":
+                                   os.path.join(work, "none.conf")})
+    r = aside("--set-aside", "1")
+    eq(r.returncode, 1, "--set-aside while the kiosk runs: " + r.stderr)
+    check("in use by a running kiosk" in r.stderr, r.stderr)
+    k.stop()
+    eq(len(kp.pending(qpath)), 2, "both still waiting")
+    r = aside("--check-queue")
+    eq(r.returncode, 0, "--check-queue")
+    check(re.search(r"2 actions waiting\n"
+                    r"  1  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  "
+                    r"CheckInChildLater \(unreadable\)  \(\S+Later, "
+                    r"family %s, sent once\)\n"
+                    r"  2  [-\d]+ [:\d]+  check %s in to %s  \(\S+, "
+                    r"family %s\)\n$" % (ids["fa"], ids["mia"], ids["room"],
+                                         ids["fa"]), r.stdout),
+          "--check-queue lists both: %r" % r.stdout)
+    for bad in ("0", "x", "1x", "-1"):
+        r = aside("--set-aside", bad)
+        eq(r.returncode, 2, "--set-aside %r: %s" % (bad, r.stderr))
+    r = aside("--check-queue", "--set-aside", "1")
+    eq(r.returncode, 2, "--check-queue with --set-aside")
+    r = aside("--set-aside", "3")
+    eq(r.returncode, 1, "no action 3")
+    check("no action 3 is waiting" in r.stderr, r.stderr)
+    check(not os.path.exists(qpath + ".refused"), "nothing noted")
+    # The action goes to the refused log first: when that cannot be
+    # written, the queue is left as it was.
+    os.mkdir(qpath + ".refused")
+    r = aside("--set-aside", "1")
+    eq(r.returncode, 1, "--set-aside with the refused log unwritable")
+    check("still waits in the queue" in r.stderr, r.stderr)
+    eq([a["seq"] for a in kp.pending(qpath)], [1, 2], "both still waiting")
+    os.rmdir(qpath + ".refused")
+    r = aside("--set-aside", "1")
+    eq(r.returncode, 0, "--set-aside 1: " + r.stderr)
+    check("set aside action 1" in r.stdout and "sent once" in r.stdout and
+          "1 action still waiting" in r.stdout, r.stdout)
+    with open(qpath + ".refused") as f:
+        lines = f.read().splitlines()
+    eq(len(lines), 1, "one line in the refused log")
+    m = re.fullmatch(r"\d+ set-aside (\S+) request=([0-9a-f]{32}) "
+                     r"made=\d+ family=(\S+) tried=yes "
+                     r"request_base64=(\S+)", lines[0])
+    check(m, "the refused log's line: %r" % lines[0])
+    eq(m.group(1), kp.K + "CheckInChildLater", "its method")
+    eq(m.group(2), odd[2:18].hex(), "its request id")
+    eq(m.group(3), ids["fa"], "its family")
+    eq(base64.b64decode(m.group(4), validate=True), odd,
+       "its request, whole")
+    eq([a["seq"] for a in kp.pending(qpath)], [2], "only 2 waits")
+    eq([r for kind, r in kp.read_queue(qpath) if kind == "done"],
+       [dict(seq=1, state=2, index=0)], "1 is done with as refused")
+    r = aside("--set-aside", "1")
+    eq(r.returncode, 1, "set aside twice")
+    with open(qpath + ".refused") as f:
+        eq(len(f.read().splitlines()), 1, "still one line")
+    k.start()
+    k.expect(r"1 action made offline sent", timeout=60)
+    eq(kp.pending(qpath), [], "the queue is empty")
+    eq([e.call.request for e in entries(co, before)], [mia],
+       "one entry: the action behind the stuck one, verbatim")
+    k.stop()
+    s.stop()
+
+
 def plain():
     s = cb.Server(centre="huada").start()
     work = cb.scratch("cb-kiosk-")
@@ -515,7 +614,7 @@ def usage():
 TESTS = {"kiosk.door": door, "kiosk.refusals": refusals,
          "kiosk.offline": offline, "kiosk.midvisit": midvisit,
          "kiosk.pickup_offline": pickup_offline,
-         "kiosk.shortage": shortage,
+         "kiosk.shortage": shortage, "kiosk.setaside": setaside,
          "kiosk.plain": plain, "kiosk.damaged": damaged,
          "kiosk.usage": usage}
 

@@ -206,6 +206,11 @@ int sync_run(struct kiosk *k);
 bool sync_try_due(struct kiosk *k);
 void sync_went_offline(struct kiosk *k, const char *why);
 int sync_recover(struct kiosk *k);
+void sync_request_hex(const uint8_t *req, size_t len, char out[33]);
+int sync_note_refused(struct kiosk *k, const char *line, size_t n);
+
+/* aside.c: the staff set a waiting action aside; an exit status. */
+int aside_action(struct kiosk *k, const char *seq);
 
 /* views.c: the last family seen per card, for offline use. */
 int views_open(const char *path, struct views **out, char *err, size_t errlen);

@@ -113,6 +113,7 @@ add_room(struct kiosk *k, const char *s)
 /* Settings only the kiosk has, before they are checked. */
 struct own {
 	const char *queue, *idle, *retry, *timeout, *prefix, *label;
+	const char *aside; /* --set-aside: the action's number */
 	bool rooms_given; /* by flags: the config file's are ignored */
 };
 
@@ -160,6 +161,7 @@ enum {
 	OPT_PREFIX,
 	OPT_LABEL,
 	OPT_CHECK,
+	OPT_ASIDE,
 	OPT_MAKE_KEY,
 };
 
@@ -179,6 +181,7 @@ static const struct option options[] = {
     {"card-prefix", required_argument, NULL, OPT_PREFIX},
     {"label", required_argument, NULL, OPT_LABEL},
     {"check-queue", no_argument, NULL, OPT_CHECK},
+    {"set-aside", required_argument, NULL, OPT_ASIDE},
     {"make-key", required_argument, NULL, OPT_MAKE_KEY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -260,6 +263,9 @@ parse_flags(int argc, char **argv, struct kiosk *k, struct own *w)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_ASIDE:
+			w->aside = optarg;
+			break;
 		case OPT_MAKE_KEY:
 			exit(make_key(optarg));
 		case OPT_ROOM:
@@ -332,6 +338,23 @@ settle(struct kiosk *k, const struct own *w)
 	return 0;
 }
 
+/* print_waiting prints a waiting action as --check-queue lists it. */
+static void
+print_waiting(const struct queue_action *a)
+{
+	struct fam none = {0};
+	char what[128], when[32] = "?";
+	time_t t = (time_t)(a->made_ms / 1000);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	fam_describe(&none, a->method, a->req, a->len, what, sizeof(what));
+	printf("  %llu  %s  %s  (%s, family %s%s)\n",
+	    (unsigned long long)a->seq, when, what, a->method, a->family,
+	    a->flags & QUEUE_TRIED ? ", sent once" : "");
+}
+
 /* check_queue reports on the queue file and exits: 0 good, 1 damaged. */
 static int
 check_queue(struct kiosk *k)
@@ -366,9 +389,7 @@ check_queue(struct kiosk *k)
 		const struct queue_action *a = queue_at(q, i);
 
 		if (a->state == QUEUE_PENDING)
-			printf("  %llu  %lld  %s  %s\n",
-			    (unsigned long long)a->seq, (long long)a->made_ms,
-			    a->method, a->family);
+			print_waiting(a);
 	}
 	queue_close(q);
 	return 0;
@@ -518,8 +539,12 @@ main(int argc, char **argv)
 	}
 	if (settle(k, &own) != 0)
 		return 2;
+	if (check && own.aside != NULL)
+		usage(2);
 	if (check)
 		return check_queue(k);
+	if (own.aside != NULL)
+		return aside_action(k, own.aside);
 	if (start(k) == 0) {
 		kiosk_log("ready: centre %s, queue %s, %zu waiting%s",
 		    k->o.centre, k->queue_path, queue_pending(k->q),

@@ -12,7 +12,9 @@
  *     never dropped in silence;
  *   - no answer: the server is gone again; the rest waits;
  *   - anything else (a signature the server does not take, a full store):
- *     sending stops, is shown, and is tried again later.
+ *     sending stops, is shown, and is tried again later; an action the
+ *     server will never take (a method it does not know, a fault of its
+ *     own) waits until the staff set it aside (aside.c).
  * Opening the queue at start (sync_recover) deals with a damaged file.
  */
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "carebank/codec.h"
 #include "carebank/file.h"
@@ -70,9 +73,9 @@ sync_try_due(struct kiosk *k)
 	return kiosk_now_ms() >= k->retry_at_ms;
 }
 
-/* request_hex writes a request's id (its first field) in hex. */
-static void
-request_hex(const uint8_t *req, size_t len, char out[33])
+/* sync_request_hex writes a request's id (its first field) in hex. */
+void
+sync_request_hex(const uint8_t *req, size_t len, char out[33])
 {
 	/* Every request starts with field 1, request_id, 16 bytes. */
 	if (len >= 18 && req[0] == 0x0a && req[1] == 16)
@@ -81,15 +84,54 @@ request_hex(const uint8_t *req, size_t len, char out[33])
 		snprintf(out, 33, "?");
 }
 
-/* log_refused appends a refused action to the refused log, fsynced. */
+/*
+ * sync_note_refused appends a line to the refused log, fsynced. A line
+ * that cannot be written whole is cut off again, so the next one starts
+ * on a line of its own. Returns 0, or -1 with errno set.
+ */
+int
+sync_note_refused(struct kiosk *k, const char *line, size_t n)
+{
+	struct stat st;
+	ssize_t w;
+	int fd, rc = 0, err;
+
+	fd = open(
+	    k->refused_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if ((w = write(fd, line, n)) != (ssize_t)n || fsync(fd) != 0) {
+		err = w >= 0 && (size_t)w < n ? ENOSPC : errno;
+		if (ftruncate(fd, st.st_size) == 0)
+			(void)fsync(fd);
+		errno = err;
+		rc = -1;
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	/* The file may be new: its name must last as long as its line, for
+	 * the queue is told next that the action is done with. */
+	if (rc == 0 && cb_file_fsync_dir(k->refused_path) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* log_refused appends a refused action to the refused log. */
 static int
 log_refused(
     struct kiosk *k, const struct queue_action *a, const struct cbt_reply *r)
 {
 	char line[1024], id[33];
-	int fd, n, rc = 0;
+	int n;
 
-	request_hex(a->req, a->len, id);
+	sync_request_hex(a->req, a->len, id);
 	n = snprintf(line, sizeof(line),
 	    "%lld refused %s request=%s made=%lld family=%s status=%d "
 	    "refusal=%s message=\"%s\"\n",
@@ -97,18 +139,7 @@ log_refused(
 	    a->family, r->status, r->refusal[0] ? r->refusal : "-", r->message);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = (int)strlen(line);
-	fd = open(
-	    k->refused_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (write(fd, line, (size_t)n) != n || fsync(fd) != 0)
-		rc = -1;
-	close(fd);
-	/* The file may be new: its name must last as long as its line, for
-	 * the queue is told next that the action is done with. */
-	if (rc == 0 && cb_file_fsync_dir(k->refused_path) != 0)
-		rc = -1;
-	return rc;
+	return sync_note_refused(k, line, (size_t)n);
 }
 
 /* entry_named reads N from "request id already used, by entry N, ...". */
@@ -134,7 +165,7 @@ took(struct kiosk *k, const struct queue_action *a, const struct cbt_reply *r)
 	uint64_t index = UINT64_MAX;
 	char why[256], id[33];
 
-	request_hex(a->req, a->len, id);
+	sync_request_hex(a->req, a->len, id);
 	if (r->status != 0) {
 		index = entry_named(r->message);
 	} else if (cbt_receipt_check(k->cbt, a->method, a->req, a->len,
@@ -211,10 +242,12 @@ send_one(struct kiosk *k, const struct queue_action *a)
 		rc = refused(k, a, &r);
 	else {
 		banner(k,
-		    "Cannot send the waiting actions: %s. Tell the staff.",
-		    r.message);
-		kiosk_log("sending queued %s stopped: status %d %s", a->method,
-		    r.status, r.message);
+		    "Cannot send waiting action %" PRIu64 ": %s. Tell the "
+		    "staff.",
+		    a->seq, r.message);
+		kiosk_log("sending queued action %" PRIu64 " (%s) stopped: "
+			  "status %d %s",
+		    a->seq, a->method, r.status, r.message);
 		rc = -1;
 	}
 	free(r.body);

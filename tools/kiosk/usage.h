@@ -13,6 +13,7 @@ static const char usage_synopsis[] =
     "                      [--label TEXT] [--ca FILE [--cert FILE\n"
     "                      --cert-key FILE]]\n"
     "       carebank-kiosk --check-queue [--queue FILE]\n"
+    "       carebank-kiosk --set-aside N [--queue FILE]\n"
     "       carebank-kiosk --make-key FILE\n"
     "       carebank-kiosk --help\n";
 
@@ -28,6 +29,7 @@ static const char usage_text[] =
     "                    [--label TEXT] [--ca FILE [--cert FILE --cert-key "
     "FILE]]\n"
     "     carebank-kiosk --check-queue [--queue FILE]\n"
+    "     carebank-kiosk --set-aside N [--queue FILE]\n"
     "     carebank-kiosk --make-key FILE\n"
     "\n"
     "DESCRIPTION\n"
@@ -58,6 +60,12 @@ static const char usage_text[] =
     "     ids, as soon as the server answers again (tried every --retry\n"
     "     seconds); sending one twice is harmless. An action the server\n"
     "     refuses then is written to FILE.refused and shown to the staff.\n"
+    "     One it answers otherwise holds the actions behind it, and the\n"
+    "     idle screen says so with its number. When the cause is the\n"
+    "     action's own (a method an older server does not know), the staff\n"
+    "     stop the kiosk and set it aside with --set-aside N, which writes\n"
+    "     it whole to FILE.refused; when every action stops alike (the\n"
+    "     kiosk's key or clock, the server), fix that instead.\n"
     "     A queue file damaged other than by a crash mid-write is reported,\n"
     "     kept whole as FILE.damaged-TIME, and the intact actions before\n"
     "     the damage are carried into a new queue.\n"
@@ -91,6 +99,10 @@ static const char usage_text[] =
     "     --cert FILE, --cert-key FILE   a client certificate (mutual TLS)\n"
     "     --check-queue            print the queue's waiting actions, or\n"
     "                              where it is damaged, and exit\n"
+    "     --set-aside N            with the kiosk stopped: write waiting\n"
+    "                              action N (as --check-queue numbers it)\n"
+    "                              whole to FILE.refused, take it out of\n"
+    "                              the queue, and exit\n"
     "     --make-key FILE          make the kiosk's key (mode 0600) and\n"
     "                              print the public key for the\n"
     "                              coordinator to enrol, and exit\n"
@@ -115,8 +127,9 @@ static const char usage_text[] =
     "     of its input do.\n"
     "\n"
     "EXIT STATUS\n"
-    "     0 when stopped, or --check-queue found the queue whole; 1 on a\n"
-    "     failure (key, queue file, terminal) or a damaged queue; 2 on bad\n"
-    "     usage.\n";
+    "     0 when stopped, or --check-queue found the queue whole, or\n"
+    "     --set-aside set the action aside; 1 on a failure (key, queue\n"
+    "     file, terminal, no such waiting action, a kiosk running on the\n"
+    "     queue) or a damaged queue; 2 on bad usage.\n";
 
 #endif
