@@ -8,9 +8,12 @@
  * before; its actor's call signature verifies under a key the log enrolled
  * earlier and has not revoked (the first entry is signed by the coordinator
  * key it enrols); its key changes are well formed; its postings sum to zero
- * per unit. It recomputes the Merkle tree as it goes (frontier.h), handing
- * every complete subtree to an optional callback so callers can compare
- * stored or published hashes.
+ * per unit. It measures how far each call's signed time lies from its
+ * entry's server time (the server takes a call only within its time
+ * window, so an auditor who knows the window can hold the log to it). It
+ * recomputes the Merkle tree as it goes (frontier.h), handing every
+ * complete subtree to an optional callback so callers can compare stored
+ * or published hashes.
  */
 #ifndef CAREBANK_LOGCHECK_H
 #define CAREBANK_LOGCHECK_H
@@ -31,6 +34,20 @@ struct cb_report {
 	uint64_t entries;     /* entries checked */
 	uint64_t checkpoints; /* signed checkpoints checked */
 	uint64_t keys;        /* keys in the history at the end */
+	/*
+	 * How far calls' signed times lay from their entries' server times:
+	 * the most a call was signed before its entry (early) and after it
+	 * (late: a client clock ahead), in ms, 0 if none, and at which
+	 * entries. The early side is the server's time window plus the
+	 * call's wait for the writer, unless the server's clock went back:
+	 * the writer then stamps entries with the last entry's time until
+	 * the clock catches up, so the early gap grows by the step.
+	 * call_early_same says the early entry's time is the entry before's,
+	 * as such entries' are (and, within a millisecond, others' too).
+	 */
+	int64_t call_early_ms, call_late_ms;
+	uint64_t call_early_at, call_late_at;
+	int call_early_same;
 };
 
 /*

@@ -221,6 +221,31 @@ check_postings(struct cb_logcheck *lc, const cb_entry *e)
 	return 0;
 }
 
+/*
+ * call_gap notes how far e's call was signed from e's server time; same
+ * says e's server time is the entry before's (see cb_report).
+ */
+static void
+call_gap(struct cb_report *r, const cb_entry *e, int same)
+{
+	int64_t d, late;
+
+	/* Saturate: the times are whatever the leaf says. a - b overflows
+	 * only when the signs differ, and then the result has a's sign. */
+	if (__builtin_sub_overflow(
+		e->server_time_ms, e->call->client_time_ms, &d))
+		d = e->call->client_time_ms < 0 ? INT64_MAX : INT64_MIN;
+	late = d >= 0 ? 0 : d == INT64_MIN ? INT64_MAX : -d;
+	if (d > r->call_early_ms) {
+		r->call_early_ms = d;
+		r->call_early_at = e->index;
+		r->call_early_same = same;
+	} else if (late > r->call_late_ms) {
+		r->call_late_ms = late;
+		r->call_late_at = e->index;
+	}
+}
+
 /* cb_logcheck_leaf checks one leaf and extends the tree. */
 int
 cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index, const uint8_t *leaf,
@@ -271,6 +296,7 @@ cb_logcheck_leaf(struct cb_logcheck *lc, uint64_t index, const uint8_t *leaf,
 		cb_entry_free(e);
 		return rc;
 	}
+	call_gap(lc->report, e, index > 0 && e->server_time_ms == lc->prev_ms);
 	memcpy(lc->prev, h, CB_HASH_LEN);
 	lc->prev_ms = e->server_time_ms;
 	lc->report->entries = lc->tree.size;

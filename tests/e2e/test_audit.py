@@ -6,7 +6,8 @@ one byte changed anywhere in an export fails, naming the file; a later
 export extends the earlier checkpoint (--since) but a forged history does
 not; entries print as CSV and JSON lines that match the log; a family's
 statement verifies offline, and one with an entry left out or a balance
-changed does not.
+changed does not; verify says how far calls were signed from their
+entries' times, and --call-window holds the log to a window.
 
   e2e.audit_day    all of the above
 """
@@ -14,6 +15,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -128,6 +130,58 @@ def check_since(s, coord, local, akey, work):
     open(forged, "w").write("\n".join(lines) + "\n\n" + sig)
     rc, out = audit("verify", "--key", s.vkey, "--since", forged, local)
     check(rc == 1, "a checkpoint not signed by the key: " + out)
+
+
+def check_call_times(s, coord, work):
+    """A call signed two minutes before the server took it and one signed
+    by a clock 200 s ahead (both inside the server's five-minute window):
+    verify says how far each way and at which entry, and --call-window
+    fails a log with a call outside the window given, naming the furthest.
+    """
+    def room(label, skew_ms):
+        r = coord.call(C + "AddRoom", cb.pb.AddRoomRequest(
+            label=label, ratio_soft=4, ratio_hard=6),
+            time_ms=cb.now_ms() + skew_ms)
+        check(r.ok, "a call signed %+d ms off: %s %s" % (skew_ms, r.code,
+                                                       r.details))
+        return cb.spb.Receipt.FromString(r.raw).index
+    early_at = room("Attic", -120000)
+    late_at = room("Cellar", 200000)
+    out_dir = os.path.join(work, "calls")
+    rc, out = audit("export", "--data", s.data, "--centre", s.centre,
+                    "--out", out_dir)
+    eq(rc, 0, "export: " + out)
+    rc, out = audit("verify", "--key", s.vkey, out_dir)
+    eq(rc, 0, "verify: " + out)
+    m = re.search(r"\n  calls signed at most (\d+)\.(\d{3}) s before their "
+                  r"entry's server time \(entry (\d+)\) and at most "
+                  r"(\d+)\.(\d{3}) s after it \(entry (\d+)\)\n", out)
+    check(m, "verify says how far calls were signed: " + out)
+    early = int(m.group(1)) * 1000 + int(m.group(2))
+    check(120000 <= early < 150000, "120 s and a little: %d ms" % early)
+    eq(int(m.group(3)), early_at, "the entry of the early call")
+    late = int(m.group(4)) * 1000 + int(m.group(5))
+    check(170000 < late <= 200000, "200 s less a little: %d ms" % late)
+    eq(int(m.group(6)), late_at, "the entry of the late call")
+    rc, out = audit("verify", "--key", s.vkey, "--call-window", "150",
+                    out_dir)
+    eq(rc, 1, "a call outside --call-window 150: " + out)
+    check(re.search(r"FAILED at entry %d: its call was signed "
+                    r"(1[7-9]\d|200)\.\d{3} s after the entry's server time, more than "
+                    r"--call-window 150\.000 s\n" % late_at, out), out)
+    check("OK" not in out, out)
+    rc, out = audit("verify", "--key", s.vkey, "--call-window", "300",
+                    out_dir)
+    eq(rc, 0, "within --call-window 300: " + out)
+    check("within --call-window" in out, out)
+    for bad in ("-1", "x", "60s", "2592001", ""):
+        rc, out = audit("verify", "--key", s.vkey, "--call-window", bad,
+                        out_dir)
+        eq(rc, 2, "--call-window %r: %s" % (bad, out))
+    rc, out = audit("entries", "--key", s.vkey, "--csv", "--call-window",
+                    "60", out_dir)
+    eq(rc, 2, "--call-window is verify's: " + out)
+    check("an option of verify" in out, out)
 
 
 def check_entries(s, local):
@@ -252,7 +306,8 @@ def audit_day():
         check_statement(s, local, ids["fam"], work)
         check_since(s, s.client(), local, akey, work)
         check_rules_refused(work)
-        return 3  # check_since's families
+        check_call_times(s, s.client(), work)
+        return 5  # check_since's families and check_call_times' rooms
     test_scenario.scenario_day(after)
 
 

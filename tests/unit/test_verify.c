@@ -472,6 +472,76 @@ test_time_goes_back(void **state)
 	tl_close(&t);
 }
 
+/* append_one appends an entry with these times, its call signed again. */
+static void
+append_one(struct tl *t, struct cb_batch *b, int64_t server_ms,
+    int64_t client_ms)
+{
+	struct cb_appended a;
+	cb_entry e;
+	uint64_t next;
+
+	assert_int_equal(cb_batch_next(b, TL_CENTRE, &next), 0);
+	tl_entry(t, next, &e);
+	e.server_time_ms = server_ms;
+	e.call->client_time_ms = client_ms;
+	assert_int_equal(cb_call_sign(t->coord, e.call->method, client_ms,
+			     e.call->request.data, e.call->request.len,
+			     e.call->signature.data),
+	    0);
+	assert_int_equal(cb_batch_append(b, TL_CENTRE, &e, NULL, NULL, &a), 0);
+	tl_entry_free(&e);
+	t->seq++;
+}
+
+/*
+ * The report says how far calls were signed from their entries' server
+ * times, each way, and at which entry; times at the ends of int64 saturate
+ * on the right side.
+ */
+static void
+test_call_gaps(void **state)
+{
+	const int64_t t0 = 1700000100000;
+	struct tl t;
+	struct cb_report rep;
+	struct cb_batch *b;
+
+	(void)state;
+	tl_open(&t, "verify");
+	tl_fill(&t, 3, 3); /* each call signed 500 ms before its entry */
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &rep), 0);
+	assert_int_equal(rep.call_early_ms, 500);
+	assert_int_equal(rep.call_early_at, 0);
+	assert_int_equal(rep.call_late_ms, 0);
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	append_one(&t, b, t0, t0 - 10000);            /* 3: 10 s early */
+	append_one(&t, b, t0 + 1, t0 + 4001);         /* 4: 4 s late */
+	append_one(&t, b, t0 + 1, t0 + 1 - 20000);    /* 5: 4's time */
+	append_one(&t, b, t0 + 2, t0 + 2 - 15000);    /* 6: less early */
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &rep), 0);
+	assert_int_equal(rep.call_early_ms, 20000);
+	assert_int_equal(rep.call_early_at, 5);
+	assert_int_equal(rep.call_early_same, 1);
+	assert_int_equal(rep.call_late_ms, 4000);
+	assert_int_equal(rep.call_late_at, 4);
+	/* A forged or damaged log can say anything: the gaps saturate. */
+	assert_int_equal(cb_batch_begin(t.store, &b), 0);
+	append_one(&t, b, t0 + 3, INT64_MIN); /* 7: early beyond int64 */
+	append_one(&t, b, t0 + 4, INT64_MAX); /* 8: late, nearly all of it */
+	assert_int_equal(cb_batch_commit(b), 0);
+	cb_batch_free(b);
+	assert_int_equal(cb_verify_store(t.store, TL_CENTRE, &rep), 0);
+	assert_true(rep.call_early_ms == INT64_MAX);
+	assert_int_equal(rep.call_early_at, 7);
+	assert_int_equal(rep.call_early_same, 0);
+	assert_true(rep.call_late_ms == INT64_MAX - (t0 + 4));
+	assert_int_equal(rep.call_late_at, 8);
+	tl_close(&t);
+}
+
 int
 main(void)
 {
@@ -484,6 +554,7 @@ main(void)
 		cmocka_unit_test(test_rule_breaking_writers),
 		cmocka_unit_test(test_refuses_inconsistent_checkpoint),
 		cmocka_unit_test(test_time_goes_back),
+		cmocka_unit_test(test_call_gaps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 struct audit_args {
 	const char *data, *centre, *out, *server, *key, *ca, *since;
 	const char *family, *statement;
+	int64_t window_ms; /* verify --call-window, or -1 */
 };
 
 /* audit_entries prints a verified export's entries (CSV or JSON lines). */

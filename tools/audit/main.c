@@ -8,6 +8,7 @@
  * recomputed by replaying the bank's rules, the same code that wrote them.
  * Exit status: 0 verified, 1 failed, 2 bad usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,8 @@ static const char synopsis[] =
     "     carebank-audit export --data DIR --centre ID --out OUT\n"
     "     carebank-audit export --server HOST:PORT --key KEYFILE --centre ID\n"
     "                    --out OUT [--ca FILE]\n"
-    "     carebank-audit verify --key VKEY [--since CHECKPOINT] OUT\n"
+    "     carebank-audit verify --key VKEY [--since CHECKPOINT]\n"
+    "                    [--call-window SECONDS] OUT\n"
     "     carebank-audit entries --key VKEY --csv|--jsonl OUT\n"
     "     carebank-audit flags --key VKEY [--csv] OUT\n"
     "     carebank-audit statement --key VKEY --family ID --out FILE OUT\n"
@@ -58,9 +60,12 @@ static const char manual[] =
     "              zero per unit, and every balance and charge recomputed\n"
     "              by replaying the rules. With --since, also proves by a\n"
     "              consistency proof that OUT extends a checkpoint saved\n"
-    "              from an earlier export. Prints a summary and the\n"
-    "              balances, or the first failure: the entry or file, and\n"
-    "              why.\n"
+    "              from an earlier export. Prints a summary (with how\n"
+    "              far any call's signed time lies from its entry's server\n"
+    "              time) and the balances, or the first failure: the\n"
+    "              entry or file, and why. With --call-window, the log\n"
+    "              fails if a call lies further than that from its\n"
+    "              entry's time, naming the furthest.\n"
     "     entries  verifies OUT as verify does (the rules replayed too),\n"
     "              then prints its entries for a spreadsheet:\n"
     "              --csv, one row per posting (index, time, method,\n"
@@ -99,6 +104,14 @@ static const char manual[] =
     "     --since CHECKPOINT\n"
     "                  a checkpoint file kept from an earlier export\n"
     "     --family ID  the family of a statement\n"
+    "     --call-window SECONDS\n"
+    "                  with verify: the largest time window the server\n"
+    "                  ever had (time-window-ms; 300 s unless set), plus\n"
+    "                  what a call may wait for the writer (milliseconds\n"
+    "                  unless it was overloaded). A server whose clock\n"
+    "                  went back stamps entries with the last one's time\n"
+    "                  until it catches up; their calls then look early\n"
+    "                  by the step, and the failure says so.\n"
     "\n"
     "EXIT STATUS\n"
     "     0 exported or verified; 1 failed (a check failed, a file or the\n"
@@ -129,7 +142,7 @@ usage(int code)
 
 enum {
 	OPT_DATA = 256, OPT_CENTRE, OPT_OUT, OPT_SERVER, OPT_KEY, OPT_CA,
-	OPT_SINCE, OPT_HELP, OPT_CSV, OPT_JSONL, OPT_FAMILY,
+	OPT_SINCE, OPT_HELP, OPT_CSV, OPT_JSONL, OPT_FAMILY, OPT_WINDOW,
 };
 
 static const struct option options[] = {
@@ -144,8 +157,28 @@ static const struct option options[] = {
 	{"csv", no_argument, NULL, OPT_CSV},
 	{"jsonl", no_argument, NULL, OPT_JSONL},
 	{"family", required_argument, NULL, OPT_FAMILY},
+	{"call-window", required_argument, NULL, OPT_WINDOW},
 	{NULL, 0, NULL, 0},
 };
+
+/* parse_window reads --call-window's seconds (0 to 30 days) as ms. */
+static int64_t
+parse_window(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    v > 30ull * 24 * 3600) {
+		fprintf(stderr, "carebank-audit: --call-window takes whole "
+				"seconds, 0 to 2592000, not \"%s\"\n",
+		    s);
+		usage(2);
+	}
+	return (int64_t)v * 1000;
+}
 
 /* export_local exports from a data directory, read-only. */
 static int
@@ -185,7 +218,7 @@ export_local(const struct audit_args *a)
 int
 main(int argc, char **argv)
 {
-	struct audit_args a = {0};
+	struct audit_args a = {.window_ms = -1};
 	const char *cmd;
 	int ch, csv = 0, jsonl = 0;
 
@@ -228,12 +261,20 @@ main(int argc, char **argv)
 		case OPT_FAMILY:
 			a.family = optarg;
 			break;
+		case OPT_WINDOW:
+			a.window_ms = parse_window(optarg);
+			break;
 		case OPT_HELP:
 		case 'h':
 			usage(0);
 		default:
 			usage(2);
 		}
+	}
+	if (a.window_ms >= 0 && strcmp(cmd, "verify") != 0) {
+		fprintf(stderr, "carebank-audit: --call-window is an option "
+				"of verify\n");
+		usage(2);
 	}
 	if (strcmp(cmd, "export") == 0) {
 		if (optind != argc || a.centre == NULL || a.out == NULL ||

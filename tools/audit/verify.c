@@ -197,6 +197,54 @@ audit_check(const struct audit_args *a, const struct cb_vkey *vk,
 	return rc;
 }
 
+/* seconds writes ms as seconds with three decimals. */
+static const char *
+seconds(int64_t ms, char buf[32])
+{
+	snprintf(buf, 32, "%lld.%03lld s", (long long)(ms / 1000),
+	    (long long)(ms % 1000));
+	return buf;
+}
+
+/* at writes " (entry I)", or "" when no call lies that way (ms 0). */
+static const char *
+at(int64_t ms, uint64_t index, char buf[32])
+{
+	buf[0] = '\0';
+	if (ms != 0)
+		snprintf(buf, 32, " (entry %llu)", (unsigned long long)index);
+	return buf;
+}
+
+/* The hint for an early entry stamped with the entry before's time. */
+#define SAME_TIME                                                           \
+	"; its server time is the entry before's, as when the server's "   \
+	"clock went back (the server then stamps entries with the last "   \
+	"one's time until it catches up)"
+
+/*
+ * window_failed says, when --call-window is set and some call lies
+ * further from its entry's server time, which one; 1 if so.
+ */
+static int
+window_failed(const struct audit_args *a, const struct cb_report *rep)
+{
+	char b1[32], b2[32];
+	int early = rep->call_early_ms >= rep->call_late_ms;
+	int64_t ms = early ? rep->call_early_ms : rep->call_late_ms;
+
+	if (a->window_ms < 0 || ms <= a->window_ms)
+		return 0;
+	printf("FAILED at entry %llu: its call was signed %s %s the entry's "
+	       "server time, more than --call-window %s%s\n",
+	    (unsigned long long)(early ? rep->call_early_at
+	                               : rep->call_late_at),
+	    seconds(ms, b1), early ? "before" : "after",
+	    seconds(a->window_ms, b2),
+	    early && rep->call_early_same ? SAME_TIME : "");
+	return 1;
+}
+
 /* audit_verify checks an export completely; returns the exit status. */
 int
 audit_verify(const struct audit_args *a)
@@ -205,6 +253,7 @@ audit_verify(const struct audit_args *a)
 	struct cb_checkpoint cp, since;
 	struct cb_report rep;
 	struct vctx v = {.vk = &vk, .report = &rep};
+	char b1[32], b2[32], b3[32], b4[32];
 	int rc;
 
 	if (audit_vkey(a->key, &vk) != 0)
@@ -217,12 +266,23 @@ audit_verify(const struct audit_args *a)
 		cleanup(&v);
 		return 1;
 	}
+	if (window_failed(a, &rep)) {
+		cleanup(&v);
+		return 1;
+	}
 	printf("log %s: %llu entries, checkpoint signed by %s\n", cp.origin,
 	    (unsigned long long)cp.size, vk.name);
 	printf("  every leaf canonical and chained to the one before\n");
 	printf("  every actor signature verified (%llu keys in the log's "
 	       "history)\n",
 	    (unsigned long long)rep.keys);
+	printf("  calls signed at most %s before their entry's server "
+	       "time%s and at most %s after it%s%s\n",
+	    seconds(rep.call_early_ms, b1),
+	    at(rep.call_early_ms, rep.call_early_at, b3),
+	    seconds(rep.call_late_ms, b2),
+	    at(rep.call_late_ms, rep.call_late_at, b4),
+	    a->window_ms >= 0 ? ", within --call-window" : "");
 	printf("  postings sum to zero per unit in every entry\n");
 	printf("  hash tiles and root match the signed checkpoint\n");
 	printf("  replaying the rules reproduces every entry, posting and "
