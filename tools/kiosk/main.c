@@ -113,7 +113,8 @@ add_room(struct kiosk *k, const char *s)
 /* Settings only the kiosk has, before they are checked. */
 struct own {
 	const char *queue, *idle, *retry, *timeout, *prefix, *label;
-	const char *aside; /* --set-aside: the action's number */
+	const char *aside;    /* --set-aside: the action's number */
+	const char *make_key; /* --make-key: the file */
 	bool rooms_given; /* by flags: the config file's are ignored */
 };
 
@@ -267,7 +268,8 @@ parse_flags(int argc, char **argv, struct kiosk *k, struct own *w)
 			w->aside = optarg;
 			break;
 		case OPT_MAKE_KEY:
-			exit(make_key(optarg));
+			w->make_key = optarg;
+			break;
 		case OPT_ROOM:
 			w->rooms_given = true;
 			if (add_room(k, optarg) != 0) {
@@ -285,8 +287,11 @@ parse_flags(int argc, char **argv, struct kiosk *k, struct own *w)
 			usage(2);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (check && w->aside != NULL) ||
+	    (w->make_key != NULL && (check || w->aside != NULL)))
 		usage(2);
+	if (w->make_key != NULL)
+		exit(make_key(w->make_key));
 	return check;
 }
 
@@ -539,8 +544,6 @@ main(int argc, char **argv)
 	}
 	if (settle(k, &own) != 0)
 		return 2;
-	if (check && own.aside != NULL)
-		usage(2);
 	if (check)
 		return check_queue(k);
 	if (own.aside != NULL)
