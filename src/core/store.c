@@ -147,6 +147,52 @@ check_length(struct cb_store *store)
 }
 
 /* cb_store_open opens the environment in dir. */
+/* The store's two files, as bits of store_files' answer. */
+static const char *const store_file[2] = {"data.mdb", "lock.mdb"};
+
+/* store_files says which of the store's files exist in dir. */
+static int
+store_files(const char *dir)
+{
+	int bits = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char *p = cb_xasprintf("%s/%s", dir, store_file[i]);
+
+		if (access(p, F_OK) == 0)
+			bits |= 1 << i;
+		free(p);
+	}
+	return bits;
+}
+
+/*
+ * give_files hands the files LMDB just made to the directory's owner when
+ * root made them in someone else's directory (check-config or backup run
+ * with sudo on a restored store, say): otherwise the server, running as
+ * that owner, could not open its own lock file.
+ */
+static void
+give_files(const char *dir, int had, const struct stat *d)
+{
+	int rc;
+
+	if (geteuid() != 0 || d->st_uid == 0)
+		return;
+	for (int i = 0; i < 2; i++) {
+		char *p;
+
+		if (had & (1 << i))
+			continue;
+		p = cb_xasprintf("%s/%s", dir, store_file[i]);
+		/* Best effort: a file root cannot give stays root's, and
+		 * the server then says it cannot open it. */
+		rc = chown(p, d->st_uid, d->st_gid);
+		(void)rc;
+		free(p);
+	}
+}
+
 int
 cb_store_open(const char *dir, const struct cb_store_opts *opts,
     struct cb_store **out)
@@ -155,12 +201,13 @@ cb_store_open(const char *dir, const struct cb_store_opts *opts,
 	struct cb_store *store;
 	struct stat st;
 	unsigned flags = MDB_NOTLS;
-	int rc;
+	int rc, had_files;
 
 	if (opts == NULL)
 		opts = &def;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return CB_ENOTFOUND;
+	had_files = store_files(dir);
 	store = cb_xcalloc(1, sizeof(*store));
 	store->read_only = opts->read_only;
 	if (opts->read_only)
@@ -178,6 +225,7 @@ cb_store_open(const char *dir, const struct cb_store_opts *opts,
 				     DEFAULT_MAX_READERS)) != 0 ||
 	    (rc = mdb_env_open(store->env, dir, flags, 0600)) != 0)
 		goto fail;
+	give_files(dir, had_files, &st);
 	if ((rc = check_length(store)) != 0 || (rc = open_dbs(store)) != 0) {
 		cb_store_close(store);
 		return rc;

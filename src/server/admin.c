@@ -111,14 +111,14 @@ copy_into(const char *data, const char *tmp)
  * written and synced under a temporary name beside it, checked, then
  * renamed into place, so that out is a whole backup or nothing.
  */
-int
-srv_backup(const char *data, const char *out)
+static int
+backup_into(const char *data, const char *out)
 {
 	struct stat st;
 	char *tmp, *parent;
 	int rc;
 
-	if (stat(out, &st) == 0) {
+	if (lstat(out, &st) == 0) {
 		fprintf(stderr, "carebankd: %s exists; back up into a new "
 				"directory\n",
 		    out);
@@ -161,6 +161,21 @@ srv_backup(const char *data, const char *out)
 	       "copied: keep them safe separately)\n",
 	    data, out, data);
 	return 0;
+}
+
+/* srv_backup backs up into out, named without trailing slashes. */
+int
+srv_backup(const char *data, const char *out)
+{
+	char *dst = cb_xstrdup(out);
+	size_t n = strlen(dst);
+	int rc;
+
+	while (n > 1 && dst[n - 1] == '/')
+		dst[--n] = '\0';
+	rc = backup_into(data, dst);
+	free(dst);
+	return rc;
 }
 
 struct replay_ctx {

@@ -153,6 +153,38 @@ trim(char *s)
 	return s;
 }
 
+
+/* A key the file has set, and where: a second setting is a mistake. */
+struct seen {
+	const char *key;
+	int line;
+};
+
+/* seen_at returns the line that set key, or 0. */
+static int
+seen_at(const struct seen *seen, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(seen[i].key, key) == 0)
+			return seen[i].line;
+	return 0;
+}
+
+/*
+ * cut_comment ends a line at its comment: a '#' that starts the line or
+ * follows a space or tab. One inside a value ("data = /srv/cb#2") is
+ * the value's.
+ */
+static void
+cut_comment(char *line)
+{
+	for (char *p = line; *p != '\0'; p++)
+		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
 /* srv_config_file reads a configuration file over c. */
 int
 srv_config_file(struct srv_config *c, const char *path, char *err,
@@ -161,7 +193,9 @@ srv_config_file(struct srv_config *c, const char *path, char *err,
 	uint8_t *buf;
 	size_t len;
 	char *line, *next, msg[160];
-	int rc, lineno = 0;
+	struct seen seen[64];
+	size_t nseen = 0;
+	int rc, lineno = 0, at;
 
 	if ((rc = cb_file_read(path, CONFIG_MAX, &buf, &len)) != 0) {
 		snprintf(err, errlen, "%s: %s", path, cb_strerror(rc));
@@ -174,14 +208,12 @@ srv_config_file(struct srv_config *c, const char *path, char *err,
 	}
 	/* Line by line, blank ones counted too, so errors name the line. */
 	for (line = (char *)buf; line != NULL; line = next) {
-		char *hash, *eq, *key, *val;
+		char *eq, *key, *val;
 
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		hash = strchr(line, '#');
 		lineno++;
-		if (hash != NULL)
-			*hash = '\0';
+		cut_comment(line);
 		line = trim(line);
 		if (*line == '\0')
 			continue;
@@ -194,6 +226,15 @@ srv_config_file(struct srv_config *c, const char *path, char *err,
 		*eq = '\0';
 		key = trim(line);
 		val = trim(eq + 1);
+		if (strcmp(key, "listen") != 0 &&
+		    (at = seen_at(seen, nseen, key)) != 0) {
+			snprintf(err, errlen, "%s:%d: %s is set on line %d already",
+			    path, lineno, key, at);
+			free(buf);
+			return -1;
+		}
+		if (nseen < sizeof(seen) / sizeof(seen[0]))
+			seen[nseen++] = (struct seen){key, lineno};
 		if (config_set(c, key, val, msg, sizeof(msg)) != 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
 			free(buf);

@@ -124,6 +124,27 @@ exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * missing_vkey says that an existing centre's verifier key file is
+ * missing (an init stopped just before writing it, or a file removed)
+ * and prints the line it should hold, from the store.
+ */
+static void
+missing_vkey(struct cb_store *store, const char *id, const char *path)
+{
+	struct cb_vkey vk;
+	char *line;
+
+	if (cb_store_vkey(store, id, &vk) != 0)
+		return;
+	line = cb_vkey_format(&vk);
+	fprintf(stderr,
+	    "carebankd: its verifier key file %s is missing; the line it "
+	    "holds is:\n%s\n",
+	    path, line);
+	free(line);
+}
+
 /* same_origin stops the walk at a centre whose origin is ctx. */
 static int
 same_origin(void *ctx, const struct cb_centre_info *info)
@@ -192,11 +213,32 @@ srv_init(const char *data, const char *id, const char *origin)
 		    data, cb_strerror(rc));
 		goto fail;
 	}
-	if (cb_store_centre(store, id, &info) == 0 || exists(p.logkey) ||
-	    exists(p.coordkey) || exists(p.vkey)) {
+	if (cb_store_centre(store, id, &info) == 0) {
 		fprintf(stderr, "carebankd: centre %s exists in %s already; "
 				"nothing was changed\n",
 		    id, data);
+		if (!exists(p.vkey))
+			missing_vkey(store, id, p.vkey);
+		rc = CB_EEXIST;
+		goto fail;
+	}
+	if (exists(p.logkey) || exists(p.coordkey) || exists(p.vkey)) {
+		/* Never a new log under a log key that may have signed
+		 * another: the store may have lost the centre to a restore. */
+		fprintf(stderr,
+		    "carebankd: the store in %s has no centre %s, but its "
+		    "files are there (%s%s%s%s%s): an init that was "
+		    "interrupted, or a store restored from before the centre "
+		    "was made. If the centre was never used, remove them and "
+		    "run init again; if it was, restore a backup that has it. "
+		    "Nothing was changed\n",
+		    data, id, exists(p.logkey) ? p.logkey : "",
+		    exists(p.logkey) && exists(p.coordkey) ? ", " : "",
+		    exists(p.coordkey) ? p.coordkey : "",
+		    (exists(p.logkey) || exists(p.coordkey)) && exists(p.vkey)
+		        ? ", "
+		        : "",
+		    exists(p.vkey) ? p.vkey : "");
 		rc = CB_EEXIST;
 		goto fail;
 	}

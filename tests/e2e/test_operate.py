@@ -47,6 +47,7 @@ import base64
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import stat
@@ -280,6 +281,36 @@ def operate_backup():
        "what the backup holds")
     check(not [n for n in os.listdir(s.dir) if ".partial-" in n],
           "a finished backup leaves no partial directory")
+    # A path ending in '/' names the same new directory; a dangling
+    # symlink is an existing path.
+    slash = os.path.join(s.dir, "nested", "backup2") + "//"
+    r = cb.run([cb.carebankd(), "backup", "--data", s.data, slash])
+    eq(r.returncode, 0, "a backup into DIR/: %s" % r.stderr)
+    eq(sorted(os.listdir(slash)), ["data.mdb", s.centre + ".vkey"],
+       "the backup made at DIR/")
+    check(not [n for n in os.listdir(os.path.join(s.dir, "nested"))
+               if ".partial-" in n], "no partial directory left")
+    link = os.path.join(s.dir, "dangling")
+    os.symlink(os.path.join(s.dir, "nowhere"), link)
+    r = cb.run([cb.carebankd(), "backup", "--data", s.data, link])
+    eq(r.returncode, 1, "a backup onto a dangling symlink")
+    check("exists" in r.stderr, "says why: %r" % r.stderr)
+    check(not os.path.exists(os.path.join(s.dir, "nowhere")),
+          "nothing made where it points")
+    # Root reading a store restored into its owner's directory (a replay
+    # run with sudo) gives the lock file LMDB makes to that owner, so the
+    # server, running as the owner, can still open it.
+    if os.geteuid() == 0:
+        restored = os.path.join(s.dir, "restored")
+        shutil.copytree(out, restored)
+        for name in [""] + os.listdir(restored):
+            os.chown(os.path.join(restored, name), 65534, 65534)
+        r = cb.run([cb.carebankd(), "replay", "--data", restored,
+                    "--verify"])
+        eq(r.returncode, 0, "replay of the restored copy: %s" % r.stderr)
+        for name in ("data.mdb", "lock.mdb"):
+            eq(os.stat(os.path.join(restored, name)).st_uid, 65534,
+               "the owner of %s after root read it" % name)
     # A copy cut short is refused by name, never read past its end (which
     # would be a SIGBUS); a store with no centre verifies nothing.
     cut = os.path.join(s.dir, "cut")
@@ -576,6 +607,25 @@ def operate_check_config():
     eq(r.returncode, 1, "a negative number")
     r = cc(config="listen 127.0.0.1:0\n")
     eq(r.returncode, 1, "a line without '='")
+    # A setting made twice is a mistake, said with both lines; listen
+    # may be repeated.
+    r = cc(config=good + "workers = 4\n")
+    eq(r.returncode, 1, "workers set twice")
+    check(":7: workers is set on line 4 already" in r.stderr,
+          "names both lines: %r" % r.stderr)
+    r = cc(config=good + "listen = 127.0.0.1:0\n")
+    eq(ok(r), (0, "configuration OK"), "two listen lines")
+    # '#' starts a comment only at the line's start or after a space: one
+    # inside a value is the value's.
+    hashed = os.path.join(d.dir, "cb#2")
+    shutil.copytree(d.data, hashed)
+    r = cc(config=good.replace("data = %s" % d.data, "data = %s  # 2" %
+                               hashed) + "  # indented comment\n")
+    eq(ok(r), (0, "configuration OK"), "a data directory with '#' in it")
+    r = cc(config=good.replace("data = %s" % d.data, "data = %s/x#2" %
+                               d.dir))
+    eq(r.returncode, 1, "a path with # in it is taken whole (x#2 is absent)")
+    check("x#2" in r.stderr, "names the whole path: %r" % r.stderr)
     # The bound on held bytes must fit one whole message.
     r = cc(config=good + "buffers-mb = 16\nmax-message-bytes = 16777216\n")
     eq(ok(r), (0, "configuration OK"), "buffers for one 16 MiB message")
@@ -658,6 +708,32 @@ def operate_init():
     check("exists" in r.stderr, "says why: %r" % r.stderr)
     eq({n: open(os.path.join(keys, n), "rb").read()
         for n in os.listdir(keys)}, before, "the keys are unchanged")
+    # Its verifier key file gone (an init stopped just before writing
+    # it): init says so and prints the line from the store.
+    vkfile = os.path.join(s.data, "huada.vkey")
+    os.rename(vkfile, vkfile + ".away")
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "huada"])
+    eq(r.returncode, 1, "init of a centre whose vkey file is missing")
+    check("%s is missing; the line it holds is:\n%s\n" % (vkfile, s.vkey)
+          in r.stderr, "prints the line: %r" % r.stderr)
+    os.rename(vkfile + ".away", vkfile)
+    # Key files without a centre (an init interrupted before its first
+    # entry, or a store restored from before the centre): never a new log
+    # under a key that may have signed one; init says which files.
+    ghost = os.path.join(keys, "ghost.log.pem")
+    shutil.copy(os.path.join(keys, "huada.log.pem"), ghost)
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "ghost"])
+    eq(r.returncode, 1, "init over left-over key files")
+    check("has no centre ghost, but its files are there (%s)" % ghost
+          in r.stderr and "Nothing was changed" in r.stderr, r.stderr)
+    eq(sorted(os.listdir(keys)), sorted(list(before) + ["ghost.log.pem"]),
+       "no file made")
+    os.unlink(ghost)
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "ghost"])
+    eq(r.returncode, 0, "init once they are removed: %s" % r.stderr)
     for bad in ("Hua Da", "huada/x", "", "x" * 64, "../etc"):
         r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
                     bad])
