@@ -31,6 +31,8 @@ import os
 import pty
 import re
 import select
+import shlex
+import signal
 import stat
 import subprocess
 import time
@@ -889,7 +891,9 @@ def coord_errors():
     c.refused("key", "enrol", "--role", "kiosk", "--label", "door 3",
               "--out", "door3.pem", "--vkey", wrong,
               words=["receipt does not verify", "door3.pem is kept",
-                     "may have been enrolled", '"door 3"'])
+                     "may have been enrolled",
+                     "run `carebank key enrol --role kiosk --label "
+                     "'door 3' --public 'door3.pem' --request-id "])
     check(os.path.exists(os.path.join(c.dir, "door3.pem")),
           "the key file of a key that may be enrolled was removed")
     other.cleanup()
@@ -959,6 +963,9 @@ def coord_lost_answer():
                            "--request-id"])
     eq(proxy.conns, 2, "the same-id retry on a new connection")
     rid = re.search(r"--request-id ([0-9a-f]{32})", err).group(1)
+    check(re.search(r"no answer \(.*\); trying once more with the same "
+                    r"request id, %s\n(.|\n)*may have been made" % rid, err),
+          "the id is said before the second try: %r" % err)
     proxy.close()
     size = cb.spb.CheckpointReply.FromString(
         s.client().call(cb.A + "GetCheckpoint").raw).size
@@ -977,6 +984,58 @@ def coord_lost_answer():
               words=["request id already used, by entry %s" % entry])
     c.refused("cash", "--family", fam, "--amount", "1", "--receipt", "L-3",
               "--request-id", "12", code=2, words=["32 hex digits"])
+    # Stopped while waiting (Ctrl-C, a closed terminal): carebank says the
+    # id on its way out, and the same command with it makes no second
+    # entry.
+    proxy = BlackholeProxy(s.port, quiet=9)
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        e = dict(c.env, CAREBANK_SERVER=proxy.addr)
+        before = cb.spb.CheckpointReply.FromString(
+            s.client().call(cb.A + "GetCheckpoint").raw).size
+        p = subprocess.Popen([BIN, "cash", "--family", fam, "--amount", "3",
+                              "--receipt", "S-%d" % sig, "--timeout", "60"],
+                             env=e, cwd=c.dir, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        # The server makes the entry; its answer never comes back.
+        deadline = time.monotonic() + 30
+        while cb.spb.CheckpointReply.FromString(s.client().call(
+                cb.A + "GetCheckpoint").raw).size == before:
+            check(time.monotonic() < deadline, "the write was not made")
+            time.sleep(0.05)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=30)
+        err = err.decode()
+        eq(p.returncode, -sig, "carebank dies of the signal %d" % sig)
+        m = re.search(r"stopped while waiting for the server's answer: the "
+                      r"write may have been made, or not\. To make it at "
+                      r"most once, run the same command again with "
+                      r"--request-id ([0-9a-f]{32})", err)
+        check(m, "the id on the way out: %r" % err)
+        size = cb.spb.CheckpointReply.FromString(
+            s.client().call(cb.A + "GetCheckpoint").raw).size
+        out = c.ok("cash", "--family", fam, "--amount", "3", "--receipt",
+                   "S-%d" % sig, "--request-id", m.group(1))
+        eq(cb.spb.CheckpointReply.FromString(
+            s.client().call(cb.A + "GetCheckpoint").raw).size, size,
+           "the entry the stopped run made, not a second")
+    proxy.close()
+    # key enrol --out run again would make another key: the advice is to
+    # send the key it made, with its id.
+    proxy = BlackholeProxy(s.port, quiet=2)
+    kfile = os.path.join(c.dir, "door one.pem")
+    err = c.refused("key", "enrol", "--role", "kiosk", "--label",
+                    "door 'one'", "--out", kfile, "--server", proxy.addr,
+                    "--timeout", "2")
+    proxy.close()
+    m = re.search(r"run `(carebank key enrol [^`]*)`", err)
+    check(m, "the command to send it again: %r" % err)
+    args = shlex.split(m.group(1))
+    eq(args[:7], ["carebank", "key", "enrol", "--role", "kiosk", "--label",
+                  "door 'one'"], "the role and label, quoted")
+    eq(args[7:9], ["--public", kfile], "the key made, by --public")
+    check(os.path.exists(kfile), "the key made is kept")
+    out = c.ok(*args[1:])
+    check("enrolled (door 'one')" in out, out)
     # A read of the policy (a stream, the second call after the log's
     # size) whose answer never comes ends at the timeout, as a unary call
     # does, rather than hang the desk.
@@ -1005,12 +1064,19 @@ def coord_tampered_result():
     proxy = TamperProxy(s.port,
                         cb.pb.Result(owed_fen=-1250).SerializeToString(),
                         cb.pb.Result(owed_fen=-1251).SerializeToString())
-    c.refused("cash", "--family", fam, "--amount", "12.50", "--receipt",
-              "T-1", "--server", proxy.addr,
-              words=["receipt does not verify",
-                     "family/%s/owed is -1251, the entry -1250" % fam])
+    err = c.refused("cash", "--family", fam, "--amount", "12.50",
+                    "--receipt", "T-1", "--server", proxy.addr,
+                    words=["receipt does not verify",
+                           "family/%s/owed is -1251, the entry -1250" % fam,
+                           "do not make it again without its id"])
     check(proxy.tampered >= 1, "the proxy changed an answer")
     proxy.close()
+    # The write is in the log: its id, from the same server honestly,
+    # gets the entry back rather than a second one.
+    rid = re.search(r"--request-id ([0-9a-f]{32})", err).group(1)
+    out = c.ok("cash", "--family", fam, "--amount", "12.50", "--receipt",
+               "T-1", "--request-id", rid)
+    check("owes -12.50 yuan" in out, "the first entry's answer: " + out)
     # The honest server's answer to the next one verifies.
     out = c.ok("cash", "--family", fam, "--amount", "1", "--receipt", "T-2")
     check("owes -13.50 yuan" in out, out)

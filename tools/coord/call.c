@@ -8,9 +8,12 @@
  * new connection: the server then returns the first receipt if the first
  * try was written, so a retry never writes twice.
  */
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "carebank/codec.h"
 #include "carebank/rpc.h"
@@ -154,18 +157,93 @@ explain(const struct coord *co, const char *method,
 	}
 }
 
+/*
+ * resend_advice writes how to send the last write again so that it is
+ * made at most once: the same command (or co->resend) with its request id.
+ */
+static void
+resend_advice(const struct coord *co, char *buf, size_t len)
+{
+	char hex[33];
+
+	cb_hex_encode(co->last_id, sizeof(co->last_id), hex);
+	if (co->resend != NULL)
+		snprintf(buf, len, "run `%s --request-id %s`", co->resend, hex);
+	else
+		snprintf(buf, len, "run the same command again with "
+				   "--request-id %s", hex);
+}
+
+/* What a signal says while a write waits for its answer (see arm). */
+static char stopped_msg[1024];
+static size_t stopped_len;
+static struct sigaction stopped_old[3];
+static const int stopped_sig[3] = {SIGINT, SIGTERM, SIGHUP};
+
+/* on_stop tells the write's request id, then dies of the signal. */
+static void
+on_stop(int sig)
+{
+	ssize_t n = write(STDERR_FILENO, stopped_msg, stopped_len);
+
+	(void)n;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * arm makes a signal that stops the tool while a write is on its way say
+ * how to send it again: the write may be in the log already, and without
+ * its request id a second try would make it twice. disarm undoes it.
+ */
+static void
+arm(const struct coord *co)
+{
+	struct sigaction sa;
+	char advice[512];
+	int n;
+
+	resend_advice(co, advice, sizeof(advice));
+	n = snprintf(stopped_msg, sizeof(stopped_msg),
+	    "\ncarebank: stopped while waiting for the server's answer: the "
+	    "write may have been made, or not. To make it at most once, "
+	    "%s: the server then answers with its entry if it was made\n",
+	    advice);
+	stopped_len = n < 0 ? 0 : (size_t)n < sizeof(stopped_msg)
+	                              ? (size_t)n
+	                              : sizeof(stopped_msg) - 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(stopped_sig[i], &sa, &stopped_old[i]);
+}
+
+static void
+disarm(void)
+{
+	for (int i = 0; i < 3; i++)
+		sigaction(stopped_sig[i], &stopped_old[i], NULL);
+}
+
 /* send_bytes sends request bytes, once more on a new connection if the
- * first try got no answer and may be retried. */
+ * first try got no answer and may be retried; a write says so first. */
 static int
 send_bytes(struct coord *co, const char *method, const uint8_t *buf,
-    size_t len, bool retry, struct cbt_reply *r)
+    size_t len, bool write, struct cbt_reply *r)
 {
 	int st = cbt_call_bytes(co->cbt, method, buf, len, r);
+	char hex[33];
 
-	if (!retry ||
-	    (st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED) ||
+	if ((st != RPC_STATUS_UNAVAILABLE && st != RPC_STATUS_DEADLINE_EXCEEDED) ||
 	    r->refusal[0] != '\0')
 		return st;
+	if (write) {
+		cb_hex_encode(co->last_id, sizeof(co->last_id), hex);
+		coord_err("no answer (%s); trying once more with the same "
+			  "request id, %s",
+		    r->message[0] ? r->message : "no message", hex);
+	}
 	cbt_close(co->cbt);
 	co->cbt = NULL;
 	if (coord_connect(co) != 0)
@@ -186,6 +264,7 @@ send(struct coord *co, const char *method, ProtobufCMessage *req,
     bool write, uint8_t **buf, size_t *len, struct cbt_reply *r)
 {
 	uint8_t id[16];
+	int st;
 
 	*buf = NULL;
 	*len = 0;
@@ -197,10 +276,15 @@ send(struct coord *co, const char *method, ProtobufCMessage *req,
 		memcpy(id, co->fixed, sizeof(id));
 		co->fixed_id = false;
 	}
-	if (write)
+	if (write) {
 		memcpy(co->last_id, id, sizeof(id));
+		arm(co);
+	}
 	*buf = cbt_pack(req, len);
-	if (send_bytes(co, method, *buf, *len, true, r) != 0) {
+	st = send_bytes(co, method, *buf, *len, write, r);
+	if (write)
+		disarm();
+	if (st != 0) {
 		explain(co, method, r);
 		return -1;
 	}
@@ -318,7 +402,7 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 {
 	struct cbt_reply r;
 	uint8_t *buf;
-	char why[256];
+	char why[256], advice[512];
 	size_t len;
 	int ret = -1;
 
@@ -328,22 +412,25 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 			rc, why, sizeof(why)) == 0) {
 			ret = 0;
 		} else {
+			/* Accepted, so probably in the log: a run without
+			 * its id would make it twice. */
+			resend_advice(co, advice, sizeof(advice));
 			coord_err("the server accepted the request but its "
 				  "receipt does not verify: %s. Do not rely "
-				  "on this answer; tell the centre's operator",
-			    why);
+				  "on this answer, and tell the centre's "
+				  "operator. The write is probably in the log: "
+				  "do not make it again without its id; %s and "
+				  "check the receipt",
+			    why, advice);
 			ret = -2;
 		}
 	} else if (!refused_for_sure(&r)) {
-		char hex[33];
-
 		/* The write may be in the log: a new id would make it twice. */
-		cb_hex_encode(co->last_id, sizeof(co->last_id), hex);
+		resend_advice(co, advice, sizeof(advice));
 		coord_err("the write may have been made, or not. To make it "
-			  "at most once, run the same command again with "
-			  "--request-id %s: the server then answers with its "
+			  "at most once, %s: the server then answers with its "
 			  "entry if it was made",
-		    hex);
+		    advice);
 		ret = -2;
 	}
 	done_with(buf, len, &r);

@@ -99,6 +99,9 @@ struct coord {
 	bool fixed_id;
 	uint8_t fixed[16];
 	uint8_t last_id[16];       /* the id of the last write sent */
+	/* The command that sends the last write again, when it is not "the
+	 * same command" (key enrol --out makes a new key each run). */
+	const char *resend;
 };
 
 /* The commands each job's file defines (main.c lists them all). */

@@ -190,6 +190,7 @@ add_record(struct coord *co, const struct coord_args *a, const char *method,
 		cb_wipe(p.pin, sizeof(p.pin));
 		return EXIT_FAIL;
 	}
+	cbt_unctrl(r.msg->result->id); /* the server's: printed */
 	snprintf(id, sizeof(id), "%s", r.msg->result->id);
 	coord_confirm(co, &r, "%s %s %s", kind, id, done);
 	return after_write(co, id, &p);

@@ -15,6 +15,7 @@
 #include "carebank/codec.h"
 #include "carebank/file.h"
 #include "carebank/sign.h"
+#include "carebank/xalloc.h"
 #include "coord.h"
 
 #define M_ENROL  "/carebank.v1.Coordinator/EnrolKey"
@@ -80,6 +81,30 @@ read_public(const char *arg, uint8_t pub[CB_ED25519_PUBLIC_LEN])
 	return -1;
 }
 
+/* shell_quote quotes s for a shell, in single quotes (caller frees). */
+static char *
+shell_quote(const char *s)
+{
+	size_t n = 3;
+	char *out, *o;
+
+	for (const char *p = s; *p; p++)
+		n += *p == '\'' ? 4 : 1;
+	o = out = cb_xmalloc(n);
+	*o++ = '\'';
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
 /* make_key generates a key and saves it to path, 0600. */
 static int
 make_key(const char *path, uint8_t pub[CB_ED25519_PUBLIC_LEN])
@@ -126,6 +151,7 @@ key_enrol(struct coord *co, const struct coord_args *a)
 	Carebank__V1__EnrolKeyRequest q;
 	uint8_t pub[CB_ED25519_PUBLIC_LEN];
 	const char *out = a->val[OPT_OUT];
+	char *resend = NULL, *quoted = NULL, *out_q = NULL;
 	struct cbt_receipt r;
 	int rc;
 
@@ -146,7 +172,21 @@ key_enrol(struct coord *co, const struct coord_args *a)
 		return EXIT_FAIL;
 	q.public_key.data = pub;
 	q.public_key.len = sizeof(pub);
-	if ((rc = coord_write(co, M_ENROL, &q.base, &r)) != 0) {
+	/* Run again, --out would make another key: the key made here is
+	 * sent again with --public. */
+	if (out != NULL) {
+		quoted = shell_quote(q.label);
+		out_q = shell_quote(out);
+		co->resend = resend = cb_xasprintf(
+		    "carebank key enrol --role %s --label %s --public %s",
+		    a->val[OPT_ROLE], quoted, out_q);
+	}
+	rc = coord_write(co, M_ENROL, &q.base, &r);
+	co->resend = NULL;
+	free(resend);
+	free(quoted);
+	free(out_q);
+	if (rc != 0) {
 		/* The private half goes only if the key is surely not in
 		 * the log: an enrolled key without it can never be used,
 		 * nor its loss told from a theft. */
@@ -155,11 +195,10 @@ key_enrol(struct coord *co, const struct coord_args *a)
 			    out);
 		else if (out != NULL)
 			coord_err("%s is kept: the key may have been enrolled. "
-				  "Look for label \"%s\" in the log "
-				  "(carebank-audit entries); if it is there, "
-				  "install the key or revoke it, and delete %s "
-				  "only then",
-			    out, q.label, out);
+				  "Send it again as said above; once it is "
+				  "enrolled, install it or revoke it, and "
+				  "delete %s only then",
+			    out, out);
 		return EXIT_FAIL;
 	}
 	if (out != NULL)
