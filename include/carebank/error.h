@@ -30,7 +30,8 @@
 	X(CB_ESTOPPED, -16, "writes stopped after a commit failure")          \
 	X(CB_EUNKNOWNKEY, -17, "no known key")                                \
 	X(CB_EMISMATCH, -18, "does not match")                                \
-	X(CB_EBUSY, -19, "busy")
+	X(CB_EBUSY, -19, "busy")                                              \
+	X(CB_EACCES, -20, "permission denied")
 
 enum cb_err {
 #define CB_ERR_ENUM(name, value, text) name = value,

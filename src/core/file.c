@@ -26,6 +26,8 @@ errno_code(int e)
 		return CB_EEXIST;
 	if (e == ENOENT)
 		return CB_ENOTFOUND;
+	if (e == EACCES || e == EPERM || e == EROFS)
+		return CB_EACCES;
 	return CB_EIO;
 }
 
@@ -143,7 +145,7 @@ cb_file_read(const char *path, size_t max, uint8_t **out, size_t *outlen)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? CB_ENOTFOUND : CB_EIO;
+		return errno_code(errno);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return CB_EIO;

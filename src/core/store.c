@@ -45,6 +45,10 @@ store_mdb_code(int rc)
 		return CB_ECORRUPT;
 	case ENOMEM:
 		return CB_ENOMEM;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return CB_EACCES;
 	default:
 		return CB_EIO;
 	}
@@ -205,7 +209,9 @@ cb_store_open(const char *dir, const struct cb_store_opts *opts,
 
 	if (opts == NULL)
 		opts = &def;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat(dir, &st) != 0)
+		return errno == EACCES ? CB_EACCES : CB_ENOTFOUND;
+	if (!S_ISDIR(st.st_mode))
 		return CB_ENOTFOUND;
 	had_files = store_files(dir);
 	store = cb_xcalloc(1, sizeof(*store));

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "carebank/file.h"
 #include "carebank/hostport.h"
@@ -288,6 +289,90 @@ is_loopback(const char *host)
 	       IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+/*
+ * same_socket says whether two addresses (as srv_config_parse_addr takes
+ * them) would bind the same port where one would refuse the other: the
+ * same address, or a wildcard of it ("::" takes IPv4 too). Port 0 is any
+ * free port, never a clash.
+ */
+static int
+same_socket(const char *a, const char *b)
+{
+	char ha[64], hb[64];
+	uint8_t xa[16], xb[16];
+	uint16_t pa, pb;
+	int fa, fb;
+
+	if (srv_config_parse_addr(a, ha, sizeof(ha), &pa) != 0 ||
+	    srv_config_parse_addr(b, hb, sizeof(hb), &pb) != 0 || pa != pb ||
+	    pa == 0)
+		return 0;
+	if (strcmp(ha, "::") == 0 || strcmp(hb, "::") == 0)
+		return 1;
+	fa = inet_pton(AF_INET, ha, xa) == 1 ? AF_INET : AF_INET6;
+	fb = inet_pton(AF_INET, hb, xb) == 1 ? AF_INET : AF_INET6;
+	if (fa != fb)
+		return 0;
+	if (fa == AF_INET6 && (inet_pton(AF_INET6, ha, xa) != 1 ||
+				  inet_pton(AF_INET6, hb, xb) != 1))
+		return 0;
+	if (fa == AF_INET &&
+	    (strcmp(ha, "0.0.0.0") == 0 || strcmp(hb, "0.0.0.0") == 0))
+		return 1;
+	return memcmp(xa, xb, fa == AF_INET ? 4 : 16) == 0;
+}
+
+/* clash finds two of the listen and metrics addresses that would clash. */
+static int
+clash(const struct srv_config *c, char *err, size_t errlen)
+{
+	const char *all[SRV_MAX_LISTEN + 1];
+	int n = 0;
+
+	for (int i = 0; i < c->nlisten; i++)
+		all[n++] = c->listen[i];
+	if (c->metrics != NULL)
+		all[n++] = c->metrics;
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (same_socket(all[i], all[j])) {
+				snprintf(err, errlen,
+				    "%s %s and %s %s are the same port: the "
+				    "server could not listen on both",
+				    i < c->nlisten ? "listen" : "metrics",
+				    all[i],
+				    j < c->nlisten ? "listen" : "metrics",
+				    all[j]);
+				return -1;
+			}
+	return 0;
+}
+
+/* port_file_dir_ok says whether the port file's directory is there. */
+static int
+port_file_dir_ok(const char *path, char *err, size_t errlen)
+{
+	char *dir = cb_xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+	int ok;
+
+	if (slash == NULL) {
+		free(dir);
+		return 0;
+	}
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!ok)
+		snprintf(err, errlen, "port-file %s: its directory %s is not "
+				      "there",
+		    path, dir);
+	free(dir);
+	return ok ? 0 : -1;
+}
+
 /* srv_config_check validates the whole configuration. */
 int
 srv_config_check(const struct srv_config *c, char *err, size_t errlen)
@@ -352,5 +437,10 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 		    c->metrics);
 		return -1;
 	}
+	if (clash(c, err, errlen) != 0)
+		return -1;
+	if (c->port_file != NULL &&
+	    port_file_dir_ok(c->port_file, err, errlen) != 0)
+		return -1;
 	return 0;
 }

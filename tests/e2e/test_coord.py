@@ -885,11 +885,11 @@ def coord_errors():
     other = cb.Server(centre="huada", origin="carebank.example.org/huada")
     with open(os.path.join(other.data, "huada.vkey")) as f:
         wrong = f.read().strip()
-    err = c.refused("family", "add", "--vkey", wrong,
+    err = c.refused("family", "add", "--vkey", wrong, code=3,
                     words=["receipt does not verify", "not signed by"])
     # A key so enrolled is in the log: its private half is kept.
     c.refused("key", "enrol", "--role", "kiosk", "--label", "door 3",
-              "--out", "door3.pem", "--vkey", wrong,
+              "--out", "door3.pem", "--vkey", wrong, code=3,
               words=["receipt does not verify", "door3.pem is kept",
                      "may have been enrolled",
                      "run `carebank key enrol --role kiosk --label "
@@ -958,7 +958,7 @@ def coord_lost_answer():
     proxy = BlackholeProxy(s.port, quiet=2)
     cash = ("cash", "--family", fam, "--amount", "12.50", "--receipt", "L-1")
     err = c.refused(*cash, "--server", proxy.addr, "--timeout", "2",
-                    words=["did not answer RecordCash in time",
+                    code=3, words=["did not answer RecordCash in time",
                            "the write may have been made, or not",
                            "--request-id"])
     eq(proxy.conns, 2, "the same-id retry on a new connection")
@@ -1025,7 +1025,7 @@ def coord_lost_answer():
     kfile = os.path.join(c.dir, "door one.pem")
     err = c.refused("key", "enrol", "--role", "kiosk", "--label",
                     "door 'one'", "--out", kfile, "--server", proxy.addr,
-                    "--timeout", "2")
+                    "--timeout", "2", code=3)
     proxy.close()
     m = re.search(r"run `(carebank key enrol [^`]*)`", err)
     check(m, "the command to send it again: %r" % err)
@@ -1065,7 +1065,7 @@ def coord_tampered_result():
                         cb.pb.Result(owed_fen=-1250).SerializeToString(),
                         cb.pb.Result(owed_fen=-1251).SerializeToString())
     err = c.refused("cash", "--family", fam, "--amount", "12.50",
-                    "--receipt", "T-1", "--server", proxy.addr,
+                    "--receipt", "T-1", "--server", proxy.addr, code=3,
                     words=["receipt does not verify",
                            "family/%s/owed is -1251, the entry -1250" % fam,
                            "do not make it again without its id"])

@@ -615,6 +615,23 @@ def operate_check_config():
           "names both lines: %r" % r.stderr)
     r = cc(config=good + "listen = 127.0.0.1:0\n")
     eq(ok(r), (0, "configuration OK"), "two listen lines")
+    # What serve could not do, check-config says first: two listeners or
+    # the metrics on one port, a port file with no directory to go in.
+    r = cc("--data", d.data, "--listen", "127.0.0.1:7443", "--listen",
+           "[::1]:7444", "--listen", "localhost:7443")
+    eq(r.returncode, 1, "the same port twice")
+    check("listen 127.0.0.1:7443 and listen localhost:7443 are the same "
+          "port" in r.stderr, "says which: %r" % r.stderr)
+    r = cc("--data", d.data, "--listen", "127.0.0.1:7443", "--metrics",
+           "127.0.0.1:7443")
+    eq(r.returncode, 1, "metrics on the listen port")
+    check("metrics 127.0.0.1:7443" in r.stderr, r.stderr)
+    r = cc("--data", d.data, "--listen", "[::1]:7443", "--metrics",
+           "127.0.0.1:7443")
+    eq(ok(r), (0, "configuration OK"), "one port on two addresses")
+    r = cc(config=good + "port-file = %s/nowhere/port\n" % d.dir)
+    eq(r.returncode, 1, "a port file with no directory")
+    check("nowhere is not there" in r.stderr, r.stderr)
     # '#' starts a comment only at the line's start or after a space: one
     # inside a value is the value's.
     hashed = os.path.join(d.dir, "cb#2")
@@ -637,6 +654,15 @@ def operate_check_config():
     r = cc(config=good + "buffers-mb = 0\n")
     check(r.returncode == 1 and "buffers-mb" in r.stderr,
           "no buffers: %r" % r.stderr)
+    # A data directory this user may not read is said to be so, not an
+    # input/output error that sends the operator looking for a bad disk.
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        r = cb.run(["setpriv", "--reuid=65534", "--regid=65534",
+                    "--clear-groups", bin_, "check-config", "--data",
+                    d.data, "--listen", "127.0.0.1:0"], timeout=30)
+        eq(r.returncode, 1, "check-config of a directory it cannot read")
+        check("permission denied" in r.stderr and
+              "input/output" not in r.stderr, "says why: %r" % r.stderr)
     # The data directory: a store with centres, each with its log key.
     empty = os.path.join(d.dir, "empty")
     os.mkdir(empty)

@@ -423,6 +423,7 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 				  "check the receipt",
 			    why, advice);
 			ret = -2;
+			co->unknown = true;
 		}
 	} else if (!refused_for_sure(&r)) {
 		/* The write may be in the log: a new id would make it twice. */
@@ -432,6 +433,7 @@ coord_write(struct coord *co, const char *method, ProtobufCMessage *req,
 			  "entry if it was made",
 		    advice);
 		ret = -2;
+		co->unknown = true;
 	}
 	done_with(buf, len, &r);
 	return ret;

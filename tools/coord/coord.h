@@ -23,6 +23,7 @@
 #define EXIT_OK    0
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
+#define EXIT_UNKNOWN 3 /* a write may have been made: its id was printed */
 
 #define COORD_ID_MAX   32 /* a bank id ("f12"), a key id (16 hex) */
 #define COORD_LIST_MAX 32 /* ids in a list (pickup lists hold 32) */
@@ -102,6 +103,7 @@ struct coord {
 	/* The command that sends the last write again, when it is not "the
 	 * same command" (key enrol --out makes a new key each run). */
 	const char *resend;
+	bool unknown; /* a write may have been made: exit EXIT_UNKNOWN */
 };
 
 /* The commands each job's file defines (main.c lists them all). */

@@ -161,8 +161,10 @@ static const char manual_tail[] =
     "          cert-key.\n"
     "\n"
     "EXIT STATUS\n"
-    "     0 done; 1 failed (refused, unreachable, a receipt that does not\n"
-    "     verify); 2 bad usage.\n"
+    "     0 done; 1 failed (refused, unreachable; nothing was written); 2\n"
+    "     bad usage; 3 a write may have been made (no answer, or a receipt\n"
+    "     that does not verify): its request id was printed, to send it\n"
+    "     again with --request-id.\n"
     "\n"
     "EXAMPLES\n"
     "     carebank family add --name \"Wang\"\n"
@@ -537,6 +539,8 @@ main(int argc, char **argv)
 	    (rc = settings(&co, &a)) != 0)
 		return rc;
 	rc = co.cmd->run(&co, &a);
+	if (rc == EXIT_FAIL && co.unknown)
+		rc = EXIT_UNKNOWN;
 	cbt_close(co.cbt);
 	cbt_opts_free(&co.opts);
 	coord_reply_free(co.policy_msg);
