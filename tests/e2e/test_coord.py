@@ -880,6 +880,24 @@ def coord_errors():
               words=["cert-key", "others may read it", "chmod 600"])
     c.refused("balances", env={"CAREBANK_SERVER": None},
               words=["say which server"])
+    # A typing mistake is bad usage (2) even with the server away, before
+    # carebank asks it for the centre's offset or billing period; good
+    # text then fails for the server (1).
+    away = ("--server", "127.0.0.1:1", "--timeout", "2")
+    for args, words in (
+            (("settle", "--period", "2027-13"), "not a month"),
+            (("settle", "--period", "2027-02-30x"), "neither a month"),
+            (("settle", "--period", "2027-02", "--csv"), "go with --dry-run"),
+            (("close", "--child", "c1", "--at", "bogus", "--reason", "x"),
+             "--at: \"bogus\" is not a time"),
+            (("shift", "add", "--room", "r1", "--adult", "a1", "--start",
+              "2027-03-01 10:00", "--end", "09:00"), "ends after it starts"),
+            (("shift", "add", "--room", "r1", "--adult", "a1", "--start",
+              "2027-03-01 10:00", "--end", "nine"),
+             "--end: \"nine\" is not a time")):
+        c.refused(*(args + away), code=2, words=[words])
+    c.refused("settle", "--period", "2027-02", *away, code=1,
+              words=["cannot reach"])
     # A verifier key that is not the centre's: the write happens, but its
     # receipt does not verify, and carebank says so.
     other = cb.Server(centre="huada", origin="carebank.example.org/huada")

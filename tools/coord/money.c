@@ -116,13 +116,29 @@ static int
 period_start(struct coord *co, const char *s, int64_t *start, char *label,
     size_t len)
 {
-	const Carebank__V1__Policy *p = coord_policy(co);
+	const Carebank__V1__Policy *p;
 	bool week;
 	char day[16];
 	struct units_when t;
 	int64_t y, m;
 
-	if (p == NULL)
+	/* The text first: a typing mistake is bad usage even when the
+	 * server, which knows the centre's period and offset, is away. */
+	if (strlen(s) == 7 && s[4] == '-') {
+		char ys[5] = {s[0], s[1], s[2], s[3], '\0'};
+
+		if (units_parse_int(ys, 1970, 9999, &y) != 0 ||
+		    units_parse_int(s + 5, 1, 12, &m) != 0 || s[5] == '-')
+			return coord_usage(co, "--period: \"%s\" is not a "
+					       "month (\"2027-02\")",
+			    s);
+	} else if (units_parse_time(s, 0, &t) != 0 || !t.date_only) {
+		return coord_usage(co, "--period: \"%s\" is neither a month "
+				       "(\"2027-02\") nor a date "
+				       "(\"2027-03-01\")",
+		    s);
+	}
+	if ((p = coord_policy(co)) == NULL)
 		return EXIT_FAIL;
 	week = p->billing_period ==
 	    CAREBANK__V1__BILLING_PERIOD__BILLING_PERIOD_WEEK;
@@ -231,13 +247,13 @@ settle(struct coord *co, const struct coord_args *a)
 	int n, rc;
 
 	carebank__v1__settle_request__init(&q);
+	if (!a->val[OPT_DRY_RUN] && co->format != FORMAT_TABLE)
+		return coord_usage(co, "--json and --csv go with --dry-run");
 	if ((rc = period_start(co, a->val[OPT_PERIOD], &q.period_start_ms,
 		 label, sizeof(label))) != 0)
 		return rc;
 	if (a->val[OPT_DRY_RUN])
 		return preview(co, &q, label);
-	if (co->format != FORMAT_TABLE)
-		return coord_usage(co, "--json and --csv go with --dry-run");
 	if (coord_write(co, M_SETTLE, &q.base, &r) != 0)
 		return EXIT_FAIL;
 	paid_out(r.entry, &paid, &n);

@@ -378,14 +378,17 @@ coord_when(struct coord *co, const char *what, const char *s,
 {
 	int offset;
 
-	if (coord_offset(co, &offset) != 0)
-		return EXIT_FAIL;
-	if (units_parse_time(s, offset, t) != 0)
+	/* The text first, so a typing mistake is bad usage (2) even when
+	 * the server, which knows the centre's offset, cannot be reached. */
+	if (units_parse_time(s, 0, t) != 0)
 		return coord_usage(co, "%s: \"%s\" is not a time; write "
 				       "\"2027-03-01 09:00\" (local) or ISO "
 				       "8601 (2027-03-01T01:00Z)",
 		    what, s);
-	return 0;
+	if (coord_offset(co, &offset) != 0)
+		return EXIT_FAIL;
+	/* The same text: only the offset differs, which it cannot fail. */
+	return units_parse_time(s, offset, t) == 0 ? 0 : EXIT_FAIL;
 }
 
 /* show prints the policy in the chosen format. */

@@ -41,28 +41,35 @@ hhmm(const char *s)
 	return strlen(s) == 5 && s[2] == ':' && strspn(s, "0123456789:") == 5;
 }
 
-/* shift_times reads --start and --end (a bare HH:MM: the start's day). */
+/*
+ * times_at reads --start and --end (a bare HH:MM: the start's day) with
+ * the centre's UTC offset, checking that they make a shift. Returns 0 or
+ * EXIT_USAGE, said why.
+ */
 static int
-shift_times(struct coord *co, const struct coord_args *a, int64_t *start,
-    int64_t *end)
+times_at(struct coord *co, const struct coord_args *a, int offset,
+    int64_t *start, int64_t *end)
 {
 	struct units_when s, e;
 	char day[UNITS_TIME_MAX], full[UNITS_TIME_MAX + 8];
-	int offset, rc;
+	const char *what = "--start", *text = a->val[OPT_START];
 
-	if ((rc = coord_when(co, "--start", a->val[OPT_START], &s)) != 0)
-		return rc;
-	if (coord_offset(co, &offset) != 0)
-		return EXIT_FAIL;
-	if (hhmm(a->val[OPT_END])) {
-		units_date(s.ms, offset, day, sizeof(day));
-		snprintf(full, sizeof(full), "%s %s", day, a->val[OPT_END]);
-		rc = coord_when(co, "--end", full, &e);
-	} else {
-		rc = coord_when(co, "--end", a->val[OPT_END], &e);
+	if (units_parse_time(text, offset, &s) == 0) {
+		what = "--end";
+		text = a->val[OPT_END];
+		if (hhmm(text)) {
+			units_date(s.ms, offset, day, sizeof(day));
+			snprintf(full, sizeof(full), "%s %s", day, text);
+			text = full;
+		}
+		if (units_parse_time(text, offset, &e) == 0)
+			what = NULL;
 	}
-	if (rc != 0)
-		return rc;
+	if (what != NULL)
+		return coord_usage(co, "%s: \"%s\" is not a time; write "
+				       "\"2027-03-01 09:00\" (local) or ISO "
+				       "8601 (2027-03-01T01:00Z)",
+		    what, what[2] == 's' ? a->val[OPT_START] : a->val[OPT_END]);
 	if (s.date_only || e.date_only)
 		return coord_usage(co, "a shift needs times of day, not only "
 				       "dates");
@@ -72,6 +79,24 @@ shift_times(struct coord *co, const struct coord_args *a, int64_t *start,
 	*start = s.ms;
 	*end = e.ms;
 	return 0;
+}
+
+/*
+ * shift_times reads --start and --end: first as text (with no offset, so
+ * that a mistake is bad usage even when the server is away: one offset
+ * moves both times alike), then in the centre's local time.
+ */
+static int
+shift_times(struct coord *co, const struct coord_args *a, int64_t *start,
+    int64_t *end)
+{
+	int offset, rc;
+
+	if ((rc = times_at(co, a, 0, start, end)) != 0)
+		return rc;
+	if (coord_offset(co, &offset) != 0)
+		return EXIT_FAIL;
+	return times_at(co, a, offset, start, end);
 }
 
 /* shift_add schedules a shift. */
