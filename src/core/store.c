@@ -288,6 +288,34 @@ centre_parse(const MDB_val *v, struct store_centre *c)
 	return 0;
 }
 
+/*
+ * origin_taken says CB_EEXIST when a centre of the store already has the
+ * origin: checked in the write transaction that adds a centre, so two
+ * inits at once cannot both take one name for life.
+ */
+static int
+origin_taken(struct cb_store *store, MDB_txn *txn, const char *origin)
+{
+	struct store_centre c;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	if ((rc = mdb_cursor_open(txn, store->db.centres, &cur)) != 0)
+		return store_mdb_code(rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !found;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (centre_parse(&v, &c) != 0)
+			found = CB_ECORRUPT;
+		else if (strcmp(c.origin, origin) == 0)
+			found = CB_EEXIST;
+	}
+	mdb_cursor_close(cur);
+	if (found)
+		return found;
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_code(rc);
+}
+
 /* store_centre_load reads a centre's record and tree state. */
 int
 store_centre_load(struct cb_store *store, MDB_txn *txn, const char *id,
@@ -365,6 +393,8 @@ store_centre_put(struct cb_store *store, MDB_txn *txn, const char *id,
 	if (!cb_centre_id_valid(id) || olen > CB_ORIGIN_MAX ||
 	    cb_vkey_make(origin, log_pub, &vk) != 0)
 		return CB_EINVAL;
+	if ((rc = origin_taken(store, txn, origin)) != 0)
+		return rc;
 	if ((rc = mdb_stat(txn, store->db.centres, &st)) != 0)
 		return store_mdb_code(rc);
 	c.no = (uint32_t)st.ms_entries + 1;

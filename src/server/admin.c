@@ -132,7 +132,13 @@ backup_into(const char *data, const char *out)
 		rc = 0;
 	}
 	free(parent);
-	tmp = cb_xasprintf("%s.partial-XXXXXX", out);
+	/* Hidden beside it (.NAME.partial-XXXXXX), so that a crash's leftover
+	 * is not taken for a backup by a glob of the backups' names. */
+	if (strrchr(out, '/') != NULL)
+		tmp = cb_xasprintf("%.*s/.%s.partial-XXXXXX",
+		    (int)(strrchr(out, '/') - out), out, strrchr(out, '/') + 1);
+	else
+		tmp = cb_xasprintf(".%s.partial-XXXXXX", out);
 	if (rc != 0 || mkdtemp(tmp) == NULL) {
 		fprintf(stderr, "carebankd: cannot create %s: %s\n", out,
 		    rc ? cb_strerror(rc) : strerror(errno));

@@ -102,6 +102,10 @@ genesis(struct cb_store *store, const char *id, const char *origin,
 		goto out;
 	if ((rc = cb_batch_centre_create(b, id, origin, logkey)) == 0)
 		rc = cb_bank_execute(b, &op, &app);
+	else if (rc == CB_EEXIST && snprintf(err, errlen,
+			"a centre with this id or origin was made meanwhile; "
+			"nothing was changed") < 0)
+		err[0] = '\0';
 	if (rc == 0 && op.refusal != 0) {
 		if (snprintf(err, errlen, "entry 0 was refused: %s",
 			op.message) < 0)
@@ -196,6 +200,13 @@ srv_init(const char *data, const char *id, const char *origin)
 	}
 	if (origin == NULL)
 		origin = def = default_origin(id, logkey);
+	if (strlen(origin) > CB_ORIGIN_MAX) {
+		fprintf(stderr, "carebankd: the origin is at most %d bytes, "
+				"not %zu\n",
+		    CB_ORIGIN_MAX, strlen(origin));
+		rc = CB_EINVAL;
+		goto fail;
+	}
 	if ((rc = cb_vkey_make(origin, cb_key_public(logkey), &vk)) != 0) {
 		fprintf(stderr, "carebankd: origin \"%s\" cannot name a key "
 				"(no spaces or '+')\n",

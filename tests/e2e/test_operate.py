@@ -775,6 +775,12 @@ def operate_init():
                 "huada", "--origin", "a b"])
     eq(r.returncode, 1, "origin with a space")
     check(not os.path.exists(fresh), "a refused init made %s" % fresh)
+    r = cb.run([cb.carebankd(), "init", "--data", fresh, "--centre",
+                "huada", "--origin", "o" * 256])
+    eq(r.returncode, 1, "an origin of 256 bytes")
+    check("at most 255 bytes, not 256" in r.stderr, "says why: %r" %
+          r.stderr)
+    check(not os.path.exists(fresh), "a refused init made %s" % fresh)
     r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
                 "nanshan"])
     eq(r.returncode, 0, "a second centre: %s" % r.stderr)

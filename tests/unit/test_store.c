@@ -61,6 +61,17 @@ test_centres(void **state)
 	    0);
 	assert_int_equal(cb_store_set_log_key(t.store, "other", tl_log_key()),
 	    CB_EMISMATCH);
+	/* An origin names one log for life: another centre cannot take it,
+	 * checked in the transaction that adds the centre. */
+	assert_int_equal(cb_store_centre_create(t.store, "third", "o/o", pub),
+	    CB_EEXIST);
+	assert_int_equal(cb_store_centre_create(t.store, "third", TL_ORIGIN,
+			     pub),
+	    CB_EEXIST);
+	assert_int_equal(cb_store_centre(t.store, "third", &info),
+	    CB_ENOTFOUND);
+	assert_int_equal(cb_store_centre_create(t.store, "third", "o/p", pub),
+	    0);
 	tl_close(&t);
 }
 
