@@ -36,6 +36,9 @@ import signal
 import stat
 import subprocess
 import time
+from concurrent import futures
+
+import grpc
 
 import cbclient as cb
 from cbclient import K, check, eq
@@ -1037,6 +1040,26 @@ def coord_lost_answer():
             s.client().call(cb.A + "GetCheckpoint").raw).size, size,
            "the entry the stopped run made, not a second")
     proxy.close()
+    # A server that answers UNAVAILABLE itself (stopping, say) is not one
+    # carebank cannot reach: it says what the server said, and the write's
+    # outcome is unknown all the same.
+    class Down(grpc.GenericRpcHandler):
+        def service(self, details):
+            def answer(req, ctx):
+                ctx.abort(grpc.StatusCode.UNAVAILABLE, "the store failed: "
+                          "nothing was written; the server is stopping")
+            return grpc.unary_unary_rpc_method_handler(answer)
+    fake = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    fake.add_generic_rpc_handlers((Down(),))
+    port = fake.add_insecure_port("127.0.0.1:0")
+    fake.start()
+    err = c.refused("family", "add", "--server", "127.0.0.1:%d" % port,
+                    code=3, words=["cannot take EnrolFamily now: the store "
+                                   "failed", "--request-id",
+                                   "the server could not take it now (the "
+                                   "store failed"])
+    check("is carebankd running there" not in err, err)
+    fake.stop(0)
     # key enrol --out run again would make another key: the advice is to
     # send the key it made, with its id.
     proxy = BlackholeProxy(s.port, quiet=2)

@@ -447,6 +447,7 @@ cbt_call_md(struct cbt *c, const char *method, const uint8_t *req,
 	if (res.error == RPCC_ECLOSED || rpcc_conn_error(c->conn) != NULL)
 		drop(c);
 	r->status = res.status;
+	r->from_server = res.error == 0;
 	snprintf(r->message, sizeof(r->message), "%s", res.message);
 	ref = rpcc_md_find(res.trailers, res.ntrailers, "carebank-refusal");
 	if (ref != NULL)

@@ -57,6 +57,7 @@ struct cbt_reply {
 	char refusal[64];     /* the bank's reason, "REFUSAL_...", or "" */
 	uint8_t *body;        /* the response message (OK), freed by free */
 	size_t len;
+	bool from_server;     /* the status is the server's, not the client's */
 };
 
 /*

@@ -125,9 +125,14 @@ explain(const struct coord *co, const char *method,
 	}
 	switch (r->status) {
 	case RPC_STATUS_UNAVAILABLE:
-		coord_err("cannot reach the server at %s (%s); is carebankd "
-			  "running there? (--server, CAREBANK_SERVER)",
-		    co->opts.server, m);
+		if (r->from_server)
+			coord_err("the server at %s cannot take %s now: %s",
+			    co->opts.server, name, m);
+		else
+			coord_err("cannot reach the server at %s (%s); is "
+				  "carebankd running there? (--server, "
+				  "CAREBANK_SERVER)",
+			    co->opts.server, m);
 		break;
 	case RPC_STATUS_UNAUTHENTICATED:
 		coord_err("the server did not accept this key (%s): check "
@@ -240,8 +245,10 @@ send_bytes(struct coord *co, const char *method, const uint8_t *buf,
 		return st;
 	if (write) {
 		cb_hex_encode(co->last_id, sizeof(co->last_id), hex);
-		coord_err("no answer (%s); trying once more with the same "
-			  "request id, %s",
+		coord_err("%s (%s); trying once more with the same request "
+			  "id, %s",
+		    r->from_server ? "the server could not take it now"
+		                   : "no answer",
 		    r->message[0] ? r->message : "no message", hex);
 	}
 	cbt_close(co->cbt);
@@ -378,6 +385,10 @@ refused_for_sure(const struct cbt_reply *r)
 {
 	if (r->refusal[0] != '\0')
 		return true;
+	/* A status the client library set after sending (a reply over its
+	 * limits, say) says nothing of what the server did. */
+	if (r->status != RPC_STATUS_OK && !r->from_server)
+		return false;
 	switch (r->status) {
 	case RPC_STATUS_OK: /* never sent */
 	case RPC_STATUS_INVALID_ARGUMENT:
