@@ -150,7 +150,6 @@ check_length(struct cb_store *store)
 	return 0;
 }
 
-/* cb_store_open opens the environment in dir. */
 /* The store's two files, as bits of store_files' answer. */
 static const char *const store_file[2] = {"data.mdb", "lock.mdb"};
 
@@ -197,6 +196,7 @@ give_files(const char *dir, int had, const struct stat *d)
 	}
 }
 
+/* cb_store_open opens the environment in dir. */
 int
 cb_store_open(const char *dir, const struct cb_store_opts *opts,
     struct cb_store **out)

@@ -107,7 +107,7 @@ copy_into(const char *data, const char *tmp)
 }
 
 /*
- * srv_backup makes a hot, consistent copy of the store in a new directory:
+ * backup_into makes a hot, consistent copy of the store in a new directory:
  * written and synced under a temporary name beside it, checked, then
  * renamed into place, so that out is a whole backup or nothing.
  */

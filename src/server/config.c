@@ -154,7 +154,6 @@ trim(char *s)
 	return s;
 }
 
-
 /* A key the file has set, and where: a second setting is a mistake. */
 struct seen {
 	const char *key;

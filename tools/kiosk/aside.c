@@ -4,8 +4,8 @@
  * method an older server does not know, a fault of the server's own) holds
  * every action made after it. The staff, with the kiosk stopped, set that
  * one aside: it is written to the refused log first, whole (its request
- * bytes in base64, so the coordinator can enter it by hand or send it
- * again later), and only then marked done in the queue, so a crash between
+ * bytes in base64, so nothing of it is lost and the coordinator can enter
+ * it by hand), and only then marked done in the queue, so a crash between
  * the two leaves it in both places, never in neither.
  */
 #include <errno.h>
