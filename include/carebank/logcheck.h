@@ -58,6 +58,14 @@ int cb_report_fail(struct cb_report *r, int code, uint64_t index,
     const char *where, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/*
+ * cb_report_call_gaps writes, into buf (of len bytes, 160 are enough), the
+ * report's call gaps as a phrase: "calls signed at most S s before their
+ * entry's server time (entry I) and at most S s after it (entry J)", the
+ * entries left out on a side no call lies on.
+ */
+void cb_report_call_gaps(const struct cb_report *r, char *buf, size_t len);
+
 struct cb_logcheck;
 
 /*

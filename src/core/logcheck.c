@@ -53,6 +53,33 @@ cb_report_fail(struct cb_report *r, int code, uint64_t index,
 	return code;
 }
 
+/* entry_of writes " (entry I)", or "" when no call lies that way (ms 0). */
+static const char *
+entry_of(int64_t ms, uint64_t index, char buf[32])
+{
+	buf[0] = '\0';
+	if (ms != 0)
+		snprintf(buf, 32, " (entry %llu)", (unsigned long long)index);
+	return buf;
+}
+
+/* cb_report_call_gaps says how far calls were signed from their entries. */
+void
+cb_report_call_gaps(const struct cb_report *r, char *buf, size_t len)
+{
+	char early[32], late[32];
+
+	snprintf(buf, len,
+	    "calls signed at most %lld.%03lld s before their entry's server "
+	    "time%s and at most %lld.%03lld s after it%s",
+	    (long long)(r->call_early_ms / 1000),
+	    (long long)(r->call_early_ms % 1000),
+	    entry_of(r->call_early_ms, r->call_early_at, early),
+	    (long long)(r->call_late_ms / 1000),
+	    (long long)(r->call_late_ms % 1000),
+	    entry_of(r->call_late_ms, r->call_late_at, late));
+}
+
 /* cb_logcheck_new starts an empty checker. */
 struct cb_logcheck *
 cb_logcheck_new(const char *id, cb_frontier_fn fn, void *ctx,

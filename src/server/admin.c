@@ -197,7 +197,7 @@ replay_one(void *ctx, const struct cb_centre_info *info)
 	struct replay_ctx *r = ctx;
 	struct cb_report rep;
 	const char *tmp = getenv("TMPDIR");
-	char *dir;
+	char *dir, gaps[192];
 
 	if (r->only != NULL && strcmp(r->only, info->id) != 0)
 		return 0;
@@ -208,6 +208,7 @@ replay_one(void *ctx, const struct cb_centre_info *info)
 		r->failed = 1;
 		return 0;
 	}
+	cb_report_call_gaps(&rep, gaps, sizeof(gaps));
 	dir = cb_xasprintf("%s/carebankd-replay-XXXXXX",
 	    tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
@@ -222,8 +223,8 @@ replay_one(void *ctx, const struct cb_centre_info *info)
 		r->failed = 1;
 	} else {
 		printf("%s: %llu entries verified; replay rebuilds identical "
-		       "views\n",
-		    info->id, (unsigned long long)rep.entries);
+		       "views\n  %s\n",
+		    info->id, (unsigned long long)rep.entries, gaps);
 	}
 	{
 		char *f1 = cb_xasprintf("%s/data.mdb", dir);

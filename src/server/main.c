@@ -40,7 +40,8 @@ static const char usage_text[] =
     "         \"configuration OK\".\n"
     "backup   copies the store, hot and consistent, into a new OUTDIR.\n"
     "replay   verifies every centre's log and rebuilds its views from it,\n"
-    "         comparing them with the live ones.\n";
+    "         comparing them with the live ones, and says how far the\n"
+    "         calls were signed from their entries' server times.\n";
 
 /* usage prints the synopsis and exits with code. */
 static void __attribute__((noreturn))

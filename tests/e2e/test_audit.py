@@ -163,6 +163,12 @@ def check_call_times(s, coord, work):
     late = int(m.group(4)) * 1000 + int(m.group(5))
     check(170000 < late <= 200000, "200 s less a little: %d ms" % late)
     eq(int(m.group(6)), late_at, "the entry of the late call")
+    # The operator's replay reads the same gaps from the store.
+    r = cb.run([cb.carebankd(), "replay", "--data", s.data, "--verify",
+                "--centre", s.centre])
+    eq(r.returncode, 0, "replay --verify: " + r.stdout + r.stderr)
+    check(m.group(0)[1:] in r.stdout, "replay says the same gaps as "
+          "verify: %r against %r" % (r.stdout, m.group(0)))
     rc, out = audit("verify", "--key", s.vkey, "--call-window", "150",
                     out_dir)
     eq(rc, 1, "a call outside --call-window 150: " + out)

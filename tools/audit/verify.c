@@ -206,16 +206,6 @@ seconds(int64_t ms, char buf[32])
 	return buf;
 }
 
-/* at writes " (entry I)", or "" when no call lies that way (ms 0). */
-static const char *
-at(int64_t ms, uint64_t index, char buf[32])
-{
-	buf[0] = '\0';
-	if (ms != 0)
-		snprintf(buf, 32, " (entry %llu)", (unsigned long long)index);
-	return buf;
-}
-
 /* The hint for an early entry stamped with the entry before's time. */
 #define SAME_TIME                                                           \
 	"; its server time is the entry before's, as when the server's "   \
@@ -253,7 +243,7 @@ audit_verify(const struct audit_args *a)
 	struct cb_checkpoint cp, since;
 	struct cb_report rep;
 	struct vctx v = {.vk = &vk, .report = &rep};
-	char b1[32], b2[32], b3[32], b4[32];
+	char gaps[192];
 	int rc;
 
 	if (audit_vkey(a->key, &vk) != 0)
@@ -276,12 +266,8 @@ audit_verify(const struct audit_args *a)
 	printf("  every actor signature verified (%llu keys in the log's "
 	       "history)\n",
 	    (unsigned long long)rep.keys);
-	printf("  calls signed at most %s before their entry's server "
-	       "time%s and at most %s after it%s%s\n",
-	    seconds(rep.call_early_ms, b1),
-	    at(rep.call_early_ms, rep.call_early_at, b3),
-	    seconds(rep.call_late_ms, b2),
-	    at(rep.call_late_ms, rep.call_late_at, b4),
+	cb_report_call_gaps(&rep, gaps, sizeof(gaps));
+	printf("  %s%s\n", gaps,
 	    a->window_ms >= 0 ? ", within --call-window" : "");
 	printf("  postings sum to zero per unit in every entry\n");
 	printf("  hash tiles and root match the signed checkpoint\n");
