@@ -29,8 +29,10 @@ cbclient.py (tests/e2e).
   kiosk.setaside  an action the server will never take (a method it does
                   not know) holds the one behind it; --set-aside refuses
                   while the kiosk runs and for an action not waiting, then
-                  writes it whole to the refused log; the kiosk sends the
-                  next, and only it
+                  writes it whole to the refused log; --check-queue lists
+                  what is set aside; --put-back puts an action back at
+                  the end of the queue, whole, once, and the kiosk sends
+                  it, and only it
   kiosk.pickup_offline  an adult identified online whom the server said
                   may not collect a child: once the server is gone the
                   kiosk refuses the check-out itself and keeps nothing
@@ -488,12 +490,67 @@ def setaside():
     eq(r.returncode, 1, "set aside twice")
     with open(qpath + ".refused") as f:
         eq(len(f.read().splitlines()), 1, "still one line")
+    # The one behind it set aside too, then put back: it goes, whole.
+    r = aside("--set-aside", "2")
+    eq(r.returncode, 0, "--set-aside 2: " + r.stderr)
+    check("0 actions still waiting" in r.stdout, r.stdout)
+    odd_id, mia_id = odd[2:18].hex(), mia[2:18].hex()
+    r = aside("--check-queue")
+    eq(r.returncode, 0, "--check-queue")
+    check(re.search(r"0 actions waiting\n"
+                    r"set aside in \S+\.refused \(put back with --put-back "
+                    r"REQUEST\):\n"
+                    r"  %s  [-\d]+ [:\d]+  CheckInChildLater \(unreadable\)  "
+                    r"\(\S+Later, family %s, sent once\)\n"
+                    r"  %s  [-\d]+ [:\d]+  check %s in to %s  \(\S+, "
+                    r"family %s\)\n$" % (odd_id, ids["fa"], mia_id, ids["mia"],
+                                         ids["room"], ids["fa"]), r.stdout),
+          "--check-queue lists both set aside: %r" % r.stdout)
+    for bad in ("x", mia_id.upper(), mia_id[:31], mia_id + "0"):
+        r = aside("--put-back", bad)
+        eq(r.returncode, 2, "--put-back %r: %s" % (bad, r.stderr))
+    r = aside("--put-back", mia_id, "--set-aside", "1")
+    eq(r.returncode, 2, "--put-back with --set-aside")
+    r = aside("--put-back", "0" * 32)
+    eq(r.returncode, 1, "--put-back of a request never set aside")
+    check("no action with request %s is set aside" % ("0" * 32) in r.stderr,
+          r.stderr)
+    r = aside("--put-back", mia_id)
+    eq(r.returncode, 0, "--put-back: " + r.stderr)
+    check("put back request %s (check %s in to %s, family %s) as action 1;"
+          % (mia_id, ids["mia"], ids["room"], ids["fa"]) in r.stdout,
+          r.stdout)
+    r = aside("--put-back", mia_id)
+    eq(r.returncode, 1, "put back twice")
+    check("already waiting, as action 1" in r.stderr, r.stderr)
+    eq([(a["seq"], a["req"]) for a in kp.pending(qpath)], [(1, mia)],
+       "waiting again, whole, as action 1 (the queue was empty)")
+    with open(qpath + ".refused") as f:
+        lines = f.read().splitlines()
+    eq(len(lines), 3, "set aside twice, put back once: %r" % lines)
+    check(re.fullmatch(r"\d+ put-back \S+CheckInChild request=%s made=\d+ "
+                       r"family=%s as=1" % (mia_id, ids["fa"]), lines[2]),
+          "the put-back line: %r" % lines[2])
     k.start()
     k.expect(r"1 action made offline sent", timeout=60)
     eq(kp.pending(qpath), [], "the queue is empty")
     eq([e.call.request for e in entries(co, before)], [mia],
-       "one entry: the action behind the stuck one, verbatim")
+       "one entry: the action put back, verbatim")
+    r = aside("--put-back", odd_id)
+    eq(r.returncode, 1, "--put-back while the kiosk runs: " + r.stderr)
+    check("in use by a running kiosk" in r.stderr, r.stderr)
     k.stop()
+    r = aside("--put-back", mia_id)
+    eq(r.returncode, 1, "put back once sent: " + r.stdout)
+    check("was put back already (as action 1)" in r.stderr, r.stderr)
+    # The other goes back marked as tried once, as it was.
+    r = aside("--put-back", odd_id)
+    eq(r.returncode, 0, "--put-back of the other: " + r.stderr)
+    (q,) = kp.pending(qpath)
+    eq((q["seq"], q["req"], q["flags"] & 1), (1, odd, 1), "action 1")
+    r = aside("--check-queue")
+    check(re.search(r"1 action waiting\n  1  .*sent once\)\n$", r.stdout),
+          "nothing left set aside: %r" % r.stdout)
     s.stop()
 
 

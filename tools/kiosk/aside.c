@@ -4,8 +4,8 @@
  * method an older server does not know, a fault of the server's own) holds
  * every action made after it. The staff, with the kiosk stopped, set that
  * one aside: it is written to the refused log first, whole (its request
- * bytes in base64, so nothing of it is lost and the coordinator can enter
- * it by hand), and only then marked done in the queue, so a crash between
+ * bytes in base64, so nothing of it is lost and it can be put back:
+ * putback.c), and only then marked done in the queue, so a crash between
  * the two leaves it in both places, never in neither.
  */
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "carebank/codec.h"
@@ -70,12 +71,60 @@ note(struct kiosk *k, const struct queue_action *a)
 	return rc;
 }
 
+/*
+ * aside_print prints an action as --check-queue lists it: its label (its
+ * number in the queue, or the request id of one set aside), when it was
+ * made, what it asks, its method and family, and whether it was sent once.
+ */
+void
+aside_print(const char *label, const struct queue_action *a)
+{
+	struct fam none = {0};
+	char what[128], when[32] = "?";
+	time_t t = (time_t)(a->made_ms / 1000);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	fam_describe(&none, a->method, a->req, a->len, what, sizeof(what));
+	printf("  %s  %s  %s  (%s, family %s%s)\n", label, when, what,
+	    a->method, a->family, a->flags & QUEUE_TRIED ? ", sent once" : "");
+}
+
+/*
+ * aside_open_queue opens the queue for the staff, with the kiosk stopped;
+ * NULL when it cannot be, with the reason said.
+ */
+struct queue *
+aside_open_queue(struct kiosk *k)
+{
+	struct queue_report rep;
+	struct queue *q;
+	int rc = queue_open(k->queue_path, &q, &rep);
+
+	if (rc == CB_EBUSY) {
+		fprintf(stderr,
+		    "carebank-kiosk: %s is in use by a running kiosk: stop "
+		    "it first\n",
+		    k->queue_path);
+		return NULL;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "carebank-kiosk: %s: %s%s\n", k->queue_path,
+		    cb_strerror(rc),
+		    rc == CB_ECORRUPT ? " (see --check-queue; starting the "
+		                        "kiosk keeps it and carries on)"
+		                      : "");
+		return NULL;
+	}
+	return q;
+}
+
 /* aside_action sets action seq aside; an exit status (0, 1 or 2). */
 int
 aside_action(struct kiosk *k, const char *arg)
 {
 	const struct queue_action *a;
-	struct queue_report rep;
 	struct queue *q;
 	struct fam none = {0};
 	char what[128], family[QUEUE_ID_MAX + 1];
@@ -96,22 +145,8 @@ aside_action(struct kiosk *k, const char *arg)
 		    k->queue_path);
 		return 1;
 	}
-	rc = queue_open(k->queue_path, &q, &rep);
-	if (rc == CB_EBUSY) {
-		fprintf(stderr,
-		    "carebank-kiosk: %s is in use by a running kiosk: stop "
-		    "it first\n",
-		    k->queue_path);
+	if ((q = aside_open_queue(k)) == NULL)
 		return 1;
-	}
-	if (rc != 0) {
-		fprintf(stderr, "carebank-kiosk: %s: %s%s\n", k->queue_path,
-		    cb_strerror(rc),
-		    rc == CB_ECORRUPT ? " (see --check-queue; starting the "
-		                        "kiosk keeps it and carries on)"
-		                      : "");
-		return 1;
-	}
 	if ((a = find_pending(q, seq)) == NULL) {
 		fprintf(stderr,
 		    "carebank-kiosk: no action %" PRIu64

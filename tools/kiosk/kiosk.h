@@ -38,6 +38,7 @@
 #define KIOSK_METHOD(m) "/carebank.v1.Kiosk/" m
 
 struct queue;
+struct queue_action;
 struct views;
 struct term;
 
@@ -211,6 +212,12 @@ int sync_note_refused(struct kiosk *k, const char *line, size_t n);
 
 /* aside.c: the staff set a waiting action aside; an exit status. */
 int aside_action(struct kiosk *k, const char *seq);
+struct queue *aside_open_queue(struct kiosk *k);
+void aside_print(const char *label, const struct queue_action *a);
+
+/* putback.c: the staff put a set-aside action back; an exit status. */
+int aside_put_back(struct kiosk *k, const char *id);
+void aside_list(const struct kiosk *k);
 
 /* views.c: the last family seen per card, for offline use. */
 int views_open(const char *path, struct views **out, char *err, size_t errlen);

@@ -114,6 +114,7 @@ add_room(struct kiosk *k, const char *s)
 struct own {
 	const char *queue, *idle, *retry, *timeout, *prefix, *label;
 	const char *aside;    /* --set-aside: the action's number */
+	const char *back;     /* --put-back: the request's id */
 	const char *make_key; /* --make-key: the file */
 	bool rooms_given; /* by flags: the config file's are ignored */
 };
@@ -163,6 +164,7 @@ enum {
 	OPT_LABEL,
 	OPT_CHECK,
 	OPT_ASIDE,
+	OPT_BACK,
 	OPT_MAKE_KEY,
 };
 
@@ -183,6 +185,7 @@ static const struct option options[] = {
     {"label", required_argument, NULL, OPT_LABEL},
     {"check-queue", no_argument, NULL, OPT_CHECK},
     {"set-aside", required_argument, NULL, OPT_ASIDE},
+    {"put-back", required_argument, NULL, OPT_BACK},
     {"make-key", required_argument, NULL, OPT_MAKE_KEY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -267,6 +270,9 @@ parse_flags(int argc, char **argv, struct kiosk *k, struct own *w)
 		case OPT_ASIDE:
 			w->aside = optarg;
 			break;
+		case OPT_BACK:
+			w->back = optarg;
+			break;
 		case OPT_MAKE_KEY:
 			w->make_key = optarg;
 			break;
@@ -287,8 +293,10 @@ parse_flags(int argc, char **argv, struct kiosk *k, struct own *w)
 			usage(2);
 		}
 	}
-	if (optind != argc || (check && w->aside != NULL) ||
-	    (w->make_key != NULL && (check || w->aside != NULL)))
+	/* --check-queue, --set-aside, --put-back and --make-key: one. */
+	if (optind != argc || check + (w->aside != NULL) + (w->back != NULL) +
+	                              (w->make_key != NULL) >
+	                          1)
 		usage(2);
 	if (w->make_key != NULL)
 		exit(make_key(w->make_key));
@@ -343,23 +351,6 @@ settle(struct kiosk *k, const struct own *w)
 	return 0;
 }
 
-/* print_waiting prints a waiting action as --check-queue lists it. */
-static void
-print_waiting(const struct queue_action *a)
-{
-	struct fam none = {0};
-	char what[128], when[32] = "?";
-	time_t t = (time_t)(a->made_ms / 1000);
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	fam_describe(&none, a->method, a->req, a->len, what, sizeof(what));
-	printf("  %llu  %s  %s  (%s, family %s%s)\n",
-	    (unsigned long long)a->seq, when, what, a->method, a->family,
-	    a->flags & QUEUE_TRIED ? ", sent once" : "");
-}
-
 /* check_queue reports on the queue file and exits: 0 good, 1 damaged. */
 static int
 check_queue(struct kiosk *k)
@@ -371,6 +362,7 @@ check_queue(struct kiosk *k)
 	if (access(k->queue_path, F_OK) != 0) {
 		printf(
 		    "%s: no queue file: nothing is waiting\n", k->queue_path);
+		aside_list(k);
 		return 0;
 	}
 	rc = queue_open(k->queue_path, &q, &rep);
@@ -393,10 +385,14 @@ check_queue(struct kiosk *k)
 	for (size_t i = 0; i < queue_count(q); i++) {
 		const struct queue_action *a = queue_at(q, i);
 
+		char seq[24];
+
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)a->seq);
 		if (a->state == QUEUE_PENDING)
-			print_waiting(a);
+			aside_print(seq, a);
 	}
 	queue_close(q);
+	aside_list(k);
 	return 0;
 }
 
@@ -548,6 +544,8 @@ main(int argc, char **argv)
 		return check_queue(k);
 	if (own.aside != NULL)
 		return aside_action(k, own.aside);
+	if (own.back != NULL)
+		return aside_put_back(k, own.back);
 	if (start(k) == 0) {
 		kiosk_log("ready: centre %s, queue %s, %zu waiting%s",
 		    k->o.centre, k->queue_path, queue_pending(k->q),
