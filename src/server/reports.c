@@ -204,6 +204,16 @@ statement(struct srv_read *r, struct srv_job *j, void *arg)
 REPORT(srv_statement, Carebank__V1__Statement,
     carebank__v1__statement__init, statement, "the statement")
 
+/* too_large answers a fund report whose totals do not fit; 1. */
+static int
+too_large(struct srv_job *j)
+{
+	srv_fail(j, RPC_STATUS_FAILED_PRECONDITION,
+	    "the fund's totals do not fit in 64-bit fen: the books hold "
+	    "amounts near 2^63 fen (92 quadrillion yuan)");
+	return 1;
+}
+
 /*
  * fund fills the fund report. The fund holds what families paid less what
  * was spent on supplies and paid out as subsidies, so what was received
@@ -238,11 +248,19 @@ fund(struct srv_read *r, struct srv_job *j, void *arg)
 		    (rc = srv_read_family_account(r, fams[i].id, "subsidies",
 			 &paid)) != 0)
 			return rc;
-		rep->owed_fen += owed;
-		rep->subsidies_fen += paid;
+		/* Each balance was checked when posted; their sums were
+		 * not (amounts near 2^63 fen reach the API): checked here. */
+		if (__builtin_add_overflow(rep->owed_fen, owed,
+			&rep->owed_fen) ||
+		    __builtin_add_overflow(rep->subsidies_fen, paid,
+			&rep->subsidies_fen))
+			return too_large(j);
 	}
-	rep->received_fen = rep->fund_fen + rep->supplies_fen +
-	    rep->subsidies_fen;
+	if (__builtin_add_overflow(rep->fund_fen, rep->supplies_fen,
+		&rep->received_fen) ||
+	    __builtin_add_overflow(rep->received_fen, rep->subsidies_fen,
+		&rep->received_fen))
+		return too_large(j);
 	return 0;
 }
 

@@ -322,8 +322,19 @@ def settle(c, ids, W):
     rows = csv_rows(c.ok("settle", "--period", day, "--dry-run", "--csv"))
     eq([(x["family"], x["share_fen"]) for x in rows],
        [(fa, "2939"), (fb, "1561")], "preview csv")
-    c.refused("settle", "--period", local(W + 7 * cb.DAY_MS, "%Y-%m-%d"),
-              words=["REFUSAL_PERIOD_NOT_OVER", "--dry-run"])
+    nxt = local(W + 7 * cb.DAY_MS, "%Y-%m-%d")
+    c.refused("settle", "--period", nxt,
+              words=["REFUSAL_PERIOD_NOT_OVER", "and previewed"])
+    # A refused preview has no pool and no shares: in no format does it
+    # read as "nobody to pay".
+    for fmt in ((), ("--csv",)):
+        c.refused("settle", "--period", nxt, "--dry-run", *fmt,
+                  words=["refused: the period is not over yet "
+                         "(REFUSAL_PERIOD_NOT_OVER)"])
+    r = c.run("settle", "--period", nxt, "--dry-run", "--json", code=1)
+    eq(json.loads(r.stdout)["refusal"], "REFUSAL_PERIOD_NOT_OVER",
+       "a refused preview's JSON")
+    check("REFUSAL_PERIOD_NOT_OVER" in r.stderr, r.stderr)
     c.refused("settle", "--period", local(W, "%Y-%m"), code=2,
               words=["bills by the week"])
     out = c.ok("settle", "--period", day)
@@ -940,6 +951,20 @@ def coord_errors():
         f.write("colour = blue\n")
     c.refused("balances", env={"CAREBANK_CONFIG": conf},
               words=["client.conf:6"])
+    # Amounts near 2^63 fen through the API (carebank itself takes less):
+    # each balance holds, but the fund report's sums would not.
+    co, big = s.client(), 2**63 - 1
+    f2 = co.write(cb.C + "EnrolFamily", cb.pb.EnrolFamilyRequest())[0]
+    f2 = f2.result.id
+    co.write(cb.C + "RecordCash", cb.pb.RecordCashRequest(
+        family=fam, amount_fen=big, receipt="a"))
+    co.write(cb.C + "BuySupplies", cb.pb.BuySuppliesRequest(
+        amount_fen=big, memo="m", receipt="b"))
+    co.write(cb.C + "RecordCash", cb.pb.RecordCashRequest(
+        family=f2, amount_fen=big, receipt="c"))
+    c.refused("fund", words=["Fund failed", "do not fit in 64-bit fen"])
+    r = co.call(cb.C + "Fund")
+    eq(r.code, grpc.StatusCode.FAILED_PRECONDITION, "Fund: %s" % r.details)
     s.stop()
     c.refused("balances", words=["is carebankd running"])
     s.cleanup()

@@ -31,9 +31,8 @@ static const struct {
 			      "carebank swap list)"},
 	{"REFUSAL_LEAVE_CHOICE", "say how the negative balance is settled: "
 				 "--cash or --waive"},
-	{"REFUSAL_PERIOD_NOT_OVER", "a period can be settled from the first "
-				    "moment of the next; --dry-run shows "
-				    "the shares now"},
+	{"REFUSAL_PERIOD_NOT_OVER", "a period can be settled, and previewed, "
+				    "from the first moment of the next"},
 	{"REFUSAL_FUND_TOO_SMALL", "carebank fund shows what the fund holds"},
 	{"REFUSAL_DEPENDENT_ENTRIES", "reverse the later entries that build "
 				      "on it first, latest first"},
@@ -109,18 +108,26 @@ refusal_hint(const char *refusal)
 	return NULL;
 }
 
+/* coord_refused says that the bank refused, why, and what to do. */
+void
+coord_refused(const char *message, const char *refusal)
+{
+	const char *hint = refusal_hint(refusal);
+
+	coord_err("refused: %s (%s)%s%s", message, refusal, hint ? "; " : "",
+	    hint ? hint : "");
+}
+
 /* explain says why a call failed and what to do about it. */
 static void
 explain(const struct coord *co, const char *method,
     const struct cbt_reply *r)
 {
 	const char *m = r->message[0] ? r->message : "no message";
-	const char *name = strrchr(method, '/') + 1, *hint;
+	const char *name = strrchr(method, '/') + 1;
 
 	if (r->refusal[0] != '\0') {
-		hint = refusal_hint(r->refusal);
-		coord_err("refused: %s (%s)%s%s", m, r->refusal,
-		    hint ? "; " : "", hint ? hint : "");
+		coord_refused(m, r->refusal);
 		return;
 	}
 	switch (r->status) {

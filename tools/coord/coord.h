@@ -160,6 +160,10 @@ int coord_ids(const struct coord *co, const struct coord_args *a, int opt,
 /* coord_err prints "carebank: " and a sentence on stderr. */
 void coord_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* coord_refused says on stderr that the bank refused (the refusal's name,
+ * as REFUSAL_...), its message, and what to do where there is a hint. */
+void coord_refused(const char *message, const char *refusal);
+
 /* coord_connect connects on first use; 0, or -1 (said why). */
 int coord_connect(struct coord *co);
 

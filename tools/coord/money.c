@@ -190,8 +190,22 @@ preview(struct coord *co, Carebank__V1__SettleRequest *q, const char *label)
 		&carebank__v1__settlement_preview__descriptor,
 		(ProtobufCMessage **)&pv) != 0)
 		return EXIT_FAIL;
-	if (co->format == FORMAT_JSON) {
+	/* Refused, the preview holds no pool and no shares: they must not
+	 * read as "nobody to pay". JSON keeps the refusal in its fields. */
+	if (co->format == FORMAT_JSON)
 		cbt_json_print(stdout, &pv->base);
+	if (pv->refusal != 0) {
+		const ProtobufCEnumValue *v =
+		    protobuf_c_enum_descriptor_get_value(
+			&carebank__v1__refusal__descriptor, (int)pv->refusal);
+
+		cbt_unctrl(pv->message);
+		coord_refused(pv->message[0] ? pv->message : "no message",
+		    v ? v->name : "REFUSAL_UNKNOWN");
+		coord_reply_free(pv);
+		return EXIT_FAIL;
+	}
+	if (co->format == FORMAT_JSON) {
 		coord_reply_free(pv);
 		return EXIT_OK;
 	}
@@ -210,11 +224,6 @@ preview(struct coord *co, Carebank__V1__SettleRequest *q, const char *label)
 		table_num(t, pv->shares[i]->minutes_bought);
 	}
 	table_print(t, stdout, co->format, "no family has a surplus");
-	if (co->format == FORMAT_TABLE && pv->refusal != 0) {
-		cbt_unctrl(pv->message);
-		printf("it cannot run now: %s\n",
-		    pv->message[0] ? pv->message : "refused");
-	}
 	coord_reply_free(pv);
 	return EXIT_OK;
 }
@@ -349,7 +358,10 @@ const struct coord_cmd money_settle = {
 	    "                      month, as the centre bills)\n"
 	    "     --dry-run        only show the pool and each family's share\n"
 	    "                      and minutes bought; write nothing. Takes\n"
-	    "                      --json or --csv.\n",
+	    "                      --json or --csv. A period that could not\n"
+	    "                      be settled now (not over, settled\n"
+	    "                      already) is refused as the settlement\n"
+	    "                      would be: exit 1, and the reason.\n",
 	.opts = O(PERIOD) | O(DRY_RUN),
 	.required = O(PERIOD),
 	.flags = CMD_REPORT,
