@@ -15,186 +15,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "carebank/codec.h"
-#include "carebank/xalloc.h"
+#include "aside.h"
 #include "kiosk.h"
 #include "queue.h"
 
-/* A request id in the refused log's lines: 32 hex digits. */
-#define ID_HEX 32
-
-/* One set-aside action, as its latest line in the refused log left it. */
-struct aside {
-	char id[ID_HEX + 1];
-	bool back;      /* a put-back line came after its set-aside line */
-	uint64_t as;    /* put back: the queue number it was given */
-	struct queue_action a;
-};
-
-/* The set-aside actions of a refused log, in the order first set aside. */
-struct asides {
-	struct aside *v;
-	size_t n, cap;
-};
-
-/* field returns the value of " name=" in line (up to a space), or NULL. */
-static const char *
-field(const char *line, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = strchr(line, ' '); p != NULL;
-	     p = strchr(p + 1, ' '))
-		if (strncmp(p + 1, name, nl) == 0 && p[1 + nl] == '=') {
-			p += nl + 2;
-			*len = strcspn(p, " \n");
-			return p;
-		}
-	return NULL;
-}
-
-/* number reads a decimal field; false if it is missing or not one. */
-static bool
-number(const char *line, const char *name, int64_t *out)
-{
-	size_t len;
-	const char *p = field(line, name, &len);
-	char buf[24], *end;
-
-	if (p == NULL || len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-	errno = 0;
-	*out = strtoll(buf, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
-/* copy copies a field into out (of cap bytes); false if missing or long. */
-static bool
-copy(const char *line, const char *name, char *out, size_t cap)
-{
-	size_t len;
-	const char *p = field(line, name, &len);
-
-	if (p == NULL || len == 0 || len >= cap)
-		return false;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return true;
-}
-
-/* find returns the set-aside action of request id, or NULL. */
-static struct aside *
-find(struct asides *s, const char *id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].id, id) == 0)
-			return &s->v[i];
-	return NULL;
-}
-
 /*
- * set_aside takes a set-aside line: "TIME set-aside METHOD request=ID
- * made=MS family=F tried=yes|no request_base64=B". False if it is not
- * whole (then it is not offered back).
- */
-static bool
-set_aside(struct asides *s, const char *line, const char *method)
-{
-	struct aside x = {0}, *old;
-	size_t len, n;
-	const char *b64 = field(line, "request_base64", &len);
-	char tried[4];
-	uint8_t *req;
-
-	if (b64 == NULL || strlen(method) > QUEUE_METHOD_MAX ||
-	    !copy(line, "request", x.id, sizeof(x.id)) ||
-	    !copy(line, "family", x.a.family, sizeof(x.a.family)) ||
-	    !copy(line, "tried", tried, sizeof(tried)) ||
-	    !number(line, "made", &x.a.made_ms))
-		return false;
-	req = cb_xmalloc(QUEUE_REQ_MAX);
-	if (cb_b64_decode(b64, len, req, QUEUE_REQ_MAX, &n, 0) != 0) {
-		free(req);
-		return false;
-	}
-	snprintf(x.a.method, sizeof(x.a.method), "%s", method);
-	x.a.req = req;
-	x.a.len = n;
-	x.a.flags = strcmp(tried, "yes") == 0 ? QUEUE_TRIED : 0;
-	if ((old = find(s, x.id)) != NULL) {
-		free(old->a.req);
-		*old = x;
-		return true;
-	}
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 8;
-		s->v = cb_xreallocarray(s->v, s->cap, sizeof(*s->v));
-	}
-	s->v[s->n++] = x;
-	return true;
-}
-
-/* put_back takes a put-back line: "TIME put-back METHOD request=ID ... as=N". */
-static void
-put_back(struct asides *s, const char *line)
-{
-	char id[ID_HEX + 1];
-	struct aside *x;
-	int64_t as = 0;
-
-	if (copy(line, "request", id, sizeof(id)) &&
-	    (x = find(s, id)) != NULL) {
-		x->back = true;
-		x->as = number(line, "as", &as) && as > 0 ? (uint64_t)as : 0;
-	}
-}
-
-/* free_asides frees what read_asides read. */
-static void
-free_asides(struct asides *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].a.req);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-/*
- * read_asides reads the refused log into s. Returns 0 (a missing log holds
- * nothing), or -1 with errno set.
+ * read_asides reads the refused log at path into s. Returns 0 (a missing
+ * log holds nothing), or -1 with errno set.
  */
 static int
 read_asides(const char *path, struct asides *s)
 {
 	FILE *f = fopen(path, "re");
-	char *line = NULL, kind[16], method[QUEUE_METHOD_MAX + 2];
-	size_t cap = 0;
-	int err;
+	int rc, err;
 
 	memset(s, 0, sizeof(*s));
 	if (f == NULL)
 		return errno == ENOENT ? 0 : -1;
-	while (getline(&line, &cap, f) > 0) {
-		/* One byte past QUEUE_METHOD_MAX: a longer method is seen
-		 * to be too long, and its line offers nothing back. */
-		if (sscanf(line, "%*d %15s %65s", kind, method) != 2)
-			continue;
-		if (strcmp(kind, "set-aside") == 0)
-			(void)set_aside(s, line, method);
-		else if (strcmp(kind, "put-back") == 0)
-			put_back(s, line);
-	}
-	err = ferror(f) ? EIO : 0;
-	free(line);
+	rc = aside_read(f, s);
+	err = errno;
 	fclose(f);
-	if (err)
-		free_asides(s);
 	errno = err;
-	return err ? -1 : 0;
+	return rc;
 }
 
 /* waiting_as returns the queue number of a waiting action of id, or 0. */
@@ -227,13 +70,6 @@ note_back(struct kiosk *k, const struct aside *x, uint64_t seq)
 	return sync_note_refused(k, line, (size_t)n);
 }
 
-/* is_id says whether s is a request id as the refused log writes it. */
-static bool
-is_id(const char *s)
-{
-	return strlen(s) == ID_HEX && strspn(s, "0123456789abcdef") == ID_HEX;
-}
-
 /* aside_put_back puts set-aside request id back; an exit status. */
 int
 aside_put_back(struct kiosk *k, const char *id)
@@ -246,7 +82,7 @@ aside_put_back(struct kiosk *k, const char *id)
 	uint64_t seq;
 	int rc, status = 1;
 
-	if (!is_id(id)) {
+	if (!aside_is_id(id)) {
 		fprintf(stderr,
 		    "carebank-kiosk: --put-back takes a request id as "
 		    "--check-queue lists it (32 hex digits), not \"%s\"\n",
@@ -261,7 +97,7 @@ aside_put_back(struct kiosk *k, const char *id)
 		queue_close(q);
 		return 1;
 	}
-	if ((x = find(&s, id)) == NULL) {
+	if ((x = aside_find(&s, id)) == NULL) {
 		fprintf(stderr,
 		    "carebank-kiosk: no action with request %s is set aside "
 		    "in %s (see --check-queue)\n",
@@ -313,7 +149,7 @@ aside_put_back(struct kiosk *k, const char *id)
 	    queue_pending(q) == 2 ? "" : "s");
 	status = 0;
 out:
-	free_asides(&s);
+	aside_free(&s);
 	queue_close(q);
 	return status;
 }
@@ -339,5 +175,5 @@ aside_list(const struct kiosk *k)
 			    k->refused_path);
 		aside_print(s.v[i].id, &s.v[i].a);
 	}
-	free_asides(&s);
+	aside_free(&s);
 }
