@@ -317,15 +317,23 @@ offer(void *ctx, const char *id)
 /*
  * roster fills the adult's next shifts and the swaps offered to them for
  * shifts not yet over, from the roster's indexes: the work follows what
- * the adult has coming.
+ * the adult has coming. The shift the adult is on (on_shift, or "") is
+ * among them even past its scheduled end: staying on is allowed, and it
+ * is ended at the kiosk like any other.
  */
 static int
-roster(struct srv_read *r, const char *adult, Carebank__V1__FamilyView *v)
+roster(struct srv_read *r, const char *adult, const char *on_shift,
+    Carebank__V1__FamilyView *v)
 {
 	struct coming c = {r, adult, v, 0, 0};
+	bool seen = on_shift[0] == '\0';
 	int rc;
 
 	if ((rc = cb_roster_shifts(&r->kv, adult, r->now, next_shift, &c)))
+		return rc;
+	for (size_t i = 0; i < v->n_shifts && !seen; i++)
+		seen = strcmp(v->shifts[i]->id, on_shift) == 0;
+	if (!seen && (rc = next_shift(&c, on_shift)) != 0)
 		return rc;
 	if (v->n_shifts > 1)
 		qsort(v->shifts, v->n_shifts, sizeof(*v->shifts),
@@ -367,7 +375,7 @@ family_view(struct srv_read *r, const char *adult, struct ident_job *c)
 	    (rc = srv_read_family_balances(r, a->family, &v.minutes,
 		 &v.owed_fen)) != 0 ||
 	    (rc = today_charge(r, a->family, &v.today_charge_fen)) != 0 ||
-	    (rc = roster(r, adult, &v)) != 0)
+	    (rc = roster(r, adult, a->on_shift, &v)) != 0)
 		return rc;
 	c->status = RPC_STATUS_OK;
 	c->job.replylen = carebank__v1__family_view__get_packed_size(&v);

@@ -42,6 +42,11 @@ cbclient.py (tests/e2e).
   kiosk.damaged   a queue damaged in the middle is reported, kept whole,
                   and its intact actions carried on; --check-queue says so
   kiosk.usage     --help, exit codes, bad settings
+  kiosk.overstay  a volunteer still on her shift past its scheduled end
+                  is offered to end it, and does
+  kiosk.arrival   the next parent's member code typed, or card scanned, at
+                  a family screen or PIN prompt left open: a new visit,
+                  not the last family's choices or a wrong PIN for it
 """
 import base64
 import os
@@ -671,12 +676,85 @@ def usage():
     eq(r.returncode, 1, "--make-key never overwrites a file")
 
 
+def arrival():
+    """The next parent comes while the last one's screen is still open."""
+    s, work, ids, co, k = opened()
+    on_shift(k)
+    k.choose("Check Mia in")
+    k.expect(r"Mia is checked in")
+    before = log_size(co)
+    # Li Wei types her member code at Wang Fang's open family screen, as
+    # people type (a tenth of a second a key): its keys are not Wang
+    # Fang's choices ("2  Check Leo in"), but Li Wei's visit.
+    k.type("2001\r", gap=0.1)
+    k.expect(r"Member code typed\.")
+    k.expect(r"PIN:")
+    k.type("8642\r", gap=0.02)
+    k.expect(r"Hello, Li Wei")
+    # A card scanned at Li Wei's screen, the prefix and a burst.
+    k.type(";CARD-1001\r", gap=0.005)
+    k.expect(r"Card read\.")
+    k.expect(r"PIN:")
+    # The same card scanned again at that PIN prompt, left open: not a
+    # PIN tried for Wang Fang, but a new visit.
+    k.type(";CARD-1001\r", gap=0.005)
+    k.expect(r"Card read\.")
+    k.expect(r"PIN:")
+    k.type("2468\r", gap=0.02)
+    k.expect(r"Hello, Wang Fang")
+    t = k.screen()
+    check("do not match" not in t, "no wrong PIN was counted:\n" + t)
+    eq(entries(co, before), [], "nothing done for anyone by the keys")
+    # A choice is one key with nothing after it (or Enter): still one
+    # key per action.
+    k.choose("Check Leo in")
+    k.expect(r"Leo is checked in")
+    got = entries(co, before)
+    eq(len(got), 1, "one entry, the choice")
+    eq(cb.pb.ChildCheckInRequest.FromString(got[0].call.request).child,
+       ids["leo"], "Leo checked in, by Wang Fang's choice")
+    k.type("0")
+    k.expect(r"Scan your card")
+    k.stop()
+    s.stop()
+
+
+def overstay():
+    """A volunteer still on her shift after its scheduled end ends it at
+    the kiosk."""
+    s, work, ids, co, k = opened()
+    now = cb.now_ms()
+    shift = co.write(cb.C + "ScheduleShift", cb.pb.ScheduleShiftRequest(
+        room=ids["room"], start_ms=now - 600000, end_ms=now + 3000,
+        adult=ids["b1"]))[0].result.id
+    k.identify("2001", "8642")
+    k.expect(r"Hello, Li Wei")
+    k.choose("Start your shift")
+    k.expect(r"Receipt: entry \d+, verified")
+    k.type("0")
+    time.sleep(max(0, now + 3500 - cb.now_ms()) / 1000)
+    k.identify("2001", "8642")
+    k.expect(r"Hello, Li Wei")
+    k.expect(r"Your next shifts")
+    k.choose("End your shift")
+    k.expect(r"Your shift has ended: \d+ min credited")
+    r = co.call(cb.C + "Roster", cb.spb.RosterRequest(from_ms=now - 1))
+    check(r.ok, "Roster: %s %s" % (r.code, r.details))
+    got = {x.id: x.status for x in
+           cb.spb.RosterReport.FromString(r.raw).shifts}
+    eq(got.get(shift), "done", "the shift, ended")
+    k.type("0")
+    k.stop()
+    s.stop()
+
+
 TESTS = {"kiosk.door": door, "kiosk.refusals": refusals,
          "kiosk.offline": offline, "kiosk.midvisit": midvisit,
          "kiosk.pickup_offline": pickup_offline,
          "kiosk.shortage": shortage, "kiosk.setaside": setaside,
          "kiosk.plain": plain, "kiosk.damaged": damaged,
-         "kiosk.usage": usage}
+         "kiosk.usage": usage, "kiosk.arrival": arrival,
+         "kiosk.overstay": overstay}
 
 def options(ap):
     ap.add_argument("--mdbfail", help="the mdbfail shim of tests/robust")

@@ -20,6 +20,7 @@
 #define ITEMS_MAX 34
 #define NOTICE_MS 15000
 #define HOUR_MS   (3600 * 1000)
+#define SCAN_GAP_MS 35 /* a scanner types faster than this per key */
 
 static const char keys[] = "123456789abcdefghijklmnoprstuvwxyz";
 
@@ -29,6 +30,21 @@ struct item {
 	char label[96];
 };
 
+/*
+ * choice reads a one-key choice (term_choice). A line typed instead, the
+ * next parent's card or code, ends this visit and is kept to start the
+ * next: TERM_ARRIVAL.
+ */
+static int
+choice(struct kiosk *k, int timeout_ms)
+{
+	int key = term_choice(k->t, timeout_ms, &k->arrival);
+
+	if (key == TERM_ARRIVAL)
+		k->arrival.ready = k->arrival.line[0] != '\0';
+	return key;
+}
+
 /* notice shows a message until a key or a while: 1, or <0 to stop. */
 static int
 notice(struct kiosk *k, const char *head, const char *l1, const char *l2)
@@ -36,7 +52,7 @@ notice(struct kiosk *k, const char *head, const char *l1, const char *l2)
 	int key;
 
 	screen_notice(k, head, l1, l2);
-	key = term_key(k->t, NOTICE_MS);
+	key = choice(k, NOTICE_MS);
 	return key == TERM_EOF || key == TERM_QUIT ? key : 1;
 }
 
@@ -263,8 +279,8 @@ pick(struct kiosk *k, const char *head, char lines[][96], size_t n, size_t *i)
 		    j ? "\n" : "", j + 1, lines[j]);
 	}
 	screen_prompt(k, head, hint, "Press a number (Esc cancels): ");
-	key = term_key(k->t, (int)k->idle_s * 1000);
-	if (key == TERM_EOF || key == TERM_QUIT)
+	key = choice(k, (int)k->idle_s * 1000);
+	if (key == TERM_EOF || key == TERM_QUIT || key == TERM_ARRIVAL)
 		return key;
 	if (key < '1' || key > '9' || (size_t)(key - '1') >= n)
 		return 0;
@@ -350,12 +366,13 @@ family(struct kiosk *k, struct session *s)
 			screen_family(k, s, labels, n + 1);
 		}
 		redraw = false;
-		key = term_key(k->t, (int)k->idle_s * 1000);
+		key = choice(k, (int)k->idle_s * 1000);
 		if (key == TERM_EOF || key == TERM_QUIT) {
 			rc = key;
 			break;
 		}
-		if (key == TERM_TIMEOUT || key == '0' || key == TERM_ESC)
+		if (key == TERM_ARRIVAL || key == TERM_TIMEOUT || key == '0' ||
+		    key == TERM_ESC)
 			break;
 		for (size_t i = 0; i < n; i++) {
 			struct act a;
@@ -364,8 +381,12 @@ family(struct kiosk *k, struct session *s)
 				continue;
 			a = it[i].a;
 			rc = choose(k, s, &a);
-			if (rc == 1)
+			if (rc == 1) {
 				act_run(k, s, &a);
+				/* Keys pressed while it ran were pressed at
+				 * the menu before it: it has changed. */
+				term_flush(k->t);
+			}
 			redraw = true;
 			break;
 		}
@@ -378,6 +399,27 @@ family(struct kiosk *k, struct session *s)
 }
 
 /*
+ * door_card says whether a line is a scanned card (its value after the
+ * card prefix) or a typed code.
+ */
+bool
+door_card(const struct kiosk *k, char *line, const struct term_typed *typed,
+    const char **value)
+{
+	size_t n = strlen(k->card_prefix);
+
+	*value = line;
+	if (n > 0) {
+		if (strncmp(line, k->card_prefix, n) != 0)
+			return false;
+		*value = line + n;
+		return true;
+	}
+	/* No prefix set: a scanner types a whole line in a burst. */
+	return typed->n >= 4 && typed->max_gap_ms < SCAN_GAP_MS;
+}
+
+/*
  * door_visit serves the parent who scanned a card (card) or typed a member
  * code. Returns 0 when the kiosk should go back to idle, or TERM_EOF or
  * TERM_QUIT when it should stop.
@@ -386,14 +428,24 @@ int
 door_visit(struct kiosk *k, bool card, const char *value)
 {
 	struct session *s = cb_xcalloc(1, sizeof(*s));
-	char pin[KIOSK_PIN_MAX + 1];
+	/* As long as a card with its prefix: one may come here instead. */
+	char pin[sizeof(k->arrival.line)];
+	struct term_typed typed;
+	const char *next;
 	int rc;
 
 	screen_prompt(k, card ? "Card read." : "Member code typed.",
 	    "Type your PIN and press Enter. Esc cancels.", "PIN: ");
 	rc = term_line(
-	    k->t, pin, sizeof(pin), (int)k->idle_s * 1000, true, NULL);
-	if (rc == 1) {
+	    k->t, pin, sizeof(pin), (int)k->idle_s * 1000, true, &typed);
+	if (rc == 1 && door_card(k, pin, &typed, &next)) {
+		/* No PIN but a card, scanned at a prompt left open: the
+		 * next parent's. Nothing is asked with the last one's. */
+		snprintf(k->arrival.line, sizeof(k->arrival.line), "%s", pin);
+		k->arrival.typed = typed;
+		k->arrival.ready = true;
+		rc = 0;
+	} else if (rc == 1) {
 		views_key(card, value, s->key);
 		rc = identify(k, s, card, value, pin);
 		if (rc == 2)

@@ -26,7 +26,6 @@
 #define KIOSK_LINES     48  /* lines of a screen */
 #define KIOSK_MSG_LINES 6   /* lines of a result message */
 #define KIOSK_CARD_MAX  64  /* as the server bounds them */
-#define KIOSK_PIN_MAX   64
 
 /* Ids and names of the family view, bounded. */
 #define FAM_ID       24 /* bank ids: a letter and a decimal index */
@@ -55,6 +54,19 @@ struct kiosk_sent {
 	size_t len;
 };
 
+/* How a line was typed: a scanner types a whole line in a burst. */
+struct term_typed {
+	int64_t max_gap_ms;
+	size_t n;
+};
+
+/* A card or code typed where a choice was awaited (term_choice). */
+struct term_arrival {
+	bool ready; /* a line waits to be served as a new visit */
+	char line[KIOSK_CARD_MAX + 16];
+	struct term_typed typed;
+};
+
 /* The program's state. */
 struct kiosk {
 	struct cbt_opts o;
@@ -74,6 +86,7 @@ struct kiosk {
 	int64_t retry_at_ms; /* when to try the server again */
 	char why_offline[256];
 	char banner[3][KIOSK_LINE]; /* news for the staff on the idle screen */
+	struct term_arrival arrival; /* the next parent, come mid-visit */
 };
 
 /* A child as the kiosk shows it. */
@@ -141,15 +154,15 @@ struct act {
 };
 
 /* term.c: the terminal. */
-enum { TERM_TIMEOUT = 0, TERM_EOF = -1, TERM_CANCEL = -2, TERM_QUIT = -3 };
+enum {
+	TERM_TIMEOUT = 0,
+	TERM_EOF = -1,
+	TERM_CANCEL = -2,
+	TERM_QUIT = -3,
+	TERM_ARRIVAL = -4, /* term_choice: a line, not a key */
+};
 #define TERM_ESC   27
 #define TERM_ENTER 13
-
-/* How a line was typed: a scanner types a whole line in a burst. */
-struct term_typed {
-	int64_t max_gap_ms;
-	size_t n;
-};
 
 int term_open(struct term **out);
 void term_close(struct term *t);
@@ -158,6 +171,8 @@ int term_cols(const struct term *t);
 int term_key(struct term *t, int timeout_ms);
 int term_line(struct term *t, char *buf, size_t len, int timeout_ms,
     bool secret, struct term_typed *typed);
+int term_choice(struct term *t, int timeout_ms, struct term_arrival *a);
+void term_flush(struct term *t);
 void term_draw(struct term *t, char lines[][KIOSK_LINE], size_t n);
 
 /* screen.c: the layouts. */
@@ -175,6 +190,8 @@ const char *screen_room(const struct kiosk *k, const char *id);
 
 /* door.c: a parent's visit, from the PIN to the goodbye. */
 int door_visit(struct kiosk *k, bool card, const char *value);
+bool door_card(const struct kiosk *k, char *line,
+    const struct term_typed *typed, const char **value);
 
 /* act.c: one action, sent or kept. */
 void act_run(struct kiosk *k, struct session *s, const struct act *a);

@@ -25,7 +25,6 @@
 #include "queue.h"
 #include "receipt.h"
 
-#define SCAN_GAP_MS 35 /* a scanner types faster than this per key */
 #define REDRAW_MS   30000
 
 #include "usage.h"
@@ -437,24 +436,6 @@ start(struct kiosk *k)
 	return 0;
 }
 
-/* classify says whether a line is a scanned card or a typed code. */
-static bool
-classify(const struct kiosk *k, char *line, const struct term_typed *typed,
-    const char **value)
-{
-	size_t n = strlen(k->card_prefix);
-
-	*value = line;
-	if (n > 0) {
-		if (strncmp(line, k->card_prefix, n) != 0)
-			return false;
-		*value = line + n;
-		return true;
-	}
-	/* No prefix set: a scanner types a whole line in a burst. */
-	return typed->n >= 4 && typed->max_gap_ms < SCAN_GAP_MS;
-}
-
 /* between does what is due between visits: send the queue, or look. */
 static void
 between(struct kiosk *k)
@@ -497,16 +478,24 @@ idle(struct kiosk *k)
 		if (term_ansi(k->t) || strcmp(now, shown) != 0)
 			screen_idle(k);
 		memcpy(shown, now, sizeof(shown));
-		rc = term_line(k->t, line, sizeof(line),
-		    term_ansi(k->t) && k->retry_s * 1000 > REDRAW_MS
-		        ? REDRAW_MS
-		        : (int)k->retry_s * 1000,
-		    false, &typed);
+		if (k->arrival.ready) {
+			/* Come while the last visit was still on screen. */
+			memcpy(line, k->arrival.line, sizeof(line));
+			typed = k->arrival.typed;
+			cb_wipe(&k->arrival, sizeof(k->arrival));
+			rc = 1;
+		} else {
+			rc = term_line(k->t, line, sizeof(line),
+			    term_ansi(k->t) && k->retry_s * 1000 > REDRAW_MS
+			        ? REDRAW_MS
+			        : (int)k->retry_s * 1000,
+			    false, &typed);
+		}
 		if (rc == TERM_EOF || rc == TERM_QUIT)
 			return;
 		if (rc != 1)
 			continue;
-		card = classify(k, line, &typed, &value);
+		card = door_card(k, line, &typed, &value);
 		if (*value == '\0' ||
 		    strlen(value) > (card ? KIOSK_CARD_MAX : 32)) {
 			cb_wipe(line, sizeof(line));

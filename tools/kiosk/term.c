@@ -27,6 +27,9 @@
 
 #define ESC_WAIT_MS 30 /* an escape sequence's bytes follow within this */
 #define LF_AFTER_CR 50 /* "\r\n" is one Enter */
+/* A key chosen is a key alone: a person choosing waits for the screen,
+ * where a person typing a code, or a scanner, goes on within this. */
+#define CHOICE_QUIET_MS 300
 
 struct term {
 	int in, out;
@@ -229,22 +232,15 @@ echo(struct term *t, const char *s, size_t n)
 }
 
 /*
- * term_line reads a line of at most len - 1 bytes, echoing each byte, or a
- * star if secret. timeout_ms counts from the last key. Returns 1 with the
- * line in buf (never empty), TERM_TIMEOUT, TERM_CANCEL (Esc), TERM_EOF or
- * TERM_QUIT; on anything but 1, buf is wiped. typed, if not NULL, says how
- * fast the line came.
+ * line_from reads keys into buf after the n bytes already there (not
+ * echoed again), as term_line does; last is when the last of them came.
  */
-int
-term_line(struct term *t, char *buf, size_t len, int timeout_ms, bool secret,
-    struct term_typed *typed)
+static int
+line_from(struct term *t, char *buf, size_t len, size_t n, int64_t last,
+    int timeout_ms, bool secret, struct term_typed *typed)
 {
-	size_t n = 0;
-	int64_t last = 0;
 	int key;
 
-	if (typed != NULL)
-		memset(typed, 0, sizeof(*typed));
 	for (;;) {
 		key = term_key(t, timeout_ms);
 		if (key == TERM_ENTER && n > 0)
@@ -283,6 +279,64 @@ term_line(struct term *t, char *buf, size_t len, int timeout_ms, bool secret,
 	buf[n] = '\0';
 	echo(t, "\r\n", 2);
 	return 1;
+}
+
+/*
+ * term_line reads a line of at most len - 1 bytes, echoing each byte, or a
+ * star if secret. timeout_ms counts from the last key. Returns 1 with the
+ * line in buf (never empty), TERM_TIMEOUT, TERM_CANCEL (Esc), TERM_EOF or
+ * TERM_QUIT; on anything but 1, buf is wiped. typed, if not NULL, says how
+ * fast the line came.
+ */
+int
+term_line(struct term *t, char *buf, size_t len, int timeout_ms, bool secret,
+    struct term_typed *typed)
+{
+	if (typed != NULL)
+		memset(typed, 0, sizeof(*typed));
+	return line_from(t, buf, len, 0, 0, timeout_ms, secret, typed);
+}
+
+/*
+ * term_choice waits up to timeout_ms for a choice of one key, as term_key
+ * does, but tells it from the first key of a line: a card scanned, or a
+ * member code typed, by the next parent at a screen the last one left
+ * open. A key is a choice only when nothing but Enter follows it within
+ * CHOICE_QUIET_MS. When another key does, the line is read to its Enter
+ * into a (of a->line's size): TERM_ARRIVAL, a->line empty if it did not
+ * end in time. Other returns are term_key's.
+ */
+int
+term_choice(struct term *t, int timeout_ms, struct term_arrival *a)
+{
+	int key = term_key(t, timeout_ms), next;
+	int64_t first = kiosk_now_ms(), now;
+
+	if (key < 0x20 || key == 127)
+		return key;
+	next = term_key(t, CHOICE_QUIET_MS);
+	if (next == TERM_TIMEOUT || next == TERM_ENTER || next == TERM_EOF ||
+	    next == TERM_QUIT)
+		return key; /* the end of input or a signal shows next */
+	if (next < 0x20 || next == 127)
+		return next; /* Esc, backspace: not a choice either */
+	now = kiosk_now_ms();
+	a->line[0] = (char)key;
+	a->line[1] = (char)next;
+	a->typed.n = 2;
+	a->typed.max_gap_ms = now - first;
+	if (line_from(t, a->line, sizeof(a->line), 2, now, timeout_ms, false,
+	        &a->typed) != 1)
+		a->line[0] = '\0';
+	return TERM_ARRIVAL;
+}
+
+/* term_flush drops the keys typed but not read yet, at a terminal. */
+void
+term_flush(struct term *t)
+{
+	if (t->raw)
+		(void)tcflush(t->in, TCIFLUSH);
 }
 
 /* fit writes s cut to cols columns into out (of outlen bytes). */
