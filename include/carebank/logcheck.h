@@ -59,7 +59,7 @@ int cb_report_fail(struct cb_report *r, int code, uint64_t index,
     __attribute__((format(printf, 5, 6)));
 
 /*
- * cb_report_call_gaps writes, into buf (of len bytes, 160 are enough), the
+ * cb_report_call_gaps writes, into buf (of len bytes, 192 are enough), the
  * report's call gaps as a phrase: "calls signed at most S s before their
  * entry's server time (entry I) and at most S s after it (entry J)", the
  * entries left out on a side no call lies on.

@@ -111,8 +111,9 @@ class Kiosk:
         return keys[-1]
 
     def choose(self, label):
+        """Chooses a menu entry: its key, then Enter."""
         k = self.key_for(label)
-        self.type(k)
+        self.type(k + "\r")
         return k
 
     def identify(self, who, pin, card=False):

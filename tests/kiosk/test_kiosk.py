@@ -134,7 +134,7 @@ def door():
     # She offers tomorrow's shift to Li Wei, then takes the offer back.
     k.choose("Offer a shift to another parent")
     k.expect(r"Which shift do you offer\?")
-    k.type("1")
+    k.type("1\r")
     k.expect(r"Who do you ask to cover it\?")
     k.type(ids["b1"] + "\r", gap=0.02)
     offered = k.expect(r"Your shift is offered to %s \(swap (w\d+)\)" %
@@ -144,7 +144,7 @@ def door():
     k.expect(r"Your offer %s is withdrawn" % offered)
     k.choose("End your shift")
     k.expect(r"Your shift has ended: 0 min credited")
-    k.type("0")
+    k.type("0\r")
     k.expect(r"Scan your card")
     # Left alone, the kiosk goes back to its welcome screen.
     k.identify("1001", "2468")
@@ -181,7 +181,7 @@ def door():
 def refusals():
     s, work, ids, co, k = opened()
     on_shift(k, leo=True)
-    k.type("0")
+    k.type("0\r")
     k.identify("1001", "0000")
     k.expect(r"do not match")
     k.type("x")
@@ -192,7 +192,7 @@ def refusals():
     k.choose("Check Leo out")
     k.expect(r"Leo cannot be handed to you\. Please call the coordinator")
     k.expect(r"PICKUP_REFUSED")
-    k.type("0")
+    k.type("0\r")
     # Three wrong PINs lock the uncle out; the right one is refused then.
     for n in range(3):
         k.identify("1002", "999%d" % n)
@@ -211,7 +211,7 @@ def pickup_offline():
     s, work, ids, co, k = opened()
     qpath = os.path.join(work, "kiosk.queue")
     on_shift(k, leo=True)
-    k.type("0")
+    k.type("0\r")
     # The uncle, on Leo's refused list, is identified online; then the
     # server goes. The kiosk still refuses to hand Leo over, and keeps
     # nothing to send later; Mia's check-in is kept as usual.
@@ -228,7 +228,7 @@ def pickup_offline():
     k.expect(r"PENDING")
     eq([a["method"] for a in kp.pending(qpath)], [kp.K + "CheckInChild"],
        "the queue after Mia's check-in")
-    k.type("0")
+    k.type("0\r")
     k.stop()
 
 
@@ -237,10 +237,10 @@ def offline():
     qpath, port = os.path.join(work, "kiosk.queue"), s.port
     # Online first: the kiosk sees the family by card and by code.
     on_shift(k, card=True, leo=True)
-    k.type("0")
+    k.type("0\r")
     k.identify("1001", "2468")
     k.expect(r"Hello, Wang Fang")
-    k.type("0")
+    k.type("0\r")
     before = s.log_size()
     s.stop()
 
@@ -267,7 +267,7 @@ def offline():
           "Mia is shown in, pending:\n" + t)
     k.choose("End your shift")
     k.expect(r"PENDING")
-    k.type("0")
+    k.type("0\r")
     k.expect(r"3 actions are waiting")
     queued = kp.pending(qpath)
     eq([a["method"].rsplit("/", 1)[1] for a in queued],
@@ -326,7 +326,7 @@ def midvisit():
     k.choose("Check Mia in")
     k.expect(r"PENDING")
     check("review" not in k.screen(), "a checked PIN is not reviewed")
-    k.type("0")
+    k.type("0\r")
     (q,) = kp.pending(qpath)
     req = cb.pb.ChildCheckInRequest.FromString(q["req"])
     eq(req.presence, cb.pb.PRESENCE_PIN, "presence of a kept action")
@@ -388,13 +388,13 @@ def shortage():
     eq([cb.pb.ChildCheckInRequest.FromString(r).child for r in kept],
        [ids["mia"], ids["leo"]], "queued in order")
     eq(log_size(co), before, "still nothing written")
-    k.type("0")
+    k.type("0\r")
     # Identify goes through the writer too: refused, the door works as
     # when the server is away (not "PIN LOCKED").
     k.identify("1001", "2468")
     k.expect(r"OFFLINE: as last seen")
     check("LOCKED" not in k.screen(), "a shortage is no lock")
-    k.type("0")   # the queue is sent from the idle screen
+    k.type("0\r")   # the queue is sent from the idle screen
     os.unlink(fault)
     k.expect(r"2 actions made offline sent", timeout=60)
     eq(kp.pending(qpath), [], "the queue is empty")
@@ -480,13 +480,14 @@ def setaside():
         lines = f.read().splitlines()
     eq(len(lines), 1, "one line in the refused log")
     m = re.fullmatch(r"\d+ set-aside (\S+) request=([0-9a-f]{32}) "
-                     r"made=\d+ family=(\S+) tried=yes "
+                     r"made=\d+ family=(\S+) tried=yes crc32c=([0-9a-f]{8}) "
                      r"request_base64=(\S+)", lines[0])
     check(m, "the refused log's line: %r" % lines[0])
     eq(m.group(1), kp.K + "CheckInChildLater", "its method")
     eq(m.group(2), odd[2:18].hex(), "its request id")
     eq(m.group(3), ids["fa"], "its family")
-    eq(base64.b64decode(m.group(4), validate=True), odd,
+    eq(int(m.group(4), 16), kp.crc_final(odd), "its request's checksum")
+    eq(base64.b64decode(m.group(5), validate=True), odd,
        "its request, whole")
     eq([a["seq"] for a in kp.pending(qpath)], [2], "only 2 waits")
     eq([r for kind, r in kp.read_queue(qpath) if kind == "done"],
@@ -556,6 +557,43 @@ def setaside():
     r = aside("--check-queue")
     check(re.search(r"1 action waiting\n  1  .*sent once\)\n$", r.stdout),
           "nothing left set aside: %r" % r.stdout)
+    # A line cut short by a crash, in its base64 at a whole quantum (so
+    # it still decodes): the next line written starts a line of its own,
+    # and the cut one is not offered back.
+    leo = cb.pb.ChildCheckOutRequest(
+        request_id=cb.request_id(), centre="huada", child=ids["leo"],
+        adult=ids["a1"], event_time_ms=cb.now_ms() - 7200000,
+        presence=cb.pb.PRESENCE_OFFLINE).SerializeToString()
+    whole = ("%d set-aside %sCheckOutChild request=%s made=%d family=%s "
+             "tried=no crc32c=%08x request_base64=%s" % (
+                 cb.now_ms(), kp.K, leo[2:18].hex(), cb.now_ms(), ids["fa"],
+                 kp.crc_final(leo), base64.b64encode(leo).decode()))
+    cut = whole[:whole.index("request_base64=") + 15 + 24]
+    eq(len(base64.b64decode(cut.split("request_base64=")[1])), 18,
+       "the cut base64 still decodes")
+    with open(qpath + ".refused", "a") as f:
+        f.write(cut)
+    r = aside("--set-aside", "1")
+    eq(r.returncode, 0, "--set-aside after a cut line: " + r.stderr)
+    with open(qpath + ".refused") as f:
+        lines = f.read().split("\n")
+    eq(lines[-3:-1][0], cut, "the cut line, ended by the next writer")
+    check(re.match(r"\d+ set-aside \S+Later request=%s " % odd_id,
+                   lines[-2]), "the next line, whole: %r" % lines[-2])
+    eq(lines[-1], "", "the file ends in a newline")
+    r = aside("--put-back", leo[2:18].hex())
+    eq(r.returncode, 1, "--put-back of a cut line: " + r.stdout)
+    check("no action with request %s is set aside" % leo[2:18].hex()
+          in r.stderr, r.stderr)
+    r = aside("--put-back", odd_id)
+    eq(r.returncode, 0, "--put-back after a cut line: " + r.stderr)
+    eq([a["req"] for a in kp.pending(qpath)], [odd], "whole")
+    # Whole, the same line is offered back, byte for byte.
+    with open(qpath + ".refused", "a") as f:
+        f.write(whole + "\n")
+    r = aside("--put-back", leo[2:18].hex())
+    eq(r.returncode, 0, "--put-back of the whole line: " + r.stderr)
+    eq([a["req"] for a in kp.pending(qpath)], [odd, leo], "both, whole")
     s.stop()
 
 
@@ -575,6 +613,16 @@ def plain():
         check(want in r.stdout, "plain output lacks %r:\n%s" %
               (want, r.stdout))
     check("2468" not in r.stdout + r.stderr, "the PIN is not shown")
+    # Without a card prefix, a card is a line typed in a burst; a PIN
+    # typed as fast (here, piped) is still a PIN.
+    bare = list(args)
+    del bare[bare.index("--card-prefix"):bare.index("--card-prefix") + 2]
+    r = subprocess.run([kp.KIOSK_BIN] + bare, input="CARD-1001\n2468\n0\n",
+                       capture_output=True, text=True, env=env, timeout=60)
+    eq(r.returncode, 0, "the kiosk's exit at the end of its input")
+    check("Card read." in r.stdout and "Hello, Wang Fang" in r.stdout and
+          "do not match" not in r.stdout,
+          "a card, then its PIN, without a prefix:\n" + r.stdout)
     # A name the server sent with an escape sequence in it is shown with
     # '?' for the control character: nothing from the server acts on the
     # kiosk's terminal.
@@ -683,10 +731,10 @@ def arrival():
     k.choose("Check Mia in")
     k.expect(r"Mia is checked in")
     before = log_size(co)
-    # Li Wei types her member code at Wang Fang's open family screen, as
-    # people type (a tenth of a second a key): its keys are not Wang
-    # Fang's choices ("2  Check Leo in"), but Li Wei's visit.
-    k.type("2001\r", gap=0.1)
+    # Li Wei types her member code at Wang Fang's open family screen,
+    # slowly (0.4 s a key): its keys are not Wang Fang's choices ("2  Check
+    # Leo in", each a key then Enter), but Li Wei's visit.
+    k.type("2001\r", gap=0.4)
     k.expect(r"Member code typed\.")
     k.expect(r"PIN:")
     k.type("8642\r", gap=0.02)
@@ -705,15 +753,14 @@ def arrival():
     t = k.screen()
     check("do not match" not in t, "no wrong PIN was counted:\n" + t)
     eq(entries(co, before), [], "nothing done for anyone by the keys")
-    # A choice is one key with nothing after it (or Enter): still one
-    # key per action.
+    # A choice is one key, then Enter.
     k.choose("Check Leo in")
     k.expect(r"Leo is checked in")
     got = entries(co, before)
     eq(len(got), 1, "one entry, the choice")
     eq(cb.pb.ChildCheckInRequest.FromString(got[0].call.request).child,
        ids["leo"], "Leo checked in, by Wang Fang's choice")
-    k.type("0")
+    k.type("0\r")
     k.expect(r"Scan your card")
     k.stop()
     s.stop()
@@ -731,7 +778,7 @@ def overstay():
     k.expect(r"Hello, Li Wei")
     k.choose("Start your shift")
     k.expect(r"Receipt: entry \d+, verified")
-    k.type("0")
+    k.type("0\r")
     time.sleep(max(0, now + 3500 - cb.now_ms()) / 1000)
     k.identify("2001", "8642")
     k.expect(r"Hello, Li Wei")
@@ -743,7 +790,7 @@ def overstay():
     got = {x.id: x.status for x in
            cb.spb.RosterReport.FromString(r.raw).shifts}
     eq(got.get(shift), "done", "the shift, ended")
-    k.type("0")
+    k.type("0\r")
     k.stop()
     s.stop()
 

@@ -58,11 +58,14 @@ note(struct kiosk *k, const struct queue_action *a)
 	int n, rc;
 
 	sync_request_hex(a->req, a->len, id);
+	/* The checksum comes before the request, so a line cut short in
+	 * its base64 is known (asidelog.c). */
 	n = snprintf(line, cap,
 	    "%lld set-aside %s request=%s made=%lld family=%s tried=%s "
-	    "request_base64=",
+	    "crc32c=%08" PRIx32 " request_base64=",
 	    (long long)kiosk_now_ms(), a->method, id, (long long)a->made_ms,
-	    a->family, a->flags & QUEUE_TRIED ? "yes" : "no");
+	    a->family, a->flags & QUEUE_TRIED ? "yes" : "no",
+	    queue_crc32c(a->req, a->len));
 	/* The fields are bounded (queue.h), so the line fits. */
 	n += (int)cb_b64_encode(a->req, a->len, line + n);
 	line[n++] = '\n';

@@ -1,9 +1,10 @@
 /*
  * Reading the kiosk's refused log (QUEUE.refused) for the actions the
  * staff set aside (aside.c): each set-aside line holds its action whole,
- * its request in base64; a put-back line after it (putback.c) says it went
- * back to the queue. Lines of other kinds, and lines not whole, offer
- * nothing back. The file is the kiosk's own, but it is read as outside
+ * its request in base64 after the request's CRC-32C; a put-back line after
+ * it (putback.c) says it went back to the queue. Lines of other kinds, and
+ * lines not whole (not ended, or their request not matching its
+ * checksum: cut short by a crash), offer nothing back. The file is the kiosk's own, but it is read as outside
  * bytes (fuzz_kiosk_refused).
  */
 #include <errno.h>
@@ -83,8 +84,12 @@ aside_find(struct asides *s, const char *id)
 
 /*
  * set_aside takes a set-aside line: "TIME set-aside METHOD request=ID
- * made=MS family=F tried=yes|no request_base64=B". False if it is not
- * whole (then it is not offered back).
+ * made=MS family=F tried=yes|no crc32c=C request_base64=B", C the CRC-32C
+ * of the request's bytes in 8 hex digits. False if it is not whole (then
+ * it is not offered back): a line cut short by a crash may still end in
+ * a newline (the next line's writer ends it) and its base64 may still
+ * decode, so the checksum decides. Lines without one (written before it
+ * was kept) are not offered either.
  */
 static bool
 set_aside(struct asides *s, const char *line, const char *method)
@@ -92,17 +97,20 @@ set_aside(struct asides *s, const char *line, const char *method)
 	struct aside x = {0}, *old;
 	size_t len, n;
 	const char *b64 = field(line, "request_base64", &len);
-	char tried[4];
+	char tried[4], crc[9], *end;
 	uint8_t *req;
 
 	if (b64 == NULL || !copy(line, "request", x.id, sizeof(x.id)) ||
 	    !aside_is_id(x.id) ||
 	    !copy(line, "family", x.a.family, sizeof(x.a.family)) ||
 	    !copy(line, "tried", tried, sizeof(tried)) ||
+	    !copy(line, "crc32c", crc, sizeof(crc)) || strlen(crc) != 8 ||
+	    strspn(crc, "0123456789abcdef") != 8 ||
 	    !number(line, "made", &x.a.made_ms))
 		return false;
 	req = cb_xmalloc(QUEUE_REQ_MAX);
-	if (cb_b64_decode(b64, len, req, QUEUE_REQ_MAX, &n, 0) != 0) {
+	if (cb_b64_decode(b64, len, req, QUEUE_REQ_MAX, &n, 0) != 0 ||
+	    queue_crc32c(req, n) != (uint32_t)strtoul(crc, &end, 16)) {
 		free(req);
 		return false;
 	}
@@ -175,12 +183,17 @@ aside_read(FILE *f, struct asides *s)
 	size_t cap = 0;
 	int err;
 
+	ssize_t got;
+
 	memset(s, 0, sizeof(*s));
-	while (getline(&line, &cap, f) > 0) {
+	while ((got = getline(&line, &cap, f)) > 0) {
 		const char *p = line;
 
-		/* "TIME KIND METHOD ...": a method too long is no action. */
-		if (!word(&p, time, sizeof(time)) ||
+		/* Only whole lines: one not ended (the last, cut short by a
+		 * crash) or holding a NUL is passed over. "TIME KIND METHOD
+		 * ...": a method too long is no action. */
+		if (line[got - 1] != '\n' || strlen(line) != (size_t)got ||
+		    !word(&p, time, sizeof(time)) ||
 		    !word(&p, kind, sizeof(kind)) ||
 		    !word(&p, method, sizeof(method)))
 			continue;

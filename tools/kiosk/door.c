@@ -30,19 +30,24 @@ struct item {
 	char label[96];
 };
 
+/* keep notes the line term_choice or term_any_key read for a new visit. */
+static int
+keep(struct kiosk *k, int key)
+{
+	if (key == TERM_ARRIVAL)
+		k->arrival.ready = k->arrival.line[0] != '\0';
+	return key;
+}
+
 /*
- * choice reads a one-key choice (term_choice). A line typed instead, the
- * next parent's card or code, ends this visit and is kept to start the
- * next: TERM_ARRIVAL.
+ * choice reads a choice: one key, then Enter (term_choice). A line typed
+ * instead, the next parent's card or code, ends this visit and is kept to
+ * start the next: TERM_ARRIVAL.
  */
 static int
 choice(struct kiosk *k, int timeout_ms)
 {
-	int key = term_choice(k->t, timeout_ms, &k->arrival);
-
-	if (key == TERM_ARRIVAL)
-		k->arrival.ready = k->arrival.line[0] != '\0';
-	return key;
+	return keep(k, term_choice(k->t, timeout_ms, &k->arrival));
 }
 
 /* notice shows a message until a key or a while: 1, or <0 to stop. */
@@ -52,7 +57,7 @@ notice(struct kiosk *k, const char *head, const char *l1, const char *l2)
 	int key;
 
 	screen_notice(k, head, l1, l2);
-	key = choice(k, NOTICE_MS);
+	key = keep(k, term_any_key(k->t, NOTICE_MS, &k->arrival));
 	return key == TERM_EOF || key == TERM_QUIT ? key : 1;
 }
 
@@ -278,7 +283,8 @@ pick(struct kiosk *k, const char *head, char lines[][96], size_t n, size_t *i)
 		snprintf(hint + used, sizeof(hint) - used, "%s%zu  %s",
 		    j ? "\n" : "", j + 1, lines[j]);
 	}
-	screen_prompt(k, head, hint, "Press a number (Esc cancels): ");
+	screen_prompt(
+	    k, head, hint, "Press a number, then Enter (Esc cancels): ");
 	key = choice(k, (int)k->idle_s * 1000);
 	if (key == TERM_EOF || key == TERM_QUIT || key == TERM_ARRIVAL)
 		return key;
@@ -438,9 +444,12 @@ door_visit(struct kiosk *k, bool card, const char *value)
 	    "Type your PIN and press Enter. Esc cancels.", "PIN: ");
 	rc = term_line(
 	    k->t, pin, sizeof(pin), (int)k->idle_s * 1000, true, &typed);
-	if (rc == 1 && door_card(k, pin, &typed, &next)) {
-		/* No PIN but a card, scanned at a prompt left open: the
-		 * next parent's. Nothing is asked with the last one's. */
+	if (rc == 1 && k->card_prefix[0] != '\0' &&
+	    door_card(k, pin, &typed, &next)) {
+		/* No PIN but a card (its prefix tells), scanned at a prompt
+		 * left open: the next parent's. Nothing is asked with the
+		 * last one's. Without a prefix a PIN typed fast would look
+		 * like a card, so the line is a PIN. */
 		snprintf(k->arrival.line, sizeof(k->arrival.line), "%s", pin);
 		k->arrival.typed = typed;
 		k->arrival.ready = true;

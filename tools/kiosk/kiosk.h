@@ -60,7 +60,8 @@ struct term_typed {
 	size_t n;
 };
 
-/* A card or code typed where a choice was awaited (term_choice). */
+/* A card or code typed where a choice was awaited (term_choice,
+ * term_any_key). */
 struct term_arrival {
 	bool ready; /* a line waits to be served as a new visit */
 	char line[KIOSK_CARD_MAX + 16];
@@ -172,6 +173,7 @@ int term_key(struct term *t, int timeout_ms);
 int term_line(struct term *t, char *buf, size_t len, int timeout_ms,
     bool secret, struct term_typed *typed);
 int term_choice(struct term *t, int timeout_ms, struct term_arrival *a);
+int term_any_key(struct term *t, int timeout_ms, struct term_arrival *a);
 void term_flush(struct term *t);
 void term_draw(struct term *t, char lines[][KIOSK_LINE], size_t n);
 

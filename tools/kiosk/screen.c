@@ -363,6 +363,6 @@ screen_family(struct kiosk *k, const struct session *ss, const char *items[],
 	if (ss->nmsg > 0)
 		rule(k, &s, '-');
 	menu(k, &s, items, nitems);
-	add(&s, "  Press a key: ");
+	add(&s, "  Press a key, then Enter: ");
 	term_draw(k->t, s.l, s.n);
 }

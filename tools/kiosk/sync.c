@@ -87,32 +87,43 @@ sync_request_hex(const uint8_t *req, size_t len, char out[33])
 /*
  * sync_note_refused appends a line to the refused log, fsynced. A line
  * that cannot be written whole is cut off again, so the next one starts
- * on a line of its own. Returns 0, or -1 with errno set.
+ * on a line of its own; and one torn by a crash is ended first, so the
+ * line after it is never read as its tail. Returns 0, or -1 with errno
+ * set.
  */
 int
 sync_note_refused(struct kiosk *k, const char *line, size_t n)
 {
 	struct stat st;
-	ssize_t w;
+	char last = '\n', *buf;
+	ssize_t w = -1;
+	size_t len;
 	int fd, rc = 0, err;
 
 	fd = open(
-	    k->refused_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	    k->refused_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) != 0) {
-		err = errno;
+	if (fstat(fd, &st) != 0 ||
+	    (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)) {
+		err = errno ? errno : EIO;
 		close(fd);
 		errno = err;
 		return -1;
 	}
-	if ((w = write(fd, line, n)) != (ssize_t)n || fsync(fd) != 0) {
-		err = w >= 0 && (size_t)w < n ? ENOSPC : errno;
+	len = n + (last != '\n');
+	buf = cb_xmalloc(len);
+	buf[0] = '\n';
+	memcpy(buf + (last != '\n'), line, n);
+	errno = 0;
+	if ((w = write(fd, buf, len)) != (ssize_t)len || fsync(fd) != 0) {
+		err = w >= 0 && (size_t)w < len ? ENOSPC : errno;
 		if (ftruncate(fd, st.st_size) == 0)
 			(void)fsync(fd);
 		errno = err;
 		rc = -1;
 	}
+	free(buf);
 	err = errno;
 	close(fd);
 	errno = err;

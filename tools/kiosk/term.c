@@ -27,8 +27,8 @@
 
 #define ESC_WAIT_MS 30 /* an escape sequence's bytes follow within this */
 #define LF_AFTER_CR 50 /* "\r\n" is one Enter */
-/* A key chosen is a key alone: a person choosing waits for the screen,
- * where a person typing a code, or a scanner, goes on within this. */
+/* A key to go on is a key alone: a person waits for the screen, where a
+ * person typing a code, or a scanner, goes on within this. */
 #define CHOICE_QUIET_MS 300
 
 struct term {
@@ -298,16 +298,42 @@ term_line(struct term *t, char *buf, size_t len, int timeout_ms, bool secret,
 }
 
 /*
- * term_choice waits up to timeout_ms for a choice of one key, as term_key
- * does, but tells it from the first key of a line: a card scanned, or a
- * member code typed, by the next parent at a screen the last one left
- * open. A key is a choice only when nothing but Enter follows it within
- * CHOICE_QUIET_MS. When another key does, the line is read to its Enter
- * into a (of a->line's size): TERM_ARRIVAL, a->line empty if it did not
- * end in time. Other returns are term_key's.
+ * term_choice waits up to timeout_ms (from the last key) for a choice: one
+ * key, then Enter. A choice is a line of one key so that it is never the
+ * first key of a longer line: a card scanned, or a member code typed, by
+ * the next parent at a screen the last one left open, however fast or
+ * slowly. Returns the key; TERM_ARRIVAL with such a line in a (of
+ * a->line's size); TERM_ESC; or TERM_TIMEOUT, TERM_EOF or TERM_QUIT.
  */
 int
 term_choice(struct term *t, int timeout_ms, struct term_arrival *a)
+{
+	int rc;
+
+	memset(&a->typed, 0, sizeof(a->typed));
+	rc = line_from(t, a->line, sizeof(a->line), 0, 0, timeout_ms, false,
+	    &a->typed);
+	if (rc == TERM_CANCEL)
+		return TERM_ESC;
+	if (rc != 1)
+		return rc;
+	if (a->line[1] == '\0') {
+		rc = (unsigned char)a->line[0];
+		cb_wipe(a->line, sizeof(a->line));
+		return rc;
+	}
+	return TERM_ARRIVAL;
+}
+
+/*
+ * term_any_key waits up to timeout_ms for any key, to go on from a
+ * message, but tells it from the first key of a line, as term_choice
+ * does: when another key but Enter follows within CHOICE_QUIET_MS, the
+ * line is read to its Enter into a: TERM_ARRIVAL, a->line empty if it did
+ * not end in time. Other returns are term_key's.
+ */
+int
+term_any_key(struct term *t, int timeout_ms, struct term_arrival *a)
 {
 	int key = term_key(t, timeout_ms), next;
 	int64_t first = kiosk_now_ms(), now;
@@ -319,7 +345,7 @@ term_choice(struct term *t, int timeout_ms, struct term_arrival *a)
 	    next == TERM_QUIT)
 		return key; /* the end of input or a signal shows next */
 	if (next < 0x20 || next == 127)
-		return next; /* Esc, backspace: not a choice either */
+		return next;
 	now = kiosk_now_ms();
 	a->line[0] = (char)key;
 	a->line[1] = (char)next;
