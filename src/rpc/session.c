@@ -372,6 +372,23 @@ rpc_session_active(const struct rpc_session *s)
 	return s->active;
 }
 
+/*
+ * rpc_session_arriving says whether a request whose headers came is still
+ * arriving: not yet handed to its handler, nor ended. Its stall timer
+ * ends it if it stops coming.
+ */
+int
+rpc_session_arriving(const struct rpc_session *s)
+{
+	const struct rpc_stream *st;
+
+	TAILQ_FOREACH(st, &s->streams, entry)
+		if (st->call != NULL && !st->invoked && !st->finished &&
+		    !st->discard)
+			return 1;
+	return 0;
+}
+
 /* rpc_session_idle_since returns when the last call ended. */
 int64_t
 rpc_session_idle_since(const struct rpc_session *s)

@@ -40,6 +40,12 @@ the sanitizers a leak makes that status nonzero). Tests:
                (REFUSED_STREAM), and every response arrives once the
                windows open; grpcio's many streaming calls on one channel
                all finish
+  limits       a response over the 4 MiB message limit ends its call,
+               unary or streamed, with RESOURCE_EXHAUSTED
+  idle         a request still arriving when the idle time is up is
+               answered, not cut off by the idle GOAWAY (raw frames, and
+               grpcio calls of 3 MiB just as the time ends); an idle
+               connection is then let go
   tls          TLS 1.2 and 1.3 with ALPN h2 are served; a client offering only
                http/1.1, or no ALPN, is refused; a required client
                certificate is enforced (needs --certs)
@@ -710,6 +716,77 @@ def test_window(binary):
         t0 = time.time()
         stub.EmptyCall(empty_pb2.Empty(), timeout=5)
         check(time.time() - t0 < 2, "the channel is slow after the streams")
+    srv.stop()
+
+
+def test_idle(binary):
+    srv = Server(binary, ["--idle-ms", "1000"])
+    path = "/grpc.testing.TestService/EmptyCall"
+    # A request still arriving when the idle time is up is not idleness:
+    # its message, sent in two halves across that moment, is answered.
+    s = connect(srv.port)
+    rd = Reader(s)
+    time.sleep(0.6)
+    s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(path)) +
+              frame(DATA, 0, 1, b"\0\0\0"))
+    time.sleep(0.8)
+    s.sendall(frame(DATA, END_STREAM, 1, b"\0\0"))
+    check(rd.wait(1, 5), "the call across the idle time was not answered")
+    check(1 not in rd.rst and not rd.closed,
+          "the call across the idle time was cut off")
+    # Idle then, the connection is let go with GOAWAY.
+    end = time.time() + 5
+    while not rd.goaway and not rd.closed and time.time() < end:
+        rd.pump(0.2)
+    check(rd.goaway, "an idle connection was not let go")
+    s.close()
+    # grpcio: a call of 3 MiB started just as the connection's idle time
+    # ends gets its answer, every time.
+    from grpc.testing import messages_pb2, test_pb2_grpc
+    big = messages_pb2.SimpleRequest(response_size=10)
+    big.payload.body = b"a" * (3 << 20)
+    with grpc.insecure_channel("127.0.0.1:%d" % srv.port) as ch:
+        stub = test_pb2_grpc.TestServiceStub(ch)
+        for i in range(5):
+            stub.UnaryCall(messages_pb2.SimpleRequest(response_size=10),
+                           timeout=5)
+            time.sleep(0.97)
+            try:
+                stub.UnaryCall(big, timeout=5)
+            except grpc.RpcError as e:
+                raise Failure("try %d: %s %s" % (i, e.code(), e.details()))
+    srv.stop()
+
+
+def test_limits(binary):
+    srv = Server(binary)
+    from grpc.testing import messages_pb2, test_pb2_grpc
+    opts = [("grpc.max_receive_message_length", 64 << 20)]
+    with grpc.insecure_channel("127.0.0.1:%d" % srv.port, opts) as ch:
+        stub = test_pb2_grpc.TestServiceStub(ch)
+        # A response over the server's 4 MiB limit ends the call with
+        # RESOURCE_EXHAUSTED, unary or streamed; it never hangs.
+        try:
+            stub.UnaryCall(messages_pb2.SimpleRequest(
+                response_size=(4 << 20) + 100), timeout=10)
+            raise Failure("a unary response over 4 MiB was sent")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED,
+                  "unary: %s %s" % (e.code(), e.details()))
+        params = [messages_pb2.ResponseParameters(size=10),
+                  messages_pb2.ResponseParameters(size=(4 << 20) + 100)]
+        got = []
+        try:
+            for r in stub.StreamingOutputCall(
+                    messages_pb2.StreamingOutputCallRequest(
+                        response_parameters=params), timeout=10):
+                got.append(len(r.payload.body))
+            raise Failure("a streamed response over 4 MiB was sent")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED,
+                  "stream: %s %s" % (e.code(), e.details()))
+        check(got == [10], "the stream's first response: %r" % got)
+        check(good_call(srv.port) < 2, "the server after the limits")
     srv.stop()
 
 

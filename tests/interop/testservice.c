@@ -275,6 +275,23 @@ send_payload(struct job *j, const ProtobufCMessageDescriptor *d, int32_t size)
 	return rc;
 }
 
+/*
+ * send_failed ends a call whose response could not be queued: a size out
+ * of range, or over the message limit. (A call that has ended takes no
+ * status; finishing it does nothing.)
+ */
+static void
+send_failed(struct rpc_call *call, int rc)
+{
+	if (rc == CB_ETOOBIG)
+		finish(call, RPC_STATUS_RESOURCE_EXHAUSTED,
+		       "the response is over the message limit");
+	else if (rc == CB_EINVAL)
+		finish(call, RPC_STATUS_INVALID_ARGUMENT, "bad response_size");
+	else
+		finish(call, RPC_STATUS_INTERNAL, "the response was not sent");
+}
+
 /* run_unary completes UnaryCall and CacheableUnaryCall on a worker. */
 static void
 run_unary(struct job *j, struct req *r)
@@ -297,9 +314,8 @@ run_unary(struct job *j, struct req *r)
 		                 req->response_size);
 		if (rc == 0)
 			finish(j->call, RPC_STATUS_OK, NULL);
-		else if (rc == CB_EINVAL)
-			finish(j->call, RPC_STATUS_INVALID_ARGUMENT,
-			       "bad response_size");
+		else
+			send_failed(j->call, rc);
 	}
 	grpc__testing__simple_request__free_unpacked(req, NULL);
 }
@@ -329,6 +345,10 @@ answer(struct job *j, struct req *r)
 		    j,
 		    &grpc__testing__streaming_output_call_response__descriptor,
 		    p->size);
+		if (rc != 0) {
+			send_failed(j->call, rc);
+			rc = -1;
+		}
 	}
 	grpc__testing__streaming_output_call_request__free_unpacked(req, NULL);
 	return rc;
