@@ -286,7 +286,8 @@ next_shift(void *ctx, const char *id)
 	if ((rc = srv_read_get(c->r, 's', id,
 		 &carebank__v1__shift_state__descriptor, &st)) != 0)
 		return rc;
-	if (strcmp(st->adult, c->adult) != 0 ||
+	if ((strcmp(st->adult, c->adult) != 0 &&
+	        strcmp(st->worker, c->adult) != 0) ||
 	    (st->status != S_SCHEDULED && st->status != S_WORKING))
 		return 0; /* swapped away, worked or cancelled */
 	sv = SRV_READ_PUSH(c->r, c->v->shifts, c->v->n_shifts, &c->shifts_cap);

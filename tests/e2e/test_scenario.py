@@ -270,9 +270,11 @@ def scenario_day(then=None):
     eq(rc.result.credit, 180, "three hours volunteered")
     after(rc, "A", 180, 0)
 
-    # Wednesday: the swapped shift is B's now, not A's.
+    # Wednesday: the swapped shift is B's now, never C's. (A's start,
+    # dated before the swap was approved, would still be taken: the
+    # start of a kiosk that was offline then. Rules 5, docs/rules.md.)
     book.refused(kiosk, K + "StartShift", pb.VolunteerCheckInRequest(
-        shift=s2, adult=adult["A"], event_time_ms=at(D2, 9)),
+        shift=s2, adult=adult["C"], event_time_ms=at(D2, 9)),
         SC.FAILED_PRECONDITION, "REFUSAL_SHIFT_NOT_ASSIGNED")
     door(K + "StartShift", pb.VolunteerCheckInRequest(
         shift=s2, adult=adult["B"]), at(D2, 9))

@@ -133,6 +133,8 @@ struct shift {
 	int room, adult, status, worker, swap;
 	int64_t start, end, in_ms;
 	uint64_t in_entry;
+	int moved_from;   /* rules 5: the adult before the last swap done */
+	int64_t moved_ms; /* and when it was done */
 };
 
 struct swap {
@@ -872,7 +874,8 @@ schedule(struct model *m, const Carebank__V1__ScheduleShiftRequest *r)
 	    .worker = NONE,
 	    .swap = NONE,
 	    .start = r->start_ms,
-	    .end = r->end_ms};
+	    .end = r->end_ms,
+	    .moved_from = NONE};
 	made(m, 's', (int)m->nshift++);
 	return true;
 }
@@ -893,8 +896,11 @@ close_swap(struct model *m, int w, int status)
 			continue;
 		s = &m->shift[shifts[i]];
 		s->swap = NONE;
-		if (status == SWAP_DONE)
+		if (status == SWAP_DONE) {
+			s->moved_from = s->adult;
+			s->moved_ms = m->now;
 			s->adult = i == 0 ? sw->to : sw->from;
+		}
 	}
 }
 
@@ -1038,7 +1044,8 @@ shift_in(struct model *m, const Carebank__V1__VolunteerCheckInRequest *r)
 		return refuse(m, X(SHIFT_CANCELLED));
 	if (s->status != SHIFT_SCHEDULED)
 		return refuse(m, X(VOLUNTEER_ALREADY_IN));
-	if (s->adult != a)
+	/* Or the adult who had it when the start happened (rules 5 on). */
+	if (s->adult != a && !(s->moved_from == a && m->now < s->moved_ms))
 		return refuse(m, X(SHIFT_NOT_ASSIGNED));
 	if (m->adult[a].on_shift != NONE)
 		return refuse(m, X(ADULT_BUSY));

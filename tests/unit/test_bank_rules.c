@@ -561,6 +561,73 @@ test_rules_reversal_crowds(void **state)
 }
 
 /*
+ * From rules 5 on the adult who had a shift when it was started may still
+ * start it after a swap done since: the start comes late from a kiosk
+ * that was offline, and the minutes go to whoever worked the shift. Under
+ * 4 the coordinator's approval, five minutes after the shift began, moved
+ * it to the asked adult, and the queued start of the adult who worked it
+ * was refused (her minutes lost). A start dated after the swap is still
+ * refused, and the new adult is refused once it is being worked. Both
+ * logs replay entry for entry.
+ */
+static void
+test_rules_late_swap(void **state)
+{
+	char w1[32], w2[32];
+	const char *room, *fa, *a, *b, *s1, *s2;
+	int64_t start;
+	struct tb t;
+
+	(void)state;
+	for (uint32_t rules = 4; rules <= 5; rules++) {
+		tb_open_rules(&t, NULL, rules); /* swaps need approval */
+		room = tb_room(&t);
+		fa = tb_family(&t);
+		a = tb_adult(&t, fa);
+		b = tb_adult(&t, tb_family(&t));
+		start = t.now + 3 * TB_HOUR;
+		s1 = tb_shift(&t, room, start, start + 2 * TB_HOUR, a);
+		s2 = tb_shift(&t, room, start + TB_DAY,
+		    start + TB_DAY + TB_HOUR, a);
+		assert_int_equal(tb_offer(&t, s1, b, NULL), 0);
+		snprintf(w1, sizeof(w1), "%s", tb_id(&t));
+		assert_int_equal(tb_answer(&t, w1, b, 1), 0);
+		assert_int_equal(tb_offer(&t, s2, b, NULL), 0);
+		snprintf(w2, sizeof(w2), "%s", tb_id(&t));
+		assert_int_equal(tb_answer(&t, w2, b, 1), 0);
+		/* A checks in at the start, at a kiosk that is offline; the
+		 * coordinator approves five minutes later. */
+		t.now = start + 5 * TB_MIN;
+		assert_int_equal(tb_approve(&t, w1, 1), 0);
+		/* The kiosk's queued start arrives. */
+		t.now = start + 10 * TB_MIN;
+		if (rules >= 5) {
+			assert_int_equal(tb_shift_in_at(&t, s1, a, start), 0);
+			TB_REFUSED(&t, R(VOLUNTEER_ALREADY_IN),
+			    tb_shift_in(&t, s1, b));
+			t.now = start + 2 * TB_HOUR;
+			assert_int_equal(tb_shift_out(&t, s1, a), 0);
+			assert_int_equal(tb_minutes(&t, fa), 120);
+		} else {
+			TB_REFUSED(&t, R(SHIFT_NOT_ASSIGNED),
+			    tb_shift_in_at(&t, s1, a, start));
+			assert_int_equal(tb_minutes(&t, fa), 0);
+		}
+		/* The next day's swap is approved the evening before: A's
+		 * start, dated after it, is refused; B works it. */
+		t.now = start + TB_DAY - 12 * TB_HOUR;
+		assert_int_equal(tb_approve(&t, w2, 1), 0);
+		t.now = start + TB_DAY + 5 * TB_MIN;
+		TB_REFUSED(&t, R(SHIFT_NOT_ASSIGNED),
+		    tb_shift_in_at(&t, s2, a, start + TB_DAY));
+		assert_int_equal(tb_shift_in(&t, s2, b), 0);
+		assert_int_equal(t.op.entry->rules, rules);
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
+/*
  * A centre made under rules 2 adopts rules 3: from that entry on its
  * entries record 3 and a settlement pays into the family's own account,
  * while the log (before and after) still replays entry for entry. Only a
@@ -634,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_rules_rounding),
 		cmocka_unit_test(test_rules_billing_periods),
 		cmocka_unit_test(test_rules_reversal_crowds),
+		cmocka_unit_test(test_rules_late_swap),
 		cmocka_unit_test(test_rules_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,12 @@ bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 			return rc;
 		if (strcmp(s->swap, id) == 0) {
 			s->swap = "";
+			if (st == S(DONE) && bank_rules(b, 5)) {
+				/* Who had it, and until when: a start
+				 * they made before is still theirs. */
+				s->moved_from = s->adult;
+				s->moved_ms = b->now;
+			}
 			if (st == S(DONE))
 				s->adult = UNCONST(
 				    i == 0 ? w->to_adult : w->from_adult);

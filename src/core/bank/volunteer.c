@@ -40,7 +40,12 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED)
 		return bank_refuse(b, R(VOLUNTEER_ALREADY_IN),
 		    "shift %s has been worked or is being worked", r->shift);
-	if (strcmp(s->adult, r->adult) != 0)
+	/* The responsible adult, or (rules 5 on) the one who was when the
+	 * start happened: a kiosk that was offline sends it after a swap
+	 * done since, and the minutes go to whoever worked the shift. */
+	if (strcmp(s->adult, r->adult) != 0 &&
+	    !(bank_rules(b, 5) && strcmp(s->moved_from, r->adult) == 0 &&
+	        b->now < s->moved_ms))
 		return bank_refuse(b, R(SHIFT_NOT_ASSIGNED),
 		    "shift %s is %s's, not %s's", r->shift, s->adult,
 		    r->adult);
