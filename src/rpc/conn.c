@@ -103,9 +103,7 @@ flush(struct rpc_conn *c)
 	}
 	if (rpc_session_finished(c->sess)) {
 		if (evbuffer_get_length(out) == 0) {
-			rpc_conn_close(c, c->closing   ? c->closing
-			                  : c->parting ? c->parting
-			                               : "done",
+			rpc_conn_close(c, c->closing ? c->closing : "done",
 			               RPC_CANCEL_CLOSED);
 			return -1;
 		}
@@ -261,21 +259,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
 
 /*
  * goaway tells the client no new calls will be taken (idle, or evicted),
- * then lingers. A request still arriving is named in the GOAWAY as taken,
- * so the client will not send it again: it is read to its end and
- * answered (its stall timer ends it if it stops coming), and the
- * connection closes once nothing is left, or after the stall time.
+ * then lingers. A request not yet taken (still arriving) is refused with
+ * it, so the client sends it again elsewhere rather than lose it.
  */
 static void
 goaway(struct rpc_conn *c, const char *reason)
 {
-	rpc_session_goaway(c->sess);
-	if (rpc_session_arriving(c->sess)) {
-		c->parting = reason;
-		arm(c, (int64_t)opts(c)->stall_timeout_ms + LINGER_MS);
-	} else {
-		linger(c, reason);
-	}
+	rpc_session_part(c->sess);
+	linger(c, reason);
 	flush(c);
 }
 
@@ -293,9 +284,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		               RPC_CANCEL_CLOSED);
 		return;
 	}
-	if (c->closing || c->parting) {
-		rpc_conn_close(c, c->closing ? c->closing : c->parting,
-		               RPC_CANCEL_CLOSED);
+	if (c->closing) {
+		rpc_conn_close(c, c->closing, RPC_CANCEL_CLOSED);
 		return;
 	}
 	if (c->evict) {
@@ -451,8 +441,7 @@ rpc_conn_drain(struct rpc_conn *c)
 int
 rpc_conn_idle(const struct rpc_conn *c, int64_t *since)
 {
-	if (c->closing || c->parting || c->evict ||
-	    rpc_session_active(c->sess) > 0)
+	if (c->closing || c->evict || rpc_session_active(c->sess) > 0)
 		return 0;
 	*since = rpc_session_idle_since(c->sess);
 	return 1;

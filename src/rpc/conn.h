@@ -34,8 +34,6 @@ struct rpc_conn {
 	int evict; /* to close on the next timer: the server needs room */
 	int shed;  /* to close on the next timer: the server's buffers */
 	int now;   /* the timer fires on the next turn: leave it there */
-	const char *parting; /* GOAWAY sent, a request arriving: close when
-	                        nothing is left (flush) or on the timer */
 	struct evbuffer_cb_entry *out_cb; /* counts the socket's output */
 	size_t out_counted;  /* of it, in the server's count of held bytes */
 	int64_t out_moved_ns; /* when it last shrank, or began to fill */

@@ -372,28 +372,39 @@ rpc_session_active(const struct rpc_session *s)
 	return s->active;
 }
 
-/*
- * rpc_session_arriving says whether a request whose headers came is still
- * arriving: not yet handed to its handler, nor ended. Its stall timer
- * ends it if it stops coming.
- */
-int
-rpc_session_arriving(const struct rpc_session *s)
-{
-	const struct rpc_stream *st;
-
-	TAILQ_FOREACH(st, &s->streams, entry)
-		if (st->call != NULL && !st->invoked && !st->finished &&
-		    !st->discard)
-			return 1;
-	return 0;
-}
-
 /* rpc_session_idle_since returns when the last call ended. */
 int64_t
 rpc_session_idle_since(const struct rpc_session *s)
 {
 	return s->idle_since;
+}
+
+/*
+ * rpc_session_part ends the connection's taking of calls (idle, evicted):
+ * a request not yet taken, still arriving, is reset REFUSED_STREAM, which
+ * tells a gRPC client that nothing of it was done, so it sends it again
+ * on another connection; the GOAWAY names as processed only the streams
+ * taken (handed to their handlers, or answered), which may finish.
+ */
+void
+rpc_session_part(struct rpc_session *s)
+{
+	struct rpc_stream *st;
+	int32_t last = 0;
+
+	TAILQ_FOREACH(st, &s->streams, entry) {
+		if (st->invoked || st->finished || st->discard) {
+			if (st->id > last)
+				last = st->id;
+		} else {
+			/* Freed when the reset is sent (on_stream_close). */
+			(void)nghttp2_submit_rst_stream(s->ng,
+			    NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
+		}
+	}
+	nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE, last,
+	                      NGHTTP2_NO_ERROR, NULL, 0);
+	rpc_session_kick(s);
 }
 
 /* rpc_session_goaway refuses new streams and lets the open ones finish. */

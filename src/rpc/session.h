@@ -62,8 +62,8 @@ int rpc_session_ready(const struct rpc_session *s);
 /* rpc_session_active returns the number of calls in progress. */
 size_t rpc_session_active(const struct rpc_session *s);
 
-/* rpc_session_arriving: a request whose headers came is still arriving. */
-int rpc_session_arriving(const struct rpc_session *s);
+/* rpc_session_part refuses the requests not yet taken, then GOAWAY. */
+void rpc_session_part(struct rpc_session *s);
 
 /* rpc_session_idle_since returns when active last fell to 0 (ns). */
 int64_t rpc_session_idle_since(const struct rpc_session *s);

@@ -20,8 +20,9 @@ the sanitizers a leak makes that status nonzero). Tests:
   concurrent   1,000 connections open at once, each with a call, all answered
   abrupt       connections cut mid-frame, mid-headers and mid-message
   conncap      at --max-connections the connection idle longest is closed to
-               make room; with every connection busy, accept pauses and
-               resumes on close
+               make room, also when each holds a request's headers (its
+               request refused); with every connection busy, accept
+               pauses and resumes on close
   fdlimit      with RLIMIT_NOFILE exhausted the server pauses accept, survives
                and serves again
   drain        SIGTERM lets an in-flight stream finish; a drain time limit
@@ -43,9 +44,9 @@ the sanitizers a leak makes that status nonzero). Tests:
   limits       a response over the 4 MiB message limit ends its call,
                unary or streamed, with RESOURCE_EXHAUSTED
   idle         a request still arriving when the idle time is up is
-               answered, not cut off by the idle GOAWAY (raw frames, and
-               grpcio calls of 3 MiB just as the time ends); an idle
-               connection is then let go
+               refused (REFUSED_STREAM) with the idle GOAWAY, not cut off
+               as if taken, so grpcio sends it again: its calls of 3 MiB
+               made just as the time ends all succeed
   tls          TLS 1.2 and 1.3 with ALPN h2 are served; a client offering only
                http/1.1, or no ALPN, is refused; a required client
                certificate is enforced (needs --certs)
@@ -476,6 +477,26 @@ def test_conncap(binary):
     for s in held:
         s.close()
     time.sleep(0.5)
+    # Ten connections each with a request's headers and nothing more: a
+    # newcomer is still served at once. The one closed for room has its
+    # request refused (REFUSED_STREAM: nothing of it was done), not held.
+    held = []
+    for _ in range(10):
+        s = connect(srv.port)
+        s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(
+            "/grpc.testing.TestService/UnaryCall")))
+        held.append(s)
+        time.sleep(0.05)
+    time.sleep(0.3)
+    t0 = time.time()
+    check(good_call(srv.port) < 2, "requests' headers kept a newcomer out")
+    rd = Reader(held[0])
+    check(rd.wait(1, 5.0) and rd.rst.get(1) == 7,
+          "the evicted connection's request: %r" % rd.rst.get(1))
+    check(time.time() - t0 < 5, "served after %.1f s" % (time.time() - t0))
+    for s in held:
+        s.close()
+    time.sleep(0.5)
     # Ten connections each with a call in progress: none is closed; accept
     # pauses, and resumes once one closes.
     slow = grpc_message(streaming_output_request([1] * 3, 5000000))
@@ -722,19 +743,17 @@ def test_window(binary):
 def test_idle(binary):
     srv = Server(binary, ["--idle-ms", "1000"])
     path = "/grpc.testing.TestService/EmptyCall"
-    # A request still arriving when the idle time is up is not idleness:
-    # its message, sent in two halves across that moment, is answered.
+    # A request still arriving when the idle time is up is not taken for
+    # done: it is refused (REFUSED_STREAM), so the client may send it
+    # again, and the GOAWAY names no stream as processed.
     s = connect(srv.port)
     rd = Reader(s)
     time.sleep(0.6)
     s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(path)) +
               frame(DATA, 0, 1, b"\0\0\0"))
-    time.sleep(0.8)
-    s.sendall(frame(DATA, END_STREAM, 1, b"\0\0"))
-    check(rd.wait(1, 5), "the call across the idle time was not answered")
-    check(1 not in rd.rst and not rd.closed,
-          "the call across the idle time was cut off")
-    # Idle then, the connection is let go with GOAWAY.
+    check(rd.wait(1, 5), "a request arriving at the idle time was left")
+    check(rd.rst.get(1) == 7, "it was reset with %r, not REFUSED_STREAM"
+          % rd.rst.get(1))
     end = time.time() + 5
     while not rd.goaway and not rd.closed and time.time() < end:
         rd.pump(0.2)
