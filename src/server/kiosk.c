@@ -286,10 +286,11 @@ next_shift(void *ctx, const char *id)
 	if ((rc = srv_read_get(c->r, 's', id,
 		 &carebank__v1__shift_state__descriptor, &st)) != 0)
 		return rc;
-	if ((strcmp(st->adult, c->adult) != 0 &&
-	        strcmp(st->worker, c->adult) != 0) ||
-	    (st->status != S_SCHEDULED && st->status != S_WORKING))
-		return 0; /* swapped away, worked or cancelled */
+	/* Scheduled and the adult's, or being worked by the adult (from
+	 * rules 5 perhaps one the adult handed on after starting it). */
+	if (!(st->status == S_SCHEDULED && strcmp(st->adult, c->adult) == 0) &&
+	    !(st->status == S_WORKING && strcmp(st->worker, c->adult) == 0))
+		return 0; /* swapped away, worked, cancelled, or another's */
 	sv = SRV_READ_PUSH(c->r, c->v->shifts, c->v->n_shifts, &c->shifts_cap);
 	srv_view_shift(sv, cb_arena_strdup(c->r->arena, id), st);
 	return 0;

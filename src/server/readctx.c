@@ -382,6 +382,7 @@ srv_view_shift(Carebank__V1__ShiftView *v, const char *id,
 	v->status = (char *)(uintptr_t)(
 	    (unsigned)st->status < 5 ? names[st->status] : "unknown");
 	v->swap = st->swap;
+	v->worker = st->worker;
 }
 
 /* srv_view_swap fills a SwapView. */

@@ -44,6 +44,9 @@ cbclient.py (tests/e2e).
   kiosk.usage     --help, exit codes, bad settings
   kiosk.overstay  a volunteer still on her shift past its scheduled end
                   is offered to end it, and does
+  kiosk.handed_on a start made offline before a swap handed the shift on
+                  arrives after it: the shift is the starter's to end,
+                  not the new adult's, and Roster names its worker
   kiosk.arrival   the next parent's member code typed, or card scanned, at
                   a family screen or PIN prompt left open: a new visit,
                   not the last family's choices or a wrong PIN for it
@@ -59,7 +62,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "e2e"))
 import cbclient as cb  # noqa: E402
-from cbclient import A, check, eq  # noqa: E402
+from cbclient import A, K, check, eq  # noqa: E402
 from proxies import TamperProxy  # noqa: E402
 import kioskpty as kp  # noqa: E402
 
@@ -795,13 +798,48 @@ def overstay():
     s.stop()
 
 
+def handed_on():
+    """A volunteer's start, made offline before her shift was handed on
+    by a swap, arrives after it: the shift is hers to end (rules 5), not
+    the new adult's, and the roster says who works it."""
+    s, work, ids, co, k = opened()
+    before = cb.now_ms() - 60000
+    w = co.write(K + "OfferSwap", cb.pb.OfferSwapRequest(
+        shift=ids["s1"], kind=cb.pb.SWAP_KIND_COVER,
+        to_adult=ids["b1"]))[0].result.id
+    co.write(K + "AnswerSwap", cb.pb.AnswerSwapRequest(
+        swap=w, adult=ids["b1"], accept=True))   # done: no approval
+    co.write(K + "StartShift", cb.pb.VolunteerCheckInRequest(
+        shift=ids["s1"], adult=ids["a1"], event_time_ms=before,
+        presence=cb.pb.PRESENCE_OFFLINE))
+    r = co.call(cb.C + "Roster", cb.spb.RosterRequest(from_ms=1))
+    check(r.ok, "Roster: %s %s" % (r.code, r.details))
+    got = {x.id: (x.adult, x.status, x.worker) for x in
+           cb.spb.RosterReport.FromString(r.raw).shifts}
+    eq(got[ids["s1"]], (ids["b1"], "working", ids["a1"]),
+       "responsible, status and worker")
+    k.identify("2001", "8642")
+    k.expect(r"Hello, Li Wei")
+    t = k.screen()
+    check("End your shift" not in t, "Li Wei is offered the end of a "
+          "shift Wang Fang works:\n" + t)
+    k.type("0\r")
+    k.identify("1001", "2468")
+    k.expect(r"Hello, Wang Fang")
+    k.choose("End your shift")
+    k.expect(r"Your shift has ended: \d+ min credited")
+    k.type("0\r")
+    k.stop()
+    s.stop()
+
+
 TESTS = {"kiosk.door": door, "kiosk.refusals": refusals,
          "kiosk.offline": offline, "kiosk.midvisit": midvisit,
          "kiosk.pickup_offline": pickup_offline,
          "kiosk.shortage": shortage, "kiosk.setaside": setaside,
          "kiosk.plain": plain, "kiosk.damaged": damaged,
          "kiosk.usage": usage, "kiosk.arrival": arrival,
-         "kiosk.overstay": overstay}
+         "kiosk.overstay": overstay, "kiosk.handed_on": handed_on}
 
 def options(ap):
     ap.add_argument("--mdbfail", help="the mdbfail shim of tests/robust")

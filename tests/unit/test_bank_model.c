@@ -133,8 +133,12 @@ struct shift {
 	int room, adult, status, worker, swap;
 	int64_t start, end, in_ms;
 	uint64_t in_entry;
-	int moved_from;   /* rules 5: the adult before the last swap done */
-	int64_t moved_ms; /* and when it was done */
+	/* Rules 5: the adults it was handed on from, and when. */
+	struct holder {
+		int adult;
+		int64_t until;
+	} *held;
+	size_t nheld;
 };
 
 struct swap {
@@ -874,10 +878,19 @@ schedule(struct model *m, const Carebank__V1__ScheduleShiftRequest *r)
 	    .worker = NONE,
 	    .swap = NONE,
 	    .start = r->start_ms,
-	    .end = r->end_ms,
-	    .moved_from = NONE};
+	    .end = r->end_ms};
 	made(m, 's', (int)m->nshift++);
 	return true;
+}
+
+/* held_after: adult a had shift s after time t, a swap handing it on. */
+static bool
+held_after(const struct shift *s, int a, int64_t t)
+{
+	for (size_t i = 0; i < s->nheld; i++)
+		if (s->held[i].adult == a && t < s->held[i].until)
+			return true;
+	return false;
 }
 
 /* close_swap ends a swap; its shifts are free to be offered again, and a
@@ -897,8 +910,9 @@ close_swap(struct model *m, int w, int status)
 		s = &m->shift[shifts[i]];
 		s->swap = NONE;
 		if (status == SWAP_DONE) {
-			s->moved_from = s->adult;
-			s->moved_ms = m->now;
+			s->held = grow(s->held, s->nheld, sizeof(*s->held));
+			s->held[s->nheld++] =
+			    (struct holder){.adult = s->adult, .until = m->now};
 			s->adult = i == 0 ? sw->to : sw->from;
 		}
 	}
@@ -1044,8 +1058,8 @@ shift_in(struct model *m, const Carebank__V1__VolunteerCheckInRequest *r)
 		return refuse(m, X(SHIFT_CANCELLED));
 	if (s->status != SHIFT_SCHEDULED)
 		return refuse(m, X(VOLUNTEER_ALREADY_IN));
-	/* Or the adult who had it when the start happened (rules 5 on). */
-	if (s->adult != a && !(s->moved_from == a && m->now < s->moved_ms))
+	/* Or one who had it after the start's time (rules 5 on). */
+	if (s->adult != a && !held_after(s, a, m->now))
 		return refuse(m, X(SHIFT_NOT_ASSIGNED));
 	if (m->adult[a].on_shift != NONE)
 		return refuse(m, X(ADULT_BUSY));
@@ -2001,6 +2015,8 @@ test_bank_model(void **state)
 	free(m->adult);
 	free(m->child);
 	free(m->room);
+	for (size_t i = 0; i < m->nshift; i++)
+		free(m->shift[i].held);
 	free(m->shift);
 	free(m->swap);
 	free(m->ent);

@@ -561,20 +561,20 @@ test_rules_reversal_crowds(void **state)
 }
 
 /*
- * From rules 5 on the adult who had a shift when it was started may still
- * start it after a swap done since: the start comes late from a kiosk
- * that was offline, and the minutes go to whoever worked the shift. Under
- * 4 the coordinator's approval, five minutes after the shift began, moved
- * it to the asked adult, and the queued start of the adult who worked it
- * was refused (her minutes lost). A start dated after the swap is still
- * refused, and the new adult is refused once it is being worked. Both
+ * From rules 5 on an adult who had a shift after the start's time, a swap
+ * since handing it on, may still start it: the start comes late from a
+ * kiosk that was offline, and the minutes go to whoever worked the shift.
+ * Here A checks in at the start, offline; the coordinator approves A to
+ * B five minutes later, and B to C three minutes after that. Under 4 the
+ * queued start was refused (her minutes lost); under 5 it is taken, and C
+ * is then refused. A start dated after the swap is still refused. Both
  * logs replay entry for entry.
  */
 static void
 test_rules_late_swap(void **state)
 {
-	char w1[32], w2[32];
-	const char *room, *fa, *a, *b, *s1, *s2;
+	char w1[32], w2[32], w3[32];
+	const char *room, *fa, *a, *b, *c, *s1, *s2;
 	int64_t start;
 	struct tb t;
 
@@ -585,6 +585,7 @@ test_rules_late_swap(void **state)
 		fa = tb_family(&t);
 		a = tb_adult(&t, fa);
 		b = tb_adult(&t, tb_family(&t));
+		c = tb_adult(&t, tb_family(&t));
 		start = t.now + 3 * TB_HOUR;
 		s1 = tb_shift(&t, room, start, start + 2 * TB_HOUR, a);
 		s2 = tb_shift(&t, room, start + TB_DAY,
@@ -596,15 +597,20 @@ test_rules_late_swap(void **state)
 		snprintf(w2, sizeof(w2), "%s", tb_id(&t));
 		assert_int_equal(tb_answer(&t, w2, b, 1), 0);
 		/* A checks in at the start, at a kiosk that is offline; the
-		 * coordinator approves five minutes later. */
+		 * shift is handed on to B, then to C. */
 		t.now = start + 5 * TB_MIN;
 		assert_int_equal(tb_approve(&t, w1, 1), 0);
+		assert_int_equal(tb_offer(&t, s1, c, NULL), 0);
+		snprintf(w3, sizeof(w3), "%s", tb_id(&t));
+		assert_int_equal(tb_answer(&t, w3, c, 1), 0);
+		t.now = start + 8 * TB_MIN;
+		assert_int_equal(tb_approve(&t, w3, 1), 0);
 		/* The kiosk's queued start arrives. */
 		t.now = start + 10 * TB_MIN;
 		if (rules >= 5) {
 			assert_int_equal(tb_shift_in_at(&t, s1, a, start), 0);
 			TB_REFUSED(&t, R(VOLUNTEER_ALREADY_IN),
-			    tb_shift_in(&t, s1, b));
+			    tb_shift_in(&t, s1, c));
 			t.now = start + 2 * TB_HOUR;
 			assert_int_equal(tb_shift_out(&t, s1, a), 0);
 			assert_int_equal(tb_minutes(&t, fa), 120);

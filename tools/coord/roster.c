@@ -381,7 +381,14 @@ show(struct coord *co, const struct coord_args *a)
 		table_pair(t, hours, raw);
 		table_text(t, s->room);
 		table_text(t, s->adult);
-		table_text(t, s->status);
+		if (s->worker[0] != '\0' && strcmp(s->worker, s->adult) != 0) {
+			/* Started before a swap handed it on (rules 5). */
+			snprintf(first, sizeof(first), "%s by %s", s->status,
+			    s->worker);
+			table_text(t, first);
+		} else {
+			table_text(t, s->status);
+		}
 		table_text(t, s->swap);
 	}
 	table_print(t, stdout, co->format, "no shifts");

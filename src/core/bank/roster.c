@@ -46,6 +46,26 @@ rule_schedule_shift(struct bank *b, const ProtobufCMessage *req)
 	return bank_put_shift(b, id, &s);
 }
 
+/*
+ * hand_on records, as a swap hands shift s on (rules 5 on), who had it
+ * and until when: a start that adult made before is still theirs.
+ */
+static void
+hand_on(struct bank *b, shift_state *s)
+{
+	Carebank__V1__ShiftHolder *h, **v;
+
+	h = cb_arena_alloc(b->arena, sizeof(*h));
+	carebank__v1__shift_holder__init(h);
+	h->adult = s->adult;
+	h->until_ms = b->now;
+	v = cb_arena_alloc(b->arena, (s->n_holders + 1) * sizeof(*v));
+	if (s->n_holders > 0)
+		memcpy(v, s->holders, s->n_holders * sizeof(*v));
+	v[s->n_holders++] = h;
+	s->holders = v;
+}
+
 /* bank_close_swap ends a swap in status st and frees its shifts. */
 int
 bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
@@ -63,12 +83,8 @@ bank_close_swap(struct bank *b, const char *id, swap_state *w, int st)
 			return rc;
 		if (strcmp(s->swap, id) == 0) {
 			s->swap = "";
-			if (st == S(DONE) && bank_rules(b, 5)) {
-				/* Who had it, and until when: a start
-				 * they made before is still theirs. */
-				s->moved_from = s->adult;
-				s->moved_ms = b->now;
-			}
+			if (st == S(DONE) && bank_rules(b, 5))
+				hand_on(b, s);
 			if (st == S(DONE))
 				s->adult = UNCONST(
 				    i == 0 ? w->to_adult : w->from_adult);

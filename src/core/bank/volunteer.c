@@ -8,6 +8,7 @@
  * coordinator and flagged; it is credited or charged only when the
  * coordinator says so.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,23 @@
 #define MINUTE_MS 60000LL
 #define EARLY_MS  (60 * MINUTE_MS) /* a shift may start this early */
 #define OVERSTAY_MS (60 * MINUTE_MS) /* and end this late unflagged */
+
+/*
+ * held_after says whether, from rules 5 on, adult had shift s after the
+ * start's time, a swap since handing it on: a kiosk that was offline
+ * sends the start late, and the minutes go to whoever worked the shift.
+ */
+static bool
+held_after(const struct bank *b, const shift_state *s, const char *adult)
+{
+	if (!bank_rules(b, 5))
+		return false;
+	for (size_t i = 0; i < s->n_holders; i++)
+		if (strcmp(s->holders[i]->adult, adult) == 0 &&
+		    b->now < s->holders[i]->until_ms)
+			return true;
+	return false;
+}
 
 /* rule_volunteer_in checks the responsible adult in to a shift. */
 int
@@ -40,12 +58,7 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED)
 		return bank_refuse(b, R(VOLUNTEER_ALREADY_IN),
 		    "shift %s has been worked or is being worked", r->shift);
-	/* The responsible adult, or (rules 5 on) the one who was when the
-	 * start happened: a kiosk that was offline sends it after a swap
-	 * done since, and the minutes go to whoever worked the shift. */
-	if (strcmp(s->adult, r->adult) != 0 &&
-	    !(bank_rules(b, 5) && strcmp(s->moved_from, r->adult) == 0 &&
-	        b->now < s->moved_ms))
+	if (strcmp(s->adult, r->adult) != 0 && !held_after(b, s, r->adult))
 		return bank_refuse(b, R(SHIFT_NOT_ASSIGNED),
 		    "shift %s is %s's, not %s's", r->shift, s->adult,
 		    r->adult);
