@@ -259,8 +259,10 @@ on_event(struct bufferevent *bev, short what, void *arg)
 
 /*
  * goaway tells the client no new calls will be taken (idle, or evicted),
- * then lingers. A request not yet taken (still arriving) is refused with
- * it, so the client sends it again elsewhere rather than lose it.
+ * then lingers. A request not yet taken is refused with it
+ * (REFUSED_STREAM: nothing of it was done), never left to be cut off as
+ * if taken: at the idle time only headers without a message (an upload
+ * under way keeps the connection), at eviction whatever was arriving.
  */
 static void
 goaway(struct rpc_conn *c, const char *reason)
@@ -302,7 +304,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (o->idle_timeout_ms == 0)
 		return;
-	if (rpc_session_active(c->sess) > 0) {
+	/* An upload under way is no idleness: refused at the GOAWAY, a
+	 * client (grpcio among them) would fail the call. One that stops
+	 * coming is ended by its stall timer. */
+	if (rpc_session_active(c->sess) > 0 ||
+	    rpc_session_uploading(c->sess)) {
 		arm(c, o->idle_timeout_ms);
 		return;
 	}

@@ -40,6 +40,7 @@ struct rpc_session {
 	size_t limit;
 	int in_io; /* inside recv or flush: no kick needed */
 	int ready; /* client SETTINGS received */
+	int32_t last_taken; /* the highest stream taken that has closed */
 	const char *error;
 	struct rpc_call **writable; /* calls due on_writable after a flush */
 	size_t nwritable, capwritable;
@@ -191,14 +192,25 @@ on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 	return 0;
 }
 
+/* taken: the stream's request was handed to its handler, or answered. */
+static int
+taken(const struct rpc_stream *st)
+{
+	return st->invoked || st->finished || st->discard;
+}
+
 /* on_stream_close frees the stream; an unfinished call was cancelled. */
 static int
 on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error, void *user)
 {
-	struct rpc_stream *st = stream_of(user, id);
+	struct rpc_session *s = user;
+	struct rpc_stream *st = stream_of(s, id);
 
-	if (st != NULL)
+	if (st != NULL) {
+		if (taken(st) && id > s->last_taken)
+			s->last_taken = id;
 		rpc_stream_free(st, RPC_CANCEL_CLIENT);
+	}
 	return 0;
 }
 
@@ -372,6 +384,23 @@ rpc_session_active(const struct rpc_session *s)
 	return s->active;
 }
 
+/*
+ * rpc_session_uploading says whether a request not yet taken is arriving:
+ * some of its message has come (its stall timer ends it if the rest does
+ * not). Headers alone do not count.
+ */
+int
+rpc_session_uploading(const struct rpc_session *s)
+{
+	const struct rpc_stream *st;
+
+	TAILQ_FOREACH(st, &s->streams, entry)
+		if (st->call != NULL && !taken(st) &&
+		    (st->rx.hdrlen > 0 || st->nrequests > 0))
+			return 1;
+	return 0;
+}
+
 /* rpc_session_idle_since returns when the last call ended. */
 int64_t
 rpc_session_idle_since(const struct rpc_session *s)
@@ -390,10 +419,10 @@ void
 rpc_session_part(struct rpc_session *s)
 {
 	struct rpc_stream *st;
-	int32_t last = 0;
+	int32_t last = s->last_taken;
 
 	TAILQ_FOREACH(st, &s->streams, entry) {
-		if (st->invoked || st->finished || st->discard) {
+		if (taken(st)) {
 			if (st->id > last)
 				last = st->id;
 		} else {

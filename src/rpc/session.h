@@ -65,6 +65,9 @@ size_t rpc_session_active(const struct rpc_session *s);
 /* rpc_session_part refuses the requests not yet taken, then GOAWAY. */
 void rpc_session_part(struct rpc_session *s);
 
+/* rpc_session_uploading: a request not yet taken has part of its message. */
+int rpc_session_uploading(const struct rpc_session *s);
+
 /* rpc_session_idle_since returns when active last fell to 0 (ns). */
 int64_t rpc_session_idle_since(const struct rpc_session *s);
 

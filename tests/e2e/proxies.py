@@ -1,9 +1,11 @@
 """TCP proxies between a client under test and carebankd, for answers
 that never come or that a dishonest server changed: Proxy copies both
 ways, BlackholeProxy swallows the server's answers, TamperProxy changes
-bytes in the server's DATA frames."""
+bytes in the server's DATA frames, ThrottleProxy passes the client's
+bytes at a slow uplink's rate."""
 import socket
 import threading
+import time
 
 
 class Proxy:
@@ -152,3 +154,27 @@ class TamperProxy(Proxy):
                 dst.sendall(out)
             except OSError:
                 return
+
+
+class ThrottleProxy(Proxy):
+    """Copies the client's bytes to the server at most rate bytes a
+    second, in twentieths of a second; the server's come back at once."""
+
+    def __init__(self, port, rate):
+        self.rate = rate
+        super().__init__(port)
+
+    def pipe(self, src, dst, down, state):
+        step = max(1, self.rate // 20)
+        while True:
+            data = self.recv(src, dst)
+            if data is None:
+                return
+            for i in range(0, len(data), len(data) if down else step):
+                part = data[i:i + (len(data) if down else step)]
+                try:
+                    dst.sendall(part)
+                except OSError:
+                    return
+                if not down:
+                    time.sleep(len(part) / self.rate)

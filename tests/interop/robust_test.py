@@ -43,10 +43,11 @@ the sanitizers a leak makes that status nonzero). Tests:
                all finish
   limits       a response over the 4 MiB message limit ends its call,
                unary or streamed, with RESOURCE_EXHAUSTED
-  idle         a request still arriving when the idle time is up is
-               refused (REFUSED_STREAM) with the idle GOAWAY, not cut off
-               as if taken, so grpcio sends it again: its calls of 3 MiB
-               made just as the time ends all succeed
+  idle         an upload under way when the idle time is up keeps the
+               connection and is answered (raw frames, and grpcio on a
+               slow uplink); a request of headers alone is refused
+               (REFUSED_STREAM) with the idle GOAWAY, which names the
+               last stream answered as processed
   tls          TLS 1.2 and 1.3 with ALPN h2 are served; a client offering only
                http/1.1, or no ALPN, is refused; a required client
                certificate is enforced (needs --certs)
@@ -67,6 +68,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "e2e"))
+from proxies import ThrottleProxy  # noqa: E402
 from h2raw import (  # noqa: E402 (the one raw HTTP/2 writer of the tests)
     DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE,
     RST_STREAM, SETTINGS, WINDOW_UPDATE, data_frames, frame, grpc_message,
@@ -136,6 +138,7 @@ class Reader:
         self.rst = {}         # stream -> RST_STREAM error code
         self.ping_acks = []   # payloads of PING ACKs
         self.goaway = False
+        self.goaway_last = None
         self.closed = False
 
     def pump(self, timeout):
@@ -164,6 +167,8 @@ class Reader:
                 self.data[stream] = self.data.get(stream, b"") + payload
             elif ftype == GOAWAY:
                 self.goaway = True
+                self.goaway_last = struct.unpack(
+                    ">I", payload[:4])[0] & 0x7fffffff
             elif ftype == RST_STREAM:
                 self.rst[stream] = struct.unpack(">I", payload[:4])[0]
             elif ftype == PING and flags & 1:
@@ -743,37 +748,48 @@ def test_window(binary):
 def test_idle(binary):
     srv = Server(binary, ["--idle-ms", "1000"])
     path = "/grpc.testing.TestService/EmptyCall"
-    # A request still arriving when the idle time is up is not taken for
-    # done: it is refused (REFUSED_STREAM), so the client may send it
-    # again, and the GOAWAY names no stream as processed.
+    # An upload under way when the idle time is up is no idleness: its
+    # message, sent in two halves across that moment, is answered.
     s = connect(srv.port)
     rd = Reader(s)
     time.sleep(0.6)
     s.sendall(frame(HEADERS, END_HEADERS, 1, request_headers(path)) +
               frame(DATA, 0, 1, b"\0\0\0"))
-    check(rd.wait(1, 5), "a request arriving at the idle time was left")
-    check(rd.rst.get(1) == 7, "it was reset with %r, not REFUSED_STREAM"
-          % rd.rst.get(1))
+    time.sleep(0.8)
+    s.sendall(frame(DATA, END_STREAM, 1, b"\0\0"))
+    check(rd.wait(1, 5), "the upload across the idle time was not answered")
+    check(1 not in rd.rst and not rd.goaway,
+          "the upload across the idle time was cut off")
+    # Headers alone are: at the idle time the request is refused
+    # (REFUSED_STREAM: nothing of it was done), and the GOAWAY names the
+    # stream answered before, now closed, as processed.
+    s.sendall(frame(HEADERS, END_HEADERS, 3, request_headers(path)))
+    check(rd.wait(3, 5), "headers alone kept the connection")
+    check(rd.rst.get(3) == 7, "reset with %r, not REFUSED_STREAM" %
+          rd.rst.get(3))
     end = time.time() + 5
     while not rd.goaway and not rd.closed and time.time() < end:
         rd.pump(0.2)
-    check(rd.goaway, "an idle connection was not let go")
+    check(rd.goaway and rd.goaway_last == 1,
+          "GOAWAY last stream %r, not 1" % rd.goaway_last)
     s.close()
-    # grpcio: a call of 3 MiB started just as the connection's idle time
-    # ends gets its answer, every time.
+    # grpcio, on a slow uplink (64 KiB/s): a call of 160 KB started just
+    # before the connection's idle time ends is answered, every time.
     from grpc.testing import messages_pb2, test_pb2_grpc
     big = messages_pb2.SimpleRequest(response_size=10)
-    big.payload.body = b"a" * (3 << 20)
-    with grpc.insecure_channel("127.0.0.1:%d" % srv.port) as ch:
+    big.payload.body = b"a" * 160000
+    proxy = ThrottleProxy(srv.port, 64 << 10)
+    with grpc.insecure_channel(proxy.addr) as ch:
         stub = test_pb2_grpc.TestServiceStub(ch)
-        for i in range(5):
+        for i in range(2):
             stub.UnaryCall(messages_pb2.SimpleRequest(response_size=10),
                            timeout=5)
-            time.sleep(0.97)
+            time.sleep(0.5)
             try:
-                stub.UnaryCall(big, timeout=5)
+                stub.UnaryCall(big, timeout=20)
             except grpc.RpcError as e:
                 raise Failure("try %d: %s %s" % (i, e.code(), e.details()))
+    proxy.close()
     srv.stop()
 
 
