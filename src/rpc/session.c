@@ -411,9 +411,10 @@ rpc_session_idle_since(const struct rpc_session *s)
 /*
  * rpc_session_part ends the connection's taking of calls (idle, evicted):
  * a request not yet taken, still arriving, is reset REFUSED_STREAM, which
- * tells a gRPC client that nothing of it was done, so it sends it again
- * on another connection; the GOAWAY names as processed only the streams
- * taken (handed to their handlers, or answered), which may finish.
+ * tells the client that nothing of it was done, so it may send it again
+ * (grpcio 1.51 fails the call UNAVAILABLE instead: hence the idle timer
+ * waits for uploads under way); the GOAWAY names as processed only the
+ * streams taken (handed to their handlers, or answered), which may finish.
  */
 void
 rpc_session_part(struct rpc_session *s)
