@@ -331,7 +331,7 @@ show(struct coord *co, const struct coord_args *a)
 	struct roster r;
 	struct table *t;
 	char day[2 * UNITS_TIME_MAX], hours[2 * UNITS_TIME_MAX], raw[24];
-	char first[UNITS_TIME_MAX], last[UNITS_TIME_MAX];
+	char first[UNITS_TIME_MAX], last[UNITS_TIME_MAX], status[96];
 	int64_t from = 0;
 	int offset, rc;
 
@@ -383,9 +383,9 @@ show(struct coord *co, const struct coord_args *a)
 		table_text(t, s->adult);
 		if (s->worker[0] != '\0' && strcmp(s->worker, s->adult) != 0) {
 			/* Started before a swap handed it on (rules 5). */
-			snprintf(first, sizeof(first), "%s by %s", s->status,
+			snprintf(status, sizeof(status), "%s by %s", s->status,
 			    s->worker);
-			table_text(t, first);
+			table_text(t, status);
 		} else {
 			table_text(t, s->status);
 		}

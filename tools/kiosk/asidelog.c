@@ -4,8 +4,8 @@
  * its request in base64 after the request's CRC-32C; a put-back line after
  * it (putback.c) says it went back to the queue. Lines of other kinds, and
  * lines not whole (not ended, or their request not matching its
- * checksum: cut short by a crash), offer nothing back. The file is the kiosk's own, but it is read as outside
- * bytes (fuzz_kiosk_refused).
+ * checksum: cut short by a crash), offer nothing back. The file is the
+ * kiosk's own, but it is read as outside bytes (fuzz_kiosk_refused).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -69,7 +69,8 @@ copy(const char *line, const char *name, char *out, size_t cap)
 bool
 aside_is_id(const char *s)
 {
-	return strlen(s) == ASIDE_ID_HEX && strspn(s, "0123456789abcdef") == ASIDE_ID_HEX;
+	return strlen(s) == ASIDE_ID_HEX &&
+	       strspn(s, "0123456789abcdef") == ASIDE_ID_HEX;
 }
 
 /* aside_find returns the set-aside action of request id, or NULL. */
@@ -131,7 +132,8 @@ set_aside(struct asides *s, const char *line, const char *method)
 	return true;
 }
 
-/* put_back takes a put-back line: "TIME put-back METHOD request=ID ... as=N". */
+/* put_back takes a put-back line: "TIME put-back METHOD request=ID ...
+ * as=N". */
 static void
 put_back(struct asides *s, const char *line)
 {
@@ -181,9 +183,8 @@ aside_read(FILE *f, struct asides *s)
 {
 	char *line = NULL, time[24], kind[16], method[QUEUE_METHOD_MAX + 1];
 	size_t cap = 0;
-	int err;
-
 	ssize_t got;
+	int err;
 
 	memset(s, 0, sizeof(*s));
 	while ((got = getline(&line, &cap, f)) > 0) {
@@ -209,4 +210,3 @@ aside_read(FILE *f, struct asides *s)
 	errno = err;
 	return err ? -1 : 0;
 }
-
