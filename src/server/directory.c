@@ -300,7 +300,11 @@ srv_job_continue(const struct srv_job *j, const struct srv_method *m,
 	return c;
 }
 
-/* printable says whether s is 1 to max printable ASCII characters. */
+/*
+ * printable says whether s is 2 to max printable ASCII characters. Never
+ * one: at the kiosk's menus a line of one key is a choice, and a longer
+ * one the next parent's card or code (term_choice).
+ */
 static bool
 printable(const char *s, size_t max)
 {
@@ -309,7 +313,7 @@ printable(const char *s, size_t max)
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= ' ' || s[i] > '~')
 			return false;
-	return n > 0 && n <= max;
+	return n >= 2 && n <= max;
 }
 
 /* valid_name refuses control characters and overlong names. */
@@ -367,9 +371,9 @@ check_request(struct srv_job *j, const Carebank__V1__DirectoryRequest *r)
 	else if (!valid_phone(r->phone))
 		bad = "a phone number is at most 32 digits, spaces and + - ( )";
 	else if (r->card[0] && !printable(r->card, CARD_MAX))
-		bad = "a card is 1 to 64 printable characters, no spaces";
+		bad = "a card is 2 to 64 printable characters, no spaces";
 	else if (r->member_code[0] && !printable(r->member_code, CODE_MAX))
-		bad = "a member code is 1 to 32 printable characters, no spaces";
+		bad = "a member code is 2 to 32 printable characters, no spaces";
 	else if (r->pin[0] && !valid_pin(r->pin))
 		bad = "a PIN is 4 to 12 digits";
 	if (bad == NULL)

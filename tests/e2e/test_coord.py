@@ -716,6 +716,11 @@ def coord_pin():
     check(not identify(s, kiosk, "CARD-P", "000000").ok, "a wrong PIN")
     # From a terminal: asked twice, never echoed.
     adult = c.new("adult", "add", "--family", fam)
+    # One key at the kiosk's menus is a choice: no card or code of one.
+    c.refused("directory", "set", adult, "--member-code", "7", code=2,
+              words=("--member-code is 2 to 32 printable",))
+    c.refused("directory", "set", adult, "--card", "K", code=2,
+              words=("--card is 2 to 64 printable",))
     tpin = "5551234"
     pid, fd = spawn([BIN, "directory", "set", adult, "--member-code",
                      "M-77", "--pin"], env)

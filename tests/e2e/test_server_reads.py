@@ -350,6 +350,10 @@ def test_directory(srv):
                      ({"id": i["a1"]}, IA),
                      ({"id": i["a1"], "name": "bad\x01name"}, IA),
                      ({"id": i["a1"], "card": "has space"}, IA),
+                     # One key at the kiosk's menus is a choice.
+                     ({"id": i["a1"], "card": "7"}, IA),
+                     ({"id": i["a1"], "member_code": "7"}, IA),
+                     ({"id": i["a1"], "member_code": "\u00e9\u00e9"}, IA),
                      ({"id": i["a2"], "card": c.cards["a1"]}, AE),
                      ({"id": i["a2"], "member_code": c.codes["b1"]}, AE)):
         eq(status(**kw), want, "SetDirectory %r" % kw)

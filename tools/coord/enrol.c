@@ -33,16 +33,19 @@ struct person {
 	bool has_pin;
 };
 
-/* printable says whether s is 1..max bytes without spaces or controls. */
+/*
+ * printable says whether s is 2..max printable ASCII characters, as the
+ * server wants a card or member code: one key at the kiosk is a choice.
+ */
 static bool
 printable(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max)
+	if (n < 2 || n > max)
 		return false;
 	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s > '~')
 			return false;
 	return true;
 }
@@ -73,10 +76,10 @@ person_read(struct coord *co, const struct coord_args *a, struct person *p)
 		return coord_usage(co, "--phone is at most 32 digits, spaces "
 				       "and + - ( )");
 	if (p->card && !printable(p->card, CARD_MAX_BYTES))
-		return coord_usage(co, "--card is 1 to 64 printable "
+		return coord_usage(co, "--card is 2 to 64 printable "
 				       "characters, no spaces");
 	if (p->code && !printable(p->code, CODE_MAX_BYTES))
-		return coord_usage(co, "--member-code is 1 to 32 printable "
+		return coord_usage(co, "--member-code is 2 to 32 printable "
 				       "characters, no spaces");
 	if (a->val[OPT_PIN] != NULL) {
 		if (pin_read(p->pin) != 0)
