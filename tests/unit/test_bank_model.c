@@ -139,6 +139,7 @@ struct shift {
 		int64_t until;
 	} *held;
 	size_t nheld;
+	int64_t cancelled; /* rules 6: when, 0 if never */
 };
 
 struct swap {
@@ -935,6 +936,7 @@ cancel(struct model *m, const Carebank__V1__CancelShiftRequest *r)
 	if (s->swap != NONE)
 		close_swap(m, s->swap, SWAP_WITHDRAWN);
 	s->status = SHIFT_CANCELLED;
+	s->cancelled = m->now;
 	return true;
 }
 
@@ -1054,9 +1056,10 @@ shift_in(struct model *m, const Carebank__V1__VolunteerCheckInRequest *r)
 	if (!lookup(m, 's', r->shift, &i) || !lookup(m, 'a', r->adult, &a))
 		return false;
 	s = &m->shift[i];
-	if (s->status == SHIFT_CANCELLED)
+	/* Rules 6: a start dated before the shift was cancelled is taken. */
+	if (s->status == SHIFT_CANCELLED && m->now >= s->cancelled)
 		return refuse(m, X(SHIFT_CANCELLED));
-	if (s->status != SHIFT_SCHEDULED)
+	if (s->status != SHIFT_SCHEDULED && s->status != SHIFT_CANCELLED)
 		return refuse(m, X(VOLUNTEER_ALREADY_IN));
 	/* Or one who had it after the start's time (rules 5 on). */
 	if (s->adult != a && !held_after(s, a, m->now))
@@ -1077,7 +1080,7 @@ shift_in(struct model *m, const Carebank__V1__VolunteerCheckInRequest *r)
 	s->in_entry = m->index;
 	m->adult[a].on_shift = i;
 	m->room[s->room].adults++;
-	m->out.review = m->offline;
+	m->out.review = m->offline || s->cancelled != 0;
 	e->move = MV_SHIFT_IN;
 	e->shift = i;
 	return true;
@@ -1515,7 +1518,7 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		m->room[s->room].adults--;
 		crowded(m, &m->room[s->room]); /* rules 4 on */
 		m->adult[s->worker].on_shift = NONE;
-		s->status = SHIFT_SCHEDULED;
+		s->status = s->cancelled != 0 ? SHIFT_CANCELLED : SHIFT_SCHEDULED;
 		s->worker = NONE;
 		return true;
 	default:

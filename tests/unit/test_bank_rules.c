@@ -634,6 +634,62 @@ test_rules_late_swap(void **state)
 }
 
 /*
+ * A volunteer checks in at a kiosk that is offline; seeing the shift
+ * unstarted, the coordinator cancels it. Under 6 the queued start, dated
+ * before the cancellation, is taken and flagged, and she is credited; a
+ * reversal of it leaves the shift cancelled, and a start dated after the
+ * cancellation is still refused. Under 5 the start was refused and the
+ * minutes lost.
+ */
+static void
+test_rules_late_cancel(void **state)
+{
+	const char *room, *fa, *a, *s1;
+	uint64_t in;
+	int64_t start;
+	struct tb t;
+
+	(void)state;
+	for (uint32_t rules = 5; rules <= 6; rules++) {
+		tb_open_rules(&t, NULL, rules);
+		room = tb_room(&t);
+		fa = tb_family(&t);
+		a = tb_adult(&t, fa);
+		start = t.now + 3 * TB_HOUR;
+		s1 = tb_shift(&t, room, start, start + 2 * TB_HOUR, a);
+		t.now = start + 20 * TB_MIN;
+		assert_int_equal(tb_cancel(&t, s1), 0);
+		t.now = start + 30 * TB_MIN;
+		if (rules < 6) {
+			TB_REFUSED(&t, R(SHIFT_CANCELLED),
+			    tb_shift_in_at(&t, s1, a, start));
+			assert_int_equal(tb_minutes(&t, fa), 0);
+			tb_check(&t);
+			tb_close(&t);
+			continue;
+		}
+		/* Dated after the cancellation: refused. */
+		TB_REFUSED(&t, R(SHIFT_CANCELLED),
+		    tb_shift_in_at(&t, s1, a, start + 25 * TB_MIN));
+		TB_REFUSED(&t, R(SHIFT_CANCELLED), tb_shift_in(&t, s1, a));
+		/* Dated before: taken, flagged; reversed, cancelled again. */
+		assert_int_equal(tb_shift_in_at(&t, s1, a, start), 0);
+		assert_true(t.op.entry->review);
+		in = t.index;
+		assert_int_equal(tb_reverse(&t, in), 0);
+		TB_REFUSED(&t, R(SHIFT_CANCELLED), tb_shift_in(&t, s1, a));
+		assert_int_equal(tb_shift_in_at(&t, s1, a, start), 0);
+		TB_REFUSED(&t, R(VOLUNTEER_ALREADY_IN), tb_cancel(&t, s1));
+		t.now = start + 2 * TB_HOUR;
+		assert_int_equal(tb_shift_out(&t, s1, a), 0);
+		assert_int_equal(tb_minutes(&t, fa), 120);
+		assert_int_equal(t.op.entry->rules, rules);
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
+/*
  * A centre made under rules 2 adopts rules 3: from that entry on its
  * entries record 3 and a settlement pays into the family's own account,
  * while the log (before and after) still replays entry for entry. Only a
@@ -708,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_rules_billing_periods),
 		cmocka_unit_test(test_rules_reversal_crowds),
 		cmocka_unit_test(test_rules_late_swap),
+		cmocka_unit_test(test_rules_late_cancel),
 		cmocka_unit_test(test_rules_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,27 @@ future_shift(struct wl *w)
 	return -1;
 }
 
+/*
+ * under_way picks a roster shift under way while the kiosk is offline, or
+ * -1: to the server it looks unworked, its start still queued.
+ */
+static int
+under_way(struct wl *w)
+{
+	struct wl_gen *g = w->gen;
+
+	if (w->now < g->off_from || w->now >= g->off_to)
+		return -1;
+	for (int i = 0; i < 10 && g->nshift; i++) {
+		size_t n = g->nshift < 150 ? g->nshift : 150;
+		size_t s = g->nshift - 1 - g_rnd(g, n);
+
+		if (g->shift[s].start <= w->now && w->now < g->shift[s].end)
+			return (int)s;
+	}
+	return -1;
+}
+
 /* f_offer offers a future shift as a cover or an exchange. */
 static void
 f_offer(struct wl *w)
@@ -124,12 +145,16 @@ f_withdraw(struct wl *w)
 	g_send(w, WL_K("WithdrawSwap"), WL_KIOSK, r);
 }
 
-/* f_cancel takes a shift off the roster. */
+/* f_cancel takes a shift off the roster: one to come, or sometimes one
+ * under way that a kiosk offline has started (rules 6). */
 static void
 f_cancel(struct wl *w)
 {
 	Carebank__V1__CancelShiftRequest *r = &w->gen->msg.cancel_shift;
-	int s = future_shift(w);
+	int s = g_pct(w->gen, 50) ? under_way(w) : -1;
+
+	if (s < 0)
+		s = future_shift(w);
 
 	if (s < 0)
 		return;

@@ -183,7 +183,11 @@ undo_shift_in(struct bank *b, uint64_t entry, const move_state *mv)
 	if ((rc = st_put(b, bank_key(key, "r/%s", s->room), room)) != 0 ||
 	    (rc = st_put(b, bank_key(key, "a/%s", s->worker), a)) != 0)
 		return rc;
-	s->status = CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED;
+	/* A start taken after the shift was cancelled (rules 6) leaves it
+	 * cancelled again. */
+	s->status = s->cancelled_ms != 0 ?
+	    CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_CANCELLED :
+	    CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED;
 	s->worker = "";
 	s->in_ms = 0;
 	s->in_entry = 0;

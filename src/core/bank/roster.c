@@ -121,6 +121,8 @@ rule_cancel_shift(struct bank *b, const ProtobufCMessage *req)
 			return rc;
 	}
 	s->status = CANCELLED;
+	if (bank_rules(b, 6))
+		s->cancelled_ms = b->now;
 	b->what = "shift cancelled";
 	return bank_put_shift(b, r->shift, s);
 }

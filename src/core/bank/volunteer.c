@@ -37,6 +37,19 @@ held_after(const struct bank *b, const shift_state *s, const char *adult)
 	return false;
 }
 
+/*
+ * cancelled_after says whether, from rules 6 on, shift s was cancelled
+ * after the start's time: the coordinator took off the roster a shift that
+ * looked unworked while the kiosk where the adult checked in was offline.
+ * The start is taken, and the minutes go to who worked.
+ */
+static bool
+cancelled_after(const struct bank *b, const shift_state *s)
+{
+	return bank_rules(b, 6) && s->cancelled_ms != 0 &&
+	    b->now < s->cancelled_ms;
+}
+
 /* rule_volunteer_in checks the responsible adult in to a shift. */
 int
 rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
@@ -52,10 +65,12 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	if ((rc = bank_shift(b, r->shift, &s)) != 0 ||
 	    (rc = bank_adult(b, r->adult, &a)) != 0)
 		return rc;
-	if (s->status == CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_CANCELLED)
+	if (s->status == CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_CANCELLED &&
+	    !cancelled_after(b, s))
 		return bank_refuse(b, R(SHIFT_CANCELLED),
 		    "shift %s was cancelled", r->shift);
-	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED)
+	if (s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_SCHEDULED &&
+	    s->status != CAREBANK__V1__SHIFT_STATUS__SHIFT_STATUS_CANCELLED)
 		return bank_refuse(b, R(VOLUNTEER_ALREADY_IN),
 		    "shift %s has been worked or is being worked", r->shift);
 	if (strcmp(s->adult, r->adult) != 0 && !held_after(b, s, r->adult))
@@ -95,7 +110,10 @@ rule_volunteer_in(struct bank *b, const ProtobufCMessage *req)
 	s->in_entry = b->index;
 	a->on_shift = r->shift;
 	room->adults++;
-	if (r->presence == CAREBANK__V1__PRESENCE__PRESENCE_OFFLINE)
+	if (s->cancelled_ms != 0)
+		bank_flag(b, "shift started while the kiosk was offline, before "
+			     "the coordinator cancelled it: it is worked");
+	else if (r->presence == CAREBANK__V1__PRESENCE__PRESENCE_OFFLINE)
 		bank_flag(b, "shift started while the kiosk was offline");
 	mv = bank_move(b, a->family);
 	mv->shift = r->shift;
