@@ -81,6 +81,12 @@ build(const struct rpc_tls *t, SSL_CTX **out, const char **what)
 		                            : 0),
 		                   NULL);
 	}
+	/* A session resumed must have been made here: without a context
+	 * OpenSSL fails every resumption once it verifies clients. */
+	*what = "the session id context";
+	if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"carebankd",
+		9) != 1)
+		goto bad;
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	*out = ctx;
 	return 0;

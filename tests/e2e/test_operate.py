@@ -38,7 +38,8 @@
                             refused; cleartext to a TLS port gets nowhere;
                             SIGHUP serves a renewed certificate to new
                             connections, open ones go on, and files that
-                            do not load change nothing
+                            do not load change nothing; a client resuming
+                            its TLS session is served, with --client-ca too
   e2e.operate_health        grpc.health.v1 and server reflection (v1 and
                             v1alpha) through their generated clients list
                             the three services
@@ -50,6 +51,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import struct
 import threading
@@ -884,6 +886,30 @@ def make_cert(d, name, ca=None):
     return cpath, kpath, cert, key
 
 
+def tls_resumes(port, ca, client, version):
+    """Connects twice with client's certificate, the second time resuming
+    the first's session (as nginx and Go clients do): whether it was."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca[0])
+    ctx.load_cert_chain(client[0], client[1])
+    ctx.set_alpn_protocols(["h2"])
+    ctx.minimum_version = ctx.maximum_version = version
+    session = None
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as r, \
+                ctx.wrap_socket(r, server_hostname="carebank.test",
+                                session=session) as t:
+            # The preface and empty SETTINGS; the server's SETTINGS back
+            # (a TLS 1.3 ticket comes before them).
+            t.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+                      bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+            check(len(t.recv(9)) > 0, "the server's SETTINGS")
+            if session is not None:
+                return t.session_reused
+            session = t.session
+    return False
+
+
 def operate_tls():
     """TLS (and client certificates) through grpc's own TLS client; off
     loopback only with TLS."""
@@ -929,6 +955,11 @@ def operate_tls():
             eq(r.code, SC.UNAVAILABLE, "TLS without a client certificate")
         else:
             check(r.ok, "TLS without a client certificate: %r" % r)
+        # A client resuming its session is served, client certificate or
+        # not (OpenSSL needs a session id context when it verifies).
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            check(tls_resumes(s.port, ca, client, version),
+                  "%s resumed (mtls %s)" % (version, mtls))
         # Cleartext to a TLS port gets nowhere.
         ch = grpc.insecure_channel("127.0.0.1:%d" % s.port)
         r = cb.Client(ch, s.centre, s.coord_key).call(C + "EnrolFamily",
