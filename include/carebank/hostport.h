@@ -17,4 +17,11 @@
 int cb_hostport_split(const char *s, char *host, size_t hostlen,
     uint16_t *port);
 
+/*
+ * cb_host_is_loopback says whether host (as cb_hostport_split gives it) is
+ * this machine's loopback: "localhost", 127.0.0.0/8 or ::1. Cleartext is
+ * spoken only there, by the server and by the clients.
+ */
+int cb_host_is_loopback(const char *host);
+
 #endif

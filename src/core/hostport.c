@@ -1,9 +1,27 @@
 /*
  * HOST:PORT splitting (see hostport.h).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "carebank/hostport.h"
+
+/* cb_host_is_loopback says whether host is "localhost" or a loopback
+ * address. */
+int
+cb_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	       IN6_IS_ADDR_LOOPBACK(&a6);
+}
 
 /* cb_hostport_split splits HOST:PORT or [V6]:PORT. */
 int

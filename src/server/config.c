@@ -275,19 +275,6 @@ srv_config_parse_addr(const char *s, char *host, size_t hostlen,
 	return 0;
 }
 
-/* is_loopback says whether a numeric host is a loopback address. */
-static int
-is_loopback(const char *host)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, host, &a6) == 1 &&
-	       IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 /*
  * same_socket says whether two addresses (as srv_config_parse_addr takes
  * them) would bind the same port where one would refuse the other: the
@@ -412,7 +399,7 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 			    c->listen[i]);
 			return -1;
 		}
-		if (!tls && !is_loopback(host)) {
+		if (!tls && !cb_host_is_loopback(host)) {
 			snprintf(err, errlen,
 			    "%s is not loopback: cleartext is only allowed on "
 			    "loopback; give --tls-cert and --tls-key",
@@ -430,7 +417,7 @@ srv_config_check(const struct srv_config *c, char *err, size_t errlen)
 	if (c->metrics != NULL &&
 	    (srv_config_parse_addr(c->metrics, host, sizeof(host), &port) !=
 		    0 ||
-		!is_loopback(host))) {
+		!cb_host_is_loopback(host))) {
 		snprintf(err, errlen,
 		    "metrics address \"%s\" must be loopback HOST:PORT",
 		    c->metrics);

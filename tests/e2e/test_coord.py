@@ -20,6 +20,9 @@ path in $COORD_BIN) against a real carebankd on 127.0.0.1 port 0.
                       key file too open, a receipt that does not verify
                       against the pinned key: exit 1 and what to do; the
                       config file stands in for flags
+  e2e.coord_cleartext  cleartext only to loopback without a CA or client
+                      certificate; to any other address TLS, never a
+                      call in the clear
   e2e.coord_retry     a write whose answer is lost is sent again with the
                       same request id and made once
   e2e.coord_flag_pages  more flags than a page: flagged lists them all
@@ -33,8 +36,10 @@ import re
 import select
 import shlex
 import signal
+import socket
 import stat
 import subprocess
+import threading
 import time
 from concurrent import futures
 
@@ -975,6 +980,73 @@ def coord_errors():
     s.cleanup()
 
 
+def first_bytes(c, *args):
+    """Runs carebank ARGS against a listener on 127.0.0.1 (ARGS name it
+    with {port}) that reads what the client sends first, then hangs up:
+    those bytes."""
+    lis = socket.create_server(("127.0.0.1", 0))
+    port = lis.getsockname()[1]
+    got = []
+
+    def serve():
+        lis.settimeout(30)
+        try:
+            conn, _ = lis.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            try:
+                got.append(conn.recv(64))
+            except OSError:
+                pass
+
+    t = threading.Thread(target=serve)
+    t.start()
+    c.run(*[a.format(port=port) for a in args], "--timeout", "5")
+    t.join()
+    lis.close()
+    return got[0] if got else b""
+
+
+def coord_cleartext():
+    """Cleartext only to this machine's loopback, and only with no CA and
+    no certificate of the client's: to any other address the client starts
+    TLS (with the system's CAs) and never sends a call in the clear."""
+    s = server()
+    c = Coord(s)
+    key = os.path.join(c.dir, "tls.key")
+    crt = os.path.join(c.dir, "tls.crt")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", crt, "-days", "1", "-subj",
+                        "/CN=kiosk-7"], capture_output=True)
+    eq(r.returncode, 0, "openssl req: %s" % r.stderr)
+    os.chmod(key, 0o600)
+    preface = b"PRI * HTTP/2.0"
+    for args, tls in (
+            (("--server", "127.0.0.1:{port}"), False),
+            (("--server", "localhost:{port}"), False),
+            # 0.0.0.0 reaches this machine but is not its loopback.
+            (("--server", "0.0.0.0:{port}"), True),
+            (("--server", "127.0.0.1:{port}", "--cert", crt,
+              "--cert-key", key), True),
+            (("--server", "127.0.0.1:{port}", "--ca", crt), True)):
+        got = first_bytes(c, "balances", *args)
+        if tls:
+            # A TLS record of a handshake: a ClientHello.
+            check(got[:1] == b"\x16" and got[5:6] == b"\x01",
+                  "%s: not a ClientHello: %r" % (args, got))
+        else:
+            check(got.startswith(preface), "%s: %r" % (args, got))
+    # Against the real server, a TLS hello to its cleartext port fails
+    # cleanly, saying so.
+    c.refused("balances", "--server", "0.0.0.0:%d" % s.port, "--timeout",
+              "5", words=["cannot reach"])
+    s.stop()
+    s.cleanup()
+
+
 def coord_retry():
     """A write whose answer never comes is sent again, on a new
     connection, with the same request id: the server answers with the
@@ -1259,6 +1331,7 @@ if __name__ == "__main__":
     cb.main({"coord_day": coord_day, "coord_keys": coord_keys,
              "coord_pin": coord_pin, "coord_usage": coord_usage,
              "coord_errors": coord_errors, "coord_retry": coord_retry,
+             "coord_cleartext": coord_cleartext,
              "coord_lost_answer": coord_lost_answer,
              "coord_escapes": coord_escapes,
              "coord_tampered_result": coord_tampered_result,

@@ -1,6 +1,7 @@
 /*
  * The client programs' shared connection and signing (see client.h).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,11 @@ int
 cbt_connect(struct cbt *c, char *err, size_t errlen)
 {
 	struct rpcc_tls tls = {c->ca, c->cert, c->cert_key, NULL};
+	/* Cleartext only to this machine, and never with a certificate of
+	 * ours to show: elsewhere TLS, checked with the CA file given or the
+	 * system's. */
+	bool plain = c->ca == NULL && c->cert == NULL && c->cert_key == NULL &&
+	    cb_host_is_loopback(c->host);
 	struct rpcc_options ro;
 	char why[256] = "";
 	int rc;
@@ -283,7 +289,7 @@ cbt_connect(struct cbt *c, char *err, size_t errlen)
 	ro.errbuf_size = sizeof(why);
 	if (c->connect_timeout_ms != 0)
 		ro.connect_timeout_ms = c->connect_timeout_ms;
-	if ((rc = rpcc_conn_open_opts(c->host, c->port, c->ca ? &tls : NULL,
+	if ((rc = rpcc_conn_open_opts(c->host, c->port, plain ? NULL : &tls,
 		 &ro, &c->conn)) != 0) {
 		c->conn = NULL;
 		snprintf(err, errlen, "cannot reach %s: %s", c->server,

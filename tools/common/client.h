@@ -30,7 +30,8 @@ struct cbt_opts {
 	const char *server;   /* HOST:PORT or [V6]:PORT */
 	const char *key;      /* the caller's private key file */
 	const char *centre;
-	const char *ca;       /* CA for TLS; unset: cleartext h2c */
+	const char *ca;       /* CA for TLS; unset: the system's, or
+				 cleartext h2c to a loopback server */
 	const char *cert;     /* client certificate (mutual TLS) */
 	const char *cert_key;
 	const char *vkey;     /* the centre's pinned verifier key: the line
