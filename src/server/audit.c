@@ -12,6 +12,9 @@
  * Watchers are on the server's list (s->watches, under s->watch_mu), which
  * holds a reference to each call; the writer tells them of commits
  * (srv_watch_notify), and their state lives as long as their call.
+ * Both outlive their call's authentication: before each chunk of leaves,
+ * and each checkpoint, they check that the caller's key is still good,
+ * and end PERMISSION_DENIED once it is revoked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@ struct entries {
 	struct srv *s;
 	struct rpc_call *call;
 	char centre[CB_CENTRE_ID_MAX + 1];
+	uint8_t key_id[CB_KEY_ID_LEN]; /* the caller's */
 	uint64_t next, end;
 	uint8_t *pending; /* the message rpc_call_send last refused */
 	size_t pendlen;
@@ -37,6 +41,7 @@ struct entries {
 struct watcher {
 	struct srv_watch w; /* first: the list is of these */
 	struct srv *s;
+	uint8_t key_id[CB_KEY_ID_LEN]; /* the caller's */
 	char *vkey;         /* the verifier key line */
 	char *note;         /* newest checkpoint not yet sent, or NULL */
 	size_t len;
@@ -263,6 +268,7 @@ entries_one(void *ctx, uint64_t index, const uint8_t *leaf, size_t len)
 static void
 entries_pump(struct entries *e)
 {
+	char why[128];
 	int rc;
 
 	while (!e->over) {
@@ -272,6 +278,12 @@ entries_pump(struct entries *e)
 			e->over = true;
 			(void)rpc_call_finish(e->call, RPC_STATUS_OK, NULL, NULL,
 			    0);
+			return;
+		}
+		if ((rc = srv_key_still_good(e->s, e->centre, e->key_id, why,
+			 sizeof(why))) != 0) {
+			e->over = true;
+			(void)rpc_call_finish(e->call, rc, why, NULL, 0);
 			return;
 		}
 		rc = cb_store_leaves(e->s->store, e->centre, e->next,
@@ -333,6 +345,7 @@ srv_entries(struct srv *s, struct srv_job *j)
 	e->s = s;
 	e->call = j->call;
 	memcpy(e->centre, j->centre, sizeof(e->centre));
+	memcpy(e->key_id, j->key_id, sizeof(e->key_id));
 	e->next = q->start;
 	e->end = end;
 	rpc_call_ref(j->call);
@@ -367,12 +380,44 @@ offer(struct watcher *w, char *note, size_t len, uint64_t size)
 	w->size = w->have = size;
 }
 
+/* unlink_watcher takes w off the list; true if it was on it. */
+static bool
+unlink_watcher(struct srv *s, struct watcher *w)
+{
+	struct srv_watch **p;
+	bool was = w->listed;
+
+	for (p = &s->watches; *p != NULL; p = &(*p)->next)
+		if (*p == &w->w) {
+			*p = w->w.next;
+			break;
+		}
+	w->listed = false;
+	return was;
+}
+
+/* watch_end ends a watch with status and why, off the list (loop). */
+static void
+watch_end(struct watcher *w, int status, const char *why)
+{
+	struct rpc_call *call = w->w.call;
+	bool was;
+
+	pthread_mutex_lock(&w->s->watch_mu);
+	was = unlink_watcher(w->s, w);
+	pthread_mutex_unlock(&w->s->watch_mu);
+	(void)rpc_call_finish(call, status, why, NULL, 0);
+	if (was)
+		rpc_call_unref(call);
+}
+
 /* watch_flush sends the newest unsent checkpoint, if the stream takes it. */
 static void
 watch_flush(struct watcher *w)
 {
 	Carebank__V1__CheckpointReply m;
 	struct srv *s = w->s;
+	char why[128];
 	uint8_t *buf;
 	size_t n;
 	int rc;
@@ -389,6 +434,12 @@ watch_flush(struct watcher *w)
 	pthread_mutex_unlock(&s->watch_mu);
 	if (buf == NULL)
 		return;
+	if ((rc = srv_key_still_good(s, w->w.centre, w->key_id, why,
+		 sizeof(why))) != 0) {
+		free(buf);
+		watch_end(w, rc, why);
+		return;
+	}
 	rc = rpc_call_send(w->w.call, buf, n);
 	free(buf);
 	if (rc == CB_EBUSY)
@@ -413,22 +464,6 @@ watch_post(void *arg)
 	pthread_mutex_unlock(&w->s->watch_mu);
 	watch_flush(w);
 	rpc_call_unref(call);
-}
-
-/* unlink_watcher takes w off the list; true if it was on it. */
-static bool
-unlink_watcher(struct srv *s, struct watcher *w)
-{
-	struct srv_watch **p;
-	bool was = w->listed;
-
-	for (p = &s->watches; *p != NULL; p = &(*p)->next)
-		if (*p == &w->w) {
-			*p = w->w.next;
-			break;
-		}
-	w->listed = false;
-	return was;
 }
 
 /* watch_start lists a watcher and sends the current checkpoint (loop). */
@@ -484,6 +519,7 @@ srv_watch_checkpoints(struct srv *s, struct srv_job *j)
 	w->vkey = vk;
 	w->w.call = j->call;
 	memcpy(w->w.centre, j->centre, sizeof(w->w.centre));
+	memcpy(w->key_id, j->key_id, sizeof(w->key_id));
 	rpc_call_ref(j->call); /* the list's, from watch_start on */
 	(void)rpc_server_post(s->rpc, watch_start, w);
 }

@@ -135,9 +135,10 @@ parse_md(struct srv_job *j)
 	return 0;
 }
 
-/* key_get reads the caller's key record from a centre's views. */
+/* key_get reads a key's record (key_id, CB_KEY_ID_LEN bytes) from a
+ * centre's views. */
 static int
-key_get(const struct cb_kv *kv, const struct srv_job *j,
+key_get(const struct cb_kv *kv, const uint8_t *key_id,
     Carebank__V1__KeyState **out)
 {
 	const uint8_t *v;
@@ -146,16 +147,17 @@ key_get(const struct cb_kv *kv, const struct srv_job *j,
 	int rc;
 
 	memcpy(key, "k/", 2);
-	cb_hex_encode(j->key_id, CB_KEY_ID_LEN, key + 2);
+	cb_hex_encode(key_id, CB_KEY_ID_LEN, key + 2);
 	if ((rc = kv->get(kv->ctx, key, strlen(key), &v, &len)) == 0 &&
 	    (*out = carebank__v1__key_state__unpack(NULL, len, v)) == NULL)
 		rc = CB_ECORRUPT;
 	return rc;
 }
 
-/* load_key reads the caller's key record from the latest commit. */
+/* load_key reads a centre's key record from the latest commit. */
 static int
-load_key(struct srv *s, struct srv_job *j, Carebank__V1__KeyState **out)
+load_key(struct srv *s, const char *centre, const uint8_t *key_id,
+    Carebank__V1__KeyState **out)
 {
 	struct cb_snapshot *snap;
 	struct cb_kv kv;
@@ -163,9 +165,35 @@ load_key(struct srv *s, struct srv_job *j, Carebank__V1__KeyState **out)
 
 	if ((rc = cb_store_snapshot(s->store, &snap)) != 0)
 		return rc;
-	if ((rc = cb_snapshot_views(snap, j->centre, &kv)) == 0)
-		rc = key_get(&kv, j, out);
+	if ((rc = cb_snapshot_views(snap, centre, &kv)) == 0)
+		rc = key_get(&kv, key_id, out);
 	cb_snapshot_free(snap);
+	return rc;
+}
+
+/*
+ * srv_key_still_good checks, for a stream that outlives its call's
+ * authentication, that the caller's key has not been revoked since: 0, or
+ * the status to end the stream with, and why.
+ */
+int
+srv_key_still_good(struct srv *s, const char *centre, const uint8_t *key_id,
+    char *why, size_t whylen)
+{
+	Carebank__V1__KeyState *k = NULL;
+	char hex[2 * CB_KEY_ID_LEN + 1];
+	int rc = load_key(s, centre, key_id, &k);
+
+	cb_hex_encode(key_id, CB_KEY_ID_LEN, hex);
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot read the keys: %s",
+		    cb_strerror(rc));
+		return RPC_STATUS_UNAVAILABLE;
+	}
+	rc = k->revoked ? RPC_STATUS_PERMISSION_DENIED : 0;
+	if (rc != 0)
+		snprintf(why, whylen, "key %s has been revoked", hex);
+	carebank__v1__key_state__free_unpacked(k, NULL);
 	return rc;
 }
 
@@ -183,7 +211,7 @@ srv_auth_again(struct srv *s, struct srv_job *j)
 	int rc;
 
 	if ((rc = cb_batch_views(s->batch, j->centre, &kv)) != 0 ||
-	    (rc = key_get(&kv, j, &k)) != 0) {
+	    (rc = key_get(&kv, j->key_id, &k)) != 0) {
 		srv_out_status(j, srv_status_of_code(rc),
 		    "cannot read the keys: %s", cb_strerror(rc));
 		return -1;
@@ -300,7 +328,7 @@ srv_auth(struct srv *s, struct cb_key_cache *keys, struct srv_job *j)
 		    (long long)(skew / 1000));
 		return -1;
 	}
-	switch (load_key(s, j, &k)) {
+	switch (load_key(s, j->centre, j->key_id, &k)) {
 	case 0:
 		break;
 	case CB_ENOTFOUND:

@@ -209,6 +209,8 @@ struct cb_key_cache;
 #define SRV_KEY_CACHE 256
 int srv_auth(struct srv *s, struct cb_key_cache *keys, struct srv_job *j);
 int srv_auth_again(struct srv *s, struct srv_job *j);
+int srv_key_still_good(struct srv *s, const char *centre,
+    const uint8_t *key_id, char *why, size_t whylen);
 
 /* srv_out_status and srv_out_reply set a writer job's answer. */
 void srv_out_status(struct srv_job *j, int status, const char *fmt, ...)

@@ -2,7 +2,8 @@
 """carebankd's reads against a real server: Kiosk.Identify with its PIN
 lockout, Coordinator.SetDirectory and PreviewSettlement, the coordinator's
 reports, and the Audit service (checkpoints, entries streamed to a slow
-reader, inclusion and consistency proofs checked here, checkpoint watches).
+reader, inclusion and consistency proofs checked here, checkpoint watches;
+both streams end once the caller's key is revoked).
 
   test_server_reads.py --carebankd BIN --gen-dir DIR --test NAME
 
@@ -1101,8 +1102,51 @@ def test_watch(srv):
     eq(fast.code(), grpc.StatusCode.UNAVAILABLE, "the watch's end")
 
 
+def test_revoked_streams(srv):
+    """A revoked key's open streams end PERMISSION_DENIED: a watch before
+    the next checkpoint it would get, an Entries stream held by a slow
+    reader before its next chunk of leaves."""
+    c = Centre(srv)
+    write_many(c.co, c.ids["fa"], 2000)
+    key = h.enrol(c.co, h.epb.ROLE_AUDITOR, "audit 2")
+    # No BDP probing: the stream's window stays 64 KiB, so the server
+    # fills it and waits, far from the log's end.
+    ch = grpc.insecure_channel("127.0.0.1:%d" % srv.port,
+                               options=[("grpc.http2.bdp_probe", 0)])
+    au = h.Client(ch, srv.centre, key)
+    # (A deadline, so that a watch left open fails here, not by hanging.)
+    watch = iter(au.stream(A + "WatchCheckpoints", h.spb.CentreRequest(),
+                           timeout=30))
+    start = h.spb.CheckpointReply.FromString(next(watch)).size
+    entries = iter(au.stream(A + "Entries", h.spb.EntriesRequest()))
+    next(entries)
+    time.sleep(1)  # the server fills the stream's window and waits
+    c.co.call(C + "RevokeKey", h.pb.RevokeKeyRequest(key_id=key.id,
+                                                     reason="lost"))
+    c.co.call(C + "RecordCash", h.pb.RecordCashRequest(
+        family=c.ids["fa"], amount_fen=1, receipt="after"))
+    for name, stream in (("watch", watch), ("Entries", entries)):
+        n = 0
+        try:
+            for m in stream:
+                n += 1
+            raise Failure("%s ended well after %d more" % (name, n))
+        except grpc.RpcError as e:
+            eq(e.code(), grpc.StatusCode.PERMISSION_DENIED, name)
+            check("has been revoked" in e.details(), e.details())
+        # The watch had nothing unsent; the stream, what its window held.
+        check(n == 0 if name == "watch" else n < 1000,
+              "%s sent %d after the revocation" % (name, n))
+    ch.close()
+    # Others' streams go on.
+    w2 = iter(c.auditor.stream(A + "WatchCheckpoints", h.spb.CentreRequest()))
+    check(h.spb.CheckpointReply.FromString(next(w2)).size >= start + 2,
+          "another auditor's watch")
+
+
 TESTS = {
     "reads.identify": test_identify,
+    "reads.revoked_streams": test_revoked_streams,
     "reads.directory": test_directory,
     "reads.reports": test_reports,
     "reads.roster_pages": test_roster_pages,
