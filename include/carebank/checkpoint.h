@@ -52,6 +52,13 @@ int cb_checkpoint_sign(const struct cb_checkpoint *cp,
  * a cb_note_open or cb_checkpoint_parse code, or CB_EMISMATCH when the origin
  * is not the key's name.
  */
+/*
+ * cb_checkpoint_why says in words why cb_checkpoint_open refused a note
+ * with rc: another log's origin, another key, a signature that does not
+ * verify, or cb_strerror's text.
+ */
+const char *cb_checkpoint_why(int rc);
+
 int cb_checkpoint_open(const char *note, size_t len, const struct cb_vkey *vk,
     struct cb_checkpoint *cp) CB_MUST_CHECK;
 

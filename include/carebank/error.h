@@ -31,7 +31,8 @@
 	X(CB_EUNKNOWNKEY, -17, "no known key")                                \
 	X(CB_EMISMATCH, -18, "does not match")                                \
 	X(CB_EBUSY, -19, "busy")                                              \
-	X(CB_EACCES, -20, "permission denied")
+	X(CB_EACCES, -20, "permission denied")                                \
+	X(CB_ENOTREG, -21, "not a regular file (a directory, FIFO or device)")
 
 enum cb_err {
 #define CB_ERR_ENUM(name, value, text) name = value,

@@ -148,6 +148,22 @@ cb_checkpoint_sign(const struct cb_checkpoint *cp, const struct cb_key *key,
 	return rc;
 }
 
+/* cb_checkpoint_why words cb_checkpoint_open's refusals. */
+const char *
+cb_checkpoint_why(int rc)
+{
+	switch (rc) {
+	case CB_EMISMATCH:
+		return "its origin line names another log";
+	case CB_EUNKNOWNKEY:
+		return "it is not signed by this key";
+	case CB_ESIG:
+		return "its signature does not verify: it was changed";
+	default:
+		return cb_strerror(rc);
+	}
+}
+
 /* cb_checkpoint_open verifies the note, then parses and matches its text. */
 int
 cb_checkpoint_open(const char *note, size_t len, const struct cb_vkey *vk,

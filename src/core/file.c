@@ -134,7 +134,11 @@ cb_file_syncfs(const char *path)
 	return rc;
 }
 
-/* cb_file_read reads a whole file of at most max bytes. */
+/*
+ * cb_file_read reads a whole file of at most max bytes. Only a regular
+ * file: opened without blocking, so that a FIFO put where a file should be
+ * (in an export an auditor is given) is refused rather than waited on.
+ */
 int
 cb_file_read(const char *path, size_t max, uint8_t **out, size_t *outlen)
 {
@@ -143,12 +147,16 @@ cb_file_read(const char *path, size_t max, uint8_t **out, size_t *outlen)
 	size_t len = 0, cap;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errno_code(errno);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
 		close(fd);
 		return CB_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return CB_ENOTREG;
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);

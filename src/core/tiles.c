@@ -330,6 +330,57 @@ cb_tiles_verify(const char *dir, const struct cb_vkey *vk,
 	return cb_tiles_verify_with(dir, vk, NULL, cpout, report);
 }
 
+/* open_checkpoint reads an export's checkpoint and opens it with vk. */
+static int
+open_checkpoint(const char *dir, const struct cb_vkey *vk,
+    struct cb_checkpoint *cp, struct cb_report *r)
+{
+	uint8_t *note;
+	size_t len;
+	int rc;
+
+	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
+		return cb_report_fail(r, rc, 0, "checkpoint",
+		    "the checkpoint cannot be read: %s", cb_strerror(rc));
+	rc = cb_checkpoint_open((const char *)note, len, vk, cp);
+	free(note);
+	if (rc != 0)
+		return cb_report_fail(r, rc, 0, "checkpoint",
+		    "the checkpoint does not open with the key %s: %s",
+		    vk->name, cb_checkpoint_why(rc));
+	return 0;
+}
+
+/*
+ * check_vkey checks the export's vkey file, which tlog-tiles clients and
+ * a later export from the server trust: it must be the key the auditor
+ * verifies with, as export writes it.
+ */
+static int
+check_vkey(const char *dir, const struct cb_vkey *vk, struct cb_report *r)
+{
+	char *vline = cb_vkey_format(vk), *want = cb_xasprintf("%s\n", vline);
+	uint8_t *got;
+	size_t len;
+	int rc;
+
+	free(vline);
+	if ((rc = read_rel(dir, "vkey", NOTE_MAX, &got, &len)) != 0) {
+		cb_report_fail(r, rc, 0, "vkey",
+		    "the export's verifier key file cannot be read: %s",
+		    cb_strerror(rc));
+	} else {
+		if (len != strlen(want) || memcmp(got, want, len) != 0)
+			rc = cb_report_fail(r, CB_EMISMATCH, 0, "vkey",
+			    "the export's verifier key file is not the key "
+			    "%s: it is changed",
+			    vk->name);
+		free(got);
+	}
+	free(want);
+	return rc;
+}
+
 /* cb_tiles_verify_with checks an export, with the auditor's extras. */
 int
 cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
@@ -340,20 +391,12 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 	struct cb_checkpoint cp;
 	struct cb_logcheck *lc = NULL;
 	struct cb_sigpool *pool = NULL;
-	uint8_t *note, root[CB_HASH_LEN];
-	size_t len;
+	uint8_t root[CB_HASH_LEN];
 	int rc;
 
 	memset(report, 0, sizeof(*report));
-	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
-		return cb_report_fail(report, rc, 0, "checkpoint",
-		    "the checkpoint cannot be read: %s", cb_strerror(rc));
-	rc = cb_checkpoint_open((const char *)note, len, vk, &cp);
-	free(note);
-	if (rc != 0)
-		return cb_report_fail(report, rc, 0, "checkpoint",
-		    "the checkpoint does not open with the key %s: %s",
-		    vk->name, cb_strerror(rc));
+	if ((rc = open_checkpoint(dir, vk, &cp, report)) != 0)
+		return rc;
 	t.size = cp.size;
 	lc = cb_logcheck_new(NULL, on_node, &t, report);
 	if (cb_sigpool_new(0, &pool) == 0)
@@ -375,6 +418,8 @@ cb_tiles_verify_with(const char *dir, const struct cb_vkey *vk,
 	}
 	if (rc == 0 && chk != NULL && chk->since != NULL)
 		rc = prove_since(&t, chk->since, &cp);
+	if (rc == 0)
+		rc = check_vkey(dir, vk, report);
 	if (rc == 0) {
 		report->checkpoints = 1;
 		*cpout = cp;
@@ -398,20 +443,11 @@ cb_tiles_open(const char *dir, const struct cb_vkey *vk,
     struct cb_report *report)
 {
 	struct cb_tiles_reader *r;
-	uint8_t *note;
-	size_t len;
 	int rc;
 
 	memset(report, 0, sizeof(*report));
-	if ((rc = read_rel(dir, "checkpoint", NOTE_MAX, &note, &len)) != 0)
-		return cb_report_fail(report, rc, 0, "checkpoint",
-		    "the checkpoint cannot be read: %s", cb_strerror(rc));
-	rc = cb_checkpoint_open((const char *)note, len, vk, cp);
-	free(note);
-	if (rc != 0)
-		return cb_report_fail(report, rc, 0, "checkpoint",
-		    "the checkpoint does not open with the key %s: %s",
-		    vk->name, cb_strerror(rc));
+	if ((rc = open_checkpoint(dir, vk, cp, report)) != 0)
+		return rc;
 	r = cb_xcalloc(1, sizeof(*r));
 	r->t.dir = dir;
 	r->t.size = cp->size;

@@ -11,7 +11,9 @@ entries' times, and --call-window holds the log to a window.
 
   e2e.audit_day    all of the above
 """
+import base64
 import csv
+import hashlib
 import io
 import json
 import os
@@ -105,6 +107,34 @@ def check_tamper(s, local, work):
         open(p, "wb").write(bytes(data))
         rc, out = audit("verify", "--key", s.vkey, bad)
         eq(rc, 0, "restored: " + out)
+    # The vkey file, which tlog-tiles clients and a later export trust,
+    # must be the auditor's key, as export wrote it.
+    p = os.path.join(bad, "vkey")
+    good = open(p).read()
+    name, kid, b64 = good.strip().split("+", 2)
+    for text in ("%s+00000000+%s\n" % (name, b64), good.strip(), ""):
+        open(p, "w").write(text)
+        rc, out = audit("verify", "--key", s.vkey, bad)
+        check(rc == 1 and "FAILED at vkey" in out and "changed" in out,
+              "vkey %r: %s" % (text, out))
+    os.unlink(p)
+    rc, out = audit("verify", "--key", s.vkey, bad)
+    check(rc == 1 and "FAILED at vkey" in out, "no vkey: " + out)
+    open(p, "w").write(good)
+    # A FIFO where a tile should be is refused at once, not waited on.
+    tile = os.path.join(bad, names[0] if names[0].startswith("tile/")
+                        else [f for f in names if f.startswith("tile/")][0])
+    os.unlink(tile)
+    os.mkfifo(tile)
+    rc, out = audit("verify", "--key", s.vkey, bad)
+    check(rc == 1 and "not a regular file" in out, "a FIFO: " + out)
+    # A key that did not sign the checkpoint says so (C2SP vkey: name,
+    # key id, base64 of the type byte and the public key).
+    raw = b"\x01" + cb.Key().pub
+    kid = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    rc, out = audit("verify", "--key", "%s+%s+%s" % (
+        name, kid.hex(), base64.b64encode(raw).decode()), local)
+    check(rc == 1 and "not signed by this key" in out, "another key: " + out)
 
 
 def check_since(s, coord, local, akey, work):

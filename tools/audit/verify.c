@@ -59,7 +59,7 @@ load_since(const char *path, const struct cb_vkey *vk,
 	if (rc != 0) {
 		fprintf(stderr, "carebank-audit: %s is not a checkpoint signed by "
 				"%s: %s\n",
-		    path, vk->name, cb_strerror(rc));
+		    path, vk->name, cb_checkpoint_why(rc));
 		return -1;
 	}
 	return 0;
