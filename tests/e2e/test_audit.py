@@ -241,13 +241,20 @@ def check_entries(s, local):
        "every entry has a row")
 
 
-def check_statement(s, local, fam, work):
-    path = os.path.join(work, "A.statement")
-    rc, out = audit("statement", "--key", s.vkey, "--family", fam["A"],
-                    "--out", path, local)
+def statement(s, family, export, path):
+    """Makes family's statement from export into path, and verifies it:
+    verify-statement's output."""
+    rc, out = audit("statement", "--key", s.vkey, "--family", family,
+                    "--out", path, export)
     eq(rc, 0, "statement: " + out)
     rc, out = audit("verify-statement", "--key", s.vkey, path)
     eq(rc, 0, "verify-statement: " + out)
+    return out
+
+
+def check_statement(s, local, fam, work):
+    path = os.path.join(work, "A.statement")
+    out = statement(s, fam["A"], local, path)
     # A was paid 29.39 yuan at the settlement (rules 3 names it).
     check("balance: 24 minutes; owes 0 fen; paid 2939 fen in subsidies"
           in out, out)
@@ -289,6 +296,38 @@ def check_statement(s, local, fam, work):
     open(bad, "wb").write(forged.SerializeToString())
     rc, out = audit("verify-statement", "--key", s.vkey, bad)
     check(rc == 1 and "FAILED" in out, "an entry changed: " + out)
+
+
+def check_statement_chain(s, fam, work):
+    """From rules 6 a family's postings name the entry before them on each
+    account: a statement left without an entry and its reversal, whose
+    postings cancel out, balances but fails."""
+    co = s.client()
+    cash = co.write(C + "RecordCash", cb.pb.RecordCashRequest(
+        family=fam["B"], amount_fen=500, receipt="chain-1"))[0]
+    co.write(C + "Reverse", cb.pb.ReverseRequest(entry=cash.index,
+                                                 reason="wrong family"))
+    co.write(C + "RecordCash", cb.pb.RecordCashRequest(
+        family=fam["B"], amount_fen=700, receipt="chain-2"))
+    out_dir = os.path.join(work, "chain")
+    rc, out = audit("export", "--data", s.data, "--centre", s.centre,
+                    "--out", out_dir)
+    eq(rc, 0, "export: " + out)
+    path = os.path.join(work, "B.statement")
+    statement(s, fam["B"], out_dir, path)
+    from carebank.v1 import statement_pb2
+    st = statement_pb2.FamilyStatement.FromString(open(path, "rb").read())
+    pair = (cash.index, cash.index + 1)
+    eq([e.index for e in st.entries][-3:], list(pair) + [cash.index + 2],
+       "B's last entries: the cash, its reversal, the next cash")
+    cut = statement_pb2.FamilyStatement()
+    cut.CopyFrom(st)
+    del cut.entries[-3:-1]
+    bad = os.path.join(work, "cut.statement")
+    open(bad, "wb").write(cut.SerializeToString())
+    rc, out = audit("verify-statement", "--key", s.vkey, bad)
+    check(rc == 1 and "follows entry %d" % pair[1] in out and
+          "leaves out" in out, "an entry and its reversal left out: " + out)
 
 
 def check_rules_refused(work):
@@ -343,7 +382,10 @@ def audit_day():
         check_since(s, s.client(), local, akey, work)
         check_rules_refused(work)
         check_call_times(s, s.client(), work)
-        return 5  # check_since's families and check_call_times' rooms
+        check_statement_chain(s, ids["fam"], work)
+        # check_since's families, check_call_times' rooms, and
+        # check_statement_chain's cash, reversal and cash.
+        return 8
     test_scenario.scenario_day(after)
 
 

@@ -689,6 +689,52 @@ test_rules_late_cancel(void **state)
 	}
 }
 
+/* after_of is the chain link of entry's posting to account, or -1. */
+static int64_t
+after_of(const cb_entry *e, const char *account)
+{
+	for (size_t i = 0; i < e->n_postings; i++)
+		if (strcmp(e->postings[i]->account, account) == 0)
+			return (int64_t)e->postings[i]->after;
+	return -1;
+}
+
+/*
+ * From rules 6 on each posting to a family's account names the entry that
+ * posted to it before (1 + its index; 0 for the first), a reversal's
+ * included, so a family's entries are a chain a statement cannot leave a
+ * link out of; other accounts are not chained. Under 5 nothing is.
+ */
+static void
+test_rules_chain(void **state)
+{
+	char owed[64];
+	const char *fa;
+	uint64_t first, second;
+	struct tb t;
+
+	(void)state;
+	for (uint32_t rules = 5; rules <= 6; rules++) {
+		tb_open_rules(&t, NULL, rules);
+		fa = tb_family(&t);
+		snprintf(owed, sizeof(owed), "family/%s/owed", fa);
+		assert_int_equal(tb_cash(&t, fa, 500), 0);
+		first = t.index;
+		assert_int_equal(after_of(t.op.entry, owed), 0);
+		assert_int_equal(after_of(t.op.entry, "centre/fund"), 0);
+		assert_int_equal(tb_reverse(&t, first), 0);
+		second = t.index;
+		assert_int_equal(after_of(t.op.entry, owed),
+		    rules >= 6 ? (int64_t)first + 1 : 0);
+		assert_int_equal(tb_cash(&t, fa, 700), 0);
+		assert_int_equal(after_of(t.op.entry, owed),
+		    rules >= 6 ? (int64_t)second + 1 : 0);
+		assert_int_equal(after_of(t.op.entry, "centre/fund"), 0);
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
 /*
  * A centre made under rules 2 adopts rules 3: from that entry on its
  * entries record 3 and a settlement pays into the family's own account,
@@ -765,6 +811,7 @@ main(void)
 		cmocka_unit_test(test_rules_reversal_crowds),
 		cmocka_unit_test(test_rules_late_swap),
 		cmocka_unit_test(test_rules_late_cancel),
+		cmocka_unit_test(test_rules_chain),
 		cmocka_unit_test(test_rules_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,11 +3,15 @@
  * statement (statement.proto). Making one takes every entry of a verified
  * export that moved the family's accounts, with inclusion proofs against the
  * export's checkpoint. Checking one needs only the centre's verifier key:
- * the checkpoint's signature, each entry's proof, and that each of the
- * family's postings starts from the balance the previous one left, so an
- * entry left out in between would show. (Entries after the last one listed
- * cannot be ruled out by a statement alone: it is as of its checkpoint.)
+ * the checkpoint's signature, each entry's proof, that each of the family's
+ * postings starts from the balance the previous one left, and (entries of
+ * rules 6 on) that it follows the entry listed before it on that account:
+ * each such posting names the entry that posted to the account before it,
+ * so any entry left out in between shows, even a set of them that cancel
+ * out. (Entries after the last one listed cannot be ruled out by a
+ * statement alone: it is as of its checkpoint.)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,10 +214,43 @@ out:
 	return status;
 }
 
+/* Where the listed entries have left each of the family's accounts. */
+struct trail {
+	int64_t bal[ACC_N];
+	uint64_t last[ACC_N]; /* 1 + the index of the last entry listed */
+	bool chained[ACC_N];  /* a posting of rules 6 on has been listed */
+};
+
+/*
+ * follows checks that a posting of rules 6 on names the entry listed before
+ * it on its account (p->after), or starts the account's chain; then notes
+ * entry index as the account's last. Returns 0 or -1, having said why.
+ */
+static int
+follows(const cb_entry *e, const cb_posting *p, int acc, struct trail *t)
+{
+	int rc = 0;
+
+	if (e->rules >= 6 && p->after != 0 && p->after != t->last[acc]) {
+		printf("FAILED: entry %llu follows entry %llu on %s, which the "
+		       "statement leaves out\n",
+		    (unsigned long long)e->index,
+		    (unsigned long long)(p->after - 1), p->account);
+		rc = -1;
+	} else if (e->rules >= 6 && p->after == 0 && t->chained[acc]) {
+		printf("FAILED: entry %llu starts %s's chain again\n",
+		    (unsigned long long)e->index, p->account);
+		rc = -1;
+	}
+	t->chained[acc] |= e->rules >= 6;
+	t->last[acc] = e->index + 1;
+	return rc;
+}
+
 /* check_entry checks one listed entry: canonical, proven, continuous. */
 static int
 check_entry(const proof_msg *pm, const struct cb_checkpoint *cp,
-    const struct accounts *a, int64_t bal[ACC_N])
+    const struct accounts *a, struct trail *t)
 {
 	uint8_t proof[CB_MERKLE_MAX_PROOF][CB_HASH_LEN], h[CB_HASH_LEN];
 	cb_entry *e;
@@ -247,16 +284,18 @@ check_entry(const proof_msg *pm, const struct cb_checkpoint *cp,
 
 		if (acc < 0)
 			continue;
-		if (__builtin_add_overflow(bal[acc], p->amount, &want) ||
+		if (__builtin_add_overflow(t->bal[acc], p->amount, &want) ||
 		    want != p->balance) {
 			printf("FAILED: entry %llu starts %s from %lld, but the "
 			       "entry before left %lld: entries are missing\n",
 			    (unsigned long long)pm->index, p->account,
 			    (long long)(p->balance - p->amount),
-			    (long long)bal[acc]);
+			    (long long)t->bal[acc]);
 			rc = -1;
+		} else {
+			rc = follows(e, p, acc, t);
 		}
-		bal[acc] = p->balance;
+		t->bal[acc] = p->balance;
 	}
 	cb_entry_free(e);
 	return rc;
@@ -272,7 +311,7 @@ audit_verify_statement(const struct audit_args *a)
 	statement *st;
 	uint8_t *buf;
 	size_t len;
-	int64_t bal[ACC_N] = {0};
+	struct trail t = {{0}, {0}, {false}};
 	uint64_t last = 0;
 	int rc, status = 1;
 
@@ -309,16 +348,17 @@ audit_verify_statement(const struct audit_args *a)
 			goto out;
 		}
 		last = st->entries[i]->index;
-		if (check_entry(st->entries[i], &cp, &acc, bal))
+		if (check_entry(st->entries[i], &cp, &acc, &t))
 			goto out;
 	}
-	if (bal[ACC_MINUTES] != st->minutes || bal[ACC_OWED] != st->owed_fen ||
-	    bal[ACC_SUBSIDIES] != st->subsidies_fen) {
+	if (t.bal[ACC_MINUTES] != st->minutes ||
+	    t.bal[ACC_OWED] != st->owed_fen ||
+	    t.bal[ACC_SUBSIDIES] != st->subsidies_fen) {
 		printf("FAILED: the entries leave %lld minutes, %lld fen owed "
 		       "and %lld fen of subsidies, not the %lld, %lld and "
 		       "%lld stated\n",
-		    (long long)bal[ACC_MINUTES], (long long)bal[ACC_OWED],
-		    (long long)bal[ACC_SUBSIDIES], (long long)st->minutes,
+		    (long long)t.bal[ACC_MINUTES], (long long)t.bal[ACC_OWED],
+		    (long long)t.bal[ACC_SUBSIDIES], (long long)st->minutes,
 		    (long long)st->owed_fen, (long long)st->subsidies_fen);
 		goto out;
 	}

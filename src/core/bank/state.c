@@ -172,30 +172,68 @@ bank_account(struct bank *b, const char *family, const char *what)
 	return cb_arena_printf(b->arena, "family/%s/%s", family, what);
 }
 
-/* bank_balance reads an account's balance (0 if it never moved). */
-int
-bank_balance(struct bank *b, const char *account, int64_t *out)
+/* get_u64 reads a view of 8 bytes, big-endian (0 if there is none). */
+static int
+get_u64(struct bank *b, const char *key, uint64_t *out)
 {
-	char key[KEY_MAX + 64];
 	const uint8_t *v;
 	size_t len;
-	uint64_t u = 0;
-	int rc;
+	int rc = b->kv->get(b->kv->ctx, key, strlen(key), &v, &len);
 
-	snprintf(key, sizeof(key), "b/%s", account);
-	rc = b->kv->get(b->kv->ctx, key, strlen(key), &v, &len);
-	if (rc == CB_ENOTFOUND) {
-		*out = 0;
+	*out = 0;
+	if (rc == CB_ENOTFOUND)
 		return 0;
-	}
 	if (rc != 0)
 		return rc;
 	if (len != 8)
 		return CB_ECORRUPT;
 	for (int i = 0; i < 8; i++)
-		u = u << 8 | v[i];
-	*out = (int64_t)u;
+		*out = *out << 8 | v[i];
 	return 0;
+}
+
+/* put_u64 writes a view of 8 bytes, big-endian. */
+static int
+put_u64(struct bank *b, const char *key, uint64_t x)
+{
+	uint8_t v[8];
+
+	for (int i = 0; i < 8; i++)
+		v[i] = (uint8_t)(x >> (56 - 8 * i));
+	return b->kv->put(b->kv->ctx, key, strlen(key), v, 8);
+}
+
+/* bank_balance reads an account's balance (0 if it never moved). */
+int
+bank_balance(struct bank *b, const char *account, int64_t *out)
+{
+	char key[KEY_MAX + 64];
+	uint64_t u;
+	int rc;
+
+	snprintf(key, sizeof(key), "b/%s", account);
+	rc = get_u64(b, key, &u);
+	*out = (int64_t)u;
+	return rc;
+}
+
+/*
+ * chain links a posting to a family's account to the entry that posted to
+ * it before (rules 6 on): p->after is 1 + that entry's index, kept under
+ * j/<account>, or 0 if none did.
+ */
+static int
+chain(struct bank *b, const char *account, cb_posting *p)
+{
+	char key[KEY_MAX + 64];
+	int rc;
+
+	if (!bank_rules(b, 6) || strncmp(account, "family/", 7) != 0)
+		return 0;
+	snprintf(key, sizeof(key), "j/%s", account);
+	if ((rc = get_u64(b, key, &p->after)) != 0)
+		return rc;
+	return put_u64(b, key, b->index + 1);
 }
 
 /* bank_post moves amount into an account and records the posting. */
@@ -203,7 +241,6 @@ int
 bank_post(struct bank *b, const char *account, int unit, int64_t amount)
 {
 	char key[KEY_MAX + 64];
-	uint8_t v[8];
 	int64_t bal;
 	cb_posting *p;
 	int rc;
@@ -215,10 +252,8 @@ bank_post(struct bank *b, const char *account, int unit, int64_t amount)
 	if (__builtin_add_overflow(bal, amount, &bal))
 		return bank_refuse(b, CAREBANK__V1__REFUSAL__REFUSAL_OVERFLOW,
 		    "the balance of %s would overflow", account);
-	for (int i = 0; i < 8; i++)
-		v[i] = (uint8_t)((uint64_t)bal >> (56 - 8 * i));
 	snprintf(key, sizeof(key), "b/%s", account);
-	if ((rc = b->kv->put(b->kv->ctx, key, strlen(key), v, 8)) != 0)
+	if ((rc = put_u64(b, key, (uint64_t)bal)) != 0)
 		return rc;
 	b->postings = cb_arena_grow(b->arena, b->postings, b->npostings,
 	    &b->cap, sizeof(*b->postings));
@@ -228,6 +263,8 @@ bank_post(struct bank *b, const char *account, int unit, int64_t amount)
 	p->unit = unit;
 	p->amount = amount;
 	p->balance = bal;
+	if ((rc = chain(b, account, p)) != 0)
+		return rc;
 	b->postings[b->npostings++] = p;
 	return 0;
 }
@@ -266,23 +303,11 @@ period_key(char *buf, const char *family, int64_t period, int64_t rate)
 static int
 billed(struct bank *b, const char *key, int64_t *cum)
 {
-	const uint8_t *v;
-	size_t len;
-	uint64_t u = 0;
-	int rc = b->kv->get(b->kv->ctx, key, strlen(key), &v, &len);
+	uint64_t u;
+	int rc = get_u64(b, key, &u);
 
-	if (rc == CB_ENOTFOUND) {
-		*cum = 0;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	if (len != 8)
-		return CB_ECORRUPT;
-	for (int i = 0; i < 8; i++)
-		u = u << 8 | v[i];
 	*cum = (int64_t)u;
-	return 0;
+	return rc;
 }
 
 /*
@@ -297,7 +322,6 @@ bill(struct bank *b, const char *family, int64_t period, int64_t rate,
 {
 	char key[KEY_MAX];
 	int64_t cum, next, before = 0, after = 0;
-	uint8_t v[8];
 	int rc;
 
 	period_key(key, family, period, rate);
@@ -309,9 +333,7 @@ bill(struct bank *b, const char *family, int64_t period, int64_t rate,
 	if ((rc = cash_at(b, cum, rate, &before)) != 0 ||
 	    (rc = cash_at(b, next, rate, &after)) != 0)
 		return rc;
-	for (int i = 0; i < 8; i++)
-		v[i] = (uint8_t)((uint64_t)next >> (56 - 8 * i));
-	if ((rc = b->kv->put(b->kv->ctx, key, strlen(key), v, 8)) != 0)
+	if ((rc = put_u64(b, key, (uint64_t)next)) != 0)
 		return rc;
 	*charge = after - before;
 	if ((rc = bank_post(b, bank_account(b, family, "owed"), UNIT_FEN,
