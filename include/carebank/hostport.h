@@ -18,9 +18,12 @@ int cb_hostport_split(const char *s, char *host, size_t hostlen,
     uint16_t *port);
 
 /*
- * cb_host_is_loopback says whether host (as cb_hostport_split gives it) is
- * this machine's loopback: "localhost", 127.0.0.0/8 or ::1. Cleartext is
- * spoken only there, by the server and by the clients.
+ * cb_host_is_loopback says whether a numeric host (as cb_hostport_split
+ * gives it) is this machine's loopback: 127.0.0.0/8 or ::1 (not an IPv4
+ * address mapped into IPv6). A name is never loopback here; what it
+ * resolves to may be (the server reads "localhost" as 127.0.0.1, a client
+ * resolves a name and checks every address). Cleartext is spoken only
+ * there, by the server and by the clients.
  */
 int cb_host_is_loopback(const char *host);
 

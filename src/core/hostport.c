@@ -7,16 +7,13 @@
 
 #include "carebank/hostport.h"
 
-/* cb_host_is_loopback says whether host is "localhost" or a loopback
- * address. */
+/* cb_host_is_loopback says whether a numeric host is a loopback address. */
 int
 cb_host_is_loopback(const char *host)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
 
-	if (strcmp(host, "localhost") == 0)
-		return 1;
 	if (inet_pton(AF_INET, host, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
 	return inet_pton(AF_INET6, host, &a6) == 1 &&

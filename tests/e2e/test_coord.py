@@ -1010,9 +1010,10 @@ def first_bytes(c, *args):
 
 
 def coord_cleartext():
-    """Cleartext only to this machine's loopback, and only with no CA and
-    no certificate of the client's: to any other address the client starts
-    TLS (with the system's CAs) and never sends a call in the clear."""
+    """Cleartext only to this machine's loopback (a name only if every
+    address it resolves to is), and only with no CA and no certificate of
+    the client's: to any other address the client starts TLS (with the
+    system's CAs) and never sends a call in the clear."""
     s = server()
     c = Coord(s)
     key = os.path.join(c.dir, "tls.key")
@@ -1040,9 +1041,10 @@ def coord_cleartext():
         else:
             check(got.startswith(preface), "%s: %r" % (args, got))
     # Against the real server, a TLS hello to its cleartext port fails
-    # cleanly, saying so.
+    # cleanly, saying why TLS and what to do.
     c.refused("balances", "--server", "0.0.0.0:%d" % s.port, "--timeout",
-              "5", words=["cannot reach"])
+              "5", words=["cannot reach", "TLS, as to any server off "
+                          "loopback", "reached at 127.0.0.1"])
     s.stop()
     s.cleanup()
 

@@ -1,6 +1,8 @@
 /*
  * The client programs' shared connection and signing (see client.h).
  */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,16 +266,45 @@ drop(struct cbt *c)
 	c->conn = NULL;
 }
 
+/*
+ * loopback_at says whether every address host resolves to is this
+ * machine's loopback, and gives the first, numeric, in addr: the one to
+ * connect to, so that no second lookup can lead elsewhere.
+ */
+static bool
+loopback_at(const char *host, char *addr, size_t addrlen)
+{
+	struct addrinfo hints, *res, *p;
+	bool all = true;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return false;
+	for (p = res; p != NULL && all; p = p->ai_next) {
+		char num[INET6_ADDRSTRLEN];
+
+		all = getnameinfo(p->ai_addr, p->ai_addrlen, num, sizeof(num),
+			  NULL, 0, NI_NUMERICHOST) == 0 &&
+		    cb_host_is_loopback(num);
+		if (all && p == res)
+			snprintf(addr, addrlen, "%s", num);
+	}
+	freeaddrinfo(res);
+	return all;
+}
+
 /* cbt_connect opens a connection unless a healthy one is open. */
 int
 cbt_connect(struct cbt *c, char *err, size_t errlen)
 {
 	struct rpcc_tls tls = {c->ca, c->cert, c->cert_key, NULL};
+	char addr[INET6_ADDRSTRLEN];
 	/* Cleartext only to this machine, and never with a certificate of
 	 * ours to show: elsewhere TLS, checked with the CA file given or the
 	 * system's. */
 	bool plain = c->ca == NULL && c->cert == NULL && c->cert_key == NULL &&
-	    cb_host_is_loopback(c->host);
+	    loopback_at(c->host, addr, sizeof(addr));
 	struct rpcc_options ro;
 	char why[256] = "";
 	int rc;
@@ -289,11 +320,15 @@ cbt_connect(struct cbt *c, char *err, size_t errlen)
 	ro.errbuf_size = sizeof(why);
 	if (c->connect_timeout_ms != 0)
 		ro.connect_timeout_ms = c->connect_timeout_ms;
-	if ((rc = rpcc_conn_open_opts(c->host, c->port, plain ? NULL : &tls,
-		 &ro, &c->conn)) != 0) {
+	if ((rc = rpcc_conn_open_opts(plain ? addr : c->host, c->port,
+		 plain ? NULL : &tls, &ro, &c->conn)) != 0) {
 		c->conn = NULL;
-		snprintf(err, errlen, "cannot reach %s: %s", c->server,
-		    why[0] ? why : rpcc_strerror(rc));
+		snprintf(err, errlen, "cannot reach %s: %s%s", c->server,
+		    why[0] ? why : rpcc_strerror(rc),
+		    !plain && c->ca == NULL && strstr(why, "TLS") != NULL ?
+			" (TLS, as to any server off loopback: a cleartext "
+			"carebankd on this machine is reached at 127.0.0.1)" :
+			"");
 		return -1;
 	}
 	return 0;
