@@ -299,16 +299,17 @@ def check_statement(s, local, fam, work):
 
 
 def check_statement_chain(s, fam, work):
-    """From rules 6 a family's postings name the entry before them on each
-    account: a statement left without an entry and its reversal, whose
-    postings cancel out, balances but fails."""
+    """From rules 6 a family's postings name the family's entry before
+    them: a statement left without an entry and its reversal, whose
+    postings cancel out, balances but fails, though the next entry moves
+    another of the family's accounts."""
     co = s.client()
     cash = co.write(C + "RecordCash", cb.pb.RecordCashRequest(
         family=fam["B"], amount_fen=500, receipt="chain-1"))[0]
     co.write(C + "Reverse", cb.pb.ReverseRequest(entry=cash.index,
                                                  reason="wrong family"))
-    co.write(C + "RecordCash", cb.pb.RecordCashRequest(
-        family=fam["B"], amount_fen=700, receipt="chain-2"))
+    co.write(C + "Donate", cb.pb.DonateRequest(
+        from_family=fam["A"], to_family=fam["B"], minutes=10))
     out_dir = os.path.join(work, "chain")
     rc, out = audit("export", "--data", s.data, "--centre", s.centre,
                     "--out", out_dir)
@@ -319,14 +320,14 @@ def check_statement_chain(s, fam, work):
     st = statement_pb2.FamilyStatement.FromString(open(path, "rb").read())
     pair = (cash.index, cash.index + 1)
     eq([e.index for e in st.entries][-3:], list(pair) + [cash.index + 2],
-       "B's last entries: the cash, its reversal, the next cash")
+       "B's last entries: the cash, its reversal, the gift")
     cut = statement_pb2.FamilyStatement()
     cut.CopyFrom(st)
     del cut.entries[-3:-1]
     bad = os.path.join(work, "cut.statement")
     open(bad, "wb").write(cut.SerializeToString())
     rc, out = audit("verify-statement", "--key", s.vkey, bad)
-    check(rc == 1 and "follows entry %d" % pair[1] in out and
+    check(rc == 1 and "follows entry %d of the family" % pair[1] in out and
           "leaves out" in out, "an entry and its reversal left out: " + out)
 
 

@@ -1045,6 +1045,9 @@ def coord_cleartext():
     c.refused("balances", "--server", "0.0.0.0:%d" % s.port, "--timeout",
               "5", words=["cannot reach", "TLS, as to any server off "
                           "loopback", "reached at 127.0.0.1"])
+    c.refused("balances", "--server", "127.0.0.1:%d" % s.port, "--cert",
+              crt, "--cert-key", key, "--timeout", "5",
+              words=["cannot reach", "TLS, since a client certificate"])
     s.stop()
     s.cleanup()
 

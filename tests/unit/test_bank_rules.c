@@ -701,23 +701,29 @@ after_of(const cb_entry *e, const char *account)
 
 /*
  * From rules 6 on each posting to a family's account names the entry that
- * posted to it before (1 + its index; 0 for the first), a reversal's
- * included, so a family's entries are a chain a statement cannot leave a
- * link out of; other accounts are not chained. Under 5 nothing is.
+ * posted to any of the family's accounts before it (1 + its index; 0 for
+ * the first), a reversal's included, so a family's entries are one chain a
+ * statement cannot leave a link out of, whichever accounts the links move;
+ * other accounts are not chained. Under 5 nothing is.
  */
 static void
 test_rules_chain(void **state)
 {
-	char owed[64];
-	const char *fa;
+	char owed[64], mins[64];
+	const char *fa, *a, *s1;
 	uint64_t first, second;
+	int64_t start;
 	struct tb t;
 
 	(void)state;
 	for (uint32_t rules = 5; rules <= 6; rules++) {
 		tb_open_rules(&t, NULL, rules);
 		fa = tb_family(&t);
+		a = tb_adult(&t, fa);
+		start = t.now + TB_HOUR;
+		s1 = tb_shift(&t, tb_room(&t), start, start + TB_HOUR, a);
 		snprintf(owed, sizeof(owed), "family/%s/owed", fa);
+		snprintf(mins, sizeof(mins), "family/%s/minutes", fa);
 		assert_int_equal(tb_cash(&t, fa, 500), 0);
 		first = t.index;
 		assert_int_equal(after_of(t.op.entry, owed), 0);
@@ -726,10 +732,14 @@ test_rules_chain(void **state)
 		second = t.index;
 		assert_int_equal(after_of(t.op.entry, owed),
 		    rules >= 6 ? (int64_t)first + 1 : 0);
-		assert_int_equal(tb_cash(&t, fa, 700), 0);
-		assert_int_equal(after_of(t.op.entry, owed),
+		/* Another account of the family: the same chain. */
+		t.now = start;
+		assert_int_equal(tb_shift_in(&t, s1, a), 0);
+		t.now = start + TB_HOUR;
+		assert_int_equal(tb_shift_out(&t, s1, a), 0);
+		assert_int_equal(after_of(t.op.entry, mins),
 		    rules >= 6 ? (int64_t)second + 1 : 0);
-		assert_int_equal(after_of(t.op.entry, "centre/fund"), 0);
+		assert_int_equal(after_of(t.op.entry, "centre/time"), 0);
 		tb_check(&t);
 		tb_close(&t);
 	}

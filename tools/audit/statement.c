@@ -5,10 +5,9 @@
  * export's checkpoint. Checking one needs only the centre's verifier key:
  * the checkpoint's signature, each entry's proof, that each of the family's
  * postings starts from the balance the previous one left, and (entries of
- * rules 6 on) that it follows the entry listed before it on that account:
- * each such posting names the entry that posted to the account before it,
- * so any entry left out in between shows, even a set of them that cancel
- * out. (Entries after the last one listed cannot be ruled out by a
+ * rules 6 on) that it follows the entry listed before it: each such
+ * posting names the entry that posted to the family before it, so any
+ * entry left out in between shows, even a set of them that cancel out. (Entries after the last one listed cannot be ruled out by a
  * statement alone: it is as of its checkpoint.)
  */
 #include <stdbool.h>
@@ -214,36 +213,37 @@ out:
 	return status;
 }
 
-/* Where the listed entries have left each of the family's accounts. */
+/* Where the listed entries have left the family's accounts and chain. */
 struct trail {
 	int64_t bal[ACC_N];
-	uint64_t last[ACC_N]; /* 1 + the index of the last entry listed */
-	bool chained[ACC_N];  /* a posting of rules 6 on has been listed */
+	uint64_t last; /* 1 + the index of the last entry listed */
+	bool chained;  /* a posting of rules 6 on has been listed */
 };
 
 /*
- * follows checks that a posting of rules 6 on names the entry listed before
- * it on its account (p->after), or starts the account's chain; then notes
- * entry index as the account's last. Returns 0 or -1, having said why.
+ * follows checks that a posting of rules 6 on names the entry listed
+ * before it that posted to the family (p->after), or starts the family's
+ * chain; then notes the entry as the last. Returns 0 or -1, having said
+ * why.
  */
 static int
-follows(const cb_entry *e, const cb_posting *p, int acc, struct trail *t)
+follows(const cb_entry *e, const cb_posting *p, struct trail *t)
 {
 	int rc = 0;
 
-	if (e->rules >= 6 && p->after != 0 && p->after != t->last[acc]) {
-		printf("FAILED: entry %llu follows entry %llu on %s, which the "
-		       "statement leaves out\n",
+	if (e->rules >= 6 && p->after != 0 && p->after != t->last) {
+		printf("FAILED: entry %llu follows entry %llu of the family, "
+		       "which the statement leaves out\n",
 		    (unsigned long long)e->index,
-		    (unsigned long long)(p->after - 1), p->account);
+		    (unsigned long long)(p->after - 1));
 		rc = -1;
-	} else if (e->rules >= 6 && p->after == 0 && t->chained[acc]) {
-		printf("FAILED: entry %llu starts %s's chain again\n",
-		    (unsigned long long)e->index, p->account);
+	} else if (e->rules >= 6 && p->after == 0 && t->chained) {
+		printf("FAILED: entry %llu starts the family's chain again\n",
+		    (unsigned long long)e->index);
 		rc = -1;
 	}
-	t->chained[acc] |= e->rules >= 6;
-	t->last[acc] = e->index + 1;
+	t->chained |= e->rules >= 6;
+	t->last = e->index + 1;
 	return rc;
 }
 
@@ -293,7 +293,7 @@ check_entry(const proof_msg *pm, const struct cb_checkpoint *cp,
 			    (long long)t->bal[acc]);
 			rc = -1;
 		} else {
-			rc = follows(e, p, acc, t);
+			rc = follows(e, p, t);
 		}
 		t->bal[acc] = p->balance;
 	}
@@ -311,7 +311,7 @@ audit_verify_statement(const struct audit_args *a)
 	statement *st;
 	uint8_t *buf;
 	size_t len;
-	struct trail t = {{0}, {0}, {false}};
+	struct trail t = {{0}, 0, false};
 	uint64_t last = 0;
 	int rc, status = 1;
 

@@ -266,19 +266,23 @@ drop(struct cbt *c)
 	c->conn = NULL;
 }
 
+#define LOOPBACK_MAX 4 /* addresses of a loopback name tried in turn */
+
 /*
  * loopback_at says whether every address host resolves to is this
- * machine's loopback, and gives the first, numeric, in addr: the one to
- * connect to, so that no second lookup can lead elsewhere.
+ * machine's loopback, and gives the first few, numeric, in addr (*n of
+ * them): the ones to connect to, in order, so that no second lookup can
+ * lead elsewhere ("localhost" may be ::1 first, a server on 127.0.0.1).
  */
 static bool
-loopback_at(const char *host, char *addr, size_t addrlen)
+loopback_at(const char *host, char addr[][INET6_ADDRSTRLEN], size_t *n)
 {
 	struct addrinfo hints, *res, *p;
 	bool all = true;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
+	*n = 0;
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return false;
 	for (p = res; p != NULL && all; p = p->ai_next) {
@@ -287,11 +291,11 @@ loopback_at(const char *host, char *addr, size_t addrlen)
 		all = getnameinfo(p->ai_addr, p->ai_addrlen, num, sizeof(num),
 			  NULL, 0, NI_NUMERICHOST) == 0 &&
 		    cb_host_is_loopback(num);
-		if (all && p == res)
-			snprintf(addr, addrlen, "%s", num);
+		if (all && *n < LOOPBACK_MAX)
+			memcpy(addr[(*n)++], num, sizeof(num));
 	}
 	freeaddrinfo(res);
-	return all;
+	return all && *n > 0;
 }
 
 /* cbt_connect opens a connection unless a healthy one is open. */
@@ -299,14 +303,11 @@ int
 cbt_connect(struct cbt *c, char *err, size_t errlen)
 {
 	struct rpcc_tls tls = {c->ca, c->cert, c->cert_key, NULL};
-	char addr[INET6_ADDRSTRLEN];
-	/* Cleartext only to this machine, and never with a certificate of
-	 * ours to show: elsewhere TLS, checked with the CA file given or the
-	 * system's. */
-	bool plain = c->ca == NULL && c->cert == NULL && c->cert_key == NULL &&
-	    loopback_at(c->host, addr, sizeof(addr));
+	char addr[LOOPBACK_MAX][INET6_ADDRSTRLEN];
+	bool mine = c->cert != NULL || c->cert_key != NULL, plain;
 	struct rpcc_options ro;
 	char why[256] = "";
+	size_t n = 0;
 	int rc;
 
 	/* A pump without waiting notices a server that has gone away. */
@@ -315,20 +316,32 @@ cbt_connect(struct cbt *c, char *err, size_t errlen)
 		drop(c);
 	if (c->conn != NULL)
 		return 0;
+	/* Cleartext only to this machine, and never with a certificate of
+	 * ours to show: elsewhere TLS, checked with the CA file given or the
+	 * system's. */
+	plain = c->ca == NULL && !mine && loopback_at(c->host, addr, &n);
 	rpcc_options_init(&ro);
 	ro.errbuf = why;
 	ro.errbuf_size = sizeof(why);
 	if (c->connect_timeout_ms != 0)
 		ro.connect_timeout_ms = c->connect_timeout_ms;
-	if ((rc = rpcc_conn_open_opts(plain ? addr : c->host, c->port,
-		 plain ? NULL : &tls, &ro, &c->conn)) != 0) {
+	rc = CB_EINVAL;
+	for (size_t i = 0; plain && i < n && rc != 0; i++) {
+		why[0] = '\0';
+		rc = rpcc_conn_open_opts(addr[i], c->port, NULL, &ro, &c->conn);
+	}
+	if (!plain)
+		rc = rpcc_conn_open_opts(c->host, c->port, &tls, &ro, &c->conn);
+	if (rc != 0) {
 		c->conn = NULL;
 		snprintf(err, errlen, "cannot reach %s: %s%s", c->server,
 		    why[0] ? why : rpcc_strerror(rc),
-		    !plain && c->ca == NULL && strstr(why, "TLS") != NULL ?
-			" (TLS, as to any server off loopback: a cleartext "
-			"carebankd on this machine is reached at 127.0.0.1)" :
-			"");
+		    plain || strstr(why, "TLS") == NULL ? "" :
+		    mine ? " (TLS, since a client certificate was given)" :
+		    c->ca == NULL ? " (TLS, as to any server off loopback: a "
+				    "cleartext carebankd on this machine is "
+				    "reached at 127.0.0.1)" :
+				    "");
 		return -1;
 	}
 	return 0;

@@ -219,18 +219,22 @@ bank_balance(struct bank *b, const char *account, int64_t *out)
 
 /*
  * chain links a posting to a family's account to the entry that posted to
- * it before (rules 6 on): p->after is 1 + that entry's index, kept under
- * j/<account>, or 0 if none did.
+ * any of the family's accounts before it (rules 6 on): p->after is 1 +
+ * that entry's index, kept under j/<family>, or 0 if none did. One chain
+ * a family, not one an account: a statement that leaves out entries that
+ * cancel out on one account is caught by the next entry on any.
  */
 static int
 chain(struct bank *b, const char *account, cb_posting *p)
 {
 	char key[KEY_MAX + 64];
+	const char *f = account + 7, *end;
 	int rc;
 
-	if (!bank_rules(b, 6) || strncmp(account, "family/", 7) != 0)
+	if (!bank_rules(b, 6) || strncmp(account, "family/", 7) != 0 ||
+	    (end = strchr(f, '/')) == NULL)
 		return 0;
-	snprintf(key, sizeof(key), "j/%s", account);
+	snprintf(key, sizeof(key), "j/%.*s", (int)(end - f), f);
 	if ((rc = get_u64(b, key, &p->after)) != 0)
 		return rc;
 	return put_u64(b, key, b->index + 1);
