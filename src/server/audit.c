@@ -396,16 +396,26 @@ unlink_watcher(struct srv *s, struct watcher *w)
 	return was;
 }
 
-/* watch_end ends a watch with status and why, off the list (loop). */
-static void
-watch_end(struct watcher *w, int status, const char *why)
+/* watch_unlist takes w off the list: true if it was on it, and the
+ * caller drops the list's reference once done with the call (loop). */
+static bool
+watch_unlist(struct watcher *w)
 {
-	struct rpc_call *call = w->w.call;
 	bool was;
 
 	pthread_mutex_lock(&w->s->watch_mu);
 	was = unlink_watcher(w->s, w);
 	pthread_mutex_unlock(&w->s->watch_mu);
+	return was;
+}
+
+/* watch_end ends a watch with status and why, off the list (loop). */
+static void
+watch_end(struct watcher *w, int status, const char *why)
+{
+	struct rpc_call *call = w->w.call;
+	bool was = watch_unlist(w);
+
 	(void)rpc_call_finish(call, status, why, NULL, 0);
 	if (was)
 		rpc_call_unref(call);
@@ -623,14 +633,10 @@ srv_stream_cancel(struct rpc_call *call, int reason, void *arg)
 {
 	struct srv_route *r = arg;
 	struct watcher *w = rpc_call_user(call);
-	bool was;
 
 	(void)reason;
 	if (w == NULL || r->m->fn == srv_entries)
 		return; /* an Entries stream's state goes with its call */
-	pthread_mutex_lock(&r->srv->watch_mu);
-	was = unlink_watcher(r->srv, w);
-	pthread_mutex_unlock(&r->srv->watch_mu);
-	if (was)
+	if (watch_unlist(w))
 		rpc_call_unref(call);
 }
