@@ -306,7 +306,8 @@ cbt_connect(struct cbt *c, char *err, size_t errlen)
 	char addr[LOOPBACK_MAX][INET6_ADDRSTRLEN];
 	bool mine = c->cert != NULL || c->cert_key != NULL, plain;
 	struct rpcc_options ro;
-	char why[256] = "";
+	char why[256] = "", first[256] = "";
+	const char *hint = "";
 	size_t n = 0;
 	int rc;
 
@@ -329,22 +330,27 @@ cbt_connect(struct cbt *c, char *err, size_t errlen)
 	for (size_t i = 0; plain && i < n && rc != 0; i++) {
 		why[0] = '\0';
 		rc = rpcc_conn_open_opts(addr[i], c->port, NULL, &ro, &c->conn);
+		/* Say why the first address that answered failed, not that a
+		 * later one refused. */
+		if (rc != 0 && (first[0] == '\0' ||
+				   strstr(first, "cannot connect") != NULL))
+			memcpy(first, why, sizeof(first));
 	}
-	if (!plain)
+	if (!plain) {
 		rc = rpcc_conn_open_opts(c->host, c->port, &tls, &ro, &c->conn);
-	if (rc != 0) {
-		c->conn = NULL;
-		snprintf(err, errlen, "cannot reach %s: %s%s", c->server,
-		    why[0] ? why : rpcc_strerror(rc),
-		    plain || strstr(why, "TLS") == NULL ? "" :
-		    mine ? " (TLS, since a client certificate was given)" :
-		    c->ca == NULL ? " (TLS, as to any server off loopback: a "
-				    "cleartext carebankd on this machine is "
-				    "reached at 127.0.0.1)" :
-				    "");
-		return -1;
+		memcpy(first, why, sizeof(first));
 	}
-	return 0;
+	if (rc == 0)
+		return 0;
+	c->conn = NULL;
+	if (!plain && c->ca == NULL && strstr(first, "TLS") != NULL)
+		hint = mine && loopback_at(c->host, addr, &n) ?
+		    " (TLS, since a client certificate was given)" :
+		    " (TLS, as to any server off loopback: a cleartext "
+		    "carebankd on this machine is reached at 127.0.0.1)";
+	snprintf(err, errlen, "cannot reach %s: %s%s", c->server,
+	    first[0] ? first : rpcc_strerror(rc), hint);
+	return -1;
 }
 
 /* cbt_close closes and frees. */
