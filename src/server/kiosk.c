@@ -415,11 +415,16 @@ lock_get(struct srv *s, struct ident_job *c, struct cb_snapshot *snap,
 		*lk = mem;
 		return 0;
 	}
-	rc = snap != NULL ?
-	    cb_snapshot_dir_get(snap, c->job.centre, c->lock, strlen(c->lock),
-		&buf, &len) :
-	    cb_batch_dir_get(s->batch, c->job.centre, c->lock, strlen(c->lock),
-		&buf, &len);
+	if (snap != NULL)
+		rc = cb_snapshot_dir_get(snap, c->job.centre, c->lock,
+		    strlen(c->lock), &buf, &len);
+	/* A batch that an earlier write filled reads nothing more: the
+	 * count is then the committed one, so the attempt is still judged
+	 * and counted (in memory) as ever. */
+	else if ((rc = cb_batch_dir_get(s->batch, c->job.centre, c->lock,
+		      strlen(c->lock), &buf, &len)) == CB_EFULL)
+		rc = cb_store_dir_get(s->store, c->job.centre, c->lock,
+		    strlen(c->lock), &buf, &len);
 	if ((rc = lock_decode(rc, buf, len, lk)) == 0 &&
 	    (mem.last_ms > lk->last_ms ||
 		(mem.last_ms == lk->last_ms && mem.failures > lk->failures)))
@@ -585,9 +590,14 @@ decide(struct srv *s, struct srv_job *j)
 	if (rc != 0) {
 		srv_out_status(j, srv_status_of_code(rc),
 		    "cannot record the attempt: %s", cb_strerror(rc));
-	} else if (j->out == OUT_NONE && c->status == RPC_STATUS_OK) {
+	} else if (j->out != OUT_NONE) {
+		/* refused, or counted as a mismatch */
+	} else if (!c->match) {
+		/* never left unanswered: no view without the PIN */
+		srv_out_status(j, RPC_STATUS_UNAUTHENTICATED, MISMATCH);
+	} else if (c->status == RPC_STATUS_OK) {
 		j->out = OUT_REPLY;
-	} else if (j->out == OUT_NONE) {
+	} else {
 		srv_out_status(j, c->status, "%s", c->message);
 	}
 	srv_read_close(&r);

@@ -89,6 +89,9 @@ struct srv_job {
 	size_t replylen;
 	bool full_ok;                /* the answer stands if the batch
 					fails for a full store */
+	bool replay;                 /* OUT_RECEIPT of an entry found by
+					its request id: it may be older
+					than the batch, and stand */
 };
 
 /* A method as registered with the transport: the handler's argument. */

@@ -103,6 +103,7 @@ retried(struct srv *s, struct srv_job *j, const ProtobufCBinaryData *id)
 	atomic_fetch_add(&s->stats.replays, 1);
 	j->out = OUT_RECEIPT;
 	j->index = rec.index;
+	j->replay = true;
 	return 1;
 }
 
@@ -235,6 +236,27 @@ answer(struct srv *s, struct srv_job *j, struct cb_snapshot **snap)
 	}
 }
 
+/*
+ * stored_before says whether a replayed job's entry was committed before
+ * its batch, which failed: its receipt then stands. An entry made by an
+ * earlier request of the same batch is gone with it.
+ */
+static bool
+stored_before(struct srv *s, const struct srv_job *j,
+    struct cb_snapshot **snap)
+{
+	struct cb_centre_info info;
+
+	/* After a failed write to the disk only a restart says what is
+	 * stored: the client is told to send the request again. */
+	if (!j->replay || j->out != OUT_RECEIPT || cb_store_stopped(s->store))
+		return false;
+	if (*snap == NULL && cb_store_snapshot(s->store, snap) != 0)
+		return false;
+	return cb_snapshot_centre(*snap, j->centre, &info) == 0 &&
+	    j->index < info.size;
+}
+
 /* stop_writes shuts the server down after a storage failure. */
 static void
 stop_writes(struct srv *s, int rc)
@@ -294,13 +316,17 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	stopped = rc != 0 && cb_store_stopped(s->store);
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
-		if (rc == CB_EFULL && j->out != OUT_NONE && !j->full_ok)
+		if (rc != 0 && stored_before(s, j, &snap))
+			answer(s, j, &snap);
+		else if (rc == CB_EFULL && j->out != OUT_NONE && !j->full_ok)
 			srv_fail(j, srv_status_of_code(rc),
 			    "the store is full: nothing was written");
 		else if (stopped && j->out != OUT_NONE)
-			srv_fail(j, RPC_STATUS_UNAVAILABLE,
-			    "the store failed: nothing was written; the "
-			    "server is stopping");
+			srv_fail(j, RPC_STATUS_UNAVAILABLE, j->replay ?
+				"the store failed and the server is stopping; "
+				"send the same request again for its receipt" :
+				"the store failed: nothing was written; the "
+				"server is stopping");
 		else if (rc != 0 && rc != CB_EFULL && j->out != OUT_NONE)
 			srv_fail(j, rc == CB_EBUSY || rc == CB_ENOMEM ?
 				srv_status_of_code(rc) : RPC_STATUS_INTERNAL,

@@ -6,10 +6,12 @@
                      as RESOURCE_EXHAUSTED and the server keeps running;
                      while it is full, reads (reports, statements, the
                      Audit service's checkpoint, entries and proofs) are
-                     answered, a stored write sent again gets its receipt,
-                     and a new one changes nothing. Wrong PINs are answered
-                     and lock a card as ever, though the full store cannot
-                     keep their count.
+                     answered, a stored write sent again gets its receipt
+                     (also in a batch whose new writes do not fit), and a
+                     new one changes nothing. Wrong PINs are answered and
+                     lock a card as ever, though the full store cannot
+                     keep their count, alone or in a batch after writes
+                     that did not fit.
                      With a larger map after a restart the writers go on. Every receipt is in the
                      log, which verifies and replays to the same views.
   robust.disk_full   the same with the data directory on a small tmpfs
@@ -97,16 +99,78 @@ def card(s, v):
     return adults[1]
 
 
+OWN = [("grpc.use_local_subchannel_pool", 1)]  # a connection of its own
+
+
+def held(s, how):
+    """lmdbhold holding LMDB's write lock or a reader until released."""
+    h = subprocess.Popen([cb.ARGS.tools["lmdbhold"], how, s.data, "0"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    eq(h.stdout.readline().strip(), "held", "lmdbhold %s" % how)
+    return h
+
+
+def release(h):
+    h.stdin.close()
+    eq(h.wait(30), 0, "lmdbhold")
+
+
+def send(client, method, raw):
+    return client.channel.unary_unary(method).future(
+        raw, metadata=client.metadata(method, raw), timeout=60)
+
+
+def outcome(f):
+    try:
+        return SC.OK, f.result()
+    except robust.grpc.RpcError as e:
+        return e.code(), e.details()
+
+
+def behind_full_writes(s, method, raw, client, settle=0.2):
+    """Sends raw on client in the writer's batch after rooms that do not
+    fit: LMDB's write lock is held (lmdbhold) while the writer takes the
+    first room alone and the rest queue with raw behind them. Returns
+    raw's outcome and the last room's."""
+    coord = cb.Client(s.channel(OWN), s.centre, s.coord_key)
+    w = held(s, "write")
+    rooms = [send(coord, C + "AddRoom", cb.pb.AddRoomRequest(
+        label="full-%02d-" % n + "f" * 50, centre=s.centre,
+        request_id=cb.request_id()).SerializeToString()) for n in range(8)]
+    time.sleep(0.2)
+    f = send(client, method, raw)
+    time.sleep(settle)
+    release(w)
+    return outcome(f), outcome(rooms[-1])
+
+
+def retry_beside_full_writes(s, method, sent, receipt):
+    """A stored write sent again in a batch that fails for a full store
+    gets its receipt: its entry was committed before, and stands."""
+    coord = s.client()
+    for k in range(10000):  # rooms of the size behind_full_writes sends
+        r = coord.call(C + "AddRoom", cb.pb.AddRoomRequest(
+            label="fill-%04d-" % k + "f" * 48))
+        if not r.ok:
+            break
+    eq(r.code, SC.RESOURCE_EXHAUSTED, "a room that does not fit")
+    mine = cb.Client(s.channel(OWN), s.centre, s.coord_key)
+    for k in range(3):
+        got, room = behind_full_writes(s, method, sent, mine)
+        eq(room[0], SC.RESOURCE_EXHAUSTED, "a room that does not fit "
+           "(%r)" % (room,))
+        eq(got, (SC.OK, receipt), "a stored write sent again beside "
+           "writes that do not fit (%d)" % k)
+
+
 def pins_while_full(s, kiosk_key, other):
     """Wrong PINs lock a card even when the store cannot keep their count,
     or a guesser could try PINs without end while it is full. A reader
     held open by another process (lmdbhold) keeps the full map from
     reusing the pages freed after it; directory writes as small as a
     count use up the rest."""
-    hold = subprocess.Popen([cb.ARGS.tools["lmdbhold"], "read", s.data,
-                             "0"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    eq(hold.stdout.readline().strip(), "held", "a reader is held")
+    hold = held(s, "read")
     coord = s.client()
     for k in range(10000):
         r = coord.call(C + "SetDirectory", cb.spb.DirectoryRequest(
@@ -115,28 +179,38 @@ def pins_while_full(s, kiosk_key, other):
             break
     eq(r.code, SC.RESOURCE_EXHAUSTED, "a directory write that does not "
        "fit (%d fitted): %r" % (k, r.details))
-    door = s.client(kiosk_key)
+    door = cb.Client(s.channel(OWN), s.centre, kiosk_key)
 
-    def identify(pin):
-        return door.call(K + "Identify", cb.spb.IdentifyRequest(
-            card="CARD-0042", pin=pin))
+    def identify(pin, beside=False):
+        """An attempt alone, or in a batch that writes which do not fit
+        have failed before it is counted."""
+        if not beside:
+            r = door.call(K + "Identify", cb.spb.IdentifyRequest(
+                card="CARD-0042", pin=pin))
+            return r.code, r.details
+        raw = cb.spb.IdentifyRequest(card="CARD-0042", pin=pin,
+                                     centre=s.centre).SerializeToString()
+        got, room = behind_full_writes(s, K + "Identify", raw, door, 1.0)
+        eq(room[0], SC.RESOURCE_EXHAUSTED, "a room that does not fit")
+        return got
     # Answered as ever (memory holds the count): a full store must not
     # tell a card someone holds, whose count is written, from another.
     for k in range(5):
-        r = identify("%06d" % k)
-        eq((r.code, r.details), (SC.UNAUTHENTICATED, "the card or member "
-           "code and the PIN do not match"), "wrong PIN %d when not even "
-           "its count fits" % k)
+        eq(identify("%06d" % k, beside=k % 2 == 1), (SC.UNAUTHENTICATED,
+           "the card or member code and the PIN do not match"),
+           "wrong PIN %d when not even its count fits%s" %
+           (k, " (beside writes that do not)" if k % 2 else ""))
     r = door.call(K + "Identify", cb.spb.IdentifyRequest(
         card="CARD-7777", pin="000000"))
     eq((r.code, r.details), (SC.UNAUTHENTICATED, "the card or member code "
        "and the PIN do not match"), "a card nobody holds, alike")
-    r = identify("735194")
-    eq((r.code, r.details.split(":")[0]),
-       (SC.RESOURCE_EXHAUSTED, "too many wrong PINs"),
-       "the right PIN after five wrong ones the store could not count")
-    hold.stdin.close()
-    eq(hold.wait(30), 0, "lmdbhold")
+    for beside in (False, True):
+        code, details = identify("735194", beside)
+        eq((code, details.split(":")[0]),
+           (SC.RESOURCE_EXHAUSTED, "too many wrong PINs"),
+           "the right PIN after five wrong ones the store could not count"
+           "%s" % (" (beside writes that do not fit)" if beside else ""))
+    release(hold)
 
 
 def fill(s, v, watch, kiosk_key, writers, other):
@@ -150,12 +224,13 @@ def fill(s, v, watch, kiosk_key, writers, other):
            d.details)
         check("full" in d.details, "says why: %r" % d.details)
     check(s.alive(), "the server stopped at a full store")
-    size = watch.catch_up(s.client())
-    reads_while_full(s, watch, first_family(ws))
     # A stored write sent again is answered from the full store.
     raw, sent, method = ws[0].ok[0]
     r = s.client().raw(method, sent)
     eq(r.raw, raw, "a retry answered from the full store")
+    retry_beside_full_writes(s, method, sent, raw)
+    size = watch.catch_up(s.client())
+    reads_while_full(s, watch, first_family(ws))
     # A write that does not fit changes nothing.
     r = s.client().call(C + "AddRoom", cb.pb.AddRoomRequest(label="x" * 60))
     if not r.ok:
