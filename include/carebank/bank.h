@@ -30,7 +30,7 @@
  * entry records the version it was decided by, so that a newer carebank
  * replays an older log exactly as it was decided (docs/rules.md, "Versions").
  */
-#define CB_RULES 6
+#define CB_RULES 7
 
 /* Roles, as bits, matching carebank.v1.Role. */
 #define CB_ROLE_BIT(r) (1u << (r))

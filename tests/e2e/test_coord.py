@@ -598,23 +598,23 @@ def coord_day():
     pol = json.loads(c.ok("policy", "show", "--json"))
     eq((pol["version"], pol["rules"], pol["policy"]["billing_period"],
         pol["policy"]["rate_fen_per_hour"]),
-       (2, 6, "BILLING_PERIOD_WEEK", 2000), "policy show --json")
+       (2, 7, "BILLING_PERIOD_WEEK", 2000), "policy show --json")
     table = c.ok("policy", "show")
     check(table.startswith("policy version 2, set by entry 1; the centre "
-                           "follows version 6 of the bank's rules\n"
+                           "follows version 7 of the bank's rules\n"
                            "FIELD                       VALUE\n"
                            "rate_fen_per_hour           2000\n"), table)
     check("\nbilling_period              week\n" in table, table)
     rows = csv_rows(c.ok("policy", "show", "--csv"))
     eq(len(rows), 18, "policy fields")
     # A new centre follows the newest rules: nothing newer to adopt.
-    c.refused("policy", "rules", "6", words=[
-        "REFUSAL_RULES_VERSION", "follows version 6 of the rules already",
+    c.refused("policy", "rules", "7", words=[
+        "REFUSAL_RULES_VERSION", "follows version 7 of the rules already",
         "carebank policy show says which version"])
     c.refused("policy", "rules", "3", words=[
-        "REFUSAL_RULES_VERSION", "follows version 6 of the rules already"])
-    c.refused("policy", "rules", "7", words=[
-        "REFUSAL_RULES_VERSION", "knows versions of the rules up to 6"])
+        "REFUSAL_RULES_VERSION", "follows version 7 of the rules already"])
+    c.refused("policy", "rules", "8", words=[
+        "REFUSAL_RULES_VERSION", "knows versions of the rules up to 7"])
     for bad in ("0", "three", "3x", "4294967296"):
         c.refused("policy", "rules", bad, code=2,
                   words=["VERSION is a version of the bank's rules"])

@@ -211,6 +211,7 @@ struct model {
 	/* Settlements run: every share at its cap, split by largest
 	 * remainder, and split with some shares held at their caps. */
 	uint64_t settle_capped, settle_split, settle_filled;
+	uint64_t long_care; /* check-outs after over 12 hours of care */
 };
 
 /* grow makes room for one more element in an array of n. */
@@ -840,6 +841,7 @@ static bool
 child_out(struct model *m, const Carebank__V1__ChildCheckOutRequest *r)
 {
 	struct child *ch;
+	bool long_care;
 	int c, a;
 
 	if (!lookup(m, 'c', r->child, &c) || !lookup(m, 'a', r->adult, &a))
@@ -853,8 +855,13 @@ child_out(struct model *m, const Carebank__V1__ChildCheckOutRequest *r)
 		return refuse(m, X(PICKUP_NOT_AUTHORISED));
 	if (m->now < ch->in_ms)
 		return refuse(m, X(CHECKOUT_BEFORE_CHECKIN));
-	m->out.review = m->offline;
-	return end_care(m, c, m->now);
+	/* Offline, or over 12 hours of care (rules 7 on): reviewed. */
+	long_care = m->now - ch->in_ms > 12 * WL_HOUR;
+	m->out.review = m->offline || long_care;
+	if (!end_care(m, c, m->now))
+		return false;
+	m->long_care += long_care;
+	return true;
 }
 
 /* ---- the roster ---------------------------------------------------------- */
@@ -2003,12 +2010,13 @@ test_bank_model(void **state)
 		kinds += m->refusals[i] != 0;
 	printf("bank model: %zu entries agreed, %zu families, %u outcomes "
 	       "(accepted and %u refusal reasons), settlements: %llu all at "
-	       "cap, %llu split (%llu rounds holding caps), %lld days, "
-	       "%lld s\n",
+	       "cap, %llu split (%llu rounds holding caps), %llu care "
+	       "sessions over 12 h, %lld days, %lld s\n",
 	    m->nent, m->nfam, kinds, kinds - 1,
 	    (unsigned long long)m->settle_capped,
 	    (unsigned long long)m->settle_split,
 	    (unsigned long long)m->settle_filled,
+	    (unsigned long long)m->long_care,
 	    (long long)((m->w.now - m->w.start) / WL_DAY),
 	    (long long)(time(NULL) - t0));
 	wl_close(&m->w);

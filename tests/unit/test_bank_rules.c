@@ -118,6 +118,45 @@ test_rules_overstay(void **state)
 }
 
 /*
+ * From rules 7 a child checked out over 12 hours after the check-in (a
+ * check-out forgotten until the next day) is charged every minute but
+ * flagged for the coordinator, as a volunteer's overstay is; 12 hours to
+ * the minute is not. Under 6 neither is flagged.
+ */
+static void
+test_rules_long_care(void **state)
+{
+	const char *f1, *a1, *c1, *room, *s;
+	struct tb t;
+
+	(void)state;
+	for (uint32_t rules = 6; rules <= 7; rules++) {
+		tb_open_rules(&t, NULL, rules);
+		f1 = tb_family(&t);
+		a1 = tb_adult(&t, f1);
+		c1 = tb_child(&t, f1, a1);
+		room = tb_room(&t);
+		for (int64_t extra = 0; extra <= TB_MIN; extra += TB_MIN) {
+			t.now += 8 * TB_HOUR;
+			s = tb_shift(&t, room, t.now, t.now + 2 * TB_HOUR, a1);
+			assert_int_equal(tb_shift_in(&t, s, a1), 0);
+			assert_int_equal(tb_child_in(&t, c1, room, a1), 0);
+			t.now += 2 * TB_HOUR;
+			assert_int_equal(tb_shift_out(&t, s, a1), 0);
+			t.now += 10 * TB_HOUR + extra;
+			assert_int_equal(tb_child_out(&t, c1, a1), 0);
+			assert_int_equal(t.op.result.care_minutes,
+			    12 * 60 + extra / TB_MIN);
+			assert_int_equal(t.op.entry->review,
+			    rules >= 7 && extra > 0);
+			assert_int_equal(t.op.entry->rules, rules);
+		}
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
+/*
  * Working a shift answers any open offer of it; for an exchange, that frees
  * both of its shifts, so each can be offered again.
  */
@@ -821,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_rules_reversal_crowds),
 		cmocka_unit_test(test_rules_late_swap),
 		cmocka_unit_test(test_rules_late_cancel),
+		cmocka_unit_test(test_rules_long_care),
 		cmocka_unit_test(test_rules_chain),
 		cmocka_unit_test(test_rules_adopt),
 	};

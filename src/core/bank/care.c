@@ -7,6 +7,9 @@
  * room.c); above the soft limit the entry is accepted with a warning. A
  * session costs its duration per child, rounded up once per session; the
  * family pays in minutes down to the floor and the rest in cash (state.c).
+ * A session of more than a day's care looks like a forgotten check-out:
+ * from rules 7 it is charged, and flagged for the coordinator, who can
+ * reverse it and close the session at its real end.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 
 #define R(n)       CAREBANK__V1__REFUSAL__REFUSAL_##n
 #define MINUTE_MS  60000LL
+#define LONG_CARE_MS (12 * 60 * MINUTE_MS) /* longer is flagged (rules 7) */
 
 /* on_list says whether id is in a list of ids. */
 static int
@@ -179,5 +183,7 @@ rule_child_out(struct bank *b, const ProtobufCMessage *req)
 		    r->child);
 	if (r->presence == CAREBANK__V1__PRESENCE__PRESENCE_OFFLINE)
 		bank_flag(b, "checked out while the kiosk was offline");
+	if (bank_rules(b, 7) && b->now - c->in_ms > LONG_CARE_MS)
+		bank_flag(b, "checked out over 12 hours after the check-in");
 	return bank_end_care(b, r->child, c, b->now, r->adult);
 }
