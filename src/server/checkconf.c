@@ -2,8 +2,9 @@
  * What `carebankd check-config` looks at beyond the settings themselves:
  * the data directory holds a carebank store with at least one centre, and
  * every centre's log key file is there, private, and the key the log was
- * made with. The store is opened read-only, so a running server is not
- * disturbed. The same key check is what serve does before it listens.
+ * made with, and the store still holds the checkpoint the server last
+ * published (signed.c). The store is opened read-only, so a running server
+ * is not disturbed. The same checks are what serve does before it listens.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +45,15 @@ srv_log_key_read(const char *data, const struct cb_centre_info *info,
 }
 
 struct probe {
+	struct cb_store *store;
 	const char *data;
 	FILE *out;
 	int n, failed;
-	char err[512];
+	char err[1024];
 };
 
-/* probe_one checks one centre's log key. */
+/* probe_one checks one centre's log key, and that its store is the log
+ * the server published (signed.c). */
 static int
 probe_one(void *ctx, const struct cb_centre_info *info)
 {
@@ -63,6 +66,11 @@ probe_one(void *ctx, const struct cb_centre_info *info)
 		return 1;
 	}
 	cb_key_free(key);
+	if (srv_signed_check(p->store, p->data, info, p->err,
+		sizeof(p->err)) != 0) {
+		p->failed = 1;
+		return 1;
+	}
 	p->n++;
 	if (p->out != NULL)
 		fprintf(p->out, "centre %s (%s): %llu entries, log key in place\n",
@@ -85,6 +93,7 @@ srv_check_data(const char *data, FILE *out, char *err, size_t errlen)
 		    rc == CB_ENOTFOUND ? " (carebankd init creates one)" : "");
 		return -1;
 	}
+	p.store = store;
 	(void)cb_store_centres(store, probe_one, &p);
 	cb_store_close(store);
 	if (p.failed) {

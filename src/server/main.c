@@ -36,9 +36,12 @@ static const char usage_text[] =
     "         max-batch, time-window-ms, drain-ms, map-size-mb,\n"
     "         max-message-bytes, buffers-mb, port-file); flags win.\n"
     "check-config  checks the settings, the TLS files and the data\n"
-    "         directory (every centre and its log key), and says\n"
-    "         \"configuration OK\".\n"
+    "         directory (every centre, its log key, and that the store\n"
+    "         holds the checkpoint last published, DIR/ID.signed), and\n"
+    "         says \"configuration OK\".\n"
     "backup   copies the store, hot and consistent, into a new OUTDIR.\n"
+    "         A store put back from it is older than DIR/ID.signed and\n"
+    "         is not served: it would sign a second history.\n"
     "replay   verifies every centre's log and rebuilds its views from it,\n"
     "         comparing them with the live ones, and says how far the\n"
     "         calls were signed from their entries' server times.\n";
@@ -95,7 +98,7 @@ main(int argc, char **argv)
 	const char *cmd, *config = NULL, *centre = NULL, *origin = NULL;
 	char *flags[64][2];
 	int nflags = 0, verify = 0, ch, status;
-	char err[256];
+	char err[1024];
 
 	if (argc < 2)
 		usage(2);

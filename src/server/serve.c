@@ -338,7 +338,7 @@ srv_serve(struct srv_config *cfg)
 	struct keyload kl = {.s = &s};
 	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	uint16_t port = 0;
-	char err[512];
+	char err[1024];
 	int rc, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -389,7 +389,8 @@ srv_serve(struct srv_config *cfg)
 	    evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL) ||
 	    evsignal_add(sighup, NULL))
 		goto out_rpc;
-	if (srv_metrics_start(&s) != 0 || srv_work_start(&s) != 0)
+	if (srv_metrics_start(&s) != 0 || srv_keeper_start(&s) != 0 ||
+	    srv_work_start(&s) != 0)
 		goto out_metrics;
 	if (write_port_file(&s, port) != 0) {
 		srv_work_stop(&s);
@@ -405,6 +406,7 @@ srv_serve(struct srv_config *cfg)
 							  0;
 	srv_log("info", "event=stopped status=%d", status);
 out_metrics:
+	srv_keeper_stop(&s); /* after the writer: the last one kept exact */
 	srv_metrics_stop(&s);
 out_rpc:
 	if (sigterm != NULL)

@@ -160,7 +160,18 @@ struct srv {
 	size_t nkeyed;
 	struct srv_guesses *guesses;      /* PIN failures of unheld cards,
 					     and of each device */
+	struct srv_keeper *keeper;        /* keeps DIR/<centre>.signed */
 };
+
+/* signed.c: the checkpoint the server last published, kept outside the
+ * store, so that a store put back from a backup is not served. */
+char *srv_signed_path(const char *data, const char *id);
+int srv_signed_check(struct cb_store *store, const char *data,
+    const struct cb_centre_info *info, char *err, size_t errlen);
+int srv_keeper_start(struct srv *s);
+void srv_keeper_touch(struct srv *s, const char *id);
+void srv_keeper_stop(struct srv *s);
+void srv_keeper_free(struct srv *s);
 
 /* A PIN failure count: of an adult (in the store) or of a card or code
  * nobody holds (guesses.c, in memory). */

@@ -354,8 +354,10 @@ run_batch(struct srv *s, struct srv_job *list, size_t n)
 	s->batch = NULL;
 	atomic_fetch_add(&s->stats.answer_ns,
 	    (unsigned long long)(rpc_now_ns() - t1));
-	for (size_t k = 0; k < ntouched; k++)
+	for (size_t k = 0; k < ntouched; k++) {
 		srv_watch_notify(s, touched[k]);
+		srv_keeper_touch(s, touched[k]);
+	}
 	free(touched);
 	if (stopped)
 		stop_writes(s, rc);

@@ -60,7 +60,7 @@ import time
 import grpc
 
 import cbclient as cb
-from cbclient import C, K, check, eq
+from cbclient import A, C, K, check, eq
 from h2raw import (DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING,
                    PREFACE, RST_STREAM, SETTINGS, frame, hpack)
 
@@ -358,6 +358,96 @@ def operate_backup():
        "the restored log's root")
     b.stop()
     b.cleanup()
+    s.cleanup()
+
+
+def operate_restore():
+    """A store put back from a backup is older than the log the server
+    published: serve and check-config refuse it, saying why and what to
+    do, rather than sign a second history at sizes already signed. The
+    server keeps the checkpoint it published in DATA/<centre>.signed:
+    within about a second while it serves, exactly once stopped."""
+    s = cb.Server().start()
+    c = s.client()
+    signed = os.path.join(s.data, s.centre + ".signed")
+
+    def latest():
+        r = c.call(A + "GetCheckpoint")
+        check(r.ok, "GetCheckpoint: %r" % r)
+        return cb.spb.CheckpointReply.FromString(r.raw)
+
+    def kept():
+        with open(signed, "rb") as f:
+            return f.read()
+
+    for _ in range(3):
+        c.write(C + "EnrolFamily")
+    out = os.path.join(s.dir, "backup")
+    r = cb.run([cb.carebankd(), "backup", "--data", s.data, out])
+    eq(r.returncode, 0, "backup: %s" % r.stderr)
+    for _ in range(3):
+        c.write(C + "EnrolFamily")
+    want = latest().checkpoint
+    deadline = time.time() + 10
+    while kept() != want and time.time() < deadline:
+        time.sleep(0.05)
+    eq(kept(), want, "the checkpoint kept while serving")
+    c.write(C + "EnrolFamily")
+    want = latest().checkpoint
+    s.stop()
+    eq(kept(), want, "the checkpoint kept once stopped")
+    eq(stat.S_IMODE(os.stat(signed).st_mode), 0o644, "its mode")
+
+    def serve():
+        return cb.run([cb.carebankd(), "serve", "--data", s.data,
+                       "--listen", "127.0.0.1:0"], timeout=30)
+
+    def refused(r, words, what):
+        eq(r.returncode, 1, "%s: %s" % (what, r.stderr))
+        for w in words + ["move %s aside" % signed]:
+            check(w in r.stderr, "%s says %r: %r" % (what, w, r.stderr))
+
+    # The backup put back: refused, by serve and by check-config.
+    shutil.copyfile(os.path.join(out, "data.mdb"),
+                    os.path.join(s.data, "data.mdb"))
+    older = ["the store is older than the log this server published",
+             "a checkpoint of 8 entries (%s)" % signed, "latest is of 4"]
+    refused(serve(), older, "serve of the backup put back")
+    refused(cb.run([cb.carebankd(), "check-config", "--data", s.data,
+                    "--listen", "127.0.0.1:0"]),
+            older, "check-config of it")
+    eq(kept(), want, "the file after the refusals")
+    # Moved aside, the backup is served, and goes on from 4 with other
+    # entries: a second history. With the file back it is refused too.
+    os.rename(signed, signed + ".old")
+    s.start()
+    c = s.client()
+    for _ in range(4):
+        c.write(C + "AddRoom", cb.pb.AddRoomRequest(label="after"))
+    other = latest()
+    eq(other.size, 8, "the log served from the backup")
+    s.stop()
+    eq(kept(), other.checkpoint, "the new history's checkpoint kept")
+    os.replace(signed + ".old", signed)
+    refused(serve(), ["the store holds another history of the log than the "
+                      "one this server published", "its checkpoint of 8 "
+                      "entries is not the one in %s" % signed],
+            "serve of another history")
+    # A file that is not a checkpoint of this log is refused by name.
+    with open(signed, "wb") as f:
+        f.write(b"not a checkpoint\n")
+    r = serve()
+    eq(r.returncode, 1, "a damaged file: %s" % r.stderr)
+    check("%s is not a checkpoint of its log" % signed in r.stderr,
+          r.stderr)
+    os.unlink(signed)
+    torn = signed + ".tmp.99999"  # left by a server killed keeping it
+    with open(torn, "wb") as f:
+        f.write(b"half")
+    s.start()
+    check(not os.path.exists(torn), "a start removes a torn copy")
+    s.stop()
+    eq(kept(), other.checkpoint, "kept again at a start without one")
     s.cleanup()
 
 
@@ -1066,6 +1156,7 @@ def operate_health():
 
 if __name__ == "__main__":
     cb.main({f.__name__: f for f in (
-        operate_init, operate_check_config, operate_backup, operate_drain,
+        operate_init, operate_check_config, operate_backup, operate_restore,
+        operate_drain,
         operate_drain_load, operate_store_full, operate_metrics, operate_logs,
         operate_tls, operate_health)}, __doc__)
