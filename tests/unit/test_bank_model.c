@@ -110,6 +110,8 @@ struct family {
 	int64_t minutes, owed, paid;
 	struct bill *bills;
 	size_t nbills;
+	uint64_t out; /* 1 + the last entry that gave minutes away or sold
+			 them back (rules 7 on), 0 if none */
 };
 
 struct adult {
@@ -159,6 +161,7 @@ struct entry {
 	/* A session's end: the end before it, which undoing it restores. */
 	uint64_t prev_end;
 	int64_t prev_end_ms;
+	uint64_t prev_out; /* a gift: the giver's out before it */
 };
 
 struct key {
@@ -212,6 +215,7 @@ struct model {
 	 * remainder, and split with some shares held at their caps. */
 	uint64_t settle_capped, settle_split, settle_filled;
 	uint64_t long_care; /* check-outs after over 12 hours of care */
+	uint64_t gift_passed_on; /* gifts not reversed: passed on or sold */
 };
 
 /* grow makes room for one more element in an array of n. */
@@ -1268,6 +1272,8 @@ donate(struct model *m, const Carebank__V1__DonateRequest *r)
 	e->fam = from;
 	e->to_fam = to;
 	e->amount = r->minutes;
+	e->prev_out = m->fam[from].out;
+	m->fam[from].out = m->index + 1;
 	return true;
 }
 
@@ -1414,6 +1420,10 @@ settle(struct model *m, const Carebank__V1__SettleRequest *r)
 			    back < v[i].surplus ? back : v[i].surplus);
 		}
 	}
+	/* Minutes sold back: a gift to the family before is not reversed. */
+	for (size_t i = 0; ok && m->pol.buy_back && i < n; i++)
+		if (v[i].share != 0)
+			m->fam[m->ent[v[i].fam].rec].out = m->index + 1;
 	free(v);
 	if (!ok)
 		return false;
@@ -1506,7 +1516,17 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		 * would otherwise have been charged in cash. */
 		if (m->fam[e->to_fam].minutes - e->amount < m->pol.floor)
 			return refuse(m, X(DEPENDENT_ENTRIES));
-		return move(m, MINS(e->to_fam), MINS(e->fam), e->amount);
+		/* Nor once the receiver gave minutes away or sold them back
+		 * (rules 7): the gift may have paid for it. */
+		if (m->fam[e->to_fam].out > index + 1) {
+			m->gift_passed_on++;
+			return refuse(m, X(DEPENDENT_ENTRIES));
+		}
+		if (!move(m, MINS(e->to_fam), MINS(e->fam), e->amount))
+			return false;
+		if (m->fam[e->fam].out == index + 1)
+			m->fam[e->fam].out = e->prev_out;
+		return true;
 	case MV_CHILD_IN:
 		ch = &m->child[e->child];
 		if (!family_here(m, ch->fam))
@@ -2011,12 +2031,14 @@ test_bank_model(void **state)
 	printf("bank model: %zu entries agreed, %zu families, %u outcomes "
 	       "(accepted and %u refusal reasons), settlements: %llu all at "
 	       "cap, %llu split (%llu rounds holding caps), %llu care "
-	       "sessions over 12 h, %lld days, %lld s\n",
+	       "sessions over 12 h, %llu gifts kept as passed on or sold, "
+	       "%lld days, %lld s\n",
 	    m->nent, m->nfam, kinds, kinds - 1,
 	    (unsigned long long)m->settle_capped,
 	    (unsigned long long)m->settle_split,
 	    (unsigned long long)m->settle_filled,
 	    (unsigned long long)m->long_care,
+	    (unsigned long long)m->gift_passed_on,
 	    (long long)((m->w.now - m->w.start) / WL_DAY),
 	    (long long)(time(NULL) - t0));
 	wl_close(&m->w);

@@ -157,6 +157,58 @@ test_rules_long_care(void **state)
 }
 
 /*
+ * From rules 7 a gift is not reversed once the receiver has given minutes
+ * away or sold minutes back at a settlement since: the gift may have paid
+ * for either, and taking it back would leave minutes nobody earned, or
+ * minutes the fund paid for in the giver's hands. Reversed latest first,
+ * the chain unwinds. Under 6 the reversal was taken.
+ */
+static void
+test_rules_gift_passed_on(void **state)
+{
+	const char *room, *f[3], *a[3];
+	uint64_t g1, g2;
+	struct tb t;
+
+	(void)state;
+	for (uint32_t rules = 6; rules <= 7; rules++) {
+		tb_open_rules(&t, NULL, rules);
+		room = tb_room(&t);
+		for (int i = 0; i < 3; i++) {
+			f[i] = tb_family(&t);
+			a[i] = tb_adult(&t, f[i]);
+		}
+		tb_earn(&t, room, a[0], 100);
+		assert_int_equal(tb_donate(&t, f[0], f[1], 100), 0);
+		g1 = t.index;
+		assert_int_equal(tb_donate(&t, f[1], f[2], 100), 0);
+		g2 = t.index;
+		if (rules < 7) {
+			assert_int_equal(tb_reverse(&t, g1), 0);
+			assert_int_equal(tb_minutes(&t, f[1]), -100);
+			assert_int_equal(tb_minutes(&t, f[2]), 100);
+		} else {
+			TB_REFUSED(&t, R(DEPENDENT_ENTRIES), tb_reverse(&t, g1));
+			assert_int_equal(tb_reverse(&t, g2), 0);
+			assert_int_equal(tb_reverse(&t, g1), 0);
+			assert_int_equal(tb_minutes(&t, f[1]), 0);
+			assert_int_equal(tb_minutes(&t, f[2]), 0);
+			/* Given again, and sold back at the settlement. */
+			assert_int_equal(tb_donate(&t, f[0], f[1], 100), 0);
+			g1 = t.index;
+			assert_int_equal(tb_cash(&t, f[2], 1000), 0);
+			t.now = TB_FEB;
+			assert_int_equal(tb_settle(&t, TB_JAN), 0);
+			assert_true(tb_minutes(&t, f[1]) < 100);
+			TB_REFUSED(&t, R(DEPENDENT_ENTRIES), tb_reverse(&t, g1));
+		}
+		assert_int_equal(tb_minutes(&t, f[0]), rules < 7 ? 100 : 0);
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
+/*
  * Working a shift answers any open offer of it; for an exchange, that frees
  * both of its shifts, so each can be offered again.
  */
@@ -861,6 +913,7 @@ main(void)
 		cmocka_unit_test(test_rules_late_swap),
 		cmocka_unit_test(test_rules_late_cancel),
 		cmocka_unit_test(test_rules_long_care),
+		cmocka_unit_test(test_rules_gift_passed_on),
 		cmocka_unit_test(test_rules_chain),
 		cmocka_unit_test(test_rules_adopt),
 	};

@@ -213,7 +213,9 @@ f_supplies(struct wl *w)
 	g_send(w, WL_C("BuySupplies"), WL_COORD, r);
 }
 
-/* f_donate gives minutes from a family that has some to another. */
+/* f_donate gives minutes from a family that has some to another: often
+ * the family the last gift went to, passing minutes on (whereupon that gift
+ * may not be reversed, rules 7). */
 static void
 f_donate(struct wl *w)
 {
@@ -222,8 +224,11 @@ f_donate(struct wl *w)
 	int from = g_active_family(g), to = g_active_family(g);
 	int64_t bal;
 
+	if (g->gift_to > 0 && g_pct(g, 40))
+		from = g->gift_to - 1;
 	if (from < 0 || to < 0 || from == to)
 		return;
+	g->gift_to = to + 1;
 	snprintf(
 	    g->text, sizeof(g->text), "family/%s/minutes", g->fam[from].id);
 	if ((bal = wl_balance(w, g->text)) <= 0 && !g_pct(g, 10))

@@ -180,6 +180,7 @@ struct wl_gen {
 	size_t plan_shift;        /* first roster shift not yet planned */
 	size_t close_shift; /* first roster shift that may still be open */
 	bool spare, spare_revoked;
+	int gift_to; /* 1 + the family the last gift went to, 0 if none */
 	union g_msg msg;
 	char *list_a[8], *list_r[8];
 	uint8_t pub[32], keyid[8];

@@ -207,6 +207,9 @@ int bank_take_minutes(struct bank *b, const char *family, int64_t m,
 int bank_untake_minutes(struct bank *b, const char *family, int64_t covered,
     int64_t cash_minutes, int64_t period, int64_t rate, int64_t *refund);
 
+/* bank_minutes_out marks a family's minutes taken by a gift or a buy-back
+ * (rules 7 on); *prev gets the entry it replaced. */
+int bank_minutes_out(struct bank *b, const char *family, uint64_t *prev);
 /* bank_give_minutes credits m minutes to a family from centre/time. */
 int bank_give_minutes(struct bank *b, const char *family, int64_t m);
 

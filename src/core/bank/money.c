@@ -119,6 +119,8 @@ rule_donate(struct bank *b, const ProtobufCMessage *req)
 	mv = bank_move(b, r->from_family);
 	mv->amount = r->minutes;
 	mv->to_family = r->to_family;
+	if ((rc = bank_minutes_out(b, r->from_family, &mv->prev_out)) != 0)
+		return rc;
 	b->what = cb_arena_printf(b->arena, "gift of %lld minutes, %s to %s",
 	    (long long)r->minutes, r->from_family, r->to_family);
 	return bank_set_result_family(b, r->from_family);

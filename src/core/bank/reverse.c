@@ -13,7 +13,9 @@
  * check-out when the child has been checked in since (or its next session
  * was closed), a check-in whose session has ended, a gift the receiver has
  * spent on care that would otherwise have been charged (taking it back
- * would put the receiver below the floor). Nothing that moved the minutes
+ * would put the receiver below the floor), or (rules 7 on) one after which
+ * the receiver gave minutes away or sold them back at a settlement, which
+ * the gift may have paid for. Nothing that moved the minutes
  * of a family that has since left is reversed (FAMILY_LEFT): a family that
  * left keeps no minutes; its cash can still be. Undoing a care charge
  * unbills its cash minutes in their own period at their own rate, so the
@@ -64,13 +66,19 @@ undo_cash(struct bank *b, const move_state *mv)
  * must still be at the centre (one that left keeps no minutes), and the
  * receiver must be able to give the minutes back without going below the
  * floor: if it cannot, the gift paid for care that would otherwise have
- * been charged in cash.
+ * been charged in cash. From rules 7 on, the receiver must not have given
+ * minutes away or sold them back at a settlement since: the gift may have
+ * made that possible (minutes passed on, then taken back, would be minutes
+ * nobody earned; sold, then taken back, the fund would have paid for
+ * minutes the giver still holds). Undone, the giver's last such entry is
+ * the one before the gift again, so that gifts are reversed latest first.
  */
 static int
-undo_gift(struct bank *b, const move_state *mv)
+undo_gift(struct bank *b, uint64_t entry, const move_state *mv)
 {
 	family_state *from, *to;
 	int64_t bal, after;
+	char key[KEY_MAX];
 	int rc;
 
 	if ((rc = bank_family(b, mv->family, &from)) != 0 ||
@@ -83,7 +91,15 @@ undo_gift(struct bank *b, const move_state *mv)
 		return DEPENDS("family %s has spent the minutes it was given "
 			       "on care that would otherwise be charged",
 		    mv->to_family);
-	return undo_postings(b, mv);
+	if (bank_rules(b, 7) && to->out_entry > entry + 1)
+		return DEPENDS("family %s has given minutes away or sold them "
+			       "back since (entry %llu): reverse that first, "
+			       "if it can be",
+		    mv->to_family, (unsigned long long)(to->out_entry - 1));
+	if ((rc = undo_postings(b, mv)) != 0 || from->out_entry != entry + 1)
+		return rc;
+	from->out_entry = mv->prev_out;
+	return st_put(b, bank_key(key, "f/%s", mv->family), from);
 }
 
 /* undo_child_in removes a session that is still open. */
@@ -245,7 +261,7 @@ undo(struct bank *b, uint64_t entry, const move_state *mv)
 	if (METHOD("/carebank.v1.Coordinator/BuySupplies"))
 		return undo_postings(b, mv);
 	if (METHOD("/carebank.v1.Coordinator/Donate"))
-		return undo_gift(b, mv);
+		return undo_gift(b, entry, mv);
 	if (mv->child[0] != '\0')
 		return ended ? undo_child_out(b, entry, mv) :
 			       undo_child_in(b, entry, mv);

@@ -170,6 +170,8 @@ pay(struct bank *b, const struct share *s, int64_t *bought)
 	if (m > s->surplus)
 		m = s->surplus;
 	*bought += m;
+	if (m > 0 && (rc = bank_minutes_out(b, s->family, NULL)) != 0)
+		return rc;
 	return bank_give_minutes(b, s->family, -m);
 }
 

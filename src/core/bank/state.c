@@ -390,6 +390,28 @@ bank_untake_minutes(struct bank *b, const char *family, int64_t covered,
 	return bill(b, family, period, rate, -cash_minutes, refund);
 }
 
+/*
+ * bank_minutes_out records, from rules 7 on, that this entry takes minutes
+ * from a family by a gift or a settlement's buy-back (undo_gift looks);
+ * *prev, if not NULL, is what it replaced.
+ */
+int
+bank_minutes_out(struct bank *b, const char *family, uint64_t *prev)
+{
+	family_state *f;
+	char key[KEY_MAX];
+	int rc;
+
+	if (!bank_rules(b, 7))
+		return 0;
+	if ((rc = bank_family(b, family, &f)) != 0)
+		return rc;
+	if (prev != NULL)
+		*prev = f->out_entry;
+	f->out_entry = b->index + 1;
+	return st_put(b, bank_key(key, "f/%s", family), f);
+}
+
 /* bank_give_minutes credits minutes to a family. */
 int
 bank_give_minutes(struct bank *b, const char *family, int64_t m)
