@@ -216,6 +216,7 @@ struct model {
 	uint64_t settle_capped, settle_split, settle_filled;
 	uint64_t long_care; /* check-outs after over 12 hours of care */
 	uint64_t gift_passed_on; /* gifts not reversed: passed on or sold */
+	uint64_t outs_passed_over; /* a giver's reversed gifts skipped */
 };
 
 /* grow makes room for one more element in an array of n. */
@@ -1524,8 +1525,18 @@ undo(struct model *m, uint64_t index, struct entry *e)
 		}
 		if (!move(m, MINS(e->to_fam), MINS(e->fam), e->amount))
 			return false;
-		if (m->fam[e->fam].out == index + 1)
-			m->fam[e->fam].out = e->prev_out;
+		/* The giver's last out is then the latest before it that
+		 * stands: gifts reversed already, in any order, do not. */
+		if (m->fam[e->fam].out == index + 1) {
+			uint64_t out = e->prev_out;
+
+			while (out != 0 && m->ent[out - 1].move == MV_GIFT &&
+			    m->ent[out - 1].reversed) {
+				out = m->ent[out - 1].prev_out;
+				m->outs_passed_over++;
+			}
+			m->fam[e->fam].out = out;
+		}
 		return true;
 	case MV_CHILD_IN:
 		ch = &m->child[e->child];
@@ -2031,14 +2042,15 @@ test_bank_model(void **state)
 	printf("bank model: %zu entries agreed, %zu families, %u outcomes "
 	       "(accepted and %u refusal reasons), settlements: %llu all at "
 	       "cap, %llu split (%llu rounds holding caps), %llu care "
-	       "sessions over 12 h, %llu gifts kept as passed on or sold, "
-	       "%lld days, %lld s\n",
+	       "sessions over 12 h, %llu gifts kept as passed on or sold "
+	       "(%llu reversed gifts passed over), %lld days, %lld s\n",
 	    m->nent, m->nfam, kinds, kinds - 1,
 	    (unsigned long long)m->settle_capped,
 	    (unsigned long long)m->settle_split,
 	    (unsigned long long)m->settle_filled,
 	    (unsigned long long)m->long_care,
 	    (unsigned long long)m->gift_passed_on,
+	    (unsigned long long)m->outs_passed_over,
 	    (long long)((m->w.now - m->w.start) / WL_DAY),
 	    (long long)(time(NULL) - t0));
 	wl_close(&m->w);

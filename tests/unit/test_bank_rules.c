@@ -209,6 +209,45 @@ test_rules_gift_passed_on(void **state)
 }
 
 /*
+ * A family that passed a gift on in two gifts of its own, both reversed in
+ * either order, can give the first gift back: its gifts reversed do not
+ * stand in the way, whichever was reversed first (rules 7).
+ */
+static void
+test_rules_gift_reversed_in_any_order(void **state)
+{
+	const char *room, *f[4], *a;
+	uint64_t g0, g[2];
+	struct tb t;
+
+	(void)state;
+	for (int first = 0; first < 2; first++) {
+		tb_open_rules(&t, NULL, 7);
+		room = tb_room(&t);
+		for (int i = 0; i < 4; i++)
+			f[i] = tb_family(&t);
+		a = tb_adult(&t, f[0]);
+		tb_earn(&t, room, a, 100);
+		assert_int_equal(tb_donate(&t, f[0], f[1], 100), 0);
+		g0 = t.index;
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(tb_donate(&t, f[1], f[2 + i], 50), 0);
+			g[i] = t.index;
+		}
+		TB_REFUSED(&t, R(DEPENDENT_ENTRIES), tb_reverse(&t, g0));
+		assert_int_equal(tb_reverse(&t, g[first]), 0);
+		TB_REFUSED(&t, R(DEPENDENT_ENTRIES), tb_reverse(&t, g0));
+		assert_int_equal(tb_reverse(&t, g[1 - first]), 0);
+		assert_int_equal(tb_minutes(&t, f[1]), 100);
+		assert_int_equal(tb_reverse(&t, g0), 0);
+		assert_int_equal(tb_minutes(&t, f[0]), 100);
+		assert_int_equal(tb_minutes(&t, f[1]), 0);
+		tb_check(&t);
+		tb_close(&t);
+	}
+}
+
+/*
  * Working a shift answers any open offer of it; for an exchange, that frees
  * both of its shifts, so each can be offered again.
  */
@@ -914,6 +953,7 @@ main(void)
 		cmocka_unit_test(test_rules_late_cancel),
 		cmocka_unit_test(test_rules_long_care),
 		cmocka_unit_test(test_rules_gift_passed_on),
+		cmocka_unit_test(test_rules_gift_reversed_in_any_order),
 		cmocka_unit_test(test_rules_chain),
 		cmocka_unit_test(test_rules_adopt),
 	};

@@ -241,7 +241,8 @@ f_donate(struct wl *w)
 	g_send(w, WL_C("Donate"), WL_COORD, r);
 }
 
-/* f_reverse reverses an entry, mostly a recent one. */
+/* f_reverse reverses an entry, mostly a recent one; at times one of the
+ * last gifts, in any order (a gift passed on, then its gifts reversed). */
 static void
 f_reverse(struct wl *w)
 {
@@ -252,8 +253,12 @@ f_reverse(struct wl *w)
 	if (n == 0)
 		return;
 	carebank__v1__reverse_request__init(r);
-	r->entry = g_pct(g, 75) ? g->marks[g->nmarks - 1 - g_rnd(g, n)]
-	                        : g->marks[g_rnd(g, g->nmarks)];
+	if (g->ngifts > 0 && g_pct(g, 20))
+		r->entry = g->gifts[g_rnd(g, g->ngifts < 4 ? g->ngifts : 4)];
+	else
+		r->entry = g_pct(g, 75)
+		    ? g->marks[g->nmarks - 1 - g_rnd(g, n)]
+		    : g->marks[g_rnd(g, g->nmarks)];
 	r->reason = "entered by mistake";
 	g_send(w, WL_C("Reverse"), WL_COORD, r);
 }

@@ -597,6 +597,8 @@ gen_learn(struct wl *w)
 	if (w->op.refusal != 0)
 		return;
 	*G_PUSH(g->marks, g->nmarks, g->cmarks) = w->appended.index;
+	if (strcmp(w->call.method, WL_C("Donate")) == 0)
+		g->gifts[g->ngifts++ % 4] = w->appended.index;
 	if (w->op.result.review)
 		*G_PUSH(g->flags, g->nflags, g->cflags) = w->appended.index;
 	/* Bad requests may make a family leave too. */

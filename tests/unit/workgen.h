@@ -181,6 +181,8 @@ struct wl_gen {
 	size_t close_shift; /* first roster shift that may still be open */
 	bool spare, spare_revoked;
 	int gift_to; /* 1 + the family the last gift went to, 0 if none */
+	uint64_t gifts[4]; /* the last gifts' entries, for reversals */
+	size_t ngifts;     /* gifts made, of which the last 4 are kept */
 	union g_msg msg;
 	char *list_a[8], *list_r[8];
 	uint8_t pub[32], keyid[8];

@@ -62,6 +62,33 @@ undo_cash(struct bank *b, const move_state *mv)
 }
 
 /*
+ * last_out is the latest of a family's gifts and buy-backs before the one
+ * that out names (an entry + 1, or 0) that still stands: gifts reversed
+ * already are passed over, whatever the order they were reversed in.
+ */
+static int
+last_out(struct bank *b, uint64_t out, uint64_t *last)
+{
+	move_state *mv;
+	char key[KEY_MAX];
+	int rc;
+
+	for (; out != 0; out = mv->prev_out) {
+		bank_key(key, "m/%016llx", (unsigned long long)(out - 1));
+		rc = st_get(b, key, &carebank__v1__move_state__descriptor, &mv);
+		if (rc == CB_ENOTFOUND)
+			break; /* a settlement's buy-back */
+		if (rc != 0)
+			return rc;
+		if (mv->reversed_by == 0 ||
+		    !METHOD("/carebank.v1.Coordinator/Donate"))
+			break;
+	}
+	*last = out;
+	return 0;
+}
+
+/*
  * undo_gift takes a gift of minutes back from the receiver. Both families
  * must still be at the centre (one that left keeps no minutes), and the
  * receiver must be able to give the minutes back without going below the
@@ -71,7 +98,7 @@ undo_cash(struct bank *b, const move_state *mv)
  * made that possible (minutes passed on, then taken back, would be minutes
  * nobody earned; sold, then taken back, the fund would have paid for
  * minutes the giver still holds). Undone, the giver's last such entry is
- * the one before the gift again, so that gifts are reversed latest first.
+ * the latest before the gift that still stands.
  */
 static int
 undo_gift(struct bank *b, uint64_t entry, const move_state *mv)
@@ -98,7 +125,8 @@ undo_gift(struct bank *b, uint64_t entry, const move_state *mv)
 		    mv->to_family, (unsigned long long)(to->out_entry - 1));
 	if ((rc = undo_postings(b, mv)) != 0 || from->out_entry != entry + 1)
 		return rc;
-	from->out_entry = mv->prev_out;
+	if ((rc = last_out(b, mv->prev_out, &from->out_entry)) != 0)
+		return rc;
 	return st_put(b, bank_key(key, "f/%s", mv->family), from);
 }
 
