@@ -569,6 +569,26 @@ count(struct srv *s, struct ident_job *c, const srv_policy *p, int64_t now)
 	return lock_put(s, c, &lk);
 }
 
+/*
+ * count_apart counts the attempt in a nested transaction of its own, as
+ * every other write of the batch is made: a store too full for the count
+ * then spoils that transaction alone, and the batch still reads (a retry
+ * behind it finds its receipt, an Identify its count). In a batch that
+ * failed already nothing more is written, and the count is kept in memory.
+ */
+static int
+count_apart(struct srv *s, struct ident_job *c, const srv_policy *p,
+    int64_t now)
+{
+	int rc, end;
+
+	if ((rc = cb_batch_request_begin(s->batch)) != 0)
+		return rc == CB_EFULL ? count(s, c, p, now) : rc;
+	rc = count(s, c, p, now);
+	end = cb_batch_request_end(s->batch, rc == 0);
+	return rc != 0 ? rc : end;
+}
+
 /* decide counts the attempt in the writer's batch and sets the answer. */
 static void
 decide(struct srv *s, struct srv_job *j)
@@ -583,7 +603,7 @@ decide(struct srv *s, struct srv_job *j)
 		/* Memory holds the count too (lock_put): a store too full
 		 * to keep it changes no answer, nor may it, or a full store
 		 * would tell a held card (a count to write) from another. */
-		if ((rc = count(s, c, r.policy, r.now)) == CB_EFULL)
+		if ((rc = count_apart(s, c, r.policy, r.now)) == CB_EFULL)
 			rc = 0;
 		j->full_ok = rc == 0;
 	}
