@@ -32,7 +32,11 @@ struct srv_keeper {
 	pthread_cond_t cv;
 	char (*dirty)[CB_CENTRE_ID_MAX + 1]; /* centres signed since kept */
 	size_t ndirty;
-	bool stop, failing;
+	bool stop;
+	/* Centres whose file could not be written, each logged once until it
+	 * is kept again; the keeper thread's own. */
+	char (*failing)[CB_CENTRE_ID_MAX + 1];
+	size_t nfailing;
 	struct srv *s;
 };
 
@@ -138,23 +142,47 @@ keep(struct srv *s, const char *id)
 	return rc;
 }
 
+/* failing_mark notes whether a centre's file failed; returns whether that
+ * changed since the centre's last try. */
+static bool
+failing_mark(struct srv_keeper *k, const char *id, bool failed)
+{
+	size_t i;
+
+	for (i = 0; i < k->nfailing && strcmp(k->failing[i], id) != 0; i++)
+		;
+	if ((i < k->nfailing) == failed)
+		return false;
+	if (failed) {
+		k->failing = cb_xreallocarray(k->failing, k->nfailing + 1,
+		    sizeof(*k->failing));
+		snprintf(k->failing[k->nfailing++], sizeof(k->failing[0]),
+		    "%s", id);
+	} else {
+		memmove(k->failing[i], k->failing[i + 1],
+		    (--k->nfailing - i) * sizeof(*k->failing));
+	}
+	return true;
+}
+
 /* keep_all keeps every centre taken from the dirty list; what fails is
- * put back, to be tried again. */
+ * put back, to be tried again, and logged when it starts and stops. */
 static void
 keep_all(struct srv_keeper *k, char (*ids)[CB_CENTRE_ID_MAX + 1], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int rc = keep(k->s, ids[i]);
 
-		if (rc != 0 && !k->failing)
+		bool changed = failing_mark(k, ids[i], rc != 0);
+
+		if (rc != 0 && changed)
 			srv_log("error", "event=signed_not_kept centre=%s "
 					 "error=\"%s\" action=trying_again",
 			    ids[i], cb_strerror(rc));
+		else if (changed)
+			srv_log("info", "event=signed_kept centre=%s", ids[i]);
 		if (rc != 0)
 			srv_keeper_touch(k->s, ids[i]);
-		else if (k->failing)
-			srv_log("info", "event=signed_kept centre=%s", ids[i]);
-		k->failing = rc != 0;
 	}
 	free(ids);
 }
@@ -180,7 +208,7 @@ keeper_main(void *arg)
 			break;
 		pthread_mutex_unlock(&k->mu);
 		keep_all(k, ids, n);
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += 1;
 		pthread_mutex_lock(&k->mu);
 		while (!k->stop &&
@@ -239,10 +267,15 @@ int
 srv_keeper_start(struct srv *s)
 {
 	struct srv_keeper *k = cb_xcalloc(1, sizeof(*k));
+	pthread_condattr_t ca;
 
 	k->s = s;
 	pthread_mutex_init(&k->mu, NULL);
-	pthread_cond_init(&k->cv, NULL);
+	/* Its second's wait is not stretched by a clock set back. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s->keeper = k;
 	(void)cb_store_centres(s->store, touch_one, s);
 	if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
@@ -279,6 +312,7 @@ srv_keeper_free(struct srv *s)
 	pthread_cond_destroy(&k->cv);
 	pthread_mutex_destroy(&k->mu);
 	free(k->dirty);
+	free(k->failing);
 	free(k);
 	s->keeper = NULL;
 }

@@ -451,6 +451,50 @@ def operate_restore():
     s.cleanup()
 
 
+def operate_signed_failing():
+    """A centre's published checkpoint that cannot be written (its path
+    taken by a directory) is logged once, tried again each second, and
+    logged once more when it is kept again; the other centres' files are
+    kept meanwhile and say nothing."""
+    s = cb.Server()
+    r = cb.run([cb.carebankd(), "init", "--data", s.data, "--centre",
+                "nanshan"])
+    eq(r.returncode, 0, "a second centre: %s" % r.stderr)
+    s.start()
+    ch = s.channel()
+    huada = s.client()
+    nanshan = cb.Client(ch, "nanshan", cb.Key.load(os.path.join(
+        s.data, "keys", "nanshan.coordinator.pem")))
+    path = os.path.join(s.data, "nanshan.signed")
+    deadline = time.time() + 10
+    while not os.path.exists(path):
+        check(time.time() < deadline, "%s never kept" % path)
+        time.sleep(0.05)
+    os.unlink(path)
+    os.makedirs(os.path.join(path, "in-the-way"))
+    nanshan.write(C + "EnrolFamily")
+    wait_log(s, "event=signed_not_kept centre=nanshan")
+    for _ in range(12):  # three seconds of huada's writes
+        huada.write(C + "EnrolFamily")
+        time.sleep(0.25)
+    log = s.log_text()
+    eq(log.count("event=signed_not_kept"), 1, "failures logged:\n" + log)
+    eq(log.count("event=signed_kept"), 0, "kept logged for a centre that "
+       "never failed:\n" + log)
+    want = huada.call(A + "GetCheckpoint")
+    with open(os.path.join(s.data, "huada.signed"), "rb") as f:
+        eq(f.read(), cb.spb.CheckpointReply.FromString(want.raw).checkpoint,
+           "huada's file kept meanwhile")
+    shutil.rmtree(path)
+    wait_log(s, "event=signed_kept centre=nanshan")
+    want = nanshan.call(A + "GetCheckpoint")
+    with open(path, "rb") as f:
+        eq(f.read(), cb.spb.CheckpointReply.FromString(want.raw).checkpoint,
+           "nanshan's file kept again")
+    s.stop()
+    s.cleanup()
+
+
 def operate_store_full():
     """A full store refuses writes as RESOURCE_EXHAUSTED and keeps serving;
     what it holds stays whole, and with room again the log goes on."""
@@ -1157,6 +1201,6 @@ def operate_health():
 if __name__ == "__main__":
     cb.main({f.__name__: f for f in (
         operate_init, operate_check_config, operate_backup, operate_restore,
-        operate_drain,
+        operate_signed_failing, operate_drain,
         operate_drain_load, operate_store_full, operate_metrics, operate_logs,
         operate_tls, operate_health)}, __doc__)
