@@ -172,7 +172,6 @@ keep_all(struct srv_keeper *k, char (*ids)[CB_CENTRE_ID_MAX + 1], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int rc = keep(k->s, ids[i]);
-
 		bool changed = failing_mark(k, ids[i], rc != 0);
 
 		if (rc != 0 && changed)
