@@ -26,19 +26,57 @@
 
 #define SIGNED_MAX 8192 /* bytes of a checkpoint note, and more */
 
+/* Centre ids, each once. */
+struct ids {
+	char (*id)[CB_CENTRE_ID_MAX + 1];
+	size_t n;
+};
+
 struct srv_keeper {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	char (*dirty)[CB_CENTRE_ID_MAX + 1]; /* centres signed since kept */
-	size_t ndirty;
+	struct ids dirty; /* centres signed since kept */
 	bool stop;
 	/* Centres whose file could not be written, each logged once until it
 	 * is kept again; the keeper thread's own. */
-	char (*failing)[CB_CENTRE_ID_MAX + 1];
-	size_t nfailing;
+	struct ids failing;
 	struct srv *s;
 };
+
+/* ids_find is where id is in l, or l->n. */
+static size_t
+ids_find(const struct ids *l, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n && strcmp(l->id[i], id) != 0; i++)
+		;
+	return i;
+}
+
+/* ids_add adds id to l unless it is there; returns whether it was added. */
+static bool
+ids_add(struct ids *l, const char *id)
+{
+	if (ids_find(l, id) < l->n)
+		return false;
+	l->id = cb_xreallocarray(l->id, l->n + 1, sizeof(*l->id));
+	snprintf(l->id[l->n++], sizeof(l->id[0]), "%s", id);
+	return true;
+}
+
+/* ids_del takes id out of l; returns whether it was there. */
+static bool
+ids_del(struct ids *l, const char *id)
+{
+	size_t i = ids_find(l, id);
+
+	if (i == l->n)
+		return false;
+	memmove(l->id[i], l->id[i + 1], (--l->n - i) * sizeof(*l->id));
+	return true;
+}
 
 /* srv_signed_path is DIR/<centre>.signed, freed by the caller. */
 char *
@@ -142,48 +180,25 @@ keep(struct srv *s, const char *id)
 	return rc;
 }
 
-/* failing_mark notes whether a centre's file failed; returns whether that
- * changed since the centre's last try. */
-static bool
-failing_mark(struct srv_keeper *k, const char *id, bool failed)
-{
-	size_t i;
-
-	for (i = 0; i < k->nfailing && strcmp(k->failing[i], id) != 0; i++)
-		;
-	if ((i < k->nfailing) == failed)
-		return false;
-	if (failed) {
-		k->failing = cb_xreallocarray(k->failing, k->nfailing + 1,
-		    sizeof(*k->failing));
-		snprintf(k->failing[k->nfailing++], sizeof(k->failing[0]),
-		    "%s", id);
-	} else {
-		memmove(k->failing[i], k->failing[i + 1],
-		    (--k->nfailing - i) * sizeof(*k->failing));
-	}
-	return true;
-}
-
 /* keep_all keeps every centre taken from the dirty list; what fails is
  * put back, to be tried again, and logged when it starts and stops. */
 static void
-keep_all(struct srv_keeper *k, char (*ids)[CB_CENTRE_ID_MAX + 1], size_t n)
+keep_all(struct srv_keeper *k, struct ids ids)
 {
-	for (size_t i = 0; i < n; i++) {
-		int rc = keep(k->s, ids[i]);
-		bool changed = failing_mark(k, ids[i], rc != 0);
+	for (size_t i = 0; i < ids.n; i++) {
+		const char *id = ids.id[i];
+		int rc = keep(k->s, id);
 
-		if (rc != 0 && changed)
+		if (rc != 0 && ids_add(&k->failing, id))
 			srv_log("error", "event=signed_not_kept centre=%s "
 					 "error=\"%s\" action=trying_again",
-			    ids[i], cb_strerror(rc));
-		else if (changed)
-			srv_log("info", "event=signed_kept centre=%s", ids[i]);
+			    id, cb_strerror(rc));
+		else if (rc == 0 && ids_del(&k->failing, id))
+			srv_log("info", "event=signed_kept centre=%s", id);
 		if (rc != 0)
-			srv_keeper_touch(k->s, ids[i]);
+			srv_keeper_touch(k->s, id);
 	}
-	free(ids);
+	free(ids.id);
 }
 
 /* keeper_main keeps what the writer signed, at most once a second. */
@@ -191,22 +206,19 @@ static void *
 keeper_main(void *arg)
 {
 	struct srv_keeper *k = arg;
-	char (*ids)[CB_CENTRE_ID_MAX + 1];
 	struct timespec until;
-	size_t n;
+	struct ids ids;
 
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
-		while (k->ndirty == 0 && !k->stop)
+		while (k->dirty.n == 0 && !k->stop)
 			pthread_cond_wait(&k->cv, &k->mu);
 		ids = k->dirty;
-		n = k->ndirty;
-		k->dirty = NULL;
-		k->ndirty = 0;
+		memset(&k->dirty, 0, sizeof(k->dirty));
 		if (k->stop)
 			break;
 		pthread_mutex_unlock(&k->mu);
-		keep_all(k, ids, n);
+		keep_all(k, ids);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += 1;
 		pthread_mutex_lock(&k->mu);
@@ -215,7 +227,7 @@ keeper_main(void *arg)
 			;
 	}
 	pthread_mutex_unlock(&k->mu);
-	keep_all(k, ids, n); /* the last: exact once the writer has stopped */
+	keep_all(k, ids); /* the last: exact once the writer has stopped */
 	return NULL;
 }
 
@@ -224,19 +236,12 @@ void
 srv_keeper_touch(struct srv *s, const char *id)
 {
 	struct srv_keeper *k = s->keeper;
-	size_t i;
 
 	if (k == NULL)
 		return;
 	pthread_mutex_lock(&k->mu);
-	for (i = 0; i < k->ndirty && strcmp(k->dirty[i], id) != 0; i++)
-		;
-	if (i == k->ndirty) {
-		k->dirty = cb_xreallocarray(k->dirty, k->ndirty + 1,
-		    sizeof(*k->dirty));
-		snprintf(k->dirty[k->ndirty++], sizeof(k->dirty[0]), "%s", id);
+	if (ids_add(&k->dirty, id))
 		pthread_cond_signal(&k->cv);
-	}
 	pthread_mutex_unlock(&k->mu);
 }
 
@@ -310,8 +315,8 @@ srv_keeper_free(struct srv *s)
 		return;
 	pthread_cond_destroy(&k->cv);
 	pthread_mutex_destroy(&k->mu);
-	free(k->dirty);
-	free(k->failing);
+	free(k->dirty.id);
+	free(k->failing.id);
 	free(k);
 	s->keeper = NULL;
 }
